@@ -1,0 +1,14 @@
+/** Failures that belong to the command line rather than to the PKI core. */
+export const CLI_ERROR_CODES = ['USAGE', 'FILE_NOT_FOUND', 'FILE_EXISTS', 'IO_ERROR', 'INTERNAL'] as const;
+
+export type CliErrorCode = (typeof CLI_ERROR_CODES)[number];
+
+export class CliError extends Error {
+  readonly code: CliErrorCode;
+
+  constructor(code: CliErrorCode, message: string) {
+    super(message);
+    this.name = 'CliError';
+    this.code = code;
+  }
+}

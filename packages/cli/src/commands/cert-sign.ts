@@ -1,0 +1,47 @@
+import { signCsr, validityForDays } from '@fleetpki/pki';
+import type { Command } from 'commander';
+import { encodeCertificate } from '../encode-output.js';
+import { readInput, writeOutput } from '../file-io.js';
+import { loadIssuer } from '../load-issuer.js';
+import { outputFormat, parseDays } from '../options.js';
+import { csrDer } from '../csr-input.js';
+
+interface CertSignOptions {
+  csr: string;
+  caCert: string;
+  caKey: string;
+  days: string;
+  project?: string;
+  devicePolicy: boolean;
+  out: string;
+  format?: string;
+  force?: boolean;
+}
+
+export function registerCertCommands(program: Command): void {
+  const cert = program.command('cert').description('certificates');
+  cert
+    .command('sign')
+    .description('issue a device certificate from a CSR (like `openssl x509 -req`), after checking its signature and subject')
+    .requiredOption('--csr <file>', 'the CSR (PEM or DER), - for stdin')
+    .requiredOption('--ca-cert <file>', 'the issuing CA certificate')
+    .requiredOption('--ca-key <file>', 'the issuing CA private key')
+    .option('--days <days>', 'validity in days', '365')
+    .option('--project <slug>', 'require the subject O to be this project slug')
+    .option('--no-device-policy', 'sign a subject that is not a device identity')
+    .option('--out <file>', 'where to write the certificate, - for stdout', '-')
+    .option('--format <format>', 'pem or der (default: der for *.der, else pem)')
+    .option('--force', 'replace an existing file')
+    .action(async (options: CertSignOptions) => {
+      const validity = validityForDays(new Date(), parseDays(options.days));
+      const request = csrDer(readInput(options.csr), options.csr);
+      const issuer = loadIssuer(options.caCert, options.caKey);
+      const result = await signCsr(issuer, request, {
+        validity,
+        devicePolicy: options.devicePolicy ? { project: options.project } : false,
+      });
+      writeOutput(options.out, encodeCertificate(result.der, outputFormat(options.format, options.out)), {
+        force: options.force === true,
+      });
+    });
+}

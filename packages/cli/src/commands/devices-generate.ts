@@ -1,0 +1,169 @@
+import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import {
+  assertCertificateId,
+  assertProjectSlug,
+  deviceSubject,
+  fingerprintSha256,
+  generateKeyPair,
+  issueDeviceCertificate,
+  serialHex,
+  validityForDays,
+  type PreparedIssuer,
+} from '@fleetpki/pki';
+import type { Command } from 'commander';
+import { CliError } from '../cli-error.js';
+import { encodeCertificate, encodePrivateKey } from '../encode-output.js';
+import { loadIssuer } from '../load-issuer.js';
+import { parseDays, parseInteger, parseKeySpec, type OutputFormat } from '../options.js';
+import { ProgressBar } from '../progress-bar.js';
+
+/** One run makes at most this many devices: a bound on disk and time for a typo'd --count. */
+export const MAX_DEVICES_PER_RUN = 1_000_000;
+
+interface DevicesGenerateOptions {
+  project: string;
+  count: string;
+  caCert: string;
+  caKey: string;
+  outDir: string;
+  days: string;
+  der?: boolean;
+  idPrefix: string;
+  start: string;
+  curve?: string;
+  rsa?: string;
+  force?: boolean;
+}
+
+interface ManifestRow {
+  readonly certificateId: string;
+  readonly serial: string;
+  readonly fingerprint: string;
+  readonly notAfter: string;
+  readonly keyFile: string;
+  readonly certFile: string;
+}
+
+const MANIFEST_HEADER = 'certificate_id,serial,sha256_fingerprint,not_after,key_file,cert_file\n';
+
+function isEmptyOrMissing(dir: string): boolean {
+  try {
+    return readdirSync(dir).length === 0;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return true;
+    if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') throw new CliError('FILE_EXISTS', `${dir} exists and is not a directory`);
+    throw new CliError('IO_ERROR', `${dir}: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Everything is written to a staging directory beside the target and moved into place only
+ * when every device is done, so an interrupted run leaves no half a batch in --out-dir.
+ */
+function generateInto(staging: string, options: DevicesGenerateOptions, issuer: PreparedIssuer, ids: readonly string[]): ManifestRow[] {
+  const spec = parseKeySpec(options);
+  const format: OutputFormat = options.der ? 'der' : 'pem';
+  const validity = validityForDays(new Date(), parseDays(options.days));
+  const progress = new ProgressBar(ids.length);
+  const rows: ManifestRow[] = [];
+  for (const [index, certificateId] of ids.entries()) {
+    const { privateKey, publicKey } = generateKeyPair(spec);
+    const der = issueDeviceCertificate(issuer, deviceSubject(options.project, certificateId), publicKey, validity);
+    const keyFile = `${certificateId}.key.${format}`;
+    const certFile = `${certificateId}.crt.${format}`;
+    writeFileSync(join(staging, keyFile), encodePrivateKey(privateKey, format), { mode: 0o600, flag: 'wx' });
+    writeFileSync(join(staging, certFile), encodeCertificate(der, format), { mode: 0o644, flag: 'wx' });
+    // The serial is the 16 octets after the fixed TBS prefix; reparsing each certificate would cost more than issuing it.
+    rows.push({
+      certificateId,
+      serial: serialHex({ serialNumber: serialOf(der) }),
+      fingerprint: fingerprintSha256(der),
+      notAfter: validity.notAfter.toISOString(),
+      keyFile,
+      certFile,
+    });
+    progress.update(index + 1);
+  }
+  progress.finish();
+  writeFileSync(
+    join(staging, 'manifest.csv'),
+    MANIFEST_HEADER + rows.map((r) => `${r.certificateId},${r.serial},${r.fingerprint},${r.notAfter},${r.keyFile},${r.certFile}\n`).join(''),
+    { flag: 'wx' },
+  );
+  return rows;
+}
+
+/** The serial number octets of a certificate we just built: SEQ { SEQ { [0] v3, INTEGER serial, ... } }. */
+function serialOf(der: Buffer): Buffer {
+  let offset = 0;
+  const skipHeader = (): void => {
+    const first = der[offset + 1] as number;
+    offset += 2 + (first & 0x80 ? first & 0x7f : 0);
+  };
+  skipHeader(); // Certificate
+  skipHeader(); // TBSCertificate
+  offset += 5; // [0] { INTEGER 2 }
+  const length = der[offset + 1] as number;
+  return der.subarray(offset + 2, offset + 2 + length);
+}
+
+export function registerDevicesGenerateCommand(devices: Command): void {
+  devices
+    .command('generate')
+    .description('factory line: a key and a device certificate per device, plus manifest.csv, in one directory')
+    .requiredOption('--project <slug>', 'project slug (O of every certificate)')
+    .requiredOption('--count <n>', 'how many devices')
+    .requiredOption('--ca-cert <file>', 'the issuing CA certificate')
+    .requiredOption('--ca-key <file>', 'the issuing CA private key')
+    .requiredOption('--out-dir <dir>', 'output directory (created; must be empty unless --force)')
+    .option('--days <days>', 'certificate validity in days', '365')
+    .option('--der', 'write DER files (.der) instead of PEM')
+    .option('--id-prefix <prefix>', 'certificate IDs are PREFIX + zero-padded number', 'device-')
+    .option('--start <n>', 'first device number', '1')
+    .option('--curve <curve>', 'device key curve: P-256 or P-384')
+    .option('--rsa <bits>', 'RSA device keys instead: 2048, 3072 or 4096')
+    .option('--force', 'write into a non-empty directory, replacing same-named files')
+    .action((options: DevicesGenerateOptions) => {
+      assertProjectSlug(options.project);
+      const count = parseInteger(options.count, '--count');
+      if (count < 1 || count > MAX_DEVICES_PER_RUN) throw new CliError('USAGE', `--count must be 1 to ${MAX_DEVICES_PER_RUN}`);
+      const start = parseInteger(options.start, '--start');
+      if (start < 0) throw new CliError('USAGE', '--start must not be negative');
+      const width = String(start + count - 1).length;
+      const ids = Array.from({ length: count }, (_, i) => `${options.idPrefix}${String(start + i).padStart(Math.max(width, 4), '0')}`);
+      assertCertificateId(ids[0] as string);
+      assertCertificateId(ids[ids.length - 1] as string);
+      parseKeySpec(options);
+      validityForDays(new Date(), parseDays(options.days));
+
+      const outDir = resolve(options.outDir);
+      const empty = isEmptyOrMissing(outDir);
+      if (!empty && !options.force) {
+        throw new CliError('FILE_EXISTS', `${options.outDir} is not empty; choose a new directory or pass --force`);
+      }
+      const issuer = loadIssuer(options.caCert, options.caKey);
+      mkdirSync(dirname(outDir), { recursive: true });
+      const staging = mkdtempSync(join(dirname(outDir), `.${basename(outDir)}.staging-`));
+      try {
+        const started = process.hrtime.bigint();
+        generateInto(staging, options, issuer, ids);
+        if (empty) {
+          try {
+            rmdirSync(outDir);
+          } catch {
+            // it did not exist
+          }
+          renameSync(staging, outDir);
+        } else {
+          for (const name of readdirSync(staging)) renameSync(join(staging, name), join(outDir, name));
+          rmdirSync(staging);
+        }
+        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+        process.stderr.write(`${count} devices for project ${options.project} in ${options.outDir} (${seconds.toFixed(2)} s, manifest.csv)\n`);
+      } catch (err) {
+        rmSync(staging, { recursive: true, force: true });
+        throw err;
+      }
+    });
+}

@@ -1,0 +1,67 @@
+import type { PkiErrorCode } from '@fleetpki/pki';
+import type { CliErrorCode } from './cli-error.js';
+
+/**
+ * Exit statuses by failure class. The table is the one place a code becomes a status, and it
+ * is exhaustive: a new code does not compile until it is given a class here. README documents it.
+ */
+export const ExitStatus = {
+  OK: 0,
+  INTERNAL: 1,
+  USAGE: 2,
+  BAD_INPUT: 3,
+  POLICY: 4,
+  CRYPTO: 5,
+  VERIFY_FAILED: 6,
+  OUTPUT: 7,
+} as const;
+
+export type ExitStatusValue = (typeof ExitStatus)[keyof typeof ExitStatus];
+
+export const EXIT_STATUS_BY_CODE: Readonly<Record<PkiErrorCode | CliErrorCode, ExitStatusValue>> = {
+  USAGE: ExitStatus.USAGE,
+  INVALID_ARGUMENT: ExitStatus.USAGE,
+  INVALID_VALIDITY: ExitStatus.USAGE,
+  SUBJECT_SYNTAX: ExitStatus.USAGE,
+  SUBJECT_UNKNOWN_ATTRIBUTE: ExitStatus.USAGE,
+
+  FILE_NOT_FOUND: ExitStatus.BAD_INPUT,
+  PEM_MALFORMED: ExitStatus.BAD_INPUT,
+  PEM_NOT_FOUND: ExitStatus.BAD_INPUT,
+  DER_MALFORMED: ExitStatus.BAD_INPUT,
+  DER_TRAILING_DATA: ExitStatus.BAD_INPUT,
+  WRONG_OBJECT_TYPE: ExitStatus.BAD_INPUT,
+  INPUT_TOO_LARGE: ExitStatus.BAD_INPUT,
+  UNSUPPORTED_ALGORITHM: ExitStatus.BAD_INPUT,
+  UNSUPPORTED_KEY_TYPE: ExitStatus.BAD_INPUT,
+  KEY_ENCRYPTED: ExitStatus.BAD_INPUT,
+  KEY_MALFORMED: ExitStatus.BAD_INPUT,
+
+  INVALID_PROJECT_SLUG: ExitStatus.POLICY,
+  INVALID_CERTIFICATE_ID: ExitStatus.POLICY,
+  SUBJECT_O_MISSING: ExitStatus.POLICY,
+  SUBJECT_O_MULTIPLE: ExitStatus.POLICY,
+  SUBJECT_CN_MISSING: ExitStatus.POLICY,
+  SUBJECT_CN_MULTIPLE: ExitStatus.POLICY,
+  SUBJECT_O_MISMATCH: ExitStatus.POLICY,
+  ISSUER_NOT_CA: ExitStatus.POLICY,
+  ISSUER_KEY_USAGE: ExitStatus.POLICY,
+  WEAK_KEY: ExitStatus.POLICY,
+
+  CSR_SIGNATURE_INVALID: ExitStatus.CRYPTO,
+  CA_KEY_MISMATCH: ExitStatus.CRYPTO,
+
+  CERT_SIGNATURE_INVALID: ExitStatus.VERIFY_FAILED,
+  CERT_EXPIRED: ExitStatus.VERIFY_FAILED,
+  CERT_NOT_YET_VALID: ExitStatus.VERIFY_FAILED,
+  UNKNOWN_ISSUER: ExitStatus.VERIFY_FAILED,
+  NOT_A_CA: ExitStatus.VERIFY_FAILED,
+  PATH_LEN_EXCEEDED: ExitStatus.VERIFY_FAILED,
+  CHAIN_TOO_LONG: ExitStatus.VERIFY_FAILED,
+  UNKNOWN_CRITICAL_EXTENSION: ExitStatus.VERIFY_FAILED,
+
+  FILE_EXISTS: ExitStatus.OUTPUT,
+  IO_ERROR: ExitStatus.OUTPUT,
+
+  INTERNAL: ExitStatus.INTERNAL,
+};

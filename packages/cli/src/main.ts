@@ -1,0 +1,57 @@
+import { isPkiError } from '@fleetpki/pki';
+import { Command, CommanderError } from 'commander';
+import { CliError } from './cli-error.js';
+import { registerCaCommands } from './commands/ca-create.js';
+import { registerCertCommands } from './commands/cert-sign.js';
+import { registerConvertCommand } from './commands/convert.js';
+import { registerCsrCommands } from './commands/csr-create.js';
+import { registerDevicesCommands } from './commands/devices.js';
+import { registerInspectCommand } from './commands/inspect.js';
+import { registerKeyCommands } from './commands/key-create.js';
+import { registerVerifyCommand } from './commands/verify.js';
+import { EXIT_STATUS_BY_CODE, ExitStatus } from './exit-status.js';
+import { ReportedFailure } from './reported-failure.js';
+
+export function buildProgram(): Command {
+  const program = new Command('fleetpki')
+    .description('certificate-based device authentication for IoT fleets: offline PKI tooling')
+    .version('0.1.0')
+    .showHelpAfterError('(add --help for usage)')
+    .exitOverride();
+  registerKeyCommands(program);
+  registerCaCommands(program);
+  registerCsrCommands(program);
+  registerCertCommands(program);
+  registerConvertCommand(program);
+  registerInspectCommand(program);
+  registerVerifyCommand(program);
+  registerDevicesCommands(program);
+  // Subcommands inherit exitOverride only when it is set on them too.
+  const overrideAll = (command: Command): void => {
+    command.exitOverride();
+    command.commands.forEach(overrideAll);
+  };
+  overrideAll(program);
+  return program;
+}
+
+/** Runs the CLI and returns its exit status; errors are one line: `fleetpki: CODE: message`. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return ExitStatus.OK;
+  } catch (err) {
+    if (err instanceof ReportedFailure) return EXIT_STATUS_BY_CODE[err.code];
+    if (err instanceof CommanderError) {
+      // Commander has printed help or its own message already.
+      return err.exitCode === 0 ? ExitStatus.OK : ExitStatus.USAGE;
+    }
+    if (isPkiError(err) || err instanceof CliError) {
+      process.stderr.write(`fleetpki: ${err.code}: ${err.message}\n`);
+      return EXIT_STATUS_BY_CODE[err.code];
+    }
+    process.stderr.write(`fleetpki: INTERNAL: ${(err as Error).stack ?? String(err)}\n`);
+    return ExitStatus.INTERNAL;
+  }
+}

@@ -1,0 +1,67 @@
+import { PkiError, type KeySpec } from '@fleetpki/pki';
+import { CliError } from './cli-error.js';
+
+export function parseInteger(value: string, flag: string): number {
+  if (!/^-?[0-9]+$/.test(value.trim())) throw new CliError('USAGE', `${flag} must be a whole number, got "${value}"`);
+  return Number(value);
+}
+
+/** `--days`: the core checks the range and answers INVALID_VALIDITY. */
+export function parseDays(value: string): number {
+  if (!/^-?[0-9]+$/.test(value.trim())) {
+    throw new PkiError('INVALID_VALIDITY', `--days must be a whole number of days, got "${value}"`, { days: value });
+  }
+  return Number(value);
+}
+
+/** `--curve P-256|P-384` or `--rsa 2048|3072|4096`, EC P-256 by default (DESIGN §2). */
+export function parseKeySpec(options: { curve?: string; rsa?: string }): KeySpec {
+  if (options.curve !== undefined && options.rsa !== undefined) {
+    throw new CliError('USAGE', 'give either --curve or --rsa, not both');
+  }
+  if (options.rsa !== undefined) {
+    const bits = parseInteger(options.rsa, '--rsa');
+    if (bits !== 2048 && bits !== 3072 && bits !== 4096) throw new CliError('USAGE', '--rsa must be 2048, 3072 or 4096');
+    return { kind: 'rsa', bits };
+  }
+  const curve = (options.curve ?? 'P-256').toUpperCase();
+  const aliases: Record<string, 'P-256' | 'P-384'> = {
+    'P-256': 'P-256',
+    P256: 'P-256',
+    PRIME256V1: 'P-256',
+    SECP256R1: 'P-256',
+    'P-384': 'P-384',
+    P384: 'P-384',
+    SECP384R1: 'P-384',
+  };
+  const resolved = aliases[curve];
+  if (!resolved) throw new CliError('USAGE', `--curve must be P-256 or P-384, got "${options.curve ?? ''}"`);
+  return { kind: 'ec', curve: resolved };
+}
+
+export type OutputFormat = 'pem' | 'der';
+
+/** `--format`, else DER for a path ending in .der/.cer-less names, else PEM. */
+export function outputFormat(explicit: string | undefined, path: string | undefined): OutputFormat {
+  if (explicit !== undefined) {
+    const f = explicit.toLowerCase();
+    if (f !== 'pem' && f !== 'der') throw new CliError('USAGE', `--format must be pem or der, got "${explicit}"`);
+    return f;
+  }
+  return path !== undefined && path.toLowerCase().endsWith('.der') ? 'der' : 'pem';
+}
+
+/** `--at`: an ISO 8601 instant or Unix seconds. */
+export function parseTime(value: string): Date {
+  const trimmed = value.trim();
+  const date = /^[0-9]+$/.test(trimmed) ? new Date(Number(trimmed) * 1000) : new Date(trimmed);
+  if (Number.isNaN(date.getTime())) {
+    throw new CliError('USAGE', `--at must be an ISO 8601 time (2026-01-31T12:00:00Z) or Unix seconds, got "${value}"`);
+  }
+  return date;
+}
+
+/** Collects a repeatable option into a list. */
+export function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}

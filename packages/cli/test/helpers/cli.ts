@@ -1,0 +1,53 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** The real entry point users run, so tests cover argument parsing and exit statuses too. */
+export const CLI_BIN = resolve(here, '../../../bin/fleetpki.js');
+
+export interface RunResult {
+  readonly status: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export function fleetpki(args: readonly string[], options: { cwd: string; input?: Buffer | string } = { cwd: process.cwd() }): RunResult {
+  const result = spawnSync(process.execPath, [CLI_BIN, ...args], {
+    cwd: options.cwd,
+    input: typeof options.input === 'string' ? Buffer.from(options.input) : options.input,
+    encoding: 'buffer',
+    timeout: 120_000,
+  });
+  if (result.error) throw result.error;
+  return { status: result.status ?? -1, stdout: result.stdout.toString('latin1'), stderr: result.stderr.toString('utf8') };
+}
+
+/** Runs fleetpki and fails the test with its stderr unless it exits 0. */
+export function fleetpkiOk(args: readonly string[], cwd: string): RunResult {
+  const result = fleetpki(args, { cwd });
+  if (result.status !== 0) throw new Error(`fleetpki ${args.join(' ')} exited ${result.status}: ${result.stderr}`);
+  return result;
+}
+
+/** The real openssl binary; throws with its stderr when it fails. */
+export function openssl(args: readonly string[], cwd: string, input?: Buffer): Buffer {
+  return execFileSync('openssl', args, { cwd, input, stdio: ['pipe', 'pipe', 'pipe'] });
+}
+
+export function opensslStatus(args: readonly string[], cwd: string): { status: number; stdout: string; stderr: string } {
+  const result = spawnSync('openssl', args, { cwd, encoding: 'utf8' });
+  return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+}
+
+export function withTempDir(prefix: string): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), `fleetpki-${prefix}-`));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** The stable code from a one-line error: `fleetpki: CODE: message`. */
+export function errorCode(stderr: string): string | undefined {
+  return /^fleetpki: ([A-Z_]+):/m.exec(stderr)?.[1];
+}

@@ -1,0 +1,63 @@
+import { createHash } from 'node:crypto';
+import { booleanTrue, namedBits, octetString, oid, sequence, smallInteger, tlv } from './der/writer.js';
+import type { KeyAlgorithm } from './keys.js';
+import { Oid } from './oids.js';
+
+/** The certificate kinds fleetpki issues (DESIGN §2). */
+export type CertificateProfile =
+  | { readonly kind: 'root-ca'; readonly pathLen?: number | undefined }
+  | { readonly kind: 'intermediate-ca'; readonly pathLen?: number | undefined }
+  | { readonly kind: 'device' };
+
+function extension(id: string, critical: boolean, value: Buffer): Buffer {
+  return critical ? sequence([oid(id), booleanTrue(), octetString(value)]) : sequence([oid(id), octetString(value)]);
+}
+
+// Constant extensions, encoded once.
+const DEVICE_BASIC_CONSTRAINTS = extension(Oid.basicConstraints, true, sequence([]));
+const DEVICE_KEY_USAGE_EC = extension(Oid.keyUsage, true, namedBits([0]));
+// RSA keys may also do RSA key transport in TLS 1.2, hence keyEncipherment (as step-ca does).
+const DEVICE_KEY_USAGE_RSA = extension(Oid.keyUsage, true, namedBits([0, 2]));
+const CLIENT_AUTH_EKU = extension(Oid.extKeyUsage, false, sequence([oid(Oid.clientAuth)]));
+const CA_KEY_USAGE = extension(Oid.keyUsage, true, namedBits([5, 6]));
+
+function caBasicConstraints(pathLen: number | undefined): Buffer {
+  const fields = [booleanTrue()];
+  if (pathLen !== undefined) fields.push(smallInteger(pathLen));
+  return extension(Oid.basicConstraints, true, sequence(fields));
+}
+
+/** RFC 5280 §4.2.1.2 method (1): SHA-1 of the subjectPublicKey BIT STRING value. */
+export function keyIdentifier(subjectPublicKey: Buffer): Buffer {
+  return createHash('sha1').update(subjectPublicKey).digest();
+}
+
+export function subjectKeyIdentifierExtension(keyId: Buffer): Buffer {
+  return extension(Oid.subjectKeyIdentifier, false, octetString(keyId));
+}
+
+export function authorityKeyIdentifierExtension(keyId: Buffer): Buffer {
+  return extension(Oid.authorityKeyIdentifier, false, sequence([tlv(0x80, keyId)]));
+}
+
+/**
+ * The extensions of a profile, in the order openssl writes them. `authorityKeyId` is the
+ * pre-encoded AKI extension of the issuer, absent for a self-signed root.
+ */
+export function profileExtensions(
+  profile: CertificateProfile,
+  subjectKey: KeyAlgorithm,
+  subjectKeyId: Buffer,
+  authorityKeyIdExtension: Buffer | undefined,
+): Buffer[] {
+  const out: Buffer[] = [];
+  if (profile.kind === 'device') {
+    out.push(DEVICE_BASIC_CONSTRAINTS, subjectKey.kind === 'rsa' ? DEVICE_KEY_USAGE_RSA : DEVICE_KEY_USAGE_EC, CLIENT_AUTH_EKU);
+  } else {
+    out.push(caBasicConstraints(profile.pathLen), CA_KEY_USAGE);
+  }
+  out.push(subjectKeyIdentifierExtension(subjectKeyId));
+  if (authorityKeyIdExtension) out.push(authorityKeyIdExtension);
+  return out;
+}
+

@@ -1,0 +1,203 @@
+import type { DerReader} from './der/reader.js';
+import { bitString, booleanValue, integerSmall, oidString, readerOver, readSingle, type DerElement } from './der/reader.js';
+import { Tag } from './der/tags.js';
+import { PkiError } from './errors.js';
+import { parseName, type DistinguishedName } from './name.js';
+import { Oid } from './oids.js';
+
+export interface Extension {
+  readonly oid: string;
+  readonly critical: boolean;
+  /** The extnValue OCTET STRING contents: the extension's own DER. */
+  readonly value: Buffer;
+}
+
+/** An extensions list longer than this is refused: a hostile input bound (real certs have < 20). */
+export const MAX_EXTENSIONS = 64;
+
+function malformed(what: string, reason: string): PkiError {
+  return new PkiError('DER_MALFORMED', `${what}: ${reason}`, { what, reason });
+}
+
+/**
+ * Extensions (RFC 5280 §4.1.2.9) from the SEQUENCE element itself: at least one, none twice,
+ * critical only when TRUE.
+ */
+export function parseExtensionList(sequenceEl: DerElement, what: string): Extension[] {
+  if (sequenceEl.tag !== Tag.SEQUENCE) throw malformed(what, 'extensions must be a SEQUENCE');
+  const list = readerOver(sequenceEl, what);
+  const extensions: Extension[] = [];
+  const seen = new Set<string>();
+  while (!list.atEnd()) {
+    if (extensions.length >= MAX_EXTENSIONS) throw malformed(what, `more than ${MAX_EXTENSIONS} extensions`);
+    const ext = list.enter(Tag.SEQUENCE, 'extension');
+    const oid = oidString(ext.read(), what);
+    const criticalEl = ext.optional(Tag.BOOLEAN);
+    const critical = criticalEl ? booleanValue(criticalEl, what) : false;
+    // DER omits a value equal to its DEFAULT (X.690 §11.5): an explicit FALSE is BER.
+    if (criticalEl && !critical) throw malformed(what, `extension ${oid} encodes critical FALSE explicitly`);
+    const value = ext.expect(Tag.OCTET_STRING, 'extnValue').contents;
+    ext.expectEnd('extnValue');
+    if (seen.has(oid)) throw malformed(what, `duplicate extension ${oid}`);
+    seen.add(oid);
+    extensions.push({ oid, critical, value });
+  }
+  if (extensions.length === 0) throw malformed(what, 'empty extensions list');
+  return extensions;
+}
+
+/** Extensions under an EXPLICIT context tag, as in [3] of a certificate or [0] of a CRL. */
+export function parseTaggedExtensions(tagged: DerElement, what: string): Extension[] {
+  return parseExtensionList(readSingle(tagged.contents, what), what);
+}
+
+export interface BasicConstraints {
+  readonly ca: boolean;
+  readonly pathLen: number | undefined;
+}
+
+export function decodeBasicConstraints(value: Buffer): BasicConstraints {
+  const what = 'basicConstraints';
+  const seq = readSingle(value, what);
+  if (seq.tag !== Tag.SEQUENCE) throw malformed(what, 'expected SEQUENCE');
+  const reader = readerOver(seq, what);
+  const caEl = reader.optional(Tag.BOOLEAN);
+  const ca = caEl ? booleanValue(caEl, what) : false;
+  if (caEl && !ca) throw malformed(what, 'cA FALSE must be omitted in DER');
+  const pathEl = reader.optional(Tag.INTEGER);
+  const pathLen = pathEl ? integerSmall(pathEl, 'pathLenConstraint') : undefined;
+  reader.expectEnd('pathLenConstraint');
+  return { ca, pathLen };
+}
+
+/** KeyUsage bit names in bit order (RFC 5280 §4.2.1.3). */
+export const KEY_USAGE_NAMES = [
+  'digitalSignature',
+  'contentCommitment',
+  'keyEncipherment',
+  'dataEncipherment',
+  'keyAgreement',
+  'keyCertSign',
+  'cRLSign',
+  'encipherOnly',
+  'decipherOnly',
+] as const;
+
+export type KeyUsageName = (typeof KEY_USAGE_NAMES)[number];
+
+export function decodeKeyUsage(value: Buffer): KeyUsageName[] {
+  const what = 'keyUsage';
+  const bits = bitString(readSingle(value, what), what);
+  const names: KeyUsageName[] = [];
+  KEY_USAGE_NAMES.forEach((name, bit) => {
+    const byte = bits.bytes[bit >> 3];
+    if (byte !== undefined && (byte & (0x80 >> (bit & 7))) !== 0) names.push(name);
+  });
+  // DER named bit lists carry no trailing zero bits (X.690 §11.2.2).
+  const last = bits.bytes[bits.bytes.length - 1];
+  if (last === 0) throw malformed(what, 'trailing zero octet in named bit list');
+  return names;
+}
+
+export function decodeExtKeyUsage(value: Buffer): string[] {
+  const what = 'extKeyUsage';
+  const seq = readSingle(value, what);
+  if (seq.tag !== Tag.SEQUENCE) throw malformed(what, 'expected SEQUENCE');
+  const reader = readerOver(seq, what);
+  const oids: string[] = [];
+  while (!reader.atEnd()) {
+    if (oids.length >= MAX_EXTENSIONS) throw malformed(what, 'too many key purposes');
+    oids.push(oidString(reader.read(), what));
+  }
+  if (oids.length === 0) throw malformed(what, 'empty ExtKeyUsageSyntax');
+  return oids;
+}
+
+export function decodeSubjectKeyIdentifier(value: Buffer): Buffer {
+  const el = readSingle(value, 'subjectKeyIdentifier');
+  if (el.tag !== Tag.OCTET_STRING) throw malformed('subjectKeyIdentifier', 'expected OCTET STRING');
+  return el.contents;
+}
+
+export interface AuthorityKeyIdentifier {
+  readonly keyIdentifier: Buffer | undefined;
+  readonly serialNumber: Buffer | undefined;
+}
+
+export function decodeAuthorityKeyIdentifier(value: Buffer): AuthorityKeyIdentifier {
+  const what = 'authorityKeyIdentifier';
+  const seq = readSingle(value, what);
+  if (seq.tag !== Tag.SEQUENCE) throw malformed(what, 'expected SEQUENCE');
+  const reader = readerOver(seq, what);
+  const keyIdentifier = reader.optional(0x80)?.contents;
+  reader.optional(0xa1); // authorityCertIssuer: kept out of chain building, as most verifiers do
+  const serialNumber = reader.optional(0x82)?.contents;
+  reader.expectEnd(what);
+  return { keyIdentifier, serialNumber };
+}
+
+export type GeneralName =
+  | { readonly type: 'dns'; readonly value: string }
+  | { readonly type: 'email'; readonly value: string }
+  | { readonly type: 'uri'; readonly value: string }
+  | { readonly type: 'ip'; readonly value: string; readonly bytes: Buffer }
+  | { readonly type: 'directory'; readonly value: DistinguishedName }
+  | { readonly type: 'other'; readonly tag: number; readonly der: Buffer };
+
+function formatIp(bytes: Buffer): string {
+  if (bytes.length === 4) return [...bytes].join('.');
+  if (bytes.length === 16) {
+    const groups: string[] = [];
+    for (let i = 0; i < 16; i += 2) groups.push(bytes.readUInt16BE(i).toString(16));
+    return groups.join(':');
+  }
+  return bytes.toString('hex');
+}
+
+export function decodeGeneralNames(value: Buffer, what: string): GeneralName[] {
+  const seq = readSingle(value, what);
+  if (seq.tag !== Tag.SEQUENCE) throw malformed(what, 'expected SEQUENCE');
+  const reader: DerReader = readerOver(seq, what);
+  const names: GeneralName[] = [];
+  while (!reader.atEnd()) {
+    if (names.length >= 1024) throw malformed(what, 'more than 1024 names');
+    const el = reader.read();
+    const ascii = (): string => {
+      const text = el.contents.toString('latin1');
+      if (!/^\p{ASCII}*$/u.test(text)) throw malformed(what, 'IA5String with non-ASCII octets');
+      return text;
+    };
+    switch (el.tag) {
+      case 0x81:
+        names.push({ type: 'email', value: ascii() });
+        break;
+      case 0x82:
+        names.push({ type: 'dns', value: ascii() });
+        break;
+      case 0x86:
+        names.push({ type: 'uri', value: ascii() });
+        break;
+      case 0x87:
+        if (el.contents.length !== 4 && el.contents.length !== 16) throw malformed(what, 'iPAddress must be 4 or 16 octets');
+        names.push({ type: 'ip', value: formatIp(el.contents), bytes: el.contents });
+        break;
+      case 0xa4:
+        names.push({ type: 'directory', value: parseName(readerOver(el, what).read(), what) });
+        break;
+      default:
+        names.push({ type: 'other', tag: el.tag, der: el.encoded });
+    }
+  }
+  if (names.length === 0) throw malformed(what, 'empty GeneralNames');
+  return names;
+}
+
+/** The extensions this core understands; a critical one outside this set fails validation. */
+export const UNDERSTOOD_EXTENSIONS: ReadonlySet<string> = new Set([
+  Oid.basicConstraints,
+  Oid.keyUsage,
+  Oid.extKeyUsage,
+  Oid.subjectKeyIdentifier,
+  Oid.authorityKeyIdentifier,
+  Oid.subjectAltName,
+]);

@@ -1,0 +1,191 @@
+import { constants, sign as cryptoSign, verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import type { AlgorithmIdentifier } from './algorithm-identifier.js';
+import { integerSmall, oidString, readerOver } from './der/reader.js';
+import { Tag } from './der/tags.js';
+import { nullValue, oid, sequence } from './der/writer.js';
+import { PkiError } from './errors.js';
+import { describeKey, publicKeyObject, type KeyAlgorithm, type PublicKeyInfo } from './keys.js';
+import { Oid } from './oids.js';
+
+type HashName = 'sha1' | 'sha256' | 'sha384' | 'sha512';
+
+/** How one signature algorithm OID is checked through Node's crypto. */
+interface VerifyRecipe {
+  readonly hash: HashName | null;
+  readonly keyKinds: readonly KeyAlgorithm['kind'][];
+  readonly pssSaltLength?: number;
+  readonly name: string;
+}
+
+const HASH_BY_OID: Readonly<Record<string, HashName>> = {
+  [Oid.sha1]: 'sha1',
+  [Oid.sha256]: 'sha256',
+  [Oid.sha384]: 'sha384',
+  [Oid.sha512]: 'sha512',
+};
+
+// Algorithms whose parameters must be NULL (RFC 4055 §5), absent (RFC 5758 §3.2, RFC 8410 §3).
+const RSA_PKCS1: Readonly<Record<string, HashName>> = {
+  [Oid.sha1WithRSAEncryption]: 'sha1',
+  [Oid.sha256WithRSAEncryption]: 'sha256',
+  [Oid.sha384WithRSAEncryption]: 'sha384',
+  [Oid.sha512WithRSAEncryption]: 'sha512',
+};
+const ECDSA: Readonly<Record<string, HashName>> = {
+  [Oid.ecdsaWithSha1]: 'sha1',
+  [Oid.ecdsaWithSha256]: 'sha256',
+  [Oid.ecdsaWithSha384]: 'sha384',
+  [Oid.ecdsaWithSha512]: 'sha512',
+};
+
+function unsupported(alg: AlgorithmIdentifier, reason: string): PkiError {
+  return new PkiError('UNSUPPORTED_ALGORITHM', `signature algorithm ${alg.oid}: ${reason}`, { oid: alg.oid });
+}
+
+/** RSASSA-PSS-params (RFC 4055 §3.1); only MGF1 with the same hash, trailer 1. */
+function pssRecipe(alg: AlgorithmIdentifier): VerifyRecipe {
+  let hash: HashName = 'sha1';
+  let mgfHash: HashName = 'sha1';
+  let saltLength = 20;
+  if (alg.parameters) {
+    if (alg.parameters.tag !== Tag.SEQUENCE) throw unsupported(alg, 'bad RSASSA-PSS parameters');
+    const params = readerOver(alg.parameters, 'RSASSA-PSS-params');
+    const hashField = params.optional(0xa0);
+    if (hashField) {
+      const h = readerOver(hashField, 'hashAlgorithm').enter(Tag.SEQUENCE, 'hashAlgorithm');
+      const found = HASH_BY_OID[oidString(h.read(), 'hashAlgorithm')];
+      if (!found) throw unsupported(alg, 'unsupported PSS hash');
+      hash = found;
+    }
+    const mgfField = params.optional(0xa1);
+    if (mgfField) {
+      const m = readerOver(mgfField, 'maskGenAlgorithm').enter(Tag.SEQUENCE, 'maskGenAlgorithm');
+      if (oidString(m.read(), 'maskGenAlgorithm') !== Oid.mgf1) throw unsupported(alg, 'only MGF1 is supported');
+      const inner = m.enter(Tag.SEQUENCE, 'MGF1 hash');
+      const found = HASH_BY_OID[oidString(inner.read(), 'MGF1 hash')];
+      if (!found) throw unsupported(alg, 'unsupported MGF1 hash');
+      mgfHash = found;
+    }
+    const saltField = params.optional(0xa2);
+    if (saltField) saltLength = integerSmall(readerOver(saltField, 'saltLength').read(), 'saltLength');
+    const trailerField = params.optional(0xa3);
+    if (trailerField && integerSmall(readerOver(trailerField, 'trailerField').read(), 'trailerField') !== 1) {
+      throw unsupported(alg, 'trailerField must be 1');
+    }
+    params.expectEnd('RSASSA-PSS-params');
+  }
+  if (mgfHash !== hash) throw unsupported(alg, 'MGF1 hash differs from the message hash');
+  return { hash, keyKinds: ['rsa', 'rsa-pss'], pssSaltLength: saltLength, name: `RSASSA-PSS with ${hash}` };
+}
+
+function recipeFor(alg: AlgorithmIdentifier): VerifyRecipe {
+  const rsaHash = RSA_PKCS1[alg.oid];
+  if (rsaHash) {
+    // Some old encoders omit the NULL; accepting absence is what every major verifier does.
+    if (alg.parameters && alg.parameters.tag !== Tag.NULL) throw unsupported(alg, 'parameters must be NULL');
+    return { hash: rsaHash, keyKinds: ['rsa'], name: `${rsaHash}WithRSAEncryption` };
+  }
+  const ecHash = ECDSA[alg.oid];
+  if (ecHash) {
+    if (alg.parameters) throw unsupported(alg, 'ECDSA parameters must be absent (RFC 5758 §3.2)');
+    return { hash: ecHash, keyKinds: ['ec'], name: `ecdsa-with-${ecHash.toUpperCase()}` };
+  }
+  if (alg.oid === Oid.ed25519 || alg.oid === Oid.ed448) {
+    if (alg.parameters) throw unsupported(alg, 'EdDSA parameters must be absent (RFC 8410 §3)');
+    return { hash: null, keyKinds: [alg.oid === Oid.ed25519 ? 'ed25519' : 'ed448'], name: alg.oid === Oid.ed25519 ? 'Ed25519' : 'Ed448' };
+  }
+  if (alg.oid === Oid.rsassaPss) return pssRecipe(alg);
+  throw unsupported(alg, 'not supported');
+}
+
+export function signatureAlgorithmName(alg: AlgorithmIdentifier): string {
+  try {
+    return recipeFor(alg).name;
+  } catch {
+    return alg.oid;
+  }
+}
+
+/**
+ * Verifies a signature over `data` (a TBS structure's exact bytes). Returns false for a
+ * signature that does not verify, including one whose algorithm does not fit the key;
+ * throws UNSUPPORTED_ALGORITHM for an algorithm we do not implement.
+ */
+export function verifySignature(
+  data: Buffer,
+  signature: Buffer,
+  alg: AlgorithmIdentifier,
+  publicKey: KeyObject | PublicKeyInfo,
+): boolean {
+  const recipe = recipeFor(alg);
+  let key: KeyObject;
+  let kind: KeyAlgorithm['kind'];
+  if ('der' in publicKey) {
+    kind = publicKey.algorithm.kind;
+    try {
+      key = publicKeyObject(publicKey);
+    } catch {
+      return false;
+    }
+  } else {
+    key = publicKey;
+    kind = describeKey(key).kind;
+  }
+  if (!recipe.keyKinds.includes(kind)) return false;
+  try {
+    if (recipe.pssSaltLength !== undefined) {
+      return cryptoVerify(
+        recipe.hash,
+        data,
+        { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: recipe.pssSaltLength },
+        signature,
+      );
+    }
+    return cryptoVerify(recipe.hash, data, key, signature);
+  } catch {
+    // OpenSSL throws on signatures it cannot even decode (bad DER in an ECDSA signature).
+    return false;
+  }
+}
+
+/** The algorithm fleetpki signs with for a key, and its AlgorithmIdentifier DER. */
+export interface SigningAlgorithm {
+  readonly hash: HashName | null;
+  readonly oid: string;
+  readonly identifier: Buffer;
+}
+
+const signingCache = new Map<string, SigningAlgorithm>();
+
+export function signingAlgorithmFor(key: KeyObject): SigningAlgorithm {
+  const algorithm = describeKey(key);
+  const cacheKey = algorithm.kind === 'ec' ? `ec:${algorithm.curve}` : algorithm.kind;
+  const cached = signingCache.get(cacheKey);
+  if (cached) return cached;
+  let result: SigningAlgorithm;
+  switch (algorithm.kind) {
+    case 'ec': {
+      // Hash strength matched to the curve (RFC 5480 §4): P-256/SHA-256, P-384/SHA-384.
+      const hash: HashName = algorithm.curve === 'P-256' ? 'sha256' : algorithm.curve === 'P-384' ? 'sha384' : 'sha512';
+      const id = hash === 'sha256' ? Oid.ecdsaWithSha256 : hash === 'sha384' ? Oid.ecdsaWithSha384 : Oid.ecdsaWithSha512;
+      result = { hash, oid: id, identifier: sequence([oid(id)]) };
+      break;
+    }
+    case 'rsa':
+      result = { hash: 'sha256', oid: Oid.sha256WithRSAEncryption, identifier: sequence([oid(Oid.sha256WithRSAEncryption), nullValue()]) };
+      break;
+    case 'ed25519':
+      result = { hash: null, oid: Oid.ed25519, identifier: sequence([oid(Oid.ed25519)]) };
+      break;
+    default:
+      throw new PkiError('UNSUPPORTED_KEY_TYPE', `fleetpki does not sign with ${algorithm.kind} keys`, {
+        kind: algorithm.kind,
+      });
+  }
+  signingCache.set(cacheKey, result);
+  return result;
+}
+
+export function signWith(data: Buffer, key: KeyObject, algorithm: SigningAlgorithm): Buffer {
+  return cryptoSign(algorithm.hash, data, key);
+}
