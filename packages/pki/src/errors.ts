@@ -64,6 +64,10 @@ export class PkiError extends Error {
   }
 }
 
+export function isPkiErrorCode(value: unknown): value is PkiErrorCode {
+  return typeof value === 'string' && (PKI_ERROR_CODES as readonly string[]).includes(value);
+}
+
 export function isPkiError(value: unknown): value is PkiError {
   return value instanceof PkiError;
 }

@@ -93,9 +93,11 @@ export function decodeKeyUsage(value: Buffer): KeyUsageName[] {
     const byte = bits.bytes[bit >> 3];
     if (byte !== undefined && (byte & (0x80 >> (bit & 7))) !== 0) names.push(name);
   });
-  // DER named bit lists carry no trailing zero bits (X.690 §11.2.2).
+  // RFC 5280 §4.2.1.3: at least one bit is set. DER named bit lists carry no trailing zero
+  // bits (X.690 §11.2.2), so the last used bit of the last octet is a one.
   const last = bits.bytes[bits.bytes.length - 1];
-  if (last === 0) throw malformed(what, 'trailing zero octet in named bit list');
+  if (last === undefined) throw malformed(what, 'no key usage bit is set');
+  if ((last & (1 << bits.unusedBits)) === 0) throw malformed(what, 'trailing zero bits in named bit list');
   return names;
 }
 

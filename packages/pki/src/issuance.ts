@@ -14,7 +14,7 @@ import { parseSubjectPublicKeyInfo, spkiDer, type KeyAlgorithm, type PublicKeyIn
 import type { DistinguishedName } from './name.js';
 import { randomSerialNumber } from './serial-number.js';
 import { signingAlgorithmFor, signWith, verifySignature, type SigningAlgorithm } from './signature.js';
-import type { Validity } from './validity.js';
+import { assertEncodableValidity, type Validity } from './validity.js';
 
 /** A CA certificate and its key, checked once and pre-encoded for fast repeated issuance. */
 export interface PreparedIssuer {
@@ -83,32 +83,44 @@ export function isAcceptableDeviceKey(algorithm: KeyAlgorithm): boolean {
   return false;
 }
 
-function lint(template: CertificateTemplate, issuer: PreparedIssuer | undefined): void {
-  const { validity } = template;
-  if (validity.notAfter.getTime() <= validity.notBefore.getTime()) {
-    throw new PkiError('INVALID_VALIDITY', 'notAfter must be after notBefore');
+/**
+ * The issuer's own lifetime bounds what it can sign: an expired CA signs nothing, and a
+ * certificate that would outlive its issuer stops validating early, so it is refused rather
+ * than signed (RFC 5280 §6.1.3 (a)(2) judges every certificate of the path at one time).
+ */
+export function checkValidityAgainstIssuer(issuer: PreparedIssuer, validity: Validity): void {
+  const ca = issuer.certificate;
+  if (ca.notAfter.getTime() < validity.notBefore.getTime()) {
+    throw new PkiError('CERT_EXPIRED', `the issuing CA expired at ${ca.notAfter.toISOString()}`, {
+      notAfter: ca.notAfter.toISOString(),
+    });
   }
-  if (template.profile.kind === 'device' && !isAcceptableDeviceKey(template.publicKey.algorithm)) {
+  if (validity.notAfter.getTime() > ca.notAfter.getTime()) {
+    throw new PkiError(
+      'INVALID_VALIDITY',
+      `the requested validity ends ${validity.notAfter.toISOString()}, after the issuing CA expires (${ca.notAfter.toISOString()})`,
+      { notAfter: validity.notAfter.toISOString(), issuerNotAfter: ca.notAfter.toISOString() },
+    );
+  }
+}
+
+/** The deepest pathLenConstraint we write; real hierarchies use 0–2. */
+export const MAX_PATH_LEN = 32;
+
+function lint(template: CertificateTemplate, issuer: PreparedIssuer | undefined): void {
+  assertEncodableValidity(template.validity);
+  const { profile } = template;
+  if (profile.kind !== 'device' && profile.pathLen !== undefined) {
+    if (!Number.isInteger(profile.pathLen) || profile.pathLen < 0 || profile.pathLen > MAX_PATH_LEN) {
+      throw new PkiError('INVALID_ARGUMENT', `pathLen must be a whole number from 0 to ${MAX_PATH_LEN}`, { pathLen: profile.pathLen });
+    }
+  }
+  if (profile.kind === 'device' && !isAcceptableDeviceKey(template.publicKey.algorithm)) {
     throw new PkiError('WEAK_KEY', 'device keys must be EC P-256, P-384 or RSA of at least 2048 bits');
   }
   if (issuer) {
-    const ca = issuer.certificate;
-    if (ca.notAfter.getTime() < validity.notBefore.getTime()) {
-      throw new PkiError('CERT_EXPIRED', `the issuing CA expired at ${ca.notAfter.toISOString()}`, {
-        notAfter: ca.notAfter.toISOString(),
-      });
-    }
-    // A certificate that outlives its issuer stops validating early; say so instead of signing.
-    if (validity.notAfter.getTime() > ca.notAfter.getTime()) {
-      throw new PkiError(
-        'INVALID_VALIDITY',
-        `the requested validity ends ${validity.notAfter.toISOString()}, after the issuing CA expires (${ca.notAfter.toISOString()})`,
-        { notAfter: validity.notAfter.toISOString(), issuerNotAfter: ca.notAfter.toISOString() },
-      );
-    }
-    if (template.profile.kind !== 'device' && template.profile.kind !== 'intermediate-ca') {
-      throw new PkiError('INVALID_ARGUMENT', 'a root CA is self-signed; it has no issuer');
-    }
+    if (profile.kind === 'root-ca') throw new PkiError('INVALID_ARGUMENT', 'a root CA is self-signed; it has no issuer');
+    checkValidityAgainstIssuer(issuer, template.validity);
   }
 }
 

@@ -1,6 +1,6 @@
 import { isSelfIssued, type Certificate } from './certificate.js';
 import { UNDERSTOOD_EXTENSIONS } from './extensions.js';
-import type { PkiErrorCode } from './errors.js';
+import { PkiError, type PkiErrorCode } from './errors.js';
 import { formatNameForDisplay } from './name.js';
 import { verifySignature } from './signature.js';
 
@@ -106,6 +106,10 @@ function checkPath(path: readonly Certificate[], time: Date): Failure | undefine
 /** Stage 1 and 2 together: depth-first path building, each complete path checked in turn. */
 export function verifyChain(input: ChainVerificationInput): ChainVerificationResult {
   const { leaf, anchors, intermediates, time } = input;
+  // Every comparison with NaN is false: an Invalid Date would pass every validity check.
+  if (!(time instanceof Date) || Number.isNaN(time.getTime())) {
+    throw new PkiError('INVALID_ARGUMENT', 'the verification time is not a valid date');
+  }
   let signatureChecks = 0;
   let best: Failure = fail('UNKNOWN_ISSUER', leaf, `no trusted issuer found for ${describe(leaf)}`);
   const consider = (failure: Failure): void => {

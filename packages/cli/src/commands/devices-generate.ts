@@ -1,21 +1,12 @@
 import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import {
-  assertCertificateId,
-  assertProjectSlug,
-  deviceSubject,
-  fingerprintSha256,
-  generateKeyPair,
-  issueDeviceCertificate,
-  serialHex,
-  validityForDays,
-  type PreparedIssuer,
-} from '@fleetpki/pki';
+import { assertCertificateId, assertProjectSlug, checkValidityAgainstIssuer, validityForDays } from '@fleetpki/pki';
 import type { Command } from 'commander';
 import { CliError } from '../cli-error.js';
-import { encodeCertificate, encodePrivateKey } from '../encode-output.js';
+import { MANIFEST_HEADER, manifestLine } from '../device-batch.js';
+import { generateDevicesInParallel } from '../device-batch-pool.js';
 import { loadIssuer } from '../load-issuer.js';
-import { parseDays, parseInteger, parseKeySpec, type OutputFormat } from '../options.js';
+import { parseDays, parseInteger, parseKeySpec } from '../options.js';
 import { ProgressBar } from '../progress-bar.js';
 
 /** One run makes at most this many devices: a bound on disk and time for a typo'd --count. */
@@ -36,17 +27,6 @@ interface DevicesGenerateOptions {
   force?: boolean;
 }
 
-interface ManifestRow {
-  readonly certificateId: string;
-  readonly serial: string;
-  readonly fingerprint: string;
-  readonly notAfter: string;
-  readonly keyFile: string;
-  readonly certFile: string;
-}
-
-const MANIFEST_HEADER = 'certificate_id,serial,sha256_fingerprint,not_after,key_file,cert_file\n';
-
 function isEmptyOrMissing(dir: string): boolean {
   try {
     return readdirSync(dir).length === 0;
@@ -55,57 +35,6 @@ function isEmptyOrMissing(dir: string): boolean {
     if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') throw new CliError('FILE_EXISTS', `${dir} exists and is not a directory`);
     throw new CliError('IO_ERROR', `${dir}: ${(err as Error).message}`);
   }
-}
-
-/**
- * Everything is written to a staging directory beside the target and moved into place only
- * when every device is done, so an interrupted run leaves no half a batch in --out-dir.
- */
-function generateInto(staging: string, options: DevicesGenerateOptions, issuer: PreparedIssuer, ids: readonly string[]): ManifestRow[] {
-  const spec = parseKeySpec(options);
-  const format: OutputFormat = options.der ? 'der' : 'pem';
-  const validity = validityForDays(new Date(), parseDays(options.days));
-  const progress = new ProgressBar(ids.length);
-  const rows: ManifestRow[] = [];
-  for (const [index, certificateId] of ids.entries()) {
-    const { privateKey, publicKey } = generateKeyPair(spec);
-    const der = issueDeviceCertificate(issuer, deviceSubject(options.project, certificateId), publicKey, validity);
-    const keyFile = `${certificateId}.key.${format}`;
-    const certFile = `${certificateId}.crt.${format}`;
-    writeFileSync(join(staging, keyFile), encodePrivateKey(privateKey, format), { mode: 0o600, flag: 'wx' });
-    writeFileSync(join(staging, certFile), encodeCertificate(der, format), { mode: 0o644, flag: 'wx' });
-    // The serial is the 16 octets after the fixed TBS prefix; reparsing each certificate would cost more than issuing it.
-    rows.push({
-      certificateId,
-      serial: serialHex({ serialNumber: serialOf(der) }),
-      fingerprint: fingerprintSha256(der),
-      notAfter: validity.notAfter.toISOString(),
-      keyFile,
-      certFile,
-    });
-    progress.update(index + 1);
-  }
-  progress.finish();
-  writeFileSync(
-    join(staging, 'manifest.csv'),
-    MANIFEST_HEADER + rows.map((r) => `${r.certificateId},${r.serial},${r.fingerprint},${r.notAfter},${r.keyFile},${r.certFile}\n`).join(''),
-    { flag: 'wx' },
-  );
-  return rows;
-}
-
-/** The serial number octets of a certificate we just built: SEQ { SEQ { [0] v3, INTEGER serial, ... } }. */
-function serialOf(der: Buffer): Buffer {
-  let offset = 0;
-  const skipHeader = (): void => {
-    const first = der[offset + 1] as number;
-    offset += 2 + (first & 0x80 ? first & 0x7f : 0);
-  };
-  skipHeader(); // Certificate
-  skipHeader(); // TBSCertificate
-  offset += 5; // [0] { INTEGER 2 }
-  const length = der[offset + 1] as number;
-  return der.subarray(offset + 2, offset + 2 + length);
 }
 
 export function registerDevicesGenerateCommand(devices: Command): void {
@@ -124,7 +53,7 @@ export function registerDevicesGenerateCommand(devices: Command): void {
     .option('--curve <curve>', 'device key curve: P-256 or P-384')
     .option('--rsa <bits>', 'RSA device keys instead: 2048, 3072 or 4096')
     .option('--force', 'write into a non-empty directory, replacing same-named files')
-    .action((options: DevicesGenerateOptions) => {
+    .action(async (options: DevicesGenerateOptions) => {
       assertProjectSlug(options.project);
       const count = parseInteger(options.count, '--count');
       if (count < 1 || count > MAX_DEVICES_PER_RUN) throw new CliError('USAGE', `--count must be 1 to ${MAX_DEVICES_PER_RUN}`);
@@ -134,8 +63,8 @@ export function registerDevicesGenerateCommand(devices: Command): void {
       const ids = Array.from({ length: count }, (_, i) => `${options.idPrefix}${String(start + i).padStart(Math.max(width, 4), '0')}`);
       assertCertificateId(ids[0] as string);
       assertCertificateId(ids[ids.length - 1] as string);
-      parseKeySpec(options);
-      validityForDays(new Date(), parseDays(options.days));
+      const keySpec = parseKeySpec(options);
+      const validity = validityForDays(new Date(), parseDays(options.days));
 
       const outDir = resolve(options.outDir);
       const empty = isEmptyOrMissing(outDir);
@@ -143,11 +72,19 @@ export function registerDevicesGenerateCommand(devices: Command): void {
         throw new CliError('FILE_EXISTS', `${options.outDir} is not empty; choose a new directory or pass --force`);
       }
       const issuer = loadIssuer(options.caCert, options.caKey);
+      checkValidityAgainstIssuer(issuer, validity);
       mkdirSync(dirname(outDir), { recursive: true });
       const staging = mkdtempSync(join(dirname(outDir), `.${basename(outDir)}.staging-`));
       try {
         const started = process.hrtime.bigint();
-        generateInto(staging, options, issuer, ids);
+        const progress = new ProgressBar(count);
+        const rows = await generateDevicesInParallel(
+          issuer,
+          { project: options.project, certificateIds: ids, keySpec, format: options.der ? 'der' : 'pem', validity, directory: staging },
+          (done) => progress.update(done),
+        );
+        progress.finish();
+        writeFileSync(join(staging, 'manifest.csv'), MANIFEST_HEADER + rows.map(manifestLine).join(''), { flag: 'wx' });
         if (empty) {
           try {
             rmdirSync(outDir);

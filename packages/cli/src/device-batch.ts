@@ -1,0 +1,75 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  deviceSubject,
+  fingerprintSha256,
+  generateKeyPair,
+  issueDeviceCertificate,
+  serialHex,
+  type KeySpec,
+  type PreparedIssuer,
+  type Validity,
+} from '@fleetpki/pki';
+import { encodeCertificate, encodePrivateKey } from './encode-output.js';
+import type { OutputFormat } from './options.js';
+
+/** One line of manifest.csv. */
+export interface ManifestRow {
+  readonly certificateId: string;
+  readonly serial: string;
+  readonly fingerprint: string;
+  readonly notAfter: string;
+  readonly keyFile: string;
+  readonly certFile: string;
+}
+
+export interface DeviceBatch {
+  readonly project: string;
+  readonly certificateIds: readonly string[];
+  readonly keySpec: KeySpec;
+  readonly format: OutputFormat;
+  readonly validity: Validity;
+  /** A fresh directory only this batch writes to (files are created exclusively). */
+  readonly directory: string;
+}
+
+export const MANIFEST_HEADER = 'certificate_id,serial,sha256_fingerprint,not_after,key_file,cert_file\n';
+
+export function manifestLine(row: ManifestRow): string {
+  return `${row.certificateId},${row.serial},${row.fingerprint},${row.notAfter},${row.keyFile},${row.certFile}\n`;
+}
+
+/** The serial octets of a certificate we just built: SEQ { SEQ { [0] { INTEGER 2 }, INTEGER serial, … } }. */
+function serialOf(der: Buffer): Buffer {
+  let offset = 0;
+  const skipHeader = (): void => {
+    const first = der[offset + 1] as number;
+    offset += 2 + (first & 0x80 ? first & 0x7f : 0);
+  };
+  skipHeader(); // Certificate
+  skipHeader(); // TBSCertificate
+  offset += 5; // [0] EXPLICIT { INTEGER 2 }
+  const length = der[offset + 1] as number;
+  return der.subarray(offset + 2, offset + 2 + length);
+}
+
+/**
+ * Makes every device of a batch: a key, a certificate issued straight from the public key
+ * (no CSR round trip: the factory holds both halves), both files, and the manifest rows.
+ * `onProgress` is called with the number done so far.
+ */
+export function generateDevices(issuer: PreparedIssuer, batch: DeviceBatch, onProgress: (done: number) => void): ManifestRow[] {
+  const rows: ManifestRow[] = [];
+  const notAfter = batch.validity.notAfter.toISOString();
+  for (const certificateId of batch.certificateIds) {
+    const { privateKey, publicKey } = generateKeyPair(batch.keySpec);
+    const der = issueDeviceCertificate(issuer, deviceSubject(batch.project, certificateId), publicKey, batch.validity);
+    const keyFile = `${certificateId}.key.${batch.format}`;
+    const certFile = `${certificateId}.crt.${batch.format}`;
+    writeFileSync(join(batch.directory, keyFile), encodePrivateKey(privateKey, batch.format), { mode: 0o600, flag: 'wx' });
+    writeFileSync(join(batch.directory, certFile), encodeCertificate(der, batch.format), { mode: 0o644, flag: 'wx' });
+    rows.push({ certificateId, serial: serialHex({ serialNumber: serialOf(der) }), fingerprint: fingerprintSha256(der), notAfter, keyFile, certFile });
+    onProgress(rows.length);
+  }
+  return rows;
+}
