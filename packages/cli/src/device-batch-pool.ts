@@ -17,9 +17,10 @@ export async function generateDevicesInParallel(
   issuer: PreparedIssuer,
   batch: DeviceBatch,
   onProgress: (done: number) => void,
+  requestedWorkers: number = availableParallelism(),
 ): Promise<ManifestRow[]> {
   const ids = batch.certificateIds;
-  const workers = Math.min(availableParallelism(), MAX_WORKERS, Math.ceil(ids.length / (MIN_DEVICES_FOR_WORKERS / 2)));
+  const workers = Math.min(requestedWorkers, MAX_WORKERS, Math.ceil(ids.length / (MIN_DEVICES_FOR_WORKERS / 2)));
   if (workers < 2 || ids.length < MIN_DEVICES_FOR_WORKERS) return generateDevices(issuer, batch, onProgress);
 
   const caPrivateKeyPkcs8Der = privateKeyDer(issuer.privateKey, 'pkcs8').der;

@@ -3,14 +3,14 @@ import { join } from 'node:path';
 import {
   deviceSubject,
   fingerprintSha256,
-  generateKeyPair,
+  generateEncodedKeyPair,
   issueDeviceCertificate,
   serialHex,
   type KeySpec,
   type PreparedIssuer,
   type Validity,
 } from '@fleetpki/pki';
-import { encodeCertificate, encodePrivateKey } from './encode-output.js';
+import { encodeCertificate, encodePrivateKeyDer } from './encode-output.js';
 import type { OutputFormat } from './options.js';
 
 /** One line of manifest.csv. */
@@ -62,11 +62,11 @@ export function generateDevices(issuer: PreparedIssuer, batch: DeviceBatch, onPr
   const rows: ManifestRow[] = [];
   const notAfter = batch.validity.notAfter.toISOString();
   for (const certificateId of batch.certificateIds) {
-    const { privateKey, publicKey } = generateKeyPair(batch.keySpec);
-    const der = issueDeviceCertificate(issuer, deviceSubject(batch.project, certificateId), publicKey, batch.validity);
+    const key = generateEncodedKeyPair(batch.keySpec);
+    const der = issueDeviceCertificate(issuer, deviceSubject(batch.project, certificateId), key.publicKey, batch.validity);
     const keyFile = `${certificateId}.key.${batch.format}`;
     const certFile = `${certificateId}.crt.${batch.format}`;
-    writeFileSync(join(batch.directory, keyFile), encodePrivateKey(privateKey, batch.format), { mode: 0o600, flag: 'wx' });
+    writeFileSync(join(batch.directory, keyFile), encodePrivateKeyDer(key.privateKeyDer, key.privateKeyFormat, batch.format), { mode: 0o600, flag: 'wx' });
     writeFileSync(join(batch.directory, certFile), encodeCertificate(der, batch.format), { mode: 0o644, flag: 'wx' });
     rows.push({ certificateId, serial: serialHex({ serialNumber: serialOf(der) }), fingerprint: fingerprintSha256(der), notAfter, keyFile, certFile });
     onProgress(rows.length);

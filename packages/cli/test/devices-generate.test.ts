@@ -51,16 +51,18 @@ describe('devices generate', () => {
     }
   });
 
-  it('a batch large enough for worker threads keeps IDs in order, serials unique and every file in place', () => {
-    fleetpkiOk(['devices', 'generate', '--project', 'acme', '--count', '600', '--ca-cert', 'ca.crt.pem', '--ca-key', 'ca.key.pem', '--out-dir', 'big', '--days', '30'], dir);
+  // 3,000 devices on two worker threads: also the regression guard for a hang seen after 4,410
+  // keys per thread when keys were exported as JWK (a Node 20 mutex held across a GC).
+  it('a batch on worker threads keeps IDs in order, serials unique and every file in place', () => {
+    fleetpkiOk(['devices', 'generate', '--project', 'acme', '--count', '3000', '--workers', '2', '--ca-cert', 'ca.crt.pem', '--ca-key', 'ca.key.pem', '--out-dir', 'big', '--days', '30'], dir);
     const rows = readManifest(join(dir, 'big', 'manifest.csv'));
-    assert.deepEqual(rows.map((r) => r.certificate_id), Array.from({ length: 600 }, (_, i) => `device-${String(i + 1).padStart(4, '0')}`));
-    assert.equal(new Set(rows.map((r) => r.serial)).size, 600);
-    assert.equal(new Set(rows.map((r) => r.sha256_fingerprint)).size, 600);
+    assert.deepEqual(rows.map((r) => r.certificate_id), Array.from({ length: 3000 }, (_, i) => `device-${String(i + 1).padStart(4, '0')}`));
+    assert.equal(new Set(rows.map((r) => r.serial)).size, 3000);
+    assert.equal(new Set(rows.map((r) => r.sha256_fingerprint)).size, 3000);
     const files = new Set(readdirSync(join(dir, 'big')));
-    assert.equal(files.size, 1201);
+    assert.equal(files.size, 6001);
     for (const row of rows) assert.ok(files.has(row.key_file) && files.has(row.cert_file), row.certificate_id);
-    const last = rows[599] as ManifestRow;
+    const last = rows[2999] as ManifestRow;
     assert.match(openssl(['verify', '-CAfile', 'ca.crt.pem', join('big', last.cert_file)], dir).toString(), /OK/);
   });
 

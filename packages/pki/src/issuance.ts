@@ -205,9 +205,9 @@ export async function signCsr(issuer: PreparedIssuer, csrDer: Buffer, options: C
 export function issueDeviceCertificate(
   issuer: PreparedIssuer,
   subject: DistinguishedName,
-  publicKey: KeyObject,
+  publicKey: KeyObject | PublicKeyInfo,
   validity: Validity,
 ): Buffer {
-  const info = parseSubjectPublicKeyInfo(spkiDer(publicKey), 'device public key');
+  const info = 'der' in publicKey ? publicKey : parseSubjectPublicKeyInfo(spkiDer(publicKey), 'device public key');
   return issueCertificate(issuer, { subject, publicKey: info, validity, profile: { kind: 'device' } });
 }

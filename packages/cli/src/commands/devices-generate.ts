@@ -1,10 +1,11 @@
 import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { assertCertificateId, assertProjectSlug, checkValidityAgainstIssuer, validityForDays } from '@fleetpki/pki';
 import type { Command } from 'commander';
 import { CliError } from '../cli-error.js';
 import { MANIFEST_HEADER, manifestLine } from '../device-batch.js';
-import { generateDevicesInParallel } from '../device-batch-pool.js';
+import { generateDevicesInParallel, MAX_WORKERS } from '../device-batch-pool.js';
 import { loadIssuer } from '../load-issuer.js';
 import { parseDays, parseInteger, parseKeySpec } from '../options.js';
 import { ProgressBar } from '../progress-bar.js';
@@ -25,6 +26,7 @@ interface DevicesGenerateOptions {
   curve?: string;
   rsa?: string;
   force?: boolean;
+  workers?: string;
 }
 
 function isEmptyOrMissing(dir: string): boolean {
@@ -53,6 +55,7 @@ export function registerDevicesGenerateCommand(devices: Command): void {
     .option('--curve <curve>', 'device key curve: P-256 or P-384')
     .option('--rsa <bits>', 'RSA device keys instead: 2048, 3072 or 4096')
     .option('--force', 'write into a non-empty directory, replacing same-named files')
+    .option('--workers <n>', `worker threads (default: one per core, at most ${MAX_WORKERS}; 1 keeps it in one thread)`)
     .action(async (options: DevicesGenerateOptions) => {
       assertProjectSlug(options.project);
       const count = parseInteger(options.count, '--count');
@@ -64,6 +67,8 @@ export function registerDevicesGenerateCommand(devices: Command): void {
       assertCertificateId(ids[0] as string);
       assertCertificateId(ids[ids.length - 1] as string);
       const keySpec = parseKeySpec(options);
+      const workers = options.workers === undefined ? availableParallelism() : parseInteger(options.workers, '--workers');
+      if (workers < 1 || workers > MAX_WORKERS) throw new CliError('USAGE', `--workers must be 1 to ${MAX_WORKERS}`);
       const validity = validityForDays(new Date(), parseDays(options.days));
 
       const outDir = resolve(options.outDir);
@@ -82,6 +87,7 @@ export function registerDevicesGenerateCommand(devices: Command): void {
           issuer,
           { project: options.project, certificateIds: ids, keySpec, format: options.der ? 'der' : 'pem', validity, directory: staging },
           (done) => progress.update(done),
+          workers,
         );
         progress.finish();
         writeFileSync(join(staging, 'manifest.csv'), MANIFEST_HEADER + rows.map(manifestLine).join(''), { flag: 'wx' });
