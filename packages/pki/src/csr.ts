@@ -84,7 +84,7 @@ export async function verifyCsrSignature(csr: CertificationRequest): Promise<boo
   } catch {
     return false;
   }
-  return verifySignature(csr.infoDer, csr.signature, csr.signatureAlgorithm, key);
+  return verifySignature(csr.infoDer, csr.signature, csr.signatureAlgorithm, csr.publicKey, key);
 }
 
 export function csrSignatureAlgorithmName(csr: CertificationRequest): string {

@@ -109,29 +109,24 @@ export function signatureAlgorithmName(alg: AlgorithmIdentifier): string {
 /**
  * Verifies a signature over `data` (a TBS structure's exact bytes). Returns false for a
  * signature that does not verify, including one whose algorithm does not fit the key;
- * throws UNSUPPORTED_ALGORITHM for an algorithm we do not implement.
+ * throws UNSUPPORTED_ALGORITHM for an algorithm we do not implement. `keyObject` is the key
+ * already imported, when the caller has it (see importPublicKey).
  */
 export function verifySignature(
   data: Buffer,
   signature: Buffer,
   alg: AlgorithmIdentifier,
-  publicKey: KeyObject | PublicKeyInfo,
+  publicKey: PublicKeyInfo,
+  keyObject?: KeyObject,
 ): boolean {
   const recipe = recipeFor(alg);
+  if (!recipe.keyKinds.includes(publicKey.algorithm.kind)) return false;
   let key: KeyObject;
-  let kind: KeyAlgorithm['kind'];
-  if ('der' in publicKey) {
-    kind = publicKey.algorithm.kind;
-    try {
-      key = publicKeyObject(publicKey);
-    } catch {
-      return false;
-    }
-  } else {
-    key = publicKey;
-    kind = describeKey(key).kind;
+  try {
+    key = keyObject ?? publicKeyObject(publicKey);
+  } catch {
+    return false;
   }
-  if (!recipe.keyKinds.includes(kind)) return false;
   try {
     if (recipe.pssSaltLength !== undefined) {
       return cryptoVerify(
