@@ -12,3 +12,7 @@ export class CliError extends Error {
     this.code = code;
   }
 }
+
+export function isCliErrorCode(value: unknown): value is CliErrorCode {
+  return typeof value === 'string' && (CLI_ERROR_CODES as readonly string[]).includes(value);
+}

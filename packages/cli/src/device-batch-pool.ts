@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { isPkiErrorCode, PkiError, privateKeyDer, type PreparedIssuer } from '@fleetpki/pki';
+import { CliError, isCliErrorCode } from './cli-error.js';
 import { generateDevices, type DeviceBatch, type ManifestRow } from './device-batch.js';
 import type { DeviceBatchWorkerInput, DeviceBatchWorkerMessage } from './device-batch-worker.js';
 
@@ -55,7 +56,10 @@ export async function generateDevicesInParallel(
               } else if (message.type === 'done') {
                 rows = message.rows;
               } else {
-                failure = isPkiErrorCode(message.code) ? new PkiError(message.code, message.message) : new Error(message.message);
+                // Codes survive the thread boundary; the classes are rebuilt here.
+                if (isPkiErrorCode(message.code)) failure = new PkiError(message.code, message.message);
+                else if (isCliErrorCode(message.code)) failure = new CliError(message.code, message.message);
+                else failure = new Error(message.message);
               }
             });
             worker.once('error', reject);

@@ -1,4 +1,3 @@
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   deviceSubject,
@@ -11,6 +10,7 @@ import {
   type Validity,
 } from '@fleetpki/pki';
 import { encodeCertificate, encodePrivateKeyDer } from './encode-output.js';
+import { writeNewFile } from './file-io.js';
 import type { OutputFormat } from './options.js';
 
 /** One line of manifest.csv. */
@@ -39,20 +39,6 @@ export function manifestLine(row: ManifestRow): string {
   return `${row.certificateId},${row.serial},${row.fingerprint},${row.notAfter},${row.keyFile},${row.certFile}\n`;
 }
 
-/** The serial octets of a certificate we just built: SEQ { SEQ { [0] { INTEGER 2 }, INTEGER serial, … } }. */
-function serialOf(der: Buffer): Buffer {
-  let offset = 0;
-  const skipHeader = (): void => {
-    const first = der[offset + 1] as number;
-    offset += 2 + (first & 0x80 ? first & 0x7f : 0);
-  };
-  skipHeader(); // Certificate
-  skipHeader(); // TBSCertificate
-  offset += 5; // [0] EXPLICIT { INTEGER 2 }
-  const length = der[offset + 1] as number;
-  return der.subarray(offset + 2, offset + 2 + length);
-}
-
 /**
  * Makes every device of a batch: a key, a certificate issued straight from the public key
  * (no CSR round trip: the factory holds both halves), both files, and the manifest rows.
@@ -63,12 +49,12 @@ export function generateDevices(issuer: PreparedIssuer, batch: DeviceBatch, onPr
   const notAfter = batch.validity.notAfter.toISOString();
   for (const certificateId of batch.certificateIds) {
     const key = generateEncodedKeyPair(batch.keySpec);
-    const der = issueDeviceCertificate(issuer, deviceSubject(batch.project, certificateId), key.publicKey, batch.validity);
+    const issued = issueDeviceCertificate(issuer, deviceSubject(batch.project, certificateId), key.publicKey, batch.validity);
     const keyFile = `${certificateId}.key.${batch.format}`;
     const certFile = `${certificateId}.crt.${batch.format}`;
-    writeFileSync(join(batch.directory, keyFile), encodePrivateKeyDer(key.privateKeyDer, key.privateKeyFormat, batch.format), { mode: 0o600, flag: 'wx' });
-    writeFileSync(join(batch.directory, certFile), encodeCertificate(der, batch.format), { mode: 0o644, flag: 'wx' });
-    rows.push({ certificateId, serial: serialHex({ serialNumber: serialOf(der) }), fingerprint: fingerprintSha256(der), notAfter, keyFile, certFile });
+    writeNewFile(join(batch.directory, keyFile), encodePrivateKeyDer(key.privateKeyDer, key.privateKeyFormat, batch.format), 0o600);
+    writeNewFile(join(batch.directory, certFile), encodeCertificate(issued.der, batch.format), 0o644);
+    rows.push({ certificateId, serial: serialHex(issued), fingerprint: fingerprintSha256(issued.der), notAfter, keyFile, certFile });
     onProgress(rows.length);
   }
   return rows;

@@ -1,26 +1,66 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, linkSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, linkSync, openSync, readSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { MAX_PEM_INPUT_BYTES, PkiError } from '@fleetpki/pki';
 import { CliError } from './cli-error.js';
 
-/** Inputs larger than this are refused before reading: no PKI file comes near it. */
-export const MAX_INPUT_FILE_BYTES = 16 * 1024 * 1024;
+/** Inputs larger than the core accepts are refused while reading, not after: a pipe may be endless. */
+export const MAX_INPUT_FILE_BYTES = MAX_PEM_INPUT_BYTES;
 
-/** Reads a file, or standard input for `-`. */
+function tooLarge(path: string): PkiError {
+  return new PkiError('INPUT_TOO_LARGE', `${path}: larger than ${MAX_INPUT_FILE_BYTES} bytes`, { limit: MAX_INPUT_FILE_BYTES });
+}
+
+/** Reads a file, or standard input for `-`, stopping one byte past the limit. */
 export function readInput(path: string): Buffer {
+  let fd: number | undefined;
   try {
-    const data = path === '-' ? readFileSync(0) : readFileSync(path);
-    if (data.length > MAX_INPUT_FILE_BYTES) {
-      throw new CliError('IO_ERROR', `${path}: larger than ${MAX_INPUT_FILE_BYTES} bytes`);
+    fd = path === '-' ? 0 : openSync(path, 'r');
+    const stat = fstatSync(fd);
+    if (stat.isDirectory()) throw new CliError('FILE_NOT_FOUND', `${path}: is a directory`);
+    if (stat.isFile() && stat.size > MAX_INPUT_FILE_BYTES) throw tooLarge(path);
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(64 * 1024);
+      let read: number;
+      try {
+        read = readSync(fd, chunk, 0, chunk.length, null);
+      } catch (err) {
+        // A non-blocking stdin (a TTY or pipe handed over by some shells) says "try again".
+        if ((err as NodeJS.ErrnoException).code === 'EAGAIN') continue;
+        throw err;
+      }
+      if (read === 0) break;
+      total += read;
+      if (total > MAX_INPUT_FILE_BYTES) throw tooLarge(path);
+      chunks.push(chunk.subarray(0, read));
     }
-    return data;
+    return Buffer.concat(chunks, total);
   } catch (err) {
-    if (err instanceof CliError) throw err;
+    if (err instanceof CliError || err instanceof PkiError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new CliError('FILE_NOT_FOUND', `${path}: no such file`);
     if (code === 'EISDIR') throw new CliError('FILE_NOT_FOUND', `${path}: is a directory`);
     throw new CliError('IO_ERROR', `${path}: ${(err as Error).message}`);
+  } finally {
+    if (fd !== undefined && fd !== 0) closeSync(fd);
   }
+}
+
+/** Creates a file that must not exist yet (a fresh staging directory), as IO_ERROR on failure. */
+export function writeNewFile(path: string, data: Buffer | string, mode: number): void {
+  try {
+    writeFileSync(path, data, { mode, flag: 'wx' });
+  } catch (err) {
+    throw ioError(path, err);
+  }
+}
+
+/** A file-system failure as the CLI reports it. */
+export function ioError(path: string, err: unknown): CliError {
+  const code = (err as NodeJS.ErrnoException).code;
+  return new CliError('IO_ERROR', `${path}: ${code ? `${code}, ` : ''}${(err as Error).message}`);
 }
 
 export interface WriteOptions {

@@ -2,16 +2,19 @@ import { PkiError, type KeySpec } from '@fleetpki/pki';
 import { CliError } from './cli-error.js';
 
 export function parseInteger(value: string, flag: string): number {
-  if (!/^-?[0-9]+$/.test(value.trim())) throw new CliError('USAGE', `${flag} must be a whole number, got "${value}"`);
-  return Number(value);
+  const parsed = Number(value.trim());
+  if (!/^-?[0-9]+$/.test(value.trim()) || !Number.isSafeInteger(parsed)) {
+    throw new CliError('USAGE', `${flag} must be a whole number, got "${value}"`);
+  }
+  return parsed;
 }
 
 /** `--days`: the core checks the range and answers INVALID_VALIDITY. */
 export function parseDays(value: string): number {
-  if (!/^-?[0-9]+$/.test(value.trim())) {
+  if (!/^-?[0-9]+$/.test(value.trim()) || !Number.isSafeInteger(Number(value.trim()))) {
     throw new PkiError('INVALID_VALIDITY', `--days must be a whole number of days, got "${value}"`, { days: value });
   }
-  return Number(value);
+  return Number(value.trim());
 }
 
 /** `--curve P-256|P-384` or `--rsa 2048|3072|4096`, EC P-256 by default (DESIGN §2). */
@@ -51,12 +54,19 @@ export function outputFormat(explicit: string | undefined, path: string | undefi
   return path !== undefined && path.toLowerCase().endsWith('.der') ? 'der' : 'pem';
 }
 
-/** `--at`: an ISO 8601 instant or Unix seconds. */
+const ISO_8601 = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/;
+
+/**
+ * `--at`: an ISO 8601 date or instant (a time needs its zone: Z or ±hh:mm), or `@` and Unix
+ * seconds as in `date -d @SECONDS`. Nothing looser, so "March 7" is not silently some year.
+ */
 export function parseTime(value: string): Date {
   const trimmed = value.trim();
-  const date = /^[0-9]+$/.test(trimmed) ? new Date(Number(trimmed) * 1000) : new Date(trimmed);
+  let date = new Date(Number.NaN);
+  if (/^@-?[0-9]{1,12}$/.test(trimmed)) date = new Date(Number(trimmed.slice(1)) * 1000);
+  else if (ISO_8601.test(trimmed)) date = new Date(trimmed);
   if (Number.isNaN(date.getTime())) {
-    throw new CliError('USAGE', `--at must be an ISO 8601 time (2026-01-31T12:00:00Z) or Unix seconds, got "${value}"`);
+    throw new CliError('USAGE', `--at must be ISO 8601 (2026-01-31 or 2026-01-31T12:00:00Z) or @UNIX_SECONDS, got "${value}"`);
   }
   return date;
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   certificateContent,
   crlSignatureAlgorithmName,
@@ -12,11 +13,52 @@ import {
   serialHex,
   spkiDer,
   verifyCsrSignature,
+  type CertificateContent,
+  type CertificationRequest,
   type DeviceIdentity,
   type DistinguishedName,
+  type Extension,
+  type PkiErrorCode,
   type PkiObject,
 } from '@fleetpki/pki';
-import { createHash } from 'node:crypto';
+
+interface ExtensionSummary {
+  readonly oid: string;
+  readonly name: string;
+  readonly critical: boolean;
+}
+
+/** What `inspect` reports, per kind; the JSON form is exactly these objects. */
+export type InspectSummary =
+  | (CertificateContent & {
+      readonly type: 'certificate';
+      readonly version: number;
+      readonly extensions: readonly ExtensionSummary[];
+      readonly deviceIdentity: DeviceIdentity | null;
+    })
+  | {
+      readonly type: 'csr';
+      readonly subject: string;
+      readonly publicKeyAlgorithm: string;
+      readonly signatureAlgorithm: string;
+      readonly signatureValid: boolean;
+      /** Why the signature could not be checked at all (an algorithm we refuse), else null. */
+      readonly signatureError: PkiErrorCode | null;
+      readonly requestedExtensions: readonly ExtensionSummary[];
+      readonly deviceIdentity: DeviceIdentity | null;
+    }
+  | {
+      readonly type: 'crl';
+      readonly version: number;
+      readonly issuer: string;
+      readonly thisUpdate: string;
+      readonly nextUpdate: string | null;
+      readonly signatureAlgorithm: string;
+      readonly revoked: readonly { readonly serialNumber: string; readonly revocationDate: string }[];
+      readonly fingerprintSha256: string;
+    }
+  | { readonly type: 'private-key'; readonly format: string; readonly publicKeyAlgorithm: string; readonly publicKeySha256: string }
+  | { readonly type: 'public-key'; readonly publicKeyAlgorithm: string; readonly publicKeySha256: string };
 
 function deviceIdentity(subject: DistinguishedName): DeviceIdentity | null {
   try {
@@ -27,12 +69,22 @@ function deviceIdentity(subject: DistinguishedName): DeviceIdentity | null {
   }
 }
 
-function colonHex(hex: string): string {
-  return (hex.toUpperCase().match(/../g) ?? []).join(':');
+function extensionSummaries(extensions: readonly Extension[]): ExtensionSummary[] {
+  return extensions.map((e) => ({ oid: e.oid, name: oidName(e.oid), critical: e.critical }));
 }
 
-/** The JSON form of one object: stable field names for scripts. */
-export async function inspectJson(object: PkiObject): Promise<Record<string, unknown>> {
+async function csrSignature(csr: CertificationRequest): Promise<{ valid: boolean; error: PkiErrorCode | null }> {
+  try {
+    return { valid: await verifyCsrSignature(csr), error: null };
+  } catch (err) {
+    if (isPkiError(err)) return { valid: false, error: err.code };
+    throw err;
+  }
+}
+
+const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
+
+export async function inspectSummary(object: PkiObject): Promise<InspectSummary> {
   switch (object.kind) {
     case 'certificate': {
       const cert = object.certificate;
@@ -40,19 +92,21 @@ export async function inspectJson(object: PkiObject): Promise<Record<string, unk
         type: 'certificate',
         version: cert.version,
         ...certificateContent(cert),
-        extensions: cert.extensions.map((e) => ({ oid: e.oid, name: oidName(e.oid), critical: e.critical })),
+        extensions: extensionSummaries(cert.extensions),
         deviceIdentity: deviceIdentity(cert.subject),
       };
     }
     case 'csr': {
       const csr = object.csr;
+      const signature = await csrSignature(csr);
       return {
         type: 'csr',
         subject: formatSubjectString(csr.subject),
         publicKeyAlgorithm: formatKeyAlgorithm(csr.publicKey.algorithm),
         signatureAlgorithm: csrSignatureAlgorithmName(csr),
-        signatureValid: await verifyCsrSignature(csr),
-        requestedExtensions: csr.requestedExtensions.map((e) => ({ oid: e.oid, name: oidName(e.oid), critical: e.critical })),
+        signatureValid: signature.valid,
+        signatureError: signature.error,
+        requestedExtensions: extensionSummaries(csr.requestedExtensions),
         deviceIdentity: deviceIdentity(csr.subject),
       };
     }
@@ -65,94 +119,93 @@ export async function inspectJson(object: PkiObject): Promise<Record<string, unk
         thisUpdate: crl.thisUpdate.toISOString(),
         nextUpdate: crl.nextUpdate?.toISOString() ?? null,
         signatureAlgorithm: crlSignatureAlgorithmName(crl),
-        revoked: crl.revoked.map((r) => ({
-          serialNumber: serialHex(r),
-          revocationDate: r.revocationDate.toISOString(),
-        })),
+        revoked: crl.revoked.map((r) => ({ serialNumber: serialHex(r), revocationDate: r.revocationDate.toISOString() })),
         fingerprintSha256: fingerprintSha256(crl.der),
       };
     }
-    case 'private-key': {
-      const key = object.privateKey;
+    case 'private-key':
       return {
         type: 'private-key',
-        format: key.format,
-        publicKeyAlgorithm: formatKeyAlgorithm(key.algorithm),
-        publicKeySha256: createHash('sha256').update(spkiDer(key.key)).digest('hex'),
+        format: object.privateKey.format,
+        publicKeyAlgorithm: formatKeyAlgorithm(object.privateKey.algorithm),
+        publicKeySha256: sha256(spkiDer(object.privateKey.key)),
       };
-    }
     case 'public-key':
       return {
         type: 'public-key',
         publicKeyAlgorithm: formatKeyAlgorithm(object.publicKey.algorithm),
-        publicKeySha256: createHash('sha256').update(object.publicKey.der).digest('hex'),
+        publicKeySha256: sha256(object.publicKey.der),
       };
   }
 }
 
+function colonHex(hex: string): string {
+  return (hex.toUpperCase().match(/../g) ?? []).join(':');
+}
+
+function describeIdentity(identity: DeviceIdentity | null): string | null {
+  return identity ? `project ${identity.projectSlug}, certificate ID ${identity.certificateId}` : null;
+}
+
+/** MAX_CRL_LINES keeps a huge CRL readable on a terminal; --json has every entry. */
+const MAX_CRL_LINES = 50;
+
 /** The text form: what a person checks before trusting a file. */
-export async function inspectText(object: PkiObject): Promise<string> {
-  const json = await inspectJson(object);
+export function inspectText(object: PkiObject, summary: InspectSummary): string {
   const lines: string[] = [];
-  const row = (label: string, value: unknown): void => {
+  const row = (label: string, value: string | readonly string[] | null | undefined): void => {
     if (value === null || value === undefined || (Array.isArray(value) && value.length === 0)) return;
     lines.push(`  ${label.padEnd(22)} ${Array.isArray(value) ? value.join(', ') : String(value)}`);
   };
-  switch (object.kind) {
+  switch (summary.type) {
     case 'certificate': {
-      const cert = object.certificate;
-      const c = certificateContent(cert);
-      lines.push(`Certificate (v${cert.version})${c.isCa ? ' — CA' : ''}`);
-      row('Subject', formatNameForDisplay(cert.subject));
-      row('Issuer', formatNameForDisplay(cert.issuer) + (c.selfSigned ? ' (self-issued)' : ''));
-      row('Serial', c.serialNumber);
-      row('Not before', c.notBefore);
-      row('Not after', c.notAfter);
-      row('Public key', c.publicKeyAlgorithm);
-      row('Signature', c.signatureAlgorithm);
-      row('Basic constraints', c.isCa ? `CA${c.pathLen !== null ? `, pathLen ${c.pathLen}` : ''}` : cert.basicConstraints ? 'not a CA' : null);
-      row('Key usage', c.keyUsages);
-      row('Extended key usage', c.extendedKeyUsages);
-      row('Subject alt names', c.subjectAltNames);
-      row('Subject key ID', c.subjectKeyIdentifier && colonHex(c.subjectKeyIdentifier));
-      row('Authority key ID', c.authorityKeyIdentifier && colonHex(c.authorityKeyIdentifier));
-      const critical = cert.extensions.filter((e) => e.critical).map((e) => oidName(e.oid));
-      row('Critical extensions', critical);
-      row('SHA-256 fingerprint', colonHex(c.fingerprintSha256));
-      const identity = json['deviceIdentity'] as DeviceIdentity | null;
-      row('Device identity', identity ? `project ${identity.projectSlug}, certificate ID ${identity.certificateId}` : null);
+      const cert = object.kind === 'certificate' ? object.certificate : undefined;
+      lines.push(`Certificate (v${summary.version})${summary.isCa ? ' — CA' : ''}`);
+      row('Subject', cert ? formatNameForDisplay(cert.subject) : summary.subject);
+      row('Issuer', (cert ? formatNameForDisplay(cert.issuer) : summary.issuer) + (summary.selfIssued ? ' (self-issued)' : ''));
+      row('Serial', summary.serialNumber);
+      row('Not before', summary.notBefore);
+      row('Not after', summary.notAfter);
+      row('Public key', summary.publicKeyAlgorithm);
+      row('Signature', summary.signatureAlgorithm);
+      row('Basic constraints', summary.isCa ? `CA${summary.pathLen !== null ? `, pathLen ${summary.pathLen}` : ''}` : cert?.basicConstraints ? 'not a CA' : null);
+      row('Key usage', summary.keyUsages);
+      row('Extended key usage', summary.extendedKeyUsages);
+      row('Subject alt names', summary.subjectAltNames);
+      row('Subject key ID', summary.subjectKeyIdentifier && colonHex(summary.subjectKeyIdentifier));
+      row('Authority key ID', summary.authorityKeyIdentifier && colonHex(summary.authorityKeyIdentifier));
+      row('Critical extensions', summary.extensions.filter((e) => e.critical).map((e) => e.name));
+      row('SHA-256 fingerprint', colonHex(summary.fingerprintSha256));
+      row('Device identity', describeIdentity(summary.deviceIdentity));
       break;
     }
     case 'csr':
       lines.push('Certificate signing request');
-      row('Subject', formatNameForDisplay(object.csr.subject));
-      row('Public key', json['publicKeyAlgorithm']);
-      row('Signature', `${String(json['signatureAlgorithm'])} (${json['signatureValid'] ? 'valid' : 'INVALID'})`);
-      row('Requested extensions', (json['requestedExtensions'] as { name: string }[]).map((e) => e.name));
-      {
-        const identity = json['deviceIdentity'] as DeviceIdentity | null;
-        row('Device identity', identity ? `project ${identity.projectSlug}, certificate ID ${identity.certificateId}` : 'none (not O=<slug>/CN=<certificate ID>)');
-      }
+      row('Subject', object.kind === 'csr' ? formatNameForDisplay(object.csr.subject) : summary.subject);
+      row('Public key', summary.publicKeyAlgorithm);
+      row('Signature', `${summary.signatureAlgorithm} (${summary.signatureError ?? (summary.signatureValid ? 'valid' : 'INVALID')})`);
+      row('Requested extensions', summary.requestedExtensions.map((e) => e.name));
+      row('Device identity', describeIdentity(summary.deviceIdentity) ?? 'none (not O=<slug>/CN=<certificate ID>)');
       break;
     case 'crl':
-      lines.push(`Certificate revocation list (v${object.crl.version})`);
-      row('Issuer', formatNameForDisplay(object.crl.issuer));
-      row('This update', json['thisUpdate']);
-      row('Next update', json['nextUpdate']);
-      row('Signature', json['signatureAlgorithm']);
-      row('Revoked', `${object.crl.revoked.length} certificate(s)`);
-      for (const r of object.crl.revoked.slice(0, 50)) lines.push(`    ${serialHex(r)}  ${r.revocationDate.toISOString()}`);
-      if (object.crl.revoked.length > 50) lines.push(`    … ${object.crl.revoked.length - 50} more (use --json)`);
+      lines.push(`Certificate revocation list (v${summary.version})`);
+      row('Issuer', object.kind === 'crl' ? formatNameForDisplay(object.crl.issuer) : summary.issuer);
+      row('This update', summary.thisUpdate);
+      row('Next update', summary.nextUpdate);
+      row('Signature', summary.signatureAlgorithm);
+      row('Revoked', `${summary.revoked.length} certificate(s)`);
+      for (const r of summary.revoked.slice(0, MAX_CRL_LINES)) lines.push(`    ${r.serialNumber}  ${r.revocationDate}`);
+      if (summary.revoked.length > MAX_CRL_LINES) lines.push(`    … ${summary.revoked.length - MAX_CRL_LINES} more (use --json)`);
       break;
     case 'private-key':
-      lines.push(`Private key (${object.privateKey.format.toUpperCase()})`);
-      row('Algorithm', json['publicKeyAlgorithm']);
-      row('Public key SHA-256', json['publicKeySha256']);
+      lines.push(`Private key (${summary.format.toUpperCase()})`);
+      row('Algorithm', summary.publicKeyAlgorithm);
+      row('Public key SHA-256', summary.publicKeySha256);
       break;
     case 'public-key':
       lines.push('Public key');
-      row('Algorithm', json['publicKeyAlgorithm']);
-      row('Public key SHA-256', json['publicKeySha256']);
+      row('Algorithm', summary.publicKeyAlgorithm);
+      row('Public key SHA-256', summary.publicKeySha256);
       break;
   }
   return lines.join('\n');

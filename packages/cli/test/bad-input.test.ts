@@ -61,6 +61,8 @@ describe('bad input: one-line error, stable code, documented exit status, no fil
     write('long-id.csr.pem', encodePem('CERTIFICATE REQUEST', createCsr(longId, deviceKey)));
     openssl(['req', '-new', '-key', 'device.key.pem', '-subj', '/O=other/CN=dev-1', '-out', 'other-project.csr.pem'], dir);
     openssl(['pkey', '-in', 'device.key.pem', '-aes256', '-passout', 'pass:secret', '-out', 'encrypted.key.pem'], dir);
+    write('huge.pem', Buffer.alloc(17 * 1024 * 1024, 0x41));
+    fleetpkiOk(['ca', 'create', '--key', 'ca.key.pem', '--subject', '/CN=Leaf-only CA', '--days', '20', '--path-len', '0', '--out', 'leafonly.crt.pem'], dir);
   });
   after(() => tmp.cleanup());
 
@@ -98,6 +100,18 @@ describe('bad input: one-line error, stable code, documented exit status, no fil
     { name: 'unsupported curve', args: ['key', 'create', '--curve', 'P-192', '--out', 'q.pem'], code: 'USAGE', status: 2, out: 'q.pem' },
     { name: 'bundle to DER', args: ['convert', 'bundle.pem', '--to', 'der', '--out', 'r.der'], code: 'INVALID_ARGUMENT', status: 2, out: 'r.der' },
     { name: 'CSR given to verify', args: ['verify', '--ca', 'ca.crt.pem', 'device.csr.pem'], code: 'WRONG_OBJECT_TYPE', status: 3 },
+    { name: 'input over the size bound', args: ['inspect', 'huge.pem'], code: 'INPUT_TOO_LARGE', status: 3 },
+    { name: 'a CA with an empty subject', args: ['ca', 'create', '--key', 'ca.key.pem', '--subject', '/', '--out', 's.pem'], code: 'SUBJECT_SYNTAX', status: 2, out: 's.pem' },
+    {
+      name: 'an intermediate under a pathLen 0 CA',
+      args: ['ca', 'create', '--key', 'other.key.pem', '--subject', '/CN=Sub', '--days', '5', '--issuer-cert', 'leafonly.crt.pem', '--issuer-key', 'ca.key.pem', '--out', 't.pem'],
+      code: 'ISSUER_PATH_LEN',
+      status: 4,
+      out: 't.pem',
+    },
+    { name: '--project with --no-device-policy', args: sign({ '--project': 'acme' }, 'u.pem').concat('--no-device-policy'), code: 'USAGE', status: 2, out: 'u.pem' },
+    { name: '--at that is not ISO 8601', args: ['verify', '--ca', 'ca.crt.pem', '--at', 'March 7', 'device.crt.pem'], code: 'USAGE', status: 2 },
+    { name: '--start beyond safe integers', args: ['devices', 'generate', '--project', 'acme', '--count', '2', '--start', '9007199254740993', '--ca-cert', 'ca.crt.pem', '--ca-key', 'ca.key.pem', '--out-dir', 'v'], code: 'USAGE', status: 2, out: 'v' },
   ];
 
   for (const c of cases) {

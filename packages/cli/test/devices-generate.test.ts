@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { errorCode, fleetpki, fleetpkiOk, openssl, withTempDir } from './helpers/cli.js';
@@ -84,6 +84,13 @@ describe('devices generate', () => {
     assert.deepEqual(readdirSync(join(dir, 'busy')), ['keep.txt']);
     fleetpkiOk(['devices', 'generate', '--project', 'acme', '--count', '2', '--ca-cert', 'ca.crt.pem', '--ca-key', 'ca.key.pem', '--out-dir', 'busy', '--force'], dir);
     assert.equal(readdirSync(join(dir, 'busy')).length, 6);
+  });
+
+  it('an --out-dir that is a symbolic link to an empty directory receives the batch', () => {
+    mkdirSync(join(dir, 'real-target'));
+    symlinkSync(join(dir, 'real-target'), join(dir, 'link-target'));
+    fleetpkiOk(['devices', 'generate', '--project', 'acme', '--count', '2', '--ca-cert', 'ca.crt.pem', '--ca-key', 'ca.key.pem', '--out-dir', 'link-target'], dir);
+    assert.deepEqual(readdirSync(join(dir, 'real-target')).sort(), ['device-0001.crt.pem', 'device-0001.key.pem', 'device-0002.crt.pem', 'device-0002.key.pem', 'manifest.csv']);
   });
 
   const refusals = [

@@ -1,5 +1,5 @@
-import { fingerprintSha256, serialHex, type Certificate } from './certificate.js';
-import { formatKeyAlgorithm } from './keys.js';
+import { fingerprintSha256, isSelfIssued, serialHex, type Certificate } from './certificate.js';
+import { formatKeyAlgorithm } from './key-algorithm.js';
 import { formatSubjectString } from './name.js';
 import { oidName } from './oids.js';
 import { signatureAlgorithmName } from './signature.js';
@@ -24,7 +24,8 @@ export interface CertificateContent {
   readonly subjectKeyIdentifier: string | null;
   readonly authorityKeyIdentifier: string | null;
   readonly subjectAltNames: readonly string[];
-  readonly selfSigned: boolean;
+  /** Subject and issuer are the same name (RFC 5280 §6.1 "self-issued"); the signature is not checked here. */
+  readonly selfIssued: boolean;
 }
 
 export function certificateContent(cert: Certificate): CertificateContent {
@@ -46,6 +47,6 @@ export function certificateContent(cert: Certificate): CertificateContent {
     subjectAltNames: (cert.subjectAltNames ?? []).map((n) =>
       n.type === 'directory' ? `dirName:${formatSubjectString(n.value)}` : n.type === 'other' ? `other:${n.der.toString('hex')}` : `${n.type}:${n.value}`,
     ),
-    selfSigned: cert.subject.der.equals(cert.issuer.der),
+    selfIssued: isSelfIssued(cert),
   };
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { booleanTrue, namedBits, octetString, oid, sequence, smallInteger, tlv } from './der/writer.js';
-import type { KeyAlgorithm } from './keys.js';
+import type { KeyAlgorithm } from './key-algorithm.js';
 import { Oid } from './oids.js';
 
 /** The certificate kinds fleetpki issues (DESIGN §2). */

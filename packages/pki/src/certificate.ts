@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { parseAlgorithmIdentifier, type AlgorithmIdentifier } from './algorithm-identifier.js';
+import { checkInnerAlgorithm, parseSignedObject } from './signed-object.js';
 import type { DerReader} from './der/reader.js';
-import { bitString, integerBytes, integerSmall, readerOver, readSingle, timeValue } from './der/reader.js';
+import { integerBytes, integerSmall, readerOver, readSingle, timeValue } from './der/reader.js';
 import { Tag } from './der/tags.js';
 import { PkiError } from './errors.js';
 import {
@@ -18,7 +19,7 @@ import {
   type GeneralName,
   type KeyUsageName,
 } from './extensions.js';
-import { parseSubjectPublicKeyInfo, type PublicKeyInfo } from './keys.js';
+import { parseSubjectPublicKeyInfo, type PublicKeyInfo } from './public-key.js';
 import { parseName, type DistinguishedName } from './name.js';
 import { Oid } from './oids.js';
 
@@ -47,14 +48,7 @@ export interface Certificate {
 
 export function parseCertificate(der: Buffer): Certificate {
   const what = 'certificate';
-  const outer = readSingle(der, what);
-  if (outer.tag !== Tag.SEQUENCE) throw new PkiError('DER_MALFORMED', 'certificate: expected SEQUENCE', { what });
-  const top = readerOver(outer, what);
-  const tbsEl = top.expect(Tag.SEQUENCE, 'tbsCertificate');
-  const signatureAlgorithm = parseAlgorithmIdentifier(top.expect(Tag.SEQUENCE, 'signatureAlgorithm'), what);
-  const signature = bitString(top.expect(Tag.BIT_STRING, 'signatureValue'), 'signatureValue');
-  top.expectEnd('signatureValue');
-  if (signature.unusedBits !== 0) throw new PkiError('DER_MALFORMED', 'certificate: signature has unused bits', { what });
+  const { outer, tbs: tbsEl, signatureAlgorithm, signature } = parseSignedObject(der, what, 'tbsCertificate');
 
   const tbs = readerOver(tbsEl, 'tbsCertificate');
   let version: 1 | 2 | 3 = 1;
@@ -67,10 +61,7 @@ export function parseCertificate(der: Buffer): Certificate {
   }
   const serialNumber = integerBytes(tbs.read(), 'serialNumber');
   const innerAlgorithm = parseAlgorithmIdentifier(tbs.expect(Tag.SEQUENCE, 'signature'), what);
-  // RFC 5280 §4.1.1.2: the two algorithm fields MUST be identical.
-  if (!innerAlgorithm.der.equals(signatureAlgorithm.der)) {
-    throw new PkiError('DER_MALFORMED', 'certificate: signatureAlgorithm differs from tbsCertificate.signature', { what });
-  }
+  checkInnerAlgorithm(innerAlgorithm, signatureAlgorithm, what, 'tbsCertificate.signature');
   const issuer = parseName(tbs.read(), 'issuer');
   const validity: DerReader = tbs.enter(Tag.SEQUENCE, 'validity');
   const notBefore = timeValue(validity.read(), 'notBefore');
@@ -105,7 +96,7 @@ export function parseCertificate(der: Buffer): Certificate {
     notAfter,
     publicKey,
     extensions,
-    signature: signature.bytes,
+    signature,
     basicConstraints: decode(Oid.basicConstraints, decodeBasicConstraints),
     keyUsage: decode(Oid.keyUsage, decodeKeyUsage),
     extKeyUsage: decode(Oid.extKeyUsage, decodeExtKeyUsage),

@@ -1,6 +1,7 @@
 import { parseAlgorithmIdentifier, type AlgorithmIdentifier } from './algorithm-identifier.js';
+import { checkInnerAlgorithm, parseSignedObject } from './signed-object.js';
 import type { DerReader} from './der/reader.js';
-import { bitString, integerBytes, integerSmall, readerOver, readSingle, timeValue } from './der/reader.js';
+import { integerBytes, integerSmall, readerOver, timeValue } from './der/reader.js';
 import { Tag } from './der/tags.js';
 import { PkiError } from './errors.js';
 import { parseExtensionList, parseTaggedExtensions, type Extension } from './extensions.js';
@@ -32,13 +33,7 @@ export const MAX_CRL_ENTRIES = 1_000_000;
 
 export function parseCrl(der: Buffer): CertificateRevocationList {
   const what = 'CRL';
-  const outer = readSingle(der, what);
-  if (outer.tag !== Tag.SEQUENCE) throw new PkiError('DER_MALFORMED', 'CRL: expected SEQUENCE', { what });
-  const top = readerOver(outer, what);
-  const tbsEl = top.expect(Tag.SEQUENCE, 'tbsCertList');
-  const signatureAlgorithm = parseAlgorithmIdentifier(top.expect(Tag.SEQUENCE, 'signatureAlgorithm'), what);
-  const signature = bitString(top.expect(Tag.BIT_STRING, 'signatureValue'), 'signatureValue');
-  top.expectEnd('signatureValue');
+  const { outer, tbs: tbsEl, signatureAlgorithm, signature } = parseSignedObject(der, what, 'tbsCertList');
 
   const tbs: DerReader = readerOver(tbsEl, 'tbsCertList');
   let version: 1 | 2 = 1;
@@ -48,9 +43,7 @@ export function parseCrl(der: Buffer): CertificateRevocationList {
     version = 2;
   }
   const inner = parseAlgorithmIdentifier(tbs.expect(Tag.SEQUENCE, 'signature'), what);
-  if (!inner.der.equals(signatureAlgorithm.der)) {
-    throw new PkiError('DER_MALFORMED', 'CRL: signatureAlgorithm differs from tbsCertList.signature', { what });
-  }
+  checkInnerAlgorithm(inner, signatureAlgorithm, what, 'tbsCertList.signature');
   const issuer = parseName(tbs.read(), 'issuer');
   const thisUpdate = timeValue(tbs.read(), 'thisUpdate');
   const next = tbs.peekTag();
@@ -83,7 +76,7 @@ export function parseCrl(der: Buffer): CertificateRevocationList {
     nextUpdate,
     revoked,
     extensions,
-    signature: signature.bytes,
+    signature,
   };
 }
 

@@ -1,11 +1,12 @@
 import type { KeyObject } from 'node:crypto';
-import { parseAlgorithmIdentifier, type AlgorithmIdentifier } from './algorithm-identifier.js';
-import { bitString, integerSmall, oidString, readerOver, readSingle } from './der/reader.js';
+import type { AlgorithmIdentifier } from './algorithm-identifier.js';
+import { parseSignedObject } from './signed-object.js';
+import { integerSmall, oidString, readerOver } from './der/reader.js';
 import { Tag } from './der/tags.js';
 import { bitStringOf, constructed, sequence, smallInteger } from './der/writer.js';
 import { PkiError } from './errors.js';
 import { parseExtensionList, type Extension } from './extensions.js';
-import { importPublicKey, parseSubjectPublicKeyInfo, spkiDer, type PublicKeyInfo } from './keys.js';
+import { importPublicKey, parseSubjectPublicKeyInfo, spkiDer, type PublicKeyInfo } from './public-key.js';
 import { parseName, type DistinguishedName } from './name.js';
 import { Oid } from './oids.js';
 import { signatureAlgorithmName, signingAlgorithmFor, signWith, verifySignature } from './signature.js';
@@ -29,13 +30,7 @@ export const MAX_CSR_ATTRIBUTES = 32;
 
 export function parseCsr(der: Buffer): CertificationRequest {
   const what = 'certification request';
-  const outer = readSingle(der, what);
-  if (outer.tag !== Tag.SEQUENCE) throw new PkiError('DER_MALFORMED', `${what}: expected SEQUENCE`, { what });
-  const top = readerOver(outer, what);
-  const infoEl = top.expect(Tag.SEQUENCE, 'certificationRequestInfo');
-  const signatureAlgorithm = parseAlgorithmIdentifier(top.expect(Tag.SEQUENCE, 'signatureAlgorithm'), what);
-  const signature = bitString(top.expect(Tag.BIT_STRING, 'signature'), 'signature');
-  top.expectEnd('signature');
+  const { outer, tbs: infoEl, signatureAlgorithm, signature } = parseSignedObject(der, what, 'certificationRequestInfo');
 
   const info = readerOver(infoEl, 'certificationRequestInfo');
   const version = integerSmall(info.expect(Tag.INTEGER, 'version'), 'version');
@@ -70,7 +65,7 @@ export function parseCsr(der: Buffer): CertificationRequest {
     subject,
     publicKey,
     signatureAlgorithm,
-    signature: signature.bytes,
+    signature,
     attributeTypes,
     requestedExtensions,
   };
@@ -84,7 +79,7 @@ export async function verifyCsrSignature(csr: CertificationRequest): Promise<boo
   } catch {
     return false;
   }
-  return verifySignature(csr.infoDer, csr.signature, csr.signatureAlgorithm, csr.publicKey, key);
+  return verifySignature(csr.infoDer, csr.signature, csr.signatureAlgorithm, csr.publicKey, { keyObject: key });
 }
 
 export function csrSignatureAlgorithmName(csr: CertificationRequest): string {

@@ -1,7 +1,6 @@
 import type { DerReader} from './der/reader.js';
-import { bitString, booleanValue, integerSmall, oidString, readerOver, readSingle, type DerElement } from './der/reader.js';
+import { bitString, booleanValue, derMalformed, integerSmall, oidString, readerOver, readSingle, type DerElement } from './der/reader.js';
 import { Tag } from './der/tags.js';
-import { PkiError } from './errors.js';
 import { parseName, type DistinguishedName } from './name.js';
 import { Oid } from './oids.js';
 
@@ -15,9 +14,7 @@ export interface Extension {
 /** An extensions list longer than this is refused: a hostile input bound (real certs have < 20). */
 export const MAX_EXTENSIONS = 64;
 
-function malformed(what: string, reason: string): PkiError {
-  return new PkiError('DER_MALFORMED', `${what}: ${reason}`, { what, reason });
-}
+const malformed = derMalformed;
 
 /**
  * Extensions (RFC 5280 §4.1.2.9) from the SEQUENCE element itself: at least one, none twice,

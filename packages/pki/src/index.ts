@@ -2,7 +2,10 @@ export * from './errors.js';
 export * from './oids.js';
 export * from './pem.js';
 export * from './name.js';
-export * from './keys.js';
+export * from './key-algorithm.js';
+export * from './key-generation.js';
+export * from './private-key.js';
+export * from './public-key.js';
 export * from './algorithm-identifier.js';
 export * from './signature.js';
 export * from './extensions.js';
@@ -11,11 +14,20 @@ export * from './certificate-content.js';
 export * from './csr.js';
 export * from './crl.js';
 export * from './identity.js';
+export * from './device-policy.js';
 export * from './validity.js';
 export * from './serial-number.js';
 export * from './certificate-profile.js';
+export * from './issuer.js';
 export * from './issuance.js';
+export * from './csr-signing.js';
 export * from './pki-object.js';
 export * from './verify-chain.js';
-export { DerReader, readSingle, type DerElement } from './der/reader.js';
+export {
+  ACCEPT_ASTERISK_AND_AMPERSAND_IN_PRINTABLE_STRING,
+  ACCEPT_GENERALIZED_TIME_BEFORE_2050,
+  DerReader,
+  readSingle,
+  type DerElement,
+} from './der/reader.js';
 export { Tag } from './der/tags.js';

@@ -67,6 +67,16 @@ const LONG_NAMES: ReadonlyMap<string, AttributeSpec> = new Map([
 ]);
 
 const PRINTABLE = /^[A-Za-z0-9 '()+,\-./:=?]*$/;
+/** The string types a DirectoryString-like attribute value may take (RFC 5280 §4.1.2.4). */
+const DIRECTORY_STRING_TAGS: ReadonlySet<number> = new Set([
+  Tag.UTF8_STRING,
+  Tag.PRINTABLE_STRING,
+  Tag.IA5_STRING,
+  Tag.VISIBLE_STRING,
+  Tag.T61_STRING,
+  Tag.BMP_STRING,
+  Tag.UNIVERSAL_STRING,
+]);
 const IA5 = /^\p{ASCII}*$/u;
 const DOTTED_OID = /^[0-2](\.(0|[1-9][0-9]*))+$/;
 
@@ -87,15 +97,27 @@ export function parseName(el: DerElement, what: string): DistinguishedName {
     }
     const set = reader.enter(Tag.SET, 'RelativeDistinguishedName');
     const rdn: AttributeTypeAndValue[] = [];
+    const rdnEncodings: Buffer[] = [];
     while (!set.atEnd()) {
       if (rdn.length >= MAX_RDN_ATTRIBUTES) {
         throw new PkiError('DER_MALFORMED', `${what}: more than ${MAX_RDN_ATTRIBUTES} attributes in one RDN`, { what });
       }
-      const atv = set.enter(Tag.SEQUENCE, 'AttributeTypeAndValue');
+      const atvEl = set.expect(Tag.SEQUENCE, 'AttributeTypeAndValue');
+      rdnEncodings.push(atvEl.encoded);
+      const atv = readerOver(atvEl, what);
       const type = oidString(atv.read(), what);
       const valueEl = atv.read();
       atv.expectEnd('attribute value');
-      rdn.push({ type, valueTag: valueEl.tag, value: stringValue(valueEl, what) });
+      // A value that is no directory string (x500UniqueIdentifier's BIT STRING, a NumericString)
+      // is kept as RFC 4514 §2.4 hex of its DER, not a reason to refuse the whole name.
+      const value = DIRECTORY_STRING_TAGS.has(valueEl.tag) ? stringValue(valueEl, what) : `#${valueEl.encoded.toString('hex')}`;
+      rdn.push({ type, valueTag: valueEl.tag, value });
+    }
+    // DER sorts the members of a SET OF by their encodings (X.690 §11.6).
+    for (let i = 1; i < rdnEncodings.length; i++) {
+      if (Buffer.compare(rdnEncodings[i - 1] as Buffer, rdnEncodings[i] as Buffer) > 0) {
+        throw new PkiError('DER_MALFORMED', `${what}: attributes of a multi-valued RDN are not in DER order`, { what });
+      }
     }
     // RFC 5280: a RelativeDistinguishedName is SET SIZE (1..MAX).
     if (rdn.length === 0) throw new PkiError('DER_MALFORMED', `${what}: empty RDN`, { what });

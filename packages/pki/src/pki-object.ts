@@ -4,14 +4,8 @@ import { parseCsr, type CertificationRequest } from './csr.js';
 import { DerReader, readSingle } from './der/reader.js';
 import { Tag } from './der/tags.js';
 import { PkiError } from './errors.js';
-import {
-  parseSubjectPublicKeyInfo,
-  privateKeyFromDer,
-  sniffPrivateKeyFormat,
-  type LoadedPrivateKey,
-  type PrivateKeyFormat,
-  type PublicKeyInfo,
-} from './keys.js';
+import { privateKeyFromDer, sniffPrivateKeyFormat, type LoadedPrivateKey, type PrivateKeyFormat } from './private-key.js';
+import { parseSubjectPublicKeyInfo, type PublicKeyInfo } from './public-key.js';
 import { decodePem, looksLikePem, MAX_PEM_INPUT_BYTES } from './pem.js';
 
 export type PkiObjectKind = 'certificate' | 'csr' | 'crl' | 'private-key' | 'public-key';

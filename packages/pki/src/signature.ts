@@ -4,7 +4,8 @@ import { integerSmall, oidString, readerOver } from './der/reader.js';
 import { Tag } from './der/tags.js';
 import { nullValue, oid, sequence } from './der/writer.js';
 import { PkiError } from './errors.js';
-import { describeKey, publicKeyObject, type KeyAlgorithm, type PublicKeyInfo } from './keys.js';
+import { describeKey, type KeyAlgorithm } from './key-algorithm.js';
+import { publicKeyObject, type PublicKeyInfo } from './public-key.js';
 import { Oid } from './oids.js';
 
 type HashName = 'sha1' | 'sha256' | 'sha384' | 'sha512';
@@ -12,6 +13,8 @@ type HashName = 'sha1' | 'sha256' | 'sha384' | 'sha512';
 /** How one signature algorithm OID is checked through Node's crypto. */
 interface VerifyRecipe {
   readonly hash: HashName | null;
+  /** SHA-1: chosen-prefix collisions are practical (SHAttered 2017, Shambles 2020). */
+  readonly weak: boolean;
   readonly keyKinds: readonly KeyAlgorithm['kind'][];
   readonly pssSaltLength?: number;
   readonly name: string;
@@ -75,24 +78,26 @@ function pssRecipe(alg: AlgorithmIdentifier): VerifyRecipe {
     params.expectEnd('RSASSA-PSS-params');
   }
   if (mgfHash !== hash) throw unsupported(alg, 'MGF1 hash differs from the message hash');
-  return { hash, keyKinds: ['rsa', 'rsa-pss'], pssSaltLength: saltLength, name: `RSASSA-PSS with ${hash}` };
+  return { hash, weak: hash === 'sha1', keyKinds: ['rsa', 'rsa-pss'], pssSaltLength: saltLength, name: `RSASSA-PSS with ${hash}` };
 }
 
 function recipeFor(alg: AlgorithmIdentifier): VerifyRecipe {
   const rsaHash = RSA_PKCS1[alg.oid];
   if (rsaHash) {
     // Some old encoders omit the NULL; accepting absence is what every major verifier does.
-    if (alg.parameters && alg.parameters.tag !== Tag.NULL) throw unsupported(alg, 'parameters must be NULL');
-    return { hash: rsaHash, keyKinds: ['rsa'], name: `${rsaHash}WithRSAEncryption` };
+    if (alg.parameters && (alg.parameters.tag !== Tag.NULL || alg.parameters.contents.length !== 0)) {
+      throw unsupported(alg, 'parameters must be NULL');
+    }
+    return { hash: rsaHash, weak: rsaHash === 'sha1', keyKinds: ['rsa'], name: `${rsaHash}WithRSAEncryption` };
   }
   const ecHash = ECDSA[alg.oid];
   if (ecHash) {
     if (alg.parameters) throw unsupported(alg, 'ECDSA parameters must be absent (RFC 5758 §3.2)');
-    return { hash: ecHash, keyKinds: ['ec'], name: `ecdsa-with-${ecHash.toUpperCase()}` };
+    return { hash: ecHash, weak: ecHash === 'sha1', keyKinds: ['ec'], name: `ecdsa-with-${ecHash.toUpperCase()}` };
   }
   if (alg.oid === Oid.ed25519 || alg.oid === Oid.ed448) {
     if (alg.parameters) throw unsupported(alg, 'EdDSA parameters must be absent (RFC 8410 §3)');
-    return { hash: null, keyKinds: [alg.oid === Oid.ed25519 ? 'ed25519' : 'ed448'], name: alg.oid === Oid.ed25519 ? 'Ed25519' : 'Ed448' };
+    return { hash: null, weak: false, keyKinds: [alg.oid === Oid.ed25519 ? 'ed25519' : 'ed448'], name: alg.oid === Oid.ed25519 ? 'Ed25519' : 'Ed448' };
   }
   if (alg.oid === Oid.rsassaPss) return pssRecipe(alg);
   throw unsupported(alg, 'not supported');
@@ -106,24 +111,36 @@ export function signatureAlgorithmName(alg: AlgorithmIdentifier): string {
   }
 }
 
+export interface SignatureVerificationOptions {
+  /** The key already imported, when the caller has it (see importPublicKey). */
+  readonly keyObject?: KeyObject;
+  /**
+   * Named leniency, off by default: SHA-1 signatures. Only for reading legacy material
+   * knowingly; a SHA-1 certificate or CSR is otherwise refused as UNSUPPORTED_ALGORITHM.
+   */
+  readonly allowSha1?: boolean;
+}
+
 /**
  * Verifies a signature over `data` (a TBS structure's exact bytes). Returns false for a
  * signature that does not verify, including one whose algorithm does not fit the key;
- * throws UNSUPPORTED_ALGORITHM for an algorithm we do not implement. `keyObject` is the key
- * already imported, when the caller has it (see importPublicKey).
+ * throws UNSUPPORTED_ALGORITHM for an algorithm we do not implement or refuse (SHA-1).
  */
 export function verifySignature(
   data: Buffer,
   signature: Buffer,
   alg: AlgorithmIdentifier,
   publicKey: PublicKeyInfo,
-  keyObject?: KeyObject,
+  options: SignatureVerificationOptions = {},
 ): boolean {
   const recipe = recipeFor(alg);
+  if (recipe.weak && options.allowSha1 !== true) {
+    throw new PkiError('UNSUPPORTED_ALGORITHM', `${recipe.name} signatures are refused: SHA-1 collisions are practical`, { oid: alg.oid });
+  }
   if (!recipe.keyKinds.includes(publicKey.algorithm.kind)) return false;
   let key: KeyObject;
   try {
-    key = keyObject ?? publicKeyObject(publicKey);
+    key = options.keyObject ?? publicKeyObject(publicKey);
   } catch {
     return false;
   }

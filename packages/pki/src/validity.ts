@@ -10,7 +10,8 @@ export const MAX_VALIDITY_DAYS = 36_500;
 const DAY_MS = 86_400_000;
 
 /** The span X.509 time encodings can hold (RFC 5280 §4.1.2.5: GeneralizedTime has four-digit years). */
-const EARLIEST_ENCODABLE = Date.UTC(0, 0, 1);
+// Date.UTC maps years 0-99 to 1900-1999, so year 0 is set explicitly.
+const EARLIEST_ENCODABLE = new Date(Date.UTC(2000, 0, 1)).setUTCFullYear(0);
 const LATEST_ENCODABLE = Date.UTC(9999, 11, 31, 23, 59, 59);
 
 /** Refuses validity bounds that are not dates or that no certificate can encode. */

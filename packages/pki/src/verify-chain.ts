@@ -1,6 +1,6 @@
 import { isSelfIssued, type Certificate } from './certificate.js';
 import { UNDERSTOOD_EXTENSIONS } from './extensions.js';
-import { PkiError, type PkiErrorCode } from './errors.js';
+import { isPkiError, PkiError, type PkiErrorCode } from './errors.js';
 import { formatNameForDisplay } from './name.js';
 import { verifySignature } from './signature.js';
 
@@ -29,6 +29,7 @@ export type ChainFailureCode = Extract<
   | 'PATH_LEN_EXCEEDED'
   | 'CHAIN_TOO_LONG'
   | 'UNKNOWN_CRITICAL_EXTENSION'
+  | 'UNSUPPORTED_ALGORITHM'
 >;
 
 export type ChainVerificationResult =
@@ -57,6 +58,7 @@ const SPECIFICITY: Readonly<Record<ChainFailureCode, number>> = {
   UNKNOWN_ISSUER: 0,
   CHAIN_TOO_LONG: 1,
   CERT_SIGNATURE_INVALID: 2,
+  UNSUPPORTED_ALGORITHM: 2,
   NOT_A_CA: 3,
   ISSUER_KEY_USAGE: 3,
   PATH_LEN_EXCEEDED: 3,
@@ -117,8 +119,14 @@ export function verifyChain(input: ChainVerificationInput): ChainVerificationRes
   };
 
   if (anchors.some((a) => a.der.equals(leaf.der))) {
-    const failure = checkPath([leaf], time);
-    return failure ?? { ok: true, path: [leaf] };
+    // A CA given as trusted is valid on its own, as openssl's `verify -CAfile ca ca` says. An
+    // end-entity certificate is no trust anchor (DESIGN §6: a leaf uploaded as a CA is refused):
+    // it may still chain to a real one below, else this is the reason.
+    if (leaf.basicConstraints?.ca === true) {
+      const failure = checkPath([leaf], time);
+      return failure ?? { ok: true, path: [leaf] };
+    }
+    best = fail('NOT_A_CA', leaf, `${describe(leaf)} is given as a trust anchor but is not a CA`);
   }
 
   const extend = (path: Certificate[]): readonly Certificate[] | undefined => {
@@ -140,8 +148,10 @@ export function verifyChain(input: ChainVerificationInput): ChainVerificationRes
       let verified = false;
       try {
         verified = verifySignature(current.tbsDer, current.signature, current.signatureAlgorithm, cert.publicKey);
-      } catch {
-        verified = false;
+      } catch (err) {
+        if (!isPkiError(err)) throw err;
+        consider(fail('UNSUPPORTED_ALGORITHM', current, `${describe(current)}: ${err.message}`));
+        continue;
       }
       if (!verified) {
         consider(fail('CERT_SIGNATURE_INVALID', current, `the signature on ${describe(current)} does not verify with ${describe(cert)}'s key`));

@@ -15,6 +15,8 @@ import {
   signCsr,
   spkiDer,
   validityForDays,
+  type CertificateProfile,
+  type CertificateTemplate,
   type PkiErrorCode,
   type Validity,
 } from '../src/index.js';
@@ -31,6 +33,14 @@ const goodCsr = createCsr(parseSubjectString('/O=acme/CN=dev-1'), deviceKey);
 const policy = { devicePolicy: { project: 'acme' }, validity: validityForDays(T0, 7) } as const;
 const at = (ms: number): Date => new Date(T0.getTime() + ms);
 const window = (from: number, to: number): Validity => ({ notBefore: at(from), notAfter: at(to) });
+const pathLen0 = makeRoot({ subject: '/CN=Root pathLen 0', pathLen: 0 });
+const pathLen1 = makeRoot({ subject: '/CN=Root pathLen 1', pathLen: 1 });
+const caTemplate = (profile: CertificateProfile): CertificateTemplate => ({
+  subject: parseSubjectString('/CN=Sub CA'),
+  publicKey: parseSubjectPublicKeyInfo(spkiDer(newKey()), 'sub CA key'),
+  validity: validityForDays(T0, 30),
+  profile,
+});
 
 describe('validityForDays', () => {
   for (const days of [0, -1, 1.5, 36_501, Number.NaN, Number.POSITIVE_INFINITY]) {
@@ -83,7 +93,12 @@ describe('issueDeviceCertificate / issueCertificate lint', () => {
     { name: 'validity ending one second after the issuer’s notAfter', run: () => issueDeviceCertificate(issuer, subject, deviceKey, window(0, 100 * DAY_MS + 1000)), code: 'INVALID_VALIDITY' },
     { name: 'notAfter equal to notBefore', run: () => issueDeviceCertificate(issuer, subject, deviceKey, window(0, 0)), code: 'INVALID_VALIDITY' },
     { name: 'notAfter before notBefore', run: () => issueDeviceCertificate(issuer, subject, deviceKey, window(DAY_MS, 0)), code: 'INVALID_VALIDITY' },
-    { name: 'an issuer that expired before notBefore', run: () => issueDeviceCertificate(issuer, subject, deviceKey, window(101 * DAY_MS, 102 * DAY_MS)), code: 'CERT_EXPIRED' },
+    { name: 'an issuer that expired before notBefore', run: () => issueDeviceCertificate(issuer, subject, deviceKey, window(101 * DAY_MS, 102 * DAY_MS)), code: 'ISSUER_EXPIRED' },
+    { name: 'notBefore before the issuer’s notBefore', run: () => issueDeviceCertificate(issuer, subject, deviceKey, window(-1000, DAY_MS)), code: 'ISSUER_NOT_YET_VALID' },
+    { name: 'an intermediate under a pathLen 0 CA', run: () => issueCertificate(prepareIssuer(pathLen0.cert, pathLen0.key), caTemplate({ kind: 'intermediate-ca' })), code: 'ISSUER_PATH_LEN' },
+    { name: 'an intermediate with pathLen 1 under a pathLen 1 CA', run: () => issueCertificate(prepareIssuer(pathLen1.cert, pathLen1.key), caTemplate({ kind: 'intermediate-ca', pathLen: 1 })), code: 'ISSUER_PATH_LEN' },
+    { name: 'a self-signed CA with an empty subject', run: () => createSelfSignedCa({ subject: parseSubjectString('/'), privateKey: newKey(), validity: validityForDays(T0, 7) }), code: 'SUBJECT_SYNTAX' },
+    { name: 'a self-signed CA with an RSA-1024 key', run: () => createSelfSignedCa({ subject: parseSubjectString('/CN=Weak'), privateKey: generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey, validity: validityForDays(T0, 7) }), code: 'WEAK_KEY' },
     { name: 'an RSA-1024 device key', run: () => issueDeviceCertificate(issuer, subject, generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey, validityForDays(T0, 7)), code: 'WEAK_KEY' },
     { name: 'a P-521 device key', run: () => issueDeviceCertificate(issuer, subject, generateKeyPairSync('ec', { namedCurve: 'P-521' }).publicKey, validityForDays(T0, 7)), code: 'WEAK_KEY' },
     { name: 'an Ed25519 device key', run: () => issueDeviceCertificate(issuer, subject, generateKeyPairSync('ed25519').publicKey, validityForDays(T0, 7)), code: 'WEAK_KEY' },
@@ -121,13 +136,13 @@ describe('issueDeviceCertificate / issueCertificate lint', () => {
   }
 
   it('validity ending exactly at the issuer’s notAfter is accepted', () => {
-    const cert = parseCertificate(issueDeviceCertificate(issuer, subject, deviceKey, validityForDays(T0, 100)));
+    const cert = parseCertificate(issueDeviceCertificate(issuer, subject, deviceKey, validityForDays(T0, 100)).der);
     assert.equal(cert.notAfter.getTime(), root.cert.notAfter.getTime());
   });
 
   it('an RSA-2048 device key is accepted', () => {
     const key = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey;
-    assert.deepEqual(parseCertificate(issueDeviceCertificate(issuer, subject, key, validityForDays(T0, 7))).publicKey.algorithm, { kind: 'rsa', bits: 2048 });
+    assert.deepEqual(parseCertificate(issueDeviceCertificate(issuer, subject, key, validityForDays(T0, 7)).der).publicKey.algorithm, { kind: 'rsa', bits: 2048 });
   });
 });
 

@@ -81,7 +81,7 @@ for (const issuerSpec of KEY_SPECS) {
       const issuerKeys = keysFor(issuerSpec.name);
       const subjectKeys = keysFor(subjectSpec.name);
       const root = parseCertificate(
-        createSelfSignedCa({ subject: parseSubjectString(`/CN=Root ${issuerSpec.name}`), privateKey: issuerKeys.root, validity: validityForDays(T0, 3650) }),
+        createSelfSignedCa({ subject: parseSubjectString(`/CN=Root ${issuerSpec.name}`), privateKey: issuerKeys.root, validity: validityForDays(T0, 3650) }).der,
       );
       const intermediate = parseCertificate(
         issueCertificate(prepareIssuer(root, issuerKeys.root), {
@@ -89,11 +89,11 @@ for (const issuerSpec of KEY_SPECS) {
           publicKey: parseSubjectPublicKeyInfo(spkiDer(subjectKeys.intermediate), 'key'),
           validity: validityForDays(T0, 365),
           profile: { kind: 'intermediate-ca', pathLen: 0 },
-        }),
+        }).der,
       );
       const certificateId = `dev-${subjectSpec.name}`;
       const direct = parseCertificate(
-        issueDeviceCertificate(prepareIssuer(root, issuerKeys.root), parseSubjectString('/O=acme/CN=direct-1'), subjectKeys.device, validityForDays(T0, 30)),
+        issueDeviceCertificate(prepareIssuer(root, issuerKeys.root), parseSubjectString('/O=acme/CN=direct-1'), subjectKeys.device, validityForDays(T0, 30)).der,
       );
       let signed: CsrSigningResult | undefined;
       let signedDevice: Certificate | undefined;
@@ -219,7 +219,7 @@ describe('validityForDays', () => {
   it('a 100-year root encodes its notAfter as GeneralizedTime and parses back exactly', () => {
     const key = newKey();
     const validity = validityForDays(T0, 36_500);
-    const cert = parseCertificate(createSelfSignedCa({ subject: parseSubjectString('/CN=Long'), privateKey: key, validity }));
+    const cert = parseCertificate(createSelfSignedCa({ subject: parseSubjectString('/CN=Long'), privateKey: key, validity }).der);
     assert.equal(cert.notAfter.getTime(), validity.notAfter.getTime());
     assert.equal(cert.notAfter.getUTCFullYear(), 2124);
   });

@@ -10,7 +10,7 @@ import {
   type ChainFailureCode,
 } from '../src/index.js';
 import { openssl, tempDir } from './helpers/openssl.js';
-import { DAY_MS, makeDevice, makeIntermediate, makeIssued, makeRoot, T0, type Issued } from './helpers/pki-fixtures.js';
+import { DAY_MS, makeDevice, makeForbiddenIntermediate, makeIntermediate, makeIssued, makeRoot, T0, type Issued } from './helpers/pki-fixtures.js';
 
 const at = (ms: number): Date => new Date(T0.getTime() + ms);
 const HOUR = 3_600_000;
@@ -28,8 +28,8 @@ const deviceAsIssuer = makeDevice(root, '/O=acme/CN=rogue');
 const leafOfDevice = makeIssued(deviceAsIssuer, { subject: '/O=acme/CN=victim', profile: { kind: 'device' }, validity: validityForDays(T0, 7), forge: true });
 // pathLen chains.
 const root0 = makeRoot({ subject: '/CN=Root pathLen 0', pathLen: 0 });
-const root0Int1 = makeIntermediate(root0, '/CN=Root0 Int 1');
-const root0Int2 = makeIntermediate(root0Int1, '/CN=Root0 Int 2');
+const root0Int1 = makeForbiddenIntermediate(root0, '/CN=Root0 Int 1');
+const root0Int2 = makeForbiddenIntermediate(root0Int1, '/CN=Root0 Int 2');
 const root0Leaf2 = makeDevice(root0Int2, '/O=acme/CN=deep');
 const root0Leaf1 = makeDevice(root0Int1, '/O=acme/CN=mid');
 const root0Leaf0 = makeDevice(root0, '/O=acme/CN=flat');
@@ -37,7 +37,7 @@ const root1 = makeRoot({ subject: '/CN=Root pathLen 1', pathLen: 1 });
 const root1Int = makeIntermediate(root1, '/CN=Root1 Int');
 const root1Leaf = makeDevice(root1Int, '/O=acme/CN=ok');
 const int0 = makeIntermediate(root, '/CN=Int pathLen 0', 0);
-const int0Sub = makeIntermediate(int0, '/CN=Below Int pathLen 0');
+const int0Sub = makeForbiddenIntermediate(int0, '/CN=Below Int pathLen 0');
 const int0SubLeaf = makeDevice(int0Sub, '/O=acme/CN=below');
 // A straight line of 7 intermediates under `root`, for the depth bound (MAX_CHAIN_DEPTH 8, anchor included).
 const ladder: Issued[] = [];

@@ -1,4 +1,14 @@
-import { createSelfSignedCa, issueCertificate, loadPrivateKey, parseSubjectPublicKeyInfo, parseSubjectString, spkiDer, validityForDays } from '@fleetpki/pki';
+import {
+  createSelfSignedCa,
+  issueCertificate,
+  loadPrivateKey,
+  MAX_PATH_LEN,
+  parseSubjectPublicKeyInfo,
+  parseSubjectString,
+  spkiDer,
+  validityForDays,
+  type IssuedCertificate,
+} from '@fleetpki/pki';
 import type { Command } from 'commander';
 import { CliError } from '../cli-error.js';
 import { encodeCertificate } from '../encode-output.js';
@@ -38,20 +48,20 @@ export function registerCaCommands(program: Command): void {
       const subject = parseSubjectString(options.subject);
       const validity = validityForDays(new Date(), parseDays(options.days));
       const pathLen = options.pathLen === undefined ? undefined : parseInteger(options.pathLen, '--path-len');
-      if (pathLen !== undefined && (pathLen < 0 || pathLen > 32)) throw new CliError('USAGE', '--path-len must be 0 to 32');
+      if (pathLen !== undefined && (pathLen < 0 || pathLen > MAX_PATH_LEN)) throw new CliError('USAGE', `--path-len must be 0 to ${MAX_PATH_LEN}`);
       const key = loadPrivateKey(readInput(options.key)).key;
-      let der: Buffer;
+      let issued: IssuedCertificate;
       if (options.issuerCert !== undefined && options.issuerKey !== undefined) {
         const issuer = loadIssuer(options.issuerCert, options.issuerKey);
-        der = issueCertificate(issuer, {
+        issued = issueCertificate(issuer, {
           subject,
           publicKey: parseSubjectPublicKeyInfo(spkiDer(key), 'CA public key'),
           validity,
           profile: { kind: 'intermediate-ca', pathLen },
         });
       } else {
-        der = createSelfSignedCa({ subject, privateKey: key, validity, pathLen });
+        issued = createSelfSignedCa({ subject, privateKey: key, validity, pathLen });
       }
-      writeOutput(options.out, encodeCertificate(der, outputFormat(options.format, options.out)), { force: options.force === true });
+      writeOutput(options.out, encodeCertificate(issued.der, outputFormat(options.format, options.out)), { force: options.force === true });
     });
 }

@@ -1,5 +1,6 @@
 import { signCsr, validityForDays } from '@fleetpki/pki';
 import type { Command } from 'commander';
+import { CliError } from '../cli-error.js';
 import { encodeCertificate } from '../encode-output.js';
 import { readInput, writeOutput } from '../file-io.js';
 import { loadIssuer } from '../load-issuer.js';
@@ -33,6 +34,9 @@ export function registerCertCommands(program: Command): void {
     .option('--format <format>', 'pem or der (default: der for *.der, else pem)')
     .option('--force', 'replace an existing file')
     .action(async (options: CertSignOptions) => {
+      if (options.project !== undefined && !options.devicePolicy) {
+        throw new CliError('USAGE', '--project applies the device policy; it cannot go with --no-device-policy');
+      }
       const validity = validityForDays(new Date(), parseDays(options.days));
       const request = csrDer(readInput(options.csr), options.csr);
       const issuer = loadIssuer(options.caCert, options.caKey);

@@ -1,11 +1,12 @@
-import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { assertCertificateId, assertProjectSlug, checkValidityAgainstIssuer, validityForDays } from '@fleetpki/pki';
 import type { Command } from 'commander';
+import { BatchPublishError, createStaging, discardStaging, MANIFEST_FILE, publishBatch, resolveBatchTarget } from '../batch-directory.js';
 import { CliError } from '../cli-error.js';
 import { MANIFEST_HEADER, manifestLine } from '../device-batch.js';
 import { generateDevicesInParallel, MAX_WORKERS } from '../device-batch-pool.js';
+import { writeNewFile } from '../file-io.js';
 import { loadIssuer } from '../load-issuer.js';
 import { parseDays, parseInteger, parseKeySpec } from '../options.js';
 import { ProgressBar } from '../progress-bar.js';
@@ -27,16 +28,6 @@ interface DevicesGenerateOptions {
   rsa?: string;
   force?: boolean;
   workers?: string;
-}
-
-function isEmptyOrMissing(dir: string): boolean {
-  try {
-    return readdirSync(dir).length === 0;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return true;
-    if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') throw new CliError('FILE_EXISTS', `${dir} exists and is not a directory`);
-    throw new CliError('IO_ERROR', `${dir}: ${(err as Error).message}`);
-  }
 }
 
 export function registerDevicesGenerateCommand(devices: Command): void {
@@ -71,17 +62,12 @@ export function registerDevicesGenerateCommand(devices: Command): void {
       if (workers < 1 || workers > MAX_WORKERS) throw new CliError('USAGE', `--workers must be 1 to ${MAX_WORKERS}`);
       const validity = validityForDays(new Date(), parseDays(options.days));
 
-      const outDir = resolve(options.outDir);
-      const empty = isEmptyOrMissing(outDir);
-      if (!empty && !options.force) {
-        throw new CliError('FILE_EXISTS', `${options.outDir} is not empty; choose a new directory or pass --force`);
-      }
+      const target = resolveBatchTarget(options.outDir, options.force === true);
       const issuer = loadIssuer(options.caCert, options.caKey);
       checkValidityAgainstIssuer(issuer, validity);
-      mkdirSync(dirname(outDir), { recursive: true });
-      const staging = mkdtempSync(join(dirname(outDir), `.${basename(outDir)}.staging-`));
+      const staging = createStaging(target);
+      const started = process.hrtime.bigint();
       try {
-        const started = process.hrtime.bigint();
         const progress = new ProgressBar(count);
         const rows = await generateDevicesInParallel(
           issuer,
@@ -90,23 +76,13 @@ export function registerDevicesGenerateCommand(devices: Command): void {
           workers,
         );
         progress.finish();
-        writeFileSync(join(staging, 'manifest.csv'), MANIFEST_HEADER + rows.map(manifestLine).join(''), { flag: 'wx' });
-        if (empty) {
-          try {
-            rmdirSync(outDir);
-          } catch {
-            // it did not exist
-          }
-          renameSync(staging, outDir);
-        } else {
-          for (const name of readdirSync(staging)) renameSync(join(staging, name), join(outDir, name));
-          rmdirSync(staging);
-        }
-        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-        process.stderr.write(`${count} devices for project ${options.project} in ${options.outDir} (${seconds.toFixed(2)} s, manifest.csv)\n`);
+        writeNewFile(join(staging, MANIFEST_FILE), MANIFEST_HEADER + rows.map(manifestLine).join(''), 0o644);
+        publishBatch(staging, target);
       } catch (err) {
-        rmSync(staging, { recursive: true, force: true });
+        if (!(err instanceof BatchPublishError)) discardStaging(staging);
         throw err;
       }
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      process.stderr.write(`${count} devices for project ${options.project} in ${options.outDir} (${seconds.toFixed(2)} s, ${MANIFEST_FILE})\n`);
     });
 }

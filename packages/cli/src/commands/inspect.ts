@@ -1,7 +1,7 @@
 import { decodeObjects } from '@fleetpki/pki';
 import type { Command } from 'commander';
 import { readInput } from '../file-io.js';
-import { inspectJson, inspectText } from '../render-inspect.js';
+import { inspectSummary, inspectText } from '../render-inspect.js';
 
 export function registerInspectCommand(program: Command): void {
   program
@@ -11,11 +11,11 @@ export function registerInspectCommand(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (file: string, options: { json?: boolean }) => {
       const decoded = decodeObjects(readInput(file));
+      const summaries = await Promise.all(decoded.objects.map(inspectSummary));
       if (options.json) {
-        const out = { encoding: decoded.encoding, objects: await Promise.all(decoded.objects.map(inspectJson)) };
-        process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+        process.stdout.write(JSON.stringify({ encoding: decoded.encoding, objects: summaries }, null, 2) + '\n');
         return;
       }
-      process.stdout.write((await Promise.all(decoded.objects.map(inspectText))).join('\n\n') + '\n');
+      process.stdout.write(decoded.objects.map((object, i) => inspectText(object, summaries[i] as (typeof summaries)[number])).join('\n\n') + '\n');
     });
 }

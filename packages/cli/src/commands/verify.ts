@@ -1,6 +1,6 @@
 import {
 
-  deviceIdentityFromSubject,
+  deviceIdentityFromCertificate,
   fingerprintSha256,
   formatNameForDisplay,
   isPkiError,
@@ -36,8 +36,8 @@ export function registerVerifyCommand(program: Command): void {
     .argument('<cert>', 'the certificate to verify; a bundle is leaf first, then untrusted intermediates')
     .option('--ca <file>', 'trusted CA certificate(s), repeatable, bundles allowed', collect)
     .option('--untrusted <file>', 'intermediate certificate(s) to build the path with, repeatable', collect)
-    .option('--project <slug>', 'also apply the device identity rules for this project (O and CN)')
-    .option('--at <time>', 'verify at this time (ISO 8601 or Unix seconds) instead of now')
+    .option('--project <slug>', 'also apply the device rules for this project: O and CN, end entity, clientAuth if EKU is present, key type')
+    .option('--at <time>', 'verify at this time (ISO 8601, or @UNIX_SECONDS) instead of now')
     .option('--json', 'machine-readable output')
     .action((file: string, options: VerifyOptions) => {
       if (!options.ca || options.ca.length === 0) throw new CliError('USAGE', 'give at least one --ca');
@@ -54,7 +54,7 @@ export function registerVerifyCommand(program: Command): void {
         failure = { code: result.code, message: result.message, certificate: result.certificate };
       } else if (options.project !== undefined) {
         try {
-          identity = deviceIdentityFromSubject(leaf.subject, options.project);
+          identity = deviceIdentityFromCertificate(leaf, options.project);
         } catch (err) {
           if (!isPkiError(err)) throw err;
           failure = { code: err.code, message: err.message, certificate: leaf };

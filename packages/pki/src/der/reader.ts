@@ -10,9 +10,12 @@ export interface DerElement {
   readonly contents: Buffer;
 }
 
-function malformed(what: string, reason: string): PkiError {
+/** The one way the parsers report bytes that are not the DER they should be. */
+export function derMalformed(what: string, reason: string): PkiError {
   return new PkiError('DER_MALFORMED', `${what}: ${reason}`, { what, reason });
 }
+
+const malformed = derMalformed;
 
 /**
  * A strict X.690 DER reader. It refuses what BER allows and DER forbids: indefinite lengths,
@@ -200,6 +203,13 @@ export function decodeOid(c: Buffer, what: string): string {
 
 const DIGITS = /^[0-9]+$/;
 
+/**
+ * Named leniency: GeneralizedTime for years before 2050, where RFC 5280 §4.1.2.5 asks for
+ * UTCTime. Both encode the same instant unambiguously, and Go's crypto/x509 and rustls-webpki
+ * accept it too; refusing would turn away working certificates for no safety gain.
+ */
+export const ACCEPT_GENERALIZED_TIME_BEFORE_2050 = true;
+
 /** UTCTime and GeneralizedTime in the only forms RFC 5280 §4.1.2.5 allows: seconds, 'Z'. */
 export function timeValue(el: DerElement, what: string): Date {
   const text = el.contents.toString('latin1');
@@ -218,6 +228,9 @@ export function timeValue(el: DerElement, what: string): Date {
     }
     year = Number(text.slice(0, 4));
     rest = text.slice(4, 14);
+    if (!ACCEPT_GENERALIZED_TIME_BEFORE_2050 && year >= 1950 && year < 2050) {
+      throw malformed(what, 'GeneralizedTime for a year UTCTime covers (RFC 5280 §4.1.2.5)');
+    }
   } else {
     throw malformed(what, 'expected UTCTime or GeneralizedTime');
   }
@@ -238,7 +251,20 @@ export function timeValue(el: DerElement, what: string): Date {
   return date;
 }
 
-/** Decodes the directory-string types X.509 names use. */
+/**
+ * Named leniency: PrintableString values with '*' or '&'. Both are outside X.680's
+ * PrintableString alphabet, but CAs have long written wildcard names and company names with
+ * them there, and Go's crypto/x509 accepts exactly these two for that reason.
+ */
+export const ACCEPT_ASTERISK_AND_AMPERSAND_IN_PRINTABLE_STRING = true;
+
+const PRINTABLE_STRING = ACCEPT_ASTERISK_AND_AMPERSAND_IN_PRINTABLE_STRING
+  ? /^[A-Za-z0-9 '()+,\-./:=?*&]*$/
+  : /^[A-Za-z0-9 '()+,\-./:=?]*$/;
+const IA5_STRING = /^\p{ASCII}*$/u;
+const VISIBLE_STRING = /^[\x20-\x7e]*$/;
+
+/** Decodes the directory-string types X.509 names use, checking each type's alphabet. */
 export function stringValue(el: DerElement, what: string): string {
   const c = el.contents;
   switch (el.tag) {
@@ -249,8 +275,14 @@ export function stringValue(el: DerElement, what: string): string {
     }
     case Tag.PRINTABLE_STRING:
     case Tag.IA5_STRING:
-    case Tag.VISIBLE_STRING:
+    case Tag.VISIBLE_STRING: {
+      const text = c.toString('latin1');
+      const alphabet = el.tag === Tag.PRINTABLE_STRING ? PRINTABLE_STRING : el.tag === Tag.IA5_STRING ? IA5_STRING : VISIBLE_STRING;
+      if (!alphabet.test(text)) throw malformed(what, `characters outside the alphabet of string type 0x${el.tag.toString(16)}`);
+      return text;
+    }
     case Tag.T61_STRING:
+      // T.61 has no faithful Unicode mapping; every verifier we follow reads it as Latin-1.
       return c.toString('latin1');
     case Tag.BMP_STRING: {
       if (c.length % 2 !== 0) throw malformed(what, 'odd-length BMPString');

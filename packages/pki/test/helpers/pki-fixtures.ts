@@ -62,7 +62,7 @@ export function makeRoot(options: {
     validity: options.validity ?? validityForDays(T0, 3650),
     pathLen: options.pathLen,
   });
-  return issued(der, key);
+  return issued(der.der, key);
 }
 
 /** Issues with `issuer` through prepareIssuer, or with a forged PreparedIssuer when `forge`. */
@@ -84,11 +84,16 @@ export function makeIssued(
     validity: options.validity ?? validityForDays(T0, 365),
     profile: options.profile,
   });
-  return issued(der, key);
+  return issued(der.der, key);
 }
 
 export function makeIntermediate(issuer: Issued, subject: string, pathLen?: number, validity?: Validity): Issued {
   return makeIssued(issuer, { subject, profile: { kind: 'intermediate-ca', pathLen }, validity });
+}
+
+/** An intermediate its issuer's pathLen forbids: issuance refuses it, the validator must too. */
+export function makeForbiddenIntermediate(issuer: Issued, subject: string): Issued {
+  return makeIssued(issuer, { subject, profile: { kind: 'intermediate-ca' }, forge: true });
 }
 
 export function makeDevice(issuer: Issued, subject = '/O=acme/CN=dev-1', validity?: Validity): Issued {
@@ -100,9 +105,13 @@ export function makeDevice(issuer: Issued, subject = '/O=acme/CN=dev-1', validit
  * CA checks: the only way to make the library sign with a non-CA certificate, which the
  * chain-verification tests need as a bad intermediate.
  */
+/**
+ * A PreparedIssuer that skips prepareIssuer's checks, and whose certificate shows issuance no
+ * basicConstraints, so its pathLen cannot stop a chain the validator must be tested against.
+ */
 export function forgeIssuer(issuer: Issued): PreparedIssuer {
   return {
-    certificate: issuer.cert,
+    certificate: { ...issuer.cert, basicConstraints: undefined },
     privateKey: issuer.key,
     algorithm: signingAlgorithmFor(issuer.key),
     authorityKeyIdExtension: authorityKeyIdentifierExtension(

@@ -1,0 +1,26 @@
+import type { Certificate } from './certificate.js';
+import { PkiError } from './errors.js';
+import { deviceIdentityFromSubject, type DeviceIdentity } from './identity.js';
+import { isAcceptableKey } from './issuance.js';
+import { Oid } from './oids.js';
+
+/**
+ * DESIGN §3 on a device certificate itself (the chain is the validator's business): the
+ * subject names the project and certificate ID, it is an end entity, its EKU (when present)
+ * allows TLS client authentication, and its key is one we accept for devices.
+ */
+export function deviceIdentityFromCertificate(cert: Certificate, expectedProject?: string): DeviceIdentity {
+  const identity = deviceIdentityFromSubject(cert.subject, expectedProject);
+  if (cert.basicConstraints?.ca === true) {
+    throw new PkiError('DEVICE_CERT_IS_CA', 'a CA certificate cannot identify a device');
+  }
+  // RFC 5280 §4.2.1.12: anyExtendedKeyUsage allows every purpose.
+  const eku = cert.extKeyUsage;
+  if (eku && !eku.includes(Oid.clientAuth) && !eku.includes(Oid.anyExtendedKeyUsage)) {
+    throw new PkiError('EKU_CLIENT_AUTH_MISSING', 'the certificate’s extended key usage does not allow TLS client authentication');
+  }
+  if (!isAcceptableKey(cert.publicKey.algorithm, { kind: 'device' })) {
+    throw new PkiError('WEAK_KEY', 'device keys must be EC P-256, P-384 or RSA of at least 2048 bits');
+  }
+  return identity;
+}
