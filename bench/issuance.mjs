@@ -59,7 +59,7 @@ try {
   // --- in-process issuance against raw signing --------------------------------------------
   const now = new Date();
   const caKeys = pki.generateKeyPair({ kind: 'ec', curve: 'P-256' });
-  const caDer = pki.createSelfSignedCa({ subject: pki.parseSubjectString('/CN=Bench Root'), privateKey: caKeys.privateKey, validity: pki.validityForDays(now, 3650) });
+  const caDer = pki.createSelfSignedCa({ subject: pki.parseSubjectString('/CN=Bench Root'), privateKey: caKeys.privateKey, validity: pki.validityForDays(now, 3650) }).der;
   const issuer = pki.prepareIssuer(pki.parseCertificate(caDer), caKeys.privateKey);
   const csrs = Array.from({ length: CSR_POOL }, (_, i) => {
     const { privateKey } = pki.generateKeyPair({ kind: 'ec', curve: 'P-256' });

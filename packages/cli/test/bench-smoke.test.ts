@@ -1,0 +1,27 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, it } from 'node:test';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
+
+/**
+ * The benchmark is not a test and nothing here is timed: this only keeps bench/issuance.mjs
+ * runnable (a tiny configuration) so an API change cannot break it unnoticed.
+ */
+describe('bench/issuance.mjs still runs', () => {
+  it('prints every figure it promises, on a tiny configuration', () => {
+    const result = spawnSync(process.execPath, ['bench/issuance.mjs'], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 120_000,
+      env: { ...process.env, BENCH_ROUNDS: '1', BENCH_ROUND_MS: '50', BENCH_DEVICES: '20', BENCH_OPENSSL_DEVICES: '2' },
+    });
+    assert.equal(result.status, 0, result.stderr);
+    for (const label of ['raw crypto.sign P-256', 'issuance from CSR', 'issuance / raw signing', 'devices generate --count 20 ', 'devices generate --count 20 --workers 1', 'openssl loop, 2 devices', 'per-device speed-up over openssl']) {
+      assert.ok(result.stdout.includes(label), `missing "${label}" in:\n${result.stdout}`);
+    }
+    assert.match(result.stdout, /issuance \/ raw signing\s+\d+\.\d%/);
+  });
+});
