@@ -70,6 +70,16 @@ for (const keyType of KEY_TYPES) {
       assert.equal(readFileSync(join(dir, 'device2.key.pem'), 'latin1'), readFileSync(join(dir, 'device.key.pem'), 'latin1'));
     });
 
+    it("the seed's literal placeholder subject is refused by the device policy and signed without it", () => {
+      openssl(['req', '-new', '-key', 'device.key.pem', '-subj', '/O=PROJECT_SLUG/CN=CERTIFICATE_ID', '-out', 'placeholder.csr.pem'], dir);
+      const refused = fleetpki(['cert', 'sign', '--csr', 'placeholder.csr.pem', '--ca-cert', 'ca.crt.pem', '--ca-key', 'ca.key.pem', '--days', '7', '--out', 'placeholder.crt.pem'], { cwd: dir });
+      assert.equal(refused.status, 4);
+      assert.match(refused.stderr, /^fleetpki: INVALID_PROJECT_SLUG:/);
+      fleetpkiOk(['cert', 'sign', '--csr', 'placeholder.csr.pem', '--ca-cert', 'ca.crt.pem', '--ca-key', 'ca.key.pem', '--days', '7', '--no-device-policy', '--out', 'placeholder.crt.pem'], dir);
+      assert.match(openssl(['verify', '-CAfile', 'ca.crt.pem', 'placeholder.crt.pem'], dir).toString(), /OK/);
+      assert.match(openssl(['x509', '-in', 'placeholder.crt.pem', '-noout', '-subject'], dir).toString(), /subject=O = PROJECT_SLUG, CN = CERTIFICATE_ID/);
+    });
+
     it('verify accepts the openssl-signed device certificate and applies the project rule', () => {
       const ok = fleetpki(['verify', '--ca', 'ca.crt.pem', '--project', 'acme', 'openssl-device.crt.pem'], { cwd: dir });
       assert.equal(ok.status, 0, ok.stdout + ok.stderr);
