@@ -120,6 +120,7 @@ export function decodeSubjectKeyIdentifier(value: Buffer): Buffer {
 
 export interface AuthorityKeyIdentifier {
   readonly keyIdentifier: Buffer | undefined;
+  readonly hasAuthorityCertIssuer: boolean;
   readonly serialNumber: Buffer | undefined;
 }
 
@@ -129,10 +130,11 @@ export function decodeAuthorityKeyIdentifier(value: Buffer): AuthorityKeyIdentif
   if (seq.tag !== Tag.SEQUENCE) throw malformed(what, 'expected SEQUENCE');
   const reader = readerOver(seq, what);
   const keyIdentifier = reader.optional(0x80)?.contents;
-  reader.optional(0xa1); // authorityCertIssuer: kept out of chain building, as most verifiers do
+  // authorityCertIssuer is kept out of chain building, as most verifiers do; only its presence matters.
+  const hasAuthorityCertIssuer = reader.optional(0xa1) !== undefined;
   const serialNumber = reader.optional(0x82)?.contents;
   reader.expectEnd(what);
-  return { keyIdentifier, serialNumber };
+  return { keyIdentifier, hasAuthorityCertIssuer, serialNumber };
 }
 
 export type GeneralName =
@@ -153,6 +155,32 @@ function formatIp(bytes: Buffer): string {
   return bytes.toString('hex');
 }
 
+/** One GeneralName (RFC 5280 §4.2.1.6) from its context-tagged element. */
+export function decodeGeneralNameElement(el: DerElement, what: string): GeneralName {
+  const ascii = (): string => {
+    const text = el.contents.toString('latin1');
+    if (!/^\p{ASCII}*$/u.test(text)) throw malformed(what, 'IA5String with non-ASCII octets');
+    return text;
+  };
+  switch (el.tag) {
+    case 0x81:
+      return { type: 'email', value: ascii() };
+    case 0x82:
+      return { type: 'dns', value: ascii() };
+    case 0x86:
+      return { type: 'uri', value: ascii() };
+    case 0x87:
+      if (el.contents.length !== 4 && el.contents.length !== 16 && el.contents.length !== 8 && el.contents.length !== 32) {
+        throw malformed(what, 'iPAddress must be 4 or 16 octets (8 or 32 in a constraint)');
+      }
+      return { type: 'ip', value: formatIp(el.contents), bytes: el.contents };
+    case 0xa4:
+      return { type: 'directory', value: parseName(readSingle(el.contents, what), what) };
+    default:
+      return { type: 'other', tag: el.tag, der: el.encoded };
+  }
+}
+
 export function decodeGeneralNames(value: Buffer, what: string): GeneralName[] {
   const seq = readSingle(value, what);
   if (seq.tag !== Tag.SEQUENCE) throw malformed(what, 'expected SEQUENCE');
@@ -160,40 +188,37 @@ export function decodeGeneralNames(value: Buffer, what: string): GeneralName[] {
   const names: GeneralName[] = [];
   while (!reader.atEnd()) {
     if (names.length >= 1024) throw malformed(what, 'more than 1024 names');
-    const el = reader.read();
-    const ascii = (): string => {
-      const text = el.contents.toString('latin1');
-      if (!/^\p{ASCII}*$/u.test(text)) throw malformed(what, 'IA5String with non-ASCII octets');
-      return text;
-    };
-    switch (el.tag) {
-      case 0x81:
-        names.push({ type: 'email', value: ascii() });
-        break;
-      case 0x82:
-        names.push({ type: 'dns', value: ascii() });
-        break;
-      case 0x86:
-        names.push({ type: 'uri', value: ascii() });
-        break;
-      case 0x87:
-        if (el.contents.length !== 4 && el.contents.length !== 16) throw malformed(what, 'iPAddress must be 4 or 16 octets');
-        names.push({ type: 'ip', value: formatIp(el.contents), bytes: el.contents });
-        break;
-      case 0xa4:
-        names.push({ type: 'directory', value: parseName(readerOver(el, what).read(), what) });
-        break;
-      default:
-        names.push({ type: 'other', tag: el.tag, der: el.encoded });
-    }
+    const name = decodeGeneralNameElement(reader.read(), what);
+    if (name.type === 'ip' && name.bytes.length !== 4 && name.bytes.length !== 16) throw malformed(what, 'iPAddress must be 4 or 16 octets');
+    names.push(name);
   }
   if (names.length === 0) throw malformed(what, 'empty GeneralNames');
   return names;
 }
 
+/** AuthorityInfoAccessSyntax (RFC 5280 §4.2.2.1): one or more AccessDescriptions. */
+export function decodeAuthorityInfoAccess(value: Buffer): { readonly method: string; readonly location: GeneralName }[] {
+  const what = 'authorityInfoAccess';
+  const seq = readSingle(value, what);
+  if (seq.tag !== Tag.SEQUENCE) throw malformed(what, 'expected SEQUENCE');
+  const reader = readerOver(seq, what);
+  const out: { method: string; location: GeneralName }[] = [];
+  while (!reader.atEnd()) {
+    if (out.length >= MAX_EXTENSIONS) throw malformed(what, 'too many access descriptions');
+    const description = reader.enter(Tag.SEQUENCE, 'AccessDescription');
+    const method = oidString(description.read(), what);
+    const location = decodeGeneralNameElement(description.read(), what);
+    description.expectEnd('accessLocation');
+    out.push({ method, location });
+  }
+  if (out.length === 0) throw malformed(what, 'no AccessDescription');
+  return out;
+}
+
 /** The extensions this core understands; a critical one outside this set fails validation. */
 export const UNDERSTOOD_EXTENSIONS: ReadonlySet<string> = new Set([
   Oid.basicConstraints,
+  Oid.nameConstraints,
   Oid.keyUsage,
   Oid.extKeyUsage,
   Oid.subjectKeyIdentifier,

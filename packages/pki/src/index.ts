@@ -23,6 +23,10 @@ export * from './issuance.js';
 export * from './csr-signing.js';
 export * from './pki-object.js';
 export * from './verify-chain.js';
+export * from './path-checks.js';
+export * from './name-constraints.js';
+export * from './dns-name.js';
+export * from './ip-address.js';
 export {
   ACCEPT_ASTERISK_AND_AMPERSAND_IN_PRINTABLE_STRING,
   ACCEPT_GENERALIZED_TIME_BEFORE_2050,

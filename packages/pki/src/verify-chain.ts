@@ -1,14 +1,15 @@
-import { isSelfIssued, type Certificate } from './certificate.js';
-import { UNDERSTOOD_EXTENSIONS } from './extensions.js';
+import { type Certificate } from './certificate.js';
 import { isPkiError, PkiError, type PkiErrorCode } from './errors.js';
 import { formatNameForDisplay } from './name.js';
+import { checkPath, type PathFailureCode, type ValidationOptions } from './path-checks.js';
 import { verifySignature } from './signature.js';
 
 /**
- * First-version chain verification: signatures up to a trust anchor, validity, basic
- * constraints, pathLen, keyCertSign and unknown critical extensions. Path building and the
- * checks on a built path are separate stages, as in rustls-webpki and Go's crypto/x509; the
- * full RFC 5280 §6.1 engine (policies, name constraints, CRLs) replaces the second stage.
+ * Path validation as two stages, as in rustls-webpki and Go's crypto/x509: stage 1 builds
+ * candidate paths depth-first (issuer by subject name bytes, AKI/SKI to order candidates, each
+ * signature checked as the path grows); stage 2 (path-checks.ts) applies RFC 5280 §6.1 and the
+ * caller's purpose to each complete path. The first path that passes wins; when none does,
+ * the most specific reason is reported.
  */
 export interface ChainVerificationInput {
   readonly leaf: Certificate;
@@ -16,21 +17,10 @@ export interface ChainVerificationInput {
   readonly intermediates: readonly Certificate[];
   /** The instant validity is judged at; required, as the core reads no clock. */
   readonly time: Date;
+  readonly options?: ValidationOptions;
 }
 
-export type ChainFailureCode = Extract<
-  PkiErrorCode,
-  | 'UNKNOWN_ISSUER'
-  | 'CERT_SIGNATURE_INVALID'
-  | 'CERT_EXPIRED'
-  | 'CERT_NOT_YET_VALID'
-  | 'NOT_A_CA'
-  | 'ISSUER_KEY_USAGE'
-  | 'PATH_LEN_EXCEEDED'
-  | 'CHAIN_TOO_LONG'
-  | 'UNKNOWN_CRITICAL_EXTENSION'
-  | 'UNSUPPORTED_ALGORITHM'
->;
+export type ChainFailureCode = PathFailureCode | Extract<PkiErrorCode, 'UNKNOWN_ISSUER' | 'CERT_SIGNATURE_INVALID' | 'UNSUPPORTED_ALGORITHM'>;
 
 export type ChainVerificationResult =
   | { readonly ok: true; readonly path: readonly Certificate[] }
@@ -46,6 +36,8 @@ export type ChainVerificationResult =
 export const MAX_CHAIN_DEPTH = 8;
 /** Signature checks one verification may spend: a hostile pool of look-alike issuers stops here. */
 export const MAX_SIGNATURE_CHECKS = 64;
+/** Complete paths checked in stage 2: each may run name constraints over many names. */
+export const MAX_PATHS_CHECKED = 32;
 
 type Failure = Extract<ChainVerificationResult, { ok: false }>;
 
@@ -62,71 +54,62 @@ const SPECIFICITY: Readonly<Record<ChainFailureCode, number>> = {
   NOT_A_CA: 3,
   ISSUER_KEY_USAGE: 3,
   PATH_LEN_EXCEEDED: 3,
+  CERT_PROFILE_VIOLATION: 3,
+  WEAK_KEY: 3,
   UNKNOWN_CRITICAL_EXTENSION: 4,
+  NAME_CONSTRAINT_VIOLATION: 4,
+  CRL_INVALID: 4,
+  EKU_CLIENT_AUTH_MISSING: 4,
+  EKU_NOT_ALLOWED: 4,
   CERT_NOT_YET_VALID: 5,
   CERT_EXPIRED: 5,
+  PEER_NAME_MISMATCH: 6,
+  CERT_REVOKED: 6,
 };
 
 function describe(cert: Certificate): string {
   return formatNameForDisplay(cert.subject) || '(empty subject)';
 }
 
-/** Stage 2: the checks on one candidate path, leaf first, anchor last. */
-function checkPath(path: readonly Certificate[], time: Date): Failure | undefined {
-  const at = time.getTime();
-  for (const cert of path) {
-    if (at < cert.notBefore.getTime()) {
-      return fail('CERT_NOT_YET_VALID', cert, `${describe(cert)} is not valid before ${cert.notBefore.toISOString()}`);
-    }
-    if (at > cert.notAfter.getTime()) {
-      return fail('CERT_EXPIRED', cert, `${describe(cert)} expired at ${cert.notAfter.toISOString()}`);
-    }
-    const unknown = cert.extensions.find((e) => e.critical && !UNDERSTOOD_EXTENSIONS.has(e.oid));
-    if (unknown) {
-      return fail('UNKNOWN_CRITICAL_EXTENSION', cert, `${describe(cert)} has an unknown critical extension ${unknown.oid}`);
-    }
-  }
-  // RFC 5280 §6.1.4 (k), (l), (n): every issuer is a CA, within its pathLen, allowed keyCertSign.
-  let intermediatesBelow = 0;
-  for (let i = 1; i < path.length; i++) {
-    const issuer = path[i] as Certificate;
-    if (issuer.basicConstraints?.ca !== true) {
-      return fail('NOT_A_CA', issuer, `${describe(issuer)} issued a certificate but is not a CA`);
-    }
-    if (issuer.keyUsage && !issuer.keyUsage.includes('keyCertSign')) {
-      return fail('ISSUER_KEY_USAGE', issuer, `${describe(issuer)} is not allowed to sign certificates (keyUsage)`);
-    }
-    const pathLen = issuer.basicConstraints.pathLen;
-    if (pathLen !== undefined && intermediatesBelow > pathLen) {
-      return fail('PATH_LEN_EXCEEDED', issuer, `${describe(issuer)} allows ${pathLen} intermediate CA(s) below it, found ${intermediatesBelow}`);
-    }
-    if (!isSelfIssued(issuer)) intermediatesBelow++;
-  }
-  return undefined;
+/** Candidates whose SKI matches the child's AKI go first; a mismatch is tried last, not dropped. */
+function keyIdRank(child: Certificate, candidate: Certificate): number {
+  const aki = child.authorityKeyIdentifier?.keyIdentifier;
+  const ski = candidate.subjectKeyIdentifier;
+  if (!aki || !ski) return 1;
+  return aki.equals(ski) ? 0 : 2;
 }
 
-/** Stage 1 and 2 together: depth-first path building, each complete path checked in turn. */
 export function verifyChain(input: ChainVerificationInput): ChainVerificationResult {
   const { leaf, anchors, intermediates, time } = input;
+  const options = input.options ?? {};
   // Every comparison with NaN is false: an Invalid Date would pass every validity check.
   if (!(time instanceof Date) || Number.isNaN(time.getTime())) {
     throw new PkiError('INVALID_ARGUMENT', 'the verification time is not a valid date');
   }
   let signatureChecks = 0;
+  let pathsChecked = 0;
+  const budget = { checks: 0 };
   let best: Failure = fail('UNKNOWN_ISSUER', leaf, `no trusted issuer found for ${describe(leaf)}`);
   const consider = (failure: Failure): void => {
     if (SPECIFICITY[failure.code] > SPECIFICITY[best.code]) best = failure;
+  };
+  const finish = (path: Certificate[]): boolean => {
+    pathsChecked++;
+    const failure = checkPath(path, time, options, budget);
+    if (!failure) return true;
+    consider(fail(failure.code, failure.certificate, failure.message));
+    return false;
   };
 
   if (anchors.some((a) => a.der.equals(leaf.der))) {
     // A CA given as trusted is valid on its own, as openssl's `verify -CAfile ca ca` says. An
     // end-entity certificate is no trust anchor (DESIGN §6: a leaf uploaded as a CA is refused):
     // it may still chain to a real one below, else this is the reason.
-    if (leaf.basicConstraints?.ca === true) {
-      const failure = checkPath([leaf], time);
-      return failure ?? { ok: true, path: [leaf] };
+    if (leaf.basicConstraints?.ca === true && options.purpose !== 'server') {
+      if (finish([leaf])) return { ok: true, path: [leaf] };
+    } else {
+      best = fail('NOT_A_CA', leaf, `${describe(leaf)} is given as a trust anchor but is not a CA`);
     }
-    best = fail('NOT_A_CA', leaf, `${describe(leaf)} is given as a trust anchor but is not a CA`);
   }
 
   const extend = (path: Certificate[]): readonly Certificate[] | undefined => {
@@ -138,10 +121,14 @@ export function verifyChain(input: ChainVerificationInput): ChainVerificationRes
     const candidates: { cert: Certificate; anchor: boolean }[] = [
       ...anchors.map((cert) => ({ cert, anchor: true })),
       ...intermediates.map((cert) => ({ cert, anchor: false })),
-    ].filter(({ cert }) => cert.subject.der.equals(current.issuer.der) && !path.some((p) => p.der.equals(cert.der)));
+    ]
+      // Loop prevention compares CAs by subject and key too, so a re-issued copy of a CA already
+      // in the path is no way out of a cycle (x509-limbo intermediate-cycle-same-logical-ca).
+      .filter(({ cert }) => cert.subject.der.equals(current.issuer.der) && !path.some((p, i) => p.der.equals(cert.der) || (i > 0 && p.subject.der.equals(cert.subject.der) && p.publicKey.der.equals(cert.publicKey.der))))
+      .sort((a, b) => keyIdRank(current, a.cert) - keyIdRank(current, b.cert) || Number(b.anchor) - Number(a.anchor));
     for (const { cert, anchor } of candidates) {
-      if (signatureChecks >= MAX_SIGNATURE_CHECKS) {
-        consider(fail('CHAIN_TOO_LONG', current, `gave up after ${MAX_SIGNATURE_CHECKS} signature checks`));
+      if (signatureChecks >= MAX_SIGNATURE_CHECKS || pathsChecked >= MAX_PATHS_CHECKED) {
+        consider(fail('CHAIN_TOO_LONG', current, `gave up after ${signatureChecks} signature checks and ${pathsChecked} paths`));
         return undefined;
       }
       signatureChecks++;
@@ -159,9 +146,7 @@ export function verifyChain(input: ChainVerificationInput): ChainVerificationRes
       }
       const candidatePath = [...path, cert];
       if (anchor) {
-        const failure = checkPath(candidatePath, time);
-        if (!failure) return candidatePath;
-        consider(failure);
+        if (finish(candidatePath)) return candidatePath;
         continue;
       }
       const found = extend(candidatePath);

@@ -65,7 +65,8 @@ const CASES: readonly ChainCase[] = [
   { name: 'valid at exactly notBefore', leaf: directLeaf, anchors: [root], time: directLeaf.cert.notBefore, expected: [directLeaf, root] },
   { name: 'valid at exactly notAfter (inclusive)', leaf: directLeaf, anchors: [root], time: directLeaf.cert.notAfter, expected: [directLeaf, root] },
   { name: 'one second after notAfter', leaf: directLeaf, anchors: [root], time: new Date(directLeaf.cert.notAfter.getTime() + 1000), expected: { code: 'CERT_EXPIRED', certificate: directLeaf } },
-  { name: 'one millisecond after notAfter', leaf: directLeaf, anchors: [root], time: new Date(directLeaf.cert.notAfter.getTime() + 1), expected: { code: 'CERT_EXPIRED', certificate: directLeaf } },
+  // Validity is compared at whole seconds (the encoding's granularity), as x509-limbo's notafter-fractional expects.
+  { name: 'one millisecond after notAfter is still within the encoded second', leaf: directLeaf, anchors: [root], time: new Date(directLeaf.cert.notAfter.getTime() + 1), expected: [directLeaf, root] },
   { name: 'expired leaf under a valid intermediate', leaf, anchors: [root], intermediates: [intermediate], time: at(31 * DAY_MS), expected: { code: 'CERT_EXPIRED', certificate: leaf } },
   { name: 'one second before notBefore', leaf: directLeaf, anchors: [root], time: at(-1000), expected: { code: 'CERT_NOT_YET_VALID', certificate: directLeaf } },
   { name: 'years before issuance', leaf, anchors: [root], intermediates: [intermediate], time: new Date('2020-01-01T00:00:00Z'), expected: { code: 'CERT_NOT_YET_VALID', certificate: leaf } },

@@ -1,0 +1,24 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, it } from 'node:test';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
+
+/** The fast part of the conformance set (x509-limbo's 208 core cases) runs with every test run; `npm run conformance` runs all 9,780. */
+describe('x509-limbo core cases', () => {
+  it('no case fails, hangs or drifts from its listed divergence', () => {
+    const result = spawnSync(process.execPath, ['conformance/x509-limbo.mjs', '--core', '--out', resolve(root, 'conformance/out/x509-limbo-core.json')], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    assert.equal(result.status, 0, result.stdout + result.stderr);
+    const summary = /^(\d+) passed, (\d+) failed, (\d+) skipped$/m.exec(result.stdout);
+    assert.ok(summary, result.stdout);
+    assert.equal(Number(summary[2]), 0);
+    assert.ok(Number(summary[1]) >= 187, `passed ${summary[1]}`);
+    assert.match(result.stdout, /; 0 hangs;/);
+  });
+});

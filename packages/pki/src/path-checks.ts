@@ -1,0 +1,280 @@
+import { isSelfIssued, type Certificate } from './certificate.js';
+import type { CertificateRevocationList } from './crl.js';
+import { dnsNameMatches, normalizeDnsName } from './dns-name.js';
+import type { PkiErrorCode } from './errors.js';
+import { decodeAuthorityInfoAccess, UNDERSTOOD_EXTENSIONS } from './extensions.js';
+import { parseIpAddress } from './ip-address.js';
+import { constrainedNames, decodeNameConstraints, nameConstraintViolation, type ConstraintBudget } from './name-constraints.js';
+import { formatNameForDisplay } from './name.js';
+import { Oid } from './oids.js';
+import { verifySignature } from './signature.js';
+
+/** What the caller asks of a path beyond RFC 5280's core (the "policy" of DESIGN §7). */
+export interface ValidationOptions {
+  /** client: devices (EKU clientAuth when EKU is present); server: TLS servers, with web-PKI profile checks. */
+  readonly purpose?: 'client' | 'server';
+  /** Extra key purposes the leaf must allow, as OIDs. */
+  readonly extendedKeyUsage?: readonly string[];
+  /** Names the leaf must carry in its subjectAltName (RFC 6125: no CN fallback). */
+  readonly peerNames?: readonly PeerName[];
+  /** At most this many intermediates (self-issued ones not counted), as x509-limbo's max_chain_depth. */
+  readonly maxChainDepth?: number;
+  /** CRLs to consult; a certificate whose issuer has no CRL here is not checked for revocation. */
+  readonly crls?: readonly CertificateRevocationList[];
+}
+
+export interface PeerName {
+  readonly kind: 'DNS' | 'IP' | 'RFC822';
+  readonly value: string;
+}
+
+export type PathFailureCode = Extract<
+  PkiErrorCode,
+  | 'CERT_EXPIRED'
+  | 'CERT_NOT_YET_VALID'
+  | 'NOT_A_CA'
+  | 'ISSUER_KEY_USAGE'
+  | 'PATH_LEN_EXCEEDED'
+  | 'CHAIN_TOO_LONG'
+  | 'UNKNOWN_CRITICAL_EXTENSION'
+  | 'EKU_CLIENT_AUTH_MISSING'
+  | 'EKU_NOT_ALLOWED'
+  | 'NAME_CONSTRAINT_VIOLATION'
+  | 'PEER_NAME_MISMATCH'
+  | 'CERT_REVOKED'
+  | 'CRL_INVALID'
+  | 'WEAK_KEY'
+  | 'CERT_PROFILE_VIOLATION'
+>;
+
+export interface PathFailure {
+  readonly code: PathFailureCode;
+  readonly certificate: Certificate;
+  readonly message: string;
+}
+
+const describe = (cert: Certificate): string => formatNameForDisplay(cert.subject) || '(empty subject)';
+const failure = (code: PathFailureCode, certificate: Certificate, message: string): PathFailure => ({ code, certificate, message });
+
+function critical(cert: Certificate, oid: string): boolean | undefined {
+  return cert.extensions.find((e) => e.oid === oid)?.critical;
+}
+
+/** Keys too weak to trust anywhere in a path (NIST SP 800-131A; web PKI: RSA in whole octets). */
+function weakKey(cert: Certificate): string | undefined {
+  const alg = cert.publicKey.algorithm;
+  if (alg.kind === 'rsa' || alg.kind === 'rsa-pss') {
+    if (alg.bits < 2048) return `RSA ${alg.bits} is under 2048 bits`;
+    if (alg.bits % 8 !== 0) return `RSA modulus of ${alg.bits} bits is not a whole number of octets`;
+  }
+  return undefined;
+}
+
+/** RFC 5280 §4.1.2.2: positive, at most 20 octets. */
+function badSerial(cert: Certificate): string | undefined {
+  const s = cert.serialNumber;
+  if (((s[0] as number) & 0x80) !== 0) return 'negative serial number';
+  if (s.every((b) => b === 0)) return 'zero serial number';
+  if (s.length > 20 && !(s.length === 21 && s[0] === 0)) return 'serial number longer than 20 octets';
+  return undefined;
+}
+
+/** The leaf's own checks: purpose, peer names, profile. */
+function checkLeaf(leaf: Certificate, options: ValidationOptions): PathFailure | undefined {
+  const server = options.purpose === 'server';
+  const eku = leaf.extKeyUsage;
+  const wanted = [...(options.purpose === 'client' ? [Oid.clientAuth] : server ? [Oid.serverAuth] : []), ...(options.extendedKeyUsage ?? [])];
+  if (eku) {
+    for (const oid of wanted) {
+      // RFC 5280 §4.2.1.12: anyExtendedKeyUsage allows every purpose.
+      if (!eku.includes(oid) && !eku.includes(Oid.anyExtendedKeyUsage)) {
+        return failure(oid === Oid.clientAuth ? 'EKU_CLIENT_AUTH_MISSING' : 'EKU_NOT_ALLOWED', leaf, `${describe(leaf)}: extended key usage does not allow ${oid}`);
+      }
+    }
+  }
+  if (leaf.basicConstraints?.ca !== true && leaf.keyUsage?.includes('keyCertSign')) {
+    return failure('CERT_PROFILE_VIOLATION', leaf, `${describe(leaf)}: keyCertSign without basicConstraints cA (RFC 5280 §4.2.1.3)`);
+  }
+  if (critical(leaf, Oid.nameConstraints) !== undefined) {
+    return failure('CERT_PROFILE_VIOLATION', leaf, `${describe(leaf)}: name constraints in an end-entity certificate (RFC 5280 §4.2.1.10)`);
+  }
+  const sanCritical = critical(leaf, Oid.subjectAltName);
+  if (leaf.subject.rdns.length === 0 && sanCritical === false) {
+    return failure('CERT_PROFILE_VIOLATION', leaf, 'an empty subject needs a critical subjectAltName (RFC 5280 §4.2.1.6)');
+  }
+  if (server) {
+    if (leaf.version !== 3) return failure('CERT_PROFILE_VIOLATION', leaf, `${describe(leaf)}: a server certificate must be v3`);
+    if (leaf.basicConstraints?.ca === true) return failure('CERT_PROFILE_VIOLATION', leaf, `${describe(leaf)}: a CA certificate is not a server certificate`);
+    if (!leaf.subjectAltNames) return failure('PEER_NAME_MISMATCH', leaf, `${describe(leaf)} has no subjectAltName (names are not taken from the CN)`);
+    if (sanCritical === true && leaf.subject.rdns.length > 0) {
+      return failure('CERT_PROFILE_VIOLATION', leaf, 'subjectAltName is critical although the subject is not empty');
+    }
+    for (const san of leaf.subjectAltNames) {
+      if (san.type === 'dns' && !normalizeDnsName(san.value, true)) return failure('CERT_PROFILE_VIOLATION', leaf, `malformed dNSName "${san.value}"`);
+    }
+  }
+  for (const peer of options.peerNames ?? []) {
+    if (!matchesPeerName(leaf, peer)) return failure('PEER_NAME_MISMATCH', leaf, `${describe(leaf)} is not valid for ${peer.kind} ${peer.value}`);
+  }
+  return undefined;
+}
+
+/** RFC 6125 §6: DNS names against dNSName SANs (wildcards as the whole leftmost label), IPs by octets. */
+export function matchesPeerName(cert: Certificate, peer: PeerName): boolean {
+  const sans = cert.subjectAltNames ?? [];
+  if (peer.kind === 'IP') {
+    const ip = parseIpAddress(peer.value);
+    return ip !== undefined && sans.some((s) => s.type === 'ip' && s.bytes.equals(ip));
+  }
+  if (peer.kind === 'RFC822') return sans.some((s) => s.type === 'email' && s.value.toLowerCase() === peer.value.toLowerCase());
+  const host = normalizeDnsName(peer.value, false);
+  if (!host) return false;
+  return sans.some((s) => {
+    if (s.type !== 'dns') return false;
+    const pattern = normalizeDnsName(s.value, true);
+    return pattern !== undefined && dnsNameMatches(pattern, host);
+  });
+}
+
+/** Every CA in the path, the trust anchor included: RFC 5280 §6.1.4 plus the web-PKI profile for servers. */
+function checkIssuer(ca: Certificate, isAnchor: boolean, options: ValidationOptions): PathFailure | undefined {
+  const bc = ca.basicConstraints;
+  if (bc?.ca !== true) return failure('NOT_A_CA', ca, `${describe(ca)} issued a certificate but is not a CA`);
+  if (critical(ca, Oid.basicConstraints) !== true) return failure('CERT_PROFILE_VIOLATION', ca, `${describe(ca)}: basicConstraints of a CA must be critical`);
+  if (ca.keyUsage && !ca.keyUsage.includes('keyCertSign')) return failure('ISSUER_KEY_USAGE', ca, `${describe(ca)} is not allowed to sign certificates (keyUsage)`);
+  if (ca.subject.rdns.length === 0) return failure('CERT_PROFILE_VIOLATION', ca, 'a CA with an empty subject (RFC 5280 §4.1.2.6)');
+  const nc = critical(ca, Oid.nameConstraints);
+  if (nc === false) return failure('CERT_PROFILE_VIOLATION', ca, `${describe(ca)}: nameConstraints must be critical (RFC 5280 §4.2.1.10)`);
+  if (options.purpose === 'server') {
+    if (!ca.subjectKeyIdentifier) return failure('CERT_PROFILE_VIOLATION', ca, `${describe(ca)}: a CA needs a subjectKeyIdentifier (RFC 5280 §4.2.1.2)`);
+    if (isAnchor && isSelfIssued(ca) && ca.authorityKeyIdentifier) {
+      const aki = ca.authorityKeyIdentifier;
+      if (!aki.keyIdentifier || aki.serialNumber || aki.hasAuthorityCertIssuer || !aki.keyIdentifier.equals(ca.subjectKeyIdentifier)) {
+        return failure('CERT_PROFILE_VIOLATION', ca, `${describe(ca)}: a root's authorityKeyIdentifier must be its keyIdentifier alone`);
+      }
+    }
+  }
+  return undefined;
+}
+
+/** Checks every certificate of a path needs, whatever its place. */
+function checkAny(cert: Certificate, isAnchor: boolean, time: Date, options: ValidationOptions): PathFailure | undefined {
+  // Validity has whole seconds; the time is compared at that granularity (x509-limbo's
+  // notafter-fractional: the encoded second covers its whole millisecond range).
+  const at = Math.floor(time.getTime() / 1000) * 1000;
+  if (at < cert.notBefore.getTime()) return failure('CERT_NOT_YET_VALID', cert, `${describe(cert)} is not valid before ${cert.notBefore.toISOString()}`);
+  if (at > cert.notAfter.getTime()) return failure('CERT_EXPIRED', cert, `${describe(cert)} expired at ${cert.notAfter.toISOString()}`);
+  const unknown = cert.extensions.find((e) => e.critical && !UNDERSTOOD_EXTENSIONS.has(e.oid));
+  if (unknown) return failure('UNKNOWN_CRITICAL_EXTENSION', cert, `${describe(cert)} has an unknown critical extension ${unknown.oid}`);
+  if (critical(cert, Oid.authorityKeyIdentifier) === true || critical(cert, Oid.subjectKeyIdentifier) === true) {
+    return failure('CERT_PROFILE_VIOLATION', cert, `${describe(cert)}: key identifier extensions must not be critical (RFC 5280 §4.2.1.1-2)`);
+  }
+  if (cert.issuer.rdns.length === 0) return failure('CERT_PROFILE_VIOLATION', cert, `${describe(cert)}: empty issuer name (RFC 5280 §4.1.2.4)`);
+  const weak = weakKey(cert);
+  if (weak) return failure('WEAK_KEY', cert, `${describe(cert)}: ${weak}`);
+  // A trust anchor is a name and a key (RFC 5280 §6.1.1 (d)); its serial is the CA's business.
+  const serial = isAnchor ? undefined : badSerial(cert);
+  if (serial) return failure('CERT_PROFILE_VIOLATION', cert, `${describe(cert)}: ${serial}`);
+  if (options.purpose === 'server') {
+    // A trust anchor is taken as given; every other certificate names its issuer's key.
+    if (!isAnchor && !isSelfIssued(cert) && !cert.authorityKeyIdentifier?.keyIdentifier) {
+      return failure('CERT_PROFILE_VIOLATION', cert, `${describe(cert)}: authorityKeyIdentifier is required (RFC 5280 §4.2.1.1)`);
+    }
+    const aia = cert.extensions.find((e) => e.oid === Oid.authorityInfoAccess);
+    if (aia && !isAnchor) {
+      try {
+        decodeAuthorityInfoAccess(aia.value);
+      } catch (err) {
+        return failure('CERT_PROFILE_VIOLATION', cert, `${describe(cert)}: ${(err as Error).message}`);
+      }
+    }
+  }
+  return undefined;
+}
+
+/** RFC 5280 §6.3 with the CRLs the caller supplied: the CRL of the certificate's issuer, verified. */
+function checkRevocation(cert: Certificate, issuer: Certificate, crls: readonly CertificateRevocationList[], time: Date): PathFailure | undefined {
+  for (const crl of crls) {
+    if (!crl.issuer.der.equals(cert.issuer.der)) continue;
+    let verified = false;
+    try {
+      verified = verifySignature(crl.tbsDer, crl.signature, crl.signatureAlgorithm, issuer.publicKey);
+    } catch {
+      verified = false;
+    }
+    if (!verified) continue;
+    if (issuer.keyUsage && !issuer.keyUsage.includes('cRLSign')) return failure('CRL_INVALID', cert, `${describe(issuer)} may not sign CRLs (keyUsage)`);
+    const number = crl.extensions.find((e) => e.oid === Oid.crlNumber);
+    if (!number) return failure('CRL_INVALID', cert, `the CRL of ${describe(issuer)} has no cRLNumber (RFC 5280 §5.2.3)`);
+    if (number.critical) return failure('CRL_INVALID', cert, `the CRL of ${describe(issuer)} marks cRLNumber critical (RFC 5280 §5.2.3)`);
+    const unknown = crl.extensions.find((e) => e.critical && e.oid !== Oid.crlNumber);
+    if (unknown) return failure('CRL_INVALID', cert, `the CRL of ${describe(issuer)} has an unknown critical extension ${unknown.oid}`);
+    if (crl.thisUpdate.getTime() > time.getTime()) continue;
+    if (crl.revoked.some((r) => r.serialNumber.equals(cert.serialNumber))) {
+      return failure('CERT_REVOKED', cert, `${describe(cert)} is revoked by ${describe(issuer)}`);
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Stage 2: everything RFC 5280 §6.1 asks of one built path (leaf first, anchor last), with the
+ * caller's purpose, peer names and CRLs. Pure: the time and every input are arguments.
+ */
+export function checkPath(path: readonly Certificate[], time: Date, options: ValidationOptions, budget: ConstraintBudget): PathFailure | undefined {
+  const leaf = path[0] as Certificate;
+  for (const [i, cert] of path.entries()) {
+    const found = checkAny(cert, i === path.length - 1, time, options);
+    if (found) return found;
+  }
+  const leafFailure = checkLeaf(leaf, options);
+  if (leafFailure) return leafFailure;
+  let intermediatesBelow = 0;
+  for (let i = 1; i < path.length; i++) {
+    const ca = path[i] as Certificate;
+    const caFailure = checkIssuer(ca, i === path.length - 1, options);
+    if (caFailure) return caFailure;
+    // RFC 5280 §4.2.1.9: pathLen counts the non-self-issued intermediates below this CA.
+    const pathLen = ca.basicConstraints?.pathLen;
+    if (pathLen !== undefined && intermediatesBelow > pathLen) {
+      return failure('PATH_LEN_EXCEEDED', ca, `${describe(ca)} allows ${pathLen} intermediate CA(s) below it, found ${intermediatesBelow}`);
+    }
+    if (ca.extKeyUsage && options.purpose !== undefined) {
+      // EKU in a CA narrows what it may issue for (CA/B Forum; Go and Chrome enforce it).
+      const purpose = options.purpose === 'client' ? Oid.clientAuth : Oid.serverAuth;
+      if (!ca.extKeyUsage.includes(purpose) && !ca.extKeyUsage.includes(Oid.anyExtendedKeyUsage)) {
+        return failure(options.purpose === 'client' ? 'EKU_CLIENT_AUTH_MISSING' : 'EKU_NOT_ALLOWED', ca, `${describe(ca)}: extended key usage does not allow ${purpose}`);
+      }
+    }
+    if (i < path.length - 1 && !isSelfIssued(ca)) intermediatesBelow++;
+    if (critical(ca, Oid.nameConstraints) !== undefined) {
+      const ncValue = ca.extensions.find((e) => e.oid === Oid.nameConstraints)?.value as Buffer;
+      let constraints;
+      try {
+        constraints = decodeNameConstraints(ncValue);
+      } catch (err) {
+        return failure('NAME_CONSTRAINT_VIOLATION', ca, `${describe(ca)}: unusable name constraints: ${(err as Error).message}`);
+      }
+      // RFC 5280 §6.1.3 (b)-(c): every certificate below, except self-issued intermediates.
+      for (let j = 0; j < i; j++) {
+        const below = path[j] as Certificate;
+        if (j > 0 && isSelfIssued(below)) continue;
+        const names = constrainedNames(below);
+        if (typeof names === 'string') return failure('NAME_CONSTRAINT_VIOLATION', below, `${describe(below)}: ${names}`);
+        const violation = nameConstraintViolation(names, constraints, budget);
+        if (violation) return failure('NAME_CONSTRAINT_VIOLATION', below, `${describe(below)}: ${violation} of ${describe(ca)}`);
+      }
+    }
+  }
+  if (options.maxChainDepth !== undefined) {
+    const intermediates = path.slice(1, -1).filter((c) => !isSelfIssued(c)).length;
+    if (intermediates > options.maxChainDepth) return failure('CHAIN_TOO_LONG', leaf, `${intermediates} intermediates, more than the ${options.maxChainDepth} allowed`);
+  }
+  if (options.crls && options.crls.length > 0) {
+    for (let i = 0; i < path.length - 1; i++) {
+      const revoked = checkRevocation(path[i] as Certificate, path[i + 1] as Certificate, options.crls, time);
+      if (revoked) return revoked;
+    }
+  }
+  return undefined;
+}
