@@ -119,6 +119,11 @@ export interface SignatureVerificationOptions {
    * knowingly; a SHA-1 certificate or CSR is otherwise refused as UNSUPPORTED_ALGORITHM.
    */
   readonly allowSha1?: boolean;
+  /**
+   * ECDSA signature encoding: DER as in X.509 (the default), or IEEE P1363 (r || s) as some
+   * device protocols and WebCrypto use.
+   */
+  readonly ecdsaSignatureEncoding?: 'der' | 'ieee-p1363';
 }
 
 /**
@@ -153,6 +158,7 @@ export function verifySignature(
         signature,
       );
     }
+    if (options.ecdsaSignatureEncoding === 'ieee-p1363') return cryptoVerify(recipe.hash, data, { key, dsaEncoding: 'ieee-p1363' }, signature);
     return cryptoVerify(recipe.hash, data, key, signature);
   } catch {
     // OpenSSL throws on signatures it cannot even decode (bad DER in an ECDSA signature).
