@@ -15,6 +15,7 @@ export * from './csr.js';
 export * from './crl.js';
 export * from './identity.js';
 export * from './device-policy.js';
+export * from './device-validation.js';
 export * from './validity.js';
 export * from './serial-number.js';
 export * from './certificate-profile.js';

@@ -1,9 +1,10 @@
 import {
 
-  deviceIdentityFromCertificate,
+  loadCrls,
+  parseIpAddress,
+  validateDeviceCertificate,
   fingerprintSha256,
   formatNameForDisplay,
-  isPkiError,
   loadCertificates,
 
   verifyChain,
@@ -20,7 +21,10 @@ import { ReportedFailure } from '../reported-failure.js';
 interface VerifyOptions {
   ca?: string[];
   untrusted?: string[];
+  crl?: string[];
   project?: string;
+  hostname?: string;
+  purpose?: string;
   at?: string;
   json?: boolean;
 }
@@ -36,7 +40,10 @@ export function registerVerifyCommand(program: Command): void {
     .argument('<cert>', 'the certificate to verify; a bundle is leaf first, then untrusted intermediates')
     .option('--ca <file>', 'trusted CA certificate(s), repeatable, bundles allowed', collect)
     .option('--untrusted <file>', 'intermediate certificate(s) to build the path with, repeatable', collect)
-    .option('--project <slug>', 'also apply the device rules for this project: O and CN, end entity, clientAuth if EKU is present, key type')
+    .option('--crl <file>', 'CRL(s) to check revocation against, repeatable, bundles allowed', collect)
+    .option('--project <slug>', 'validate as a device of this project (DESIGN §3): O and CN, end entity, clientAuth if EKU is present, key type')
+    .option('--hostname <name>', 'the server name (DNS or IP) the certificate must carry in its subjectAltName; implies --purpose server')
+    .option('--purpose <purpose>', 'client (TLS client, devices) or server (TLS server, web-PKI profile); default: client with --project, server with --hostname, else neither')
     .option('--at <time>', 'verify at this time (ISO 8601, or @UNIX_SECONDS) instead of now')
     .option('--json', 'machine-readable output')
     .action((file: string, options: VerifyOptions) => {
@@ -45,31 +52,38 @@ export function registerVerifyCommand(program: Command): void {
       const anchors = options.ca.flatMap((path) => loadCertificates(readInput(path)));
       const presented = loadCertificates(readInput(file));
       const leaf = presented[0] as Certificate;
-      const intermediates = [...presented.slice(1), ...(options.untrusted ?? []).flatMap((path) => loadCertificates(readInput(path)))];
+      const uploaded = (options.untrusted ?? []).flatMap((path) => loadCertificates(readInput(path)));
+      const intermediates = [...presented.slice(1), ...uploaded];
 
-      const result = verifyChain({ leaf, anchors, intermediates, time });
+      const crls = (options.crl ?? []).flatMap((path) => loadCrls(readInput(path)));
+      const purpose = options.purpose ?? (options.project !== undefined ? 'client' : options.hostname !== undefined ? 'server' : undefined);
+      if (purpose !== undefined && purpose !== 'client' && purpose !== 'server') throw new CliError('USAGE', `--purpose must be client or server, got "${purpose}"`);
+      if (options.project !== undefined && purpose !== 'client') throw new CliError('USAGE', '--project validates a device, which is a TLS client: --purpose client');
       let failure: { code: PkiErrorCode; message: string; certificate: Certificate } | undefined;
       let identity: DeviceIdentity | undefined;
-      if (!result.ok) {
-        failure = { code: result.code, message: result.message, certificate: result.certificate };
-      } else if (options.project !== undefined) {
-        try {
-          identity = deviceIdentityFromCertificate(leaf, options.project);
-        } catch (err) {
-          if (!isPkiError(err)) throw err;
-          failure = { code: err.code, message: err.message, certificate: leaf };
-        }
+      let path: readonly Certificate[] = [];
+      if (options.project !== undefined) {
+        const result = validateDeviceCertificate(presented, options.project, anchors, uploaded, time, crls);
+        if (result.ok) {
+          identity = result.identity;
+          path = result.path;
+        } else failure = result;
+      } else {
+        const peerNames = options.hostname === undefined ? [] : [{ kind: parseIpAddress(options.hostname) ? ('IP' as const) : ('DNS' as const), value: options.hostname }];
+        const result = verifyChain({ leaf, anchors, intermediates, time, options: { purpose, peerNames, crls } });
+        if (result.ok) path = result.path;
+        else failure = result;
       }
 
       if (options.json) {
         const out = failure
           ? { valid: false, code: failure.code, message: failure.message, certificate: summary(failure.certificate), time: time.toISOString() }
-          : { valid: true, time: time.toISOString(), path: result.ok ? result.path.map(summary) : [], deviceIdentity: identity ?? null };
+          : { valid: true, time: time.toISOString(), path: path.map(summary), deviceIdentity: identity ?? null };
         process.stdout.write(JSON.stringify(out, null, 2) + '\n');
       } else if (failure) {
         process.stdout.write(`${file}: FAIL ${failure.code}: ${failure.message}\n  certificate: ${formatNameForDisplay(failure.certificate.subject)} (SHA-256 ${fingerprintSha256(failure.certificate.der)})\n`);
-      } else if (result.ok) {
-        const lines = result.path.map((cert, i) => `  ${i === result.path.length - 1 ? 'anchor' : i === 0 ? 'leaf  ' : 'via   '} ${formatNameForDisplay(cert.subject)}  (expires ${cert.notAfter.toISOString()})`);
+      } else {
+        const lines = path.map((cert, i) => `  ${i === path.length - 1 ? 'anchor' : i === 0 ? 'leaf  ' : 'via   '} ${formatNameForDisplay(cert.subject)}  (expires ${cert.notAfter.toISOString()})`);
         const who = identity ? `\n  device: project ${identity.projectSlug}, certificate ID ${identity.certificateId}` : '';
         process.stdout.write(`${file}: OK\n${lines.join('\n')}${who}\n`);
       }

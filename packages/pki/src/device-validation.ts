@@ -1,0 +1,45 @@
+import type { Certificate } from './certificate.js';
+import type { CertificateRevocationList } from './crl.js';
+import { deviceIdentityFromCertificate } from './device-policy.js';
+import { isPkiError, type PkiErrorCode } from './errors.js';
+import type { DeviceIdentity } from './identity.js';
+import { verifyChain } from './verify-chain.js';
+
+export type DeviceValidationResult =
+  | { readonly ok: true; readonly identity: DeviceIdentity; readonly path: readonly Certificate[] }
+  | { readonly ok: false; readonly code: PkiErrorCode; readonly certificate: Certificate; readonly message: string };
+
+/**
+ * DESIGN §3 in one call: is `chain` (as the device sent it, leaf first) a device of project
+ * `projectSlug`? The identity rules come first (no cryptography for a certificate that names
+ * another project), then RFC 5280 path validation for TLS client authentication against the
+ * project's anchors (every enabled CA of the project, root or intermediate), with the sent
+ * intermediates and the project's uploaded ones as candidates, and the project's CRLs.
+ */
+export function validateDeviceCertificate(
+  chain: readonly Certificate[],
+  projectSlug: string,
+  anchors: readonly Certificate[],
+  intermediates: readonly Certificate[],
+  time: Date,
+  crls: readonly CertificateRevocationList[] = [],
+): DeviceValidationResult {
+  const leaf = chain[0];
+  if (!leaf) throw new TypeError('validateDeviceCertificate needs at least the leaf certificate');
+  let identity: DeviceIdentity;
+  try {
+    identity = deviceIdentityFromCertificate(leaf, projectSlug);
+  } catch (err) {
+    if (!isPkiError(err)) throw err;
+    return { ok: false, code: err.code, certificate: leaf, message: err.message };
+  }
+  const result = verifyChain({
+    leaf,
+    anchors,
+    intermediates: [...chain.slice(1), ...intermediates],
+    time,
+    options: { purpose: 'client', crls },
+  });
+  if (!result.ok) return { ok: false, code: result.code, certificate: result.certificate, message: result.message };
+  return { ok: true, identity, path: result.path };
+}
