@@ -10,7 +10,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
  * The benchmark is not a test and nothing here is timed: this only keeps bench/issuance.mjs
  * runnable (a tiny configuration) so an API change cannot break it unnoticed.
  */
-describe('bench/issuance.mjs still runs', () => {
+describe('the benchmarks still run', () => {
   it('prints every figure it promises, on a tiny configuration', () => {
     const result = spawnSync(process.execPath, ['bench/issuance.mjs'], {
       cwd: root,
@@ -23,5 +23,18 @@ describe('bench/issuance.mjs still runs', () => {
       assert.ok(result.stdout.includes(label), `missing "${label}" in:\n${result.stdout}`);
     }
     assert.match(result.stdout, /issuance \/ raw signing\s+\d+\.\d%/);
+  });
+
+  it('bench/validate.mjs prints its figures, on a tiny configuration', () => {
+    const result = spawnSync(process.execPath, ['bench/validate.mjs'], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 120_000,
+      env: { ...process.env, BENCH_ROUNDS: '1', BENCH_ROUND_MS: '50' },
+    });
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stdout, /raw crypto\.verify P-256 .* verifications\/s/);
+    assert.match(result.stdout, /validateDeviceCertificate .* validations\/s/);
+    assert.match(result.stdout, /validations \/ raw verifications\s+\d+\.\d%/);
   });
 });

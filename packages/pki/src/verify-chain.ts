@@ -67,6 +67,24 @@ const SPECIFICITY: Readonly<Record<ChainFailureCode, number>> = {
   CERT_REVOKED: 6,
 };
 
+/**
+ * Signatures already checked, per parsed certificate and issuer. Certificates are immutable
+ * once parsed, so a cached anchor or intermediate has its own signature checked once, not on
+ * every validation of every device below it (see bench/validate.mjs).
+ */
+const verifiedSignatures = new WeakMap<Certificate, WeakSet<Certificate>>();
+
+function signatureVerified(child: Certificate, issuer: Certificate): boolean {
+  if (verifiedSignatures.get(child)?.has(issuer)) return true;
+  const ok = verifySignature(child.tbsDer, child.signature, child.signatureAlgorithm, issuer.publicKey);
+  if (ok) {
+    let issuers = verifiedSignatures.get(child);
+    if (!issuers) verifiedSignatures.set(child, (issuers = new WeakSet()));
+    issuers.add(issuer);
+  }
+  return ok;
+}
+
 function describe(cert: Certificate): string {
   return formatNameForDisplay(cert.subject) || '(empty subject)';
 }
@@ -134,7 +152,7 @@ export function verifyChain(input: ChainVerificationInput): ChainVerificationRes
       signatureChecks++;
       let verified = false;
       try {
-        verified = verifySignature(current.tbsDer, current.signature, current.signatureAlgorithm, cert.publicKey);
+        verified = signatureVerified(current, cert);
       } catch (err) {
         if (!isPkiError(err)) throw err;
         consider(fail('UNSUPPORTED_ALGORITHM', current, `${describe(current)}: ${err.message}`));
