@@ -5,6 +5,7 @@ import type { PkiErrorCode } from './errors.js';
 import { decodeAuthorityInfoAccess, UNDERSTOOD_EXTENSIONS } from './extensions.js';
 import { parseIpAddress } from './ip-address.js';
 import { constrainedNames, decodeNameConstraints, nameConstraintViolation, type ConstraintBudget } from './name-constraints.js';
+import { namesMatch } from './name-matching.js';
 import { formatNameForDisplay } from './name.js';
 import { Oid } from './oids.js';
 import { verifySignature } from './signature.js';
@@ -21,6 +22,11 @@ export interface ValidationOptions {
   readonly maxChainDepth?: number;
   /** CRLs to consult; a certificate whose issuer has no CRL here is not checked for revocation. */
   readonly crls?: readonly CertificateRevocationList[];
+  /**
+   * Every certificate below the anchor must be covered by a current CRL from its issuer
+   * (RFC 5280 §6.3 without a fallback); otherwise a certificate without a CRL is not checked.
+   */
+  readonly requireRevocationInfo?: boolean;
 }
 
 export interface PeerName {
@@ -140,7 +146,10 @@ export function matchesPeerName(cert: Certificate, peer: PeerName): boolean {
 function checkIssuer(ca: Certificate, isAnchor: boolean, options: ValidationOptions): PathFailure | undefined {
   const bc = ca.basicConstraints;
   if (bc?.ca !== true) return failure('NOT_A_CA', ca, `${describe(ca)} issued a certificate but is not a CA`);
-  if (critical(ca, Oid.basicConstraints) !== true) return failure('CERT_PROFILE_VIOLATION', ca, `${describe(ca)}: basicConstraints of a CA must be critical`);
+  // RFC 5280 §4.2.1.9 asks CAs to mark it critical; only the web-PKI profile refuses otherwise (NIST PKITS 4.6.4 accepts).
+  if (options.purpose === 'server' && critical(ca, Oid.basicConstraints) !== true) {
+    return failure('CERT_PROFILE_VIOLATION', ca, `${describe(ca)}: basicConstraints of a CA must be critical`);
+  }
   if (ca.keyUsage && !ca.keyUsage.includes('keyCertSign')) return failure('ISSUER_KEY_USAGE', ca, `${describe(ca)} is not allowed to sign certificates (keyUsage)`);
   if (ca.subject.rdns.length === 0) return failure('CERT_PROFILE_VIOLATION', ca, 'a CA with an empty subject (RFC 5280 §4.1.2.6)');
   const nc = critical(ca, Oid.nameConstraints);
@@ -192,10 +201,11 @@ function checkAny(cert: Certificate, isAnchor: boolean, time: Date, options: Val
   return undefined;
 }
 
-/** RFC 5280 §6.3 with the CRLs the caller supplied: the CRL of the certificate's issuer, verified. */
-function checkRevocation(cert: Certificate, issuer: Certificate, crls: readonly CertificateRevocationList[], time: Date): PathFailure | undefined {
+/** RFC 5280 §6.3 with the CRLs the caller supplied: the CRL of the certificate's issuer, verified and current. */
+function checkRevocation(cert: Certificate, issuer: Certificate, crls: readonly CertificateRevocationList[], time: Date, required: boolean): PathFailure | undefined {
+  let covered = false;
   for (const crl of crls) {
-    if (!crl.issuer.der.equals(cert.issuer.der)) continue;
+    if (!namesMatch(crl.issuer, cert.issuer)) continue;
     let verified = false;
     try {
       verified = verifySignature(crl.tbsDer, crl.signature, crl.signatureAlgorithm, issuer.publicKey);
@@ -209,11 +219,15 @@ function checkRevocation(cert: Certificate, issuer: Certificate, crls: readonly 
     if (number.critical) return failure('CRL_INVALID', cert, `the CRL of ${describe(issuer)} marks cRLNumber critical (RFC 5280 §5.2.3)`);
     const unknown = crl.extensions.find((e) => e.critical && e.oid !== Oid.crlNumber);
     if (unknown) return failure('CRL_INVALID', cert, `the CRL of ${describe(issuer)} has an unknown critical extension ${unknown.oid}`);
+    // A CRL not yet issued or past its nextUpdate says nothing about now.
     if (crl.thisUpdate.getTime() > time.getTime()) continue;
+    if (crl.nextUpdate && crl.nextUpdate.getTime() < time.getTime()) continue;
+    covered = true;
     if (crl.revoked.some((r) => r.serialNumber.equals(cert.serialNumber))) {
       return failure('CERT_REVOKED', cert, `${describe(cert)} is revoked by ${describe(issuer)}`);
     }
   }
+  if (required && !covered) return failure('CRL_INVALID', cert, `no current CRL from ${describe(issuer)} covers ${describe(cert)}`);
   return undefined;
 }
 
@@ -270,9 +284,9 @@ export function checkPath(path: readonly Certificate[], time: Date, options: Val
     const intermediates = path.slice(1, -1).filter((c) => !isSelfIssued(c)).length;
     if (intermediates > options.maxChainDepth) return failure('CHAIN_TOO_LONG', leaf, `${intermediates} intermediates, more than the ${options.maxChainDepth} allowed`);
   }
-  if (options.crls && options.crls.length > 0) {
+  if ((options.crls && options.crls.length > 0) || options.requireRevocationInfo) {
     for (let i = 0; i < path.length - 1; i++) {
-      const revoked = checkRevocation(path[i] as Certificate, path[i + 1] as Certificate, options.crls, time);
+      const revoked = checkRevocation(path[i] as Certificate, path[i + 1] as Certificate, options.crls ?? [], time, options.requireRevocationInfo === true);
       if (revoked) return revoked;
     }
   }

@@ -1,5 +1,6 @@
 import { type Certificate } from './certificate.js';
 import { isPkiError, PkiError, type PkiErrorCode } from './errors.js';
+import { namesMatch } from './name-matching.js';
 import { formatNameForDisplay } from './name.js';
 import { checkPath, type PathFailureCode, type ValidationOptions } from './path-checks.js';
 import { verifySignature } from './signature.js';
@@ -142,7 +143,7 @@ export function verifyChain(input: ChainVerificationInput): ChainVerificationRes
     ]
       // Loop prevention compares CAs by subject and key too, so a re-issued copy of a CA already
       // in the path is no way out of a cycle (x509-limbo intermediate-cycle-same-logical-ca).
-      .filter(({ cert }) => cert.subject.der.equals(current.issuer.der) && !path.some((p, i) => p.der.equals(cert.der) || (i > 0 && p.subject.der.equals(cert.subject.der) && p.publicKey.der.equals(cert.publicKey.der))))
+      .filter(({ cert }) => namesMatch(cert.subject, current.issuer) && !path.some((p, i) => p.der.equals(cert.der) || (i > 0 && p.subject.der.equals(cert.subject.der) && p.publicKey.der.equals(cert.publicKey.der))))
       .sort((a, b) => keyIdRank(current, a.cert) - keyIdRank(current, b.cert) || Number(b.anchor) - Number(a.anchor));
     for (const { cert, anchor } of candidates) {
       if (signatureChecks >= MAX_SIGNATURE_CHECKS || pathsChecked >= MAX_PATHS_CHECKED) {
