@@ -70,6 +70,7 @@ export const EXIT_STATUS_BY_CODE: Readonly<Record<PkiErrorCode | CliErrorCode, E
   CERT_REVOKED: ExitStatus.VERIFY_FAILED,
   CRL_INVALID: ExitStatus.VERIFY_FAILED,
   CERT_PROFILE_VIOLATION: ExitStatus.VERIFY_FAILED,
+  POLICY_VIOLATION: ExitStatus.VERIFY_FAILED,
 
   FILE_EXISTS: ExitStatus.OUTPUT,
   IO_ERROR: ExitStatus.OUTPUT,

@@ -7,8 +7,8 @@ import { describe, it } from 'node:test';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
 
 /**
- * The fast part of the conformance set runs with every test run: x509-limbo's 208 core cases
- * and every Wycheproof vector. `npm run conformance` adds limbo's BetterTLS cases and the
+ * The fast part of the conformance set runs with every test run: x509-limbo's 208 core cases,
+ * every Wycheproof vector and NIST PKITS. `npm run conformance` adds limbo's BetterTLS cases and the
  * BetterTLS export.
  */
 describe('conformance, fast part', () => {
@@ -35,5 +35,16 @@ describe('Wycheproof', () => {
     assert.ok(summary, result.stdout);
     assert.equal(Number(summary[1]), 5238);
     assert.equal(Number(summary[2]), 0);
+  });
+});
+
+describe('NIST PKITS', () => {
+  it('every entry right or listed with its reason in conformance/nist-pkits-exceptions.json', () => {
+    const result = spawnSync(process.execPath, ['conformance/nist-pkits.mjs'], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+    assert.equal(result.status, 0, result.stdout + result.stderr);
+    const summary = /^(\d+) passed, (\d+) failed, (\d+) skipped$/m.exec(result.stdout);
+    assert.ok(summary, result.stdout);
+    assert.equal(Number(summary[2]), 0);
+    assert.ok(Number(summary[1]) >= 222, `passed ${summary[1]}`);
   });
 });

@@ -54,6 +54,7 @@ export const PKI_ERROR_CODES = [
   'CERT_REVOKED',
   'CRL_INVALID',
   'CERT_PROFILE_VIOLATION',
+  'POLICY_VIOLATION',
 ] as const;
 
 export type PkiErrorCode = (typeof PKI_ERROR_CODES)[number];

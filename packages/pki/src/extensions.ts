@@ -219,6 +219,10 @@ export function decodeAuthorityInfoAccess(value: Buffer): { readonly method: str
 export const UNDERSTOOD_EXTENSIONS: ReadonlySet<string> = new Set([
   Oid.basicConstraints,
   Oid.nameConstraints,
+  Oid.certificatePolicies,
+  Oid.policyMappings,
+  Oid.policyConstraints,
+  Oid.inhibitAnyPolicy,
   Oid.keyUsage,
   Oid.extKeyUsage,
   Oid.subjectKeyIdentifier,

@@ -25,6 +25,8 @@ export * from './csr-signing.js';
 export * from './pki-object.js';
 export * from './verify-chain.js';
 export * from './path-checks.js';
+export * from './policy-graph.js';
+export * from './certificate-policies.js';
 export * from './name-matching.js';
 export * from './name-constraints.js';
 export * from './dns-name.js';

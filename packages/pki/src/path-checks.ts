@@ -6,6 +6,7 @@ import { decodeAuthorityInfoAccess, UNDERSTOOD_EXTENSIONS } from './extensions.j
 import { parseIpAddress } from './ip-address.js';
 import { constrainedNames, decodeNameConstraints, nameConstraintViolation, type ConstraintBudget } from './name-constraints.js';
 import { namesMatch } from './name-matching.js';
+import { policyViolation, type PolicyParameters } from './policy-graph.js';
 import { formatNameForDisplay } from './name.js';
 import { Oid } from './oids.js';
 import { verifySignature } from './signature.js';
@@ -27,6 +28,8 @@ export interface ValidationOptions {
    * (RFC 5280 §6.3 without a fallback); otherwise a certificate without a CRL is not checked.
    */
   readonly requireRevocationInfo?: boolean;
+  /** Certificate-policy inputs (RFC 5280 §6.1.1); by default any policy, none required. */
+  readonly policy?: PolicyParameters;
 }
 
 export interface PeerName {
@@ -51,6 +54,7 @@ export type PathFailureCode = Extract<
   | 'CRL_INVALID'
   | 'WEAK_KEY'
   | 'CERT_PROFILE_VIOLATION'
+  | 'POLICY_VIOLATION'
 >;
 
 export interface PathFailure {
@@ -152,6 +156,10 @@ function checkIssuer(ca: Certificate, isAnchor: boolean, options: ValidationOpti
   }
   if (ca.keyUsage && !ca.keyUsage.includes('keyCertSign')) return failure('ISSUER_KEY_USAGE', ca, `${describe(ca)} is not allowed to sign certificates (keyUsage)`);
   if (ca.subject.rdns.length === 0) return failure('CERT_PROFILE_VIOLATION', ca, 'a CA with an empty subject (RFC 5280 §4.1.2.6)');
+  // RFC 5280 §4.2.1.11: policyConstraints is critical (x509-limbo pc::ica-noncritical-pc).
+  if (options.purpose === 'server' && critical(ca, Oid.policyConstraints) === false) {
+    return failure('CERT_PROFILE_VIOLATION', ca, `${describe(ca)}: policyConstraints must be critical`);
+  }
   const nc = critical(ca, Oid.nameConstraints);
   if (nc === false) return failure('CERT_PROFILE_VIOLATION', ca, `${describe(ca)}: nameConstraints must be critical (RFC 5280 §4.2.1.10)`);
   if (options.purpose === 'server') {
@@ -201,18 +209,25 @@ function checkAny(cert: Certificate, isAnchor: boolean, time: Date, options: Val
   return undefined;
 }
 
-/** RFC 5280 §6.3 with the CRLs the caller supplied: the CRL of the certificate's issuer, verified and current. */
-function checkRevocation(cert: Certificate, issuer: Certificate, crls: readonly CertificateRevocationList[], time: Date, required: boolean): PathFailure | undefined {
+/**
+ * RFC 5280 §6.3 with the CRLs the caller supplied: the CRL of the certificate's issuer,
+ * verified and current. The CRL may be signed by any key of the issuer that this very path
+ * vouches for (a CA's old and new keys across a self-issued rollover, §6.3.3 (f)).
+ */
+function checkRevocation(cert: Certificate, issuer: Certificate, path: readonly Certificate[], crls: readonly CertificateRevocationList[], time: Date, required: boolean): PathFailure | undefined {
   let covered = false;
+  const signers = [issuer, ...path.filter((c) => c !== issuer && c.basicConstraints?.ca === true && namesMatch(c.subject, cert.issuer))];
   for (const crl of crls) {
     if (!namesMatch(crl.issuer, cert.issuer)) continue;
-    let verified = false;
-    try {
-      verified = verifySignature(crl.tbsDer, crl.signature, crl.signatureAlgorithm, issuer.publicKey);
-    } catch {
-      verified = false;
-    }
-    if (!verified) continue;
+    const signer = signers.find((candidate) => {
+      try {
+        return verifySignature(crl.tbsDer, crl.signature, crl.signatureAlgorithm, candidate.publicKey);
+      } catch {
+        return false;
+      }
+    });
+    if (!signer) continue;
+    issuer = signer;
     if (issuer.keyUsage && !issuer.keyUsage.includes('cRLSign')) return failure('CRL_INVALID', cert, `${describe(issuer)} may not sign CRLs (keyUsage)`);
     const number = crl.extensions.find((e) => e.oid === Oid.crlNumber);
     if (!number) return failure('CRL_INVALID', cert, `the CRL of ${describe(issuer)} has no cRLNumber (RFC 5280 §5.2.3)`);
@@ -280,13 +295,20 @@ export function checkPath(path: readonly Certificate[], time: Date, options: Val
       }
     }
   }
+  let policy: string | undefined;
+  try {
+    policy = policyViolation(path, options.policy);
+  } catch (err) {
+    policy = `unreadable policy extension: ${(err as Error).message}`;
+  }
+  if (policy) return failure('POLICY_VIOLATION', leaf, policy);
   if (options.maxChainDepth !== undefined) {
     const intermediates = path.slice(1, -1).filter((c) => !isSelfIssued(c)).length;
     if (intermediates > options.maxChainDepth) return failure('CHAIN_TOO_LONG', leaf, `${intermediates} intermediates, more than the ${options.maxChainDepth} allowed`);
   }
   if ((options.crls && options.crls.length > 0) || options.requireRevocationInfo) {
     for (let i = 0; i < path.length - 1; i++) {
-      const revoked = checkRevocation(path[i] as Certificate, path[i + 1] as Certificate, options.crls ?? [], time, options.requireRevocationInfo === true);
+      const revoked = checkRevocation(path[i] as Certificate, path[i + 1] as Certificate, path, options.crls ?? [], time, options.requireRevocationInfo === true);
       if (revoked) return revoked;
     }
   }
