@@ -5,6 +5,7 @@ import type { PkiErrorCode } from './errors.js';
 import { decodeAuthorityInfoAccess, UNDERSTOOD_EXTENSIONS } from './extensions.js';
 import { parseIpAddress } from './ip-address.js';
 import { constrainedNames, decodeNameConstraints, nameConstraintViolation, type ConstraintBudget } from './name-constraints.js';
+import { ALL_REASONS, crlScope } from './crl-scope.js';
 import { namesMatch } from './name-matching.js';
 import { policyViolation, type PolicyParameters } from './policy-graph.js';
 import { formatNameForDisplay } from './name.js';
@@ -215,7 +216,7 @@ function checkAny(cert: Certificate, isAnchor: boolean, time: Date, options: Val
  * vouches for (a CA's old and new keys across a self-issued rollover, §6.3.3 (f)).
  */
 function checkRevocation(cert: Certificate, issuer: Certificate, path: readonly Certificate[], crls: readonly CertificateRevocationList[], time: Date, required: boolean): PathFailure | undefined {
-  let covered = false;
+  let reasons = 0;
   const signers = [issuer, ...path.filter((c) => c !== issuer && c.basicConstraints?.ca === true && namesMatch(c.subject, cert.issuer))];
   for (const crl of crls) {
     if (!namesMatch(crl.issuer, cert.issuer)) continue;
@@ -227,22 +228,29 @@ function checkRevocation(cert: Certificate, issuer: Certificate, path: readonly 
       }
     });
     if (!signer) continue;
-    issuer = signer;
-    if (issuer.keyUsage && !issuer.keyUsage.includes('cRLSign')) return failure('CRL_INVALID', cert, `${describe(issuer)} may not sign CRLs (keyUsage)`);
+    if (signer.keyUsage && !signer.keyUsage.includes('cRLSign')) return failure('CRL_INVALID', cert, `${describe(signer)} may not sign CRLs (keyUsage)`);
     const number = crl.extensions.find((e) => e.oid === Oid.crlNumber);
     if (!number) return failure('CRL_INVALID', cert, `the CRL of ${describe(issuer)} has no cRLNumber (RFC 5280 §5.2.3)`);
     if (number.critical) return failure('CRL_INVALID', cert, `the CRL of ${describe(issuer)} marks cRLNumber critical (RFC 5280 §5.2.3)`);
-    const unknown = crl.extensions.find((e) => e.critical && e.oid !== Oid.crlNumber);
+    const unknown = crl.extensions.find((e) => e.critical && e.oid !== Oid.crlNumber && e.oid !== Oid.issuingDistributionPoint);
     if (unknown) return failure('CRL_INVALID', cert, `the CRL of ${describe(issuer)} has an unknown critical extension ${unknown.oid}`);
     // A CRL not yet issued or past its nextUpdate says nothing about now.
     if (crl.thisUpdate.getTime() > time.getTime()) continue;
     if (crl.nextUpdate && crl.nextUpdate.getTime() < time.getTime()) continue;
-    covered = true;
+    let scope;
+    try {
+      scope = crlScope(cert, crl);
+    } catch (err) {
+      return failure('CRL_INVALID', cert, `the CRL of ${describe(issuer)}: ${(err as Error).message}`);
+    }
+    if (!scope.applies) continue;
+    reasons |= scope.reasons;
     if (crl.revoked.some((r) => r.serialNumber.equals(cert.serialNumber))) {
       return failure('CERT_REVOKED', cert, `${describe(cert)} is revoked by ${describe(issuer)}`);
     }
   }
-  if (required && !covered) return failure('CRL_INVALID', cert, `no current CRL from ${describe(issuer)} covers ${describe(cert)}`);
+  // §6.3.3 (k): the CRLs together must cover every reason, or the status is undetermined.
+  if (required && reasons !== ALL_REASONS) return failure('CRL_INVALID', cert, `no current CRL from ${describe(issuer)} covers ${describe(cert)} for every reason`);
   return undefined;
 }
 
