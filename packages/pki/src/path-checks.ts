@@ -1,5 +1,7 @@
 import { isSelfIssued, type Certificate } from './certificate.js';
 import type { CertificateRevocationList } from './crl.js';
+import { integerBytes, readSingle } from './der/reader.js';
+import { Tag } from './der/tags.js';
 import { dnsNameMatches, normalizeDnsName } from './dns-name.js';
 import type { PkiErrorCode } from './errors.js';
 import { decodeAuthorityInfoAccess, UNDERSTOOD_EXTENSIONS } from './extensions.js';
@@ -215,9 +217,29 @@ function checkAny(cert: Certificate, isAnchor: boolean, time: Date, options: Val
  * verified and current. The CRL may be signed by any key of the issuer that this very path
  * vouches for (a CA's old and new keys across a self-issued rollover, §6.3.3 (f)).
  */
+/** An INTEGER extension value (cRLNumber, deltaCRLIndicator) as a bigint; they may be 20 octets. */
+function integerExtension(crl: CertificateRevocationList, oid: string): bigint | undefined {
+  const value = crl.extensions.find((e) => e.oid === oid)?.value;
+  if (!value) return undefined;
+  const bytes = integerBytes(readSingle(value, oid), oid);
+  return BigInt(`0x${bytes.toString('hex')}`);
+}
+
+/** CRLReason of an entry (RFC 5280 §5.3.1); removeFromCRL (8) is only meaningful in delta CRLs. */
+const REMOVE_FROM_CRL = 8;
+function entryReason(entry: CertificateRevocationList['revoked'][number]): number | undefined {
+  const value = entry.extensions.find((e) => e.oid === Oid.crlReason)?.value;
+  if (!value) return undefined;
+  const el = readSingle(value, 'reasonCode');
+  return el.tag === Tag.ENUMERATED && el.contents.length === 1 ? (el.contents[0] as number) : undefined;
+}
+
 function checkRevocation(cert: Certificate, issuer: Certificate, path: readonly Certificate[], crls: readonly CertificateRevocationList[], time: Date, required: boolean): PathFailure | undefined {
   let reasons = 0;
   const signers = [issuer, ...path.filter((c) => c !== issuer && c.basicConstraints?.ca === true && namesMatch(c.subject, cert.issuer))];
+  // Verified, current CRLs of this issuer that speak for this certificate, complete and delta apart.
+  const complete: { crl: CertificateRevocationList; number: bigint; reasons: number }[] = [];
+  const deltas: { crl: CertificateRevocationList; number: bigint; base: bigint }[] = [];
   for (const crl of crls) {
     if (!namesMatch(crl.issuer, cert.issuer)) continue;
     const signer = signers.find((candidate) => {
@@ -229,23 +251,36 @@ function checkRevocation(cert: Certificate, issuer: Certificate, path: readonly 
     });
     if (!signer) continue;
     if (signer.keyUsage && !signer.keyUsage.includes('cRLSign')) return failure('CRL_INVALID', cert, `${describe(signer)} may not sign CRLs (keyUsage)`);
-    const number = crl.extensions.find((e) => e.oid === Oid.crlNumber);
-    if (!number) return failure('CRL_INVALID', cert, `the CRL of ${describe(issuer)} has no cRLNumber (RFC 5280 §5.2.3)`);
-    if (number.critical) return failure('CRL_INVALID', cert, `the CRL of ${describe(issuer)} marks cRLNumber critical (RFC 5280 §5.2.3)`);
-    const unknown = crl.extensions.find((e) => e.critical && e.oid !== Oid.crlNumber && e.oid !== Oid.issuingDistributionPoint);
+    const numberExtension = crl.extensions.find((e) => e.oid === Oid.crlNumber);
+    if (!numberExtension) return failure('CRL_INVALID', cert, `the CRL of ${describe(issuer)} has no cRLNumber (RFC 5280 §5.2.3)`);
+    if (numberExtension.critical) return failure('CRL_INVALID', cert, `the CRL of ${describe(issuer)} marks cRLNumber critical (RFC 5280 §5.2.3)`);
+    const unknown = crl.extensions.find((e) => e.critical && e.oid !== Oid.crlNumber && e.oid !== Oid.issuingDistributionPoint && e.oid !== Oid.deltaCrlIndicator);
     if (unknown) return failure('CRL_INVALID', cert, `the CRL of ${describe(issuer)} has an unknown critical extension ${unknown.oid}`);
     // A CRL not yet issued or past its nextUpdate says nothing about now.
     if (crl.thisUpdate.getTime() > time.getTime()) continue;
     if (crl.nextUpdate && crl.nextUpdate.getTime() < time.getTime()) continue;
     let scope;
+    let number: bigint | undefined;
+    let base: bigint | undefined;
     try {
       scope = crlScope(cert, crl);
+      number = integerExtension(crl, Oid.crlNumber);
+      base = integerExtension(crl, Oid.deltaCrlIndicator);
     } catch (err) {
       return failure('CRL_INVALID', cert, `the CRL of ${describe(issuer)}: ${(err as Error).message}`);
     }
-    if (!scope.applies) continue;
-    reasons |= scope.reasons;
-    if (crl.revoked.some((r) => r.serialNumber.equals(cert.serialNumber))) {
+    if (!scope.applies || number === undefined) continue;
+    if (base !== undefined) deltas.push({ crl, number, base });
+    else complete.push({ crl, number, reasons: scope.reasons });
+  }
+  for (const { crl, number, reasons: covered } of complete) {
+    reasons |= covered;
+    // RFC 5280 §5.2.4: a delta applies to a complete CRL numbered at least its base, and is newer.
+    const applicable = deltas.filter((d) => d.base <= number && d.number > number);
+    const onDelta = applicable.flatMap((d) => d.crl.revoked.filter((r) => r.serialNumber.equals(cert.serialNumber)));
+    if (onDelta.some((r) => entryReason(r) !== REMOVE_FROM_CRL)) return failure('CERT_REVOKED', cert, `${describe(cert)} is revoked by ${describe(issuer)} (delta CRL)`);
+    const removed = onDelta.some((r) => entryReason(r) === REMOVE_FROM_CRL);
+    if (!removed && crl.revoked.some((r) => r.serialNumber.equals(cert.serialNumber))) {
       return failure('CERT_REVOKED', cert, `${describe(cert)} is revoked by ${describe(issuer)}`);
     }
   }
