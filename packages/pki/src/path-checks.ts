@@ -10,7 +10,7 @@ import { constrainedNames, decodeNameConstraints, nameConstraintViolation, type 
 import { ALL_REASONS, crlScope } from './crl-scope.js';
 import { namesMatch } from './name-matching.js';
 import { policyViolation, type PolicyParameters } from './policy-graph.js';
-import { formatNameForDisplay } from './name.js';
+import { formatNameForDisplay, type DistinguishedName } from './name.js';
 import { Oid } from './oids.js';
 import { verifySignature } from './signature.js';
 
@@ -31,6 +31,12 @@ export interface ValidationOptions {
    * (RFC 5280 §6.3 without a fallback); otherwise a certificate without a CRL is not checked.
    */
   readonly requireRevocationInfo?: boolean;
+  /**
+   * Whether a CRL may be signed by a CRL-signing certificate outside the path (same issuer
+   * name, keyUsage cRLSign, itself validated to the same anchors with these options);
+   * default true. The signer's own validation runs with it off, so the search cannot recurse.
+   */
+  readonly searchCrlSigners?: boolean;
   /** Certificate-policy inputs (RFC 5280 §6.1.1); by default any policy, none required. */
   readonly policy?: PolicyParameters;
 }
@@ -234,21 +240,38 @@ function entryReason(entry: CertificateRevocationList['revoked'][number]): numbe
   return el.tag === Tag.ENUMERATED && el.contents.length === 1 ? (el.contents[0] as number) : undefined;
 }
 
-function checkRevocation(cert: Certificate, issuer: Certificate, path: readonly Certificate[], crls: readonly CertificateRevocationList[], time: Date, required: boolean): PathFailure | undefined {
+/** Validated CRL-signing certificates outside the path for an issuer name (see ValidationOptions.searchCrlSigners). */
+export type CrlSignerLookup = (issuerName: DistinguishedName) => readonly Certificate[];
+
+function checkRevocation(
+  cert: Certificate,
+  issuer: Certificate,
+  path: readonly Certificate[],
+  crls: readonly CertificateRevocationList[],
+  time: Date,
+  required: boolean,
+  externalSigners: CrlSignerLookup | undefined,
+): PathFailure | undefined {
   let reasons = 0;
-  const signers = [issuer, ...path.filter((c) => c !== issuer && c.basicConstraints?.ca === true && namesMatch(c.subject, cert.issuer))];
+  const pathSigners = [issuer, ...path.filter((c) => c !== issuer && c.basicConstraints?.ca === true && namesMatch(c.subject, cert.issuer))];
+  let outside: readonly Certificate[] | undefined;
   // Verified, current CRLs of this issuer that speak for this certificate, complete and delta apart.
   const complete: { crl: CertificateRevocationList; number: bigint; reasons: number }[] = [];
   const deltas: { crl: CertificateRevocationList; number: bigint; base: bigint }[] = [];
   for (const crl of crls) {
     if (!namesMatch(crl.issuer, cert.issuer)) continue;
-    const signer = signers.find((candidate) => {
+    const verifies = (candidate: Certificate): boolean => {
       try {
         return verifySignature(crl.tbsDer, crl.signature, crl.signatureAlgorithm, candidate.publicKey);
       } catch {
         return false;
       }
-    });
+    };
+    let signer = pathSigners.find(verifies);
+    if (!signer && externalSigners) {
+      outside ??= externalSigners(cert.issuer);
+      signer = outside.find(verifies);
+    }
     if (!signer) continue;
     if (signer.keyUsage && !signer.keyUsage.includes('cRLSign')) return failure('CRL_INVALID', cert, `${describe(signer)} may not sign CRLs (keyUsage)`);
     const numberExtension = crl.extensions.find((e) => e.oid === Oid.crlNumber);
@@ -293,7 +316,13 @@ function checkRevocation(cert: Certificate, issuer: Certificate, path: readonly 
  * Stage 2: everything RFC 5280 §6.1 asks of one built path (leaf first, anchor last), with the
  * caller's purpose, peer names and CRLs. Pure: the time and every input are arguments.
  */
-export function checkPath(path: readonly Certificate[], time: Date, options: ValidationOptions, budget: ConstraintBudget): PathFailure | undefined {
+export function checkPath(
+  path: readonly Certificate[],
+  time: Date,
+  options: ValidationOptions,
+  budget: ConstraintBudget,
+  externalSigners?: CrlSignerLookup,
+): PathFailure | undefined {
   const leaf = path[0] as Certificate;
   for (const [i, cert] of path.entries()) {
     const found = checkAny(cert, i === path.length - 1, time, options);
@@ -351,7 +380,7 @@ export function checkPath(path: readonly Certificate[], time: Date, options: Val
   }
   if ((options.crls && options.crls.length > 0) || options.requireRevocationInfo) {
     for (let i = 0; i < path.length - 1; i++) {
-      const revoked = checkRevocation(path[i] as Certificate, path[i + 1] as Certificate, path, options.crls ?? [], time, options.requireRevocationInfo === true);
+      const revoked = checkRevocation(path[i] as Certificate, path[i + 1] as Certificate, path, options.crls ?? [], time, options.requireRevocationInfo === true, externalSigners);
       if (revoked) return revoked;
     }
   }

@@ -1,7 +1,7 @@
 import { type Certificate } from './certificate.js';
 import { isPkiError, PkiError, type PkiErrorCode } from './errors.js';
 import { namesMatch } from './name-matching.js';
-import { formatNameForDisplay } from './name.js';
+import { formatNameForDisplay, type DistinguishedName } from './name.js';
 import { checkPath, type PathFailureCode, type ValidationOptions } from './path-checks.js';
 import { verifySignature } from './signature.js';
 
@@ -113,9 +113,29 @@ export function verifyChain(input: ChainVerificationInput): ChainVerificationRes
   const consider = (failure: Failure): void => {
     if (SPECIFICITY[failure.code] > SPECIFICITY[best.code]) best = failure;
   };
+  // CRL signers outside the path, validated once each with the same anchors and CRLs but no
+  // further signer search (so the lookup cannot recurse), and no purpose or peer names.
+  const signerVerdicts = new Map<Certificate, boolean>();
+  const externalSigners = (issuerName: DistinguishedName): Certificate[] =>
+    [...anchors, ...intermediates].filter((candidate) => {
+      if (!namesMatch(candidate.subject, issuerName) || !candidate.keyUsage?.includes('cRLSign')) return false;
+      let verdict = signerVerdicts.get(candidate);
+      if (verdict === undefined) {
+        const result = verifyChain({
+          leaf: candidate,
+          anchors,
+          intermediates,
+          time,
+          options: { crls: options.crls, requireRevocationInfo: options.requireRevocationInfo, searchCrlSigners: false },
+        });
+        verdict = result.ok;
+        signerVerdicts.set(candidate, verdict);
+      }
+      return verdict;
+    });
   const finish = (path: Certificate[]): boolean => {
     pathsChecked++;
-    const failure = checkPath(path, time, options, budget);
+    const failure = checkPath(path, time, options, budget, options.searchCrlSigners === false ? undefined : externalSigners);
     if (!failure) return true;
     consider(fail(failure.code, failure.certificate, failure.message));
     return false;
