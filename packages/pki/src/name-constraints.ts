@@ -4,7 +4,8 @@ import { Tag } from './der/tags.js';
 import { dnsNameWithin, normalizeDnsName } from './dns-name.js';
 import { derMalformed } from './der/reader.js';
 import { decodeGeneralNameElement, type GeneralName } from './extensions.js';
-import { attributeValues } from './name.js';
+import { nameWithinSubtree } from './name-matching.js';
+import { attributeValues, type DistinguishedName } from './name.js';
 import { Oid } from './oids.js';
 
 /** Subtrees per NameConstraints extension beyond this are refused: a hostile input bound. */
@@ -17,19 +18,12 @@ export type Subtree =
   | { readonly type: 'email'; readonly value: string }
   | { readonly type: 'uri'; readonly value: string }
   | { readonly type: 'ip'; readonly address: Buffer; readonly mask: Buffer }
-  | { readonly type: 'directory'; readonly rdnEncodings: readonly Buffer[] }
+  | { readonly type: 'directory'; readonly name: DistinguishedName }
   | { readonly type: 'other'; readonly tag: number };
 
 export interface NameConstraints {
   readonly permitted: readonly Subtree[] | undefined;
   readonly excluded: readonly Subtree[] | undefined;
-}
-
-function rdnEncodingsOf(nameDer: Buffer): Buffer[] {
-  const out: Buffer[] = [];
-  const reader = readerOver(readSingle(nameDer, 'name'), 'name');
-  while (!reader.atEnd()) out.push(reader.read().encoded);
-  return out;
 }
 
 function isContiguousMask(mask: Buffer): boolean {
@@ -72,7 +66,7 @@ function toSubtree(name: GeneralName, what: string): Subtree {
       return { type: 'ip', address: bytes.subarray(0, bytes.length / 2), mask: bytes.subarray(bytes.length / 2) };
     }
     case 'directory':
-      return { type: 'directory', rdnEncodings: rdnEncodingsOf(name.value.der) };
+      return { type: 'directory', name: name.value };
     case 'other':
       return { type: 'other', tag: name.tag };
   }
@@ -115,13 +109,13 @@ type ConstrainedName =
   | { readonly type: 'email'; readonly local: string; readonly host: string; readonly raw: string }
   | { readonly type: 'uri'; readonly host: string | undefined }
   | { readonly type: 'ip'; readonly bytes: Buffer }
-  | { readonly type: 'directory'; readonly rdnEncodings: readonly Buffer[] }
+  | { readonly type: 'directory'; readonly name: DistinguishedName }
   | { readonly type: 'other'; readonly tag: number };
 
 /** Thrown-free result: the names of a certificate, or why one of them is malformed. */
 export function constrainedNames(cert: Certificate): ConstrainedName[] | string {
   const names: ConstrainedName[] = [];
-  if (cert.subject.rdns.length > 0) names.push({ type: 'directory', rdnEncodings: rdnEncodingsOf(cert.subject.der) });
+  if (cert.subject.rdns.length > 0) names.push({ type: 'directory', name: cert.subject });
   for (const email of attributeValues(cert.subject, Oid.emailAddress)) {
     const parsed = parseEmail(email);
     if (!parsed) return `malformed emailAddress "${email}"`;
@@ -143,14 +137,20 @@ export function constrainedNames(cert: Certificate): ConstrainedName[] | string 
       }
       case 'uri': {
         const match = /^[a-z][a-z0-9+.-]*:\/\/(?:[^@/?#]*@)?(\[[^\]]*\]|[^:/?#]*)/i.exec(san.value);
-        names.push({ type: 'uri', host: match?.[1]?.toLowerCase() });
+        const rawHost = match?.[1];
+        // A host that is not a plain DNS name (percent-encoded, trailing dot, IP literal) cannot be
+        // judged against DNS-style constraints; it is kept as "no host", which fails closed below.
+        names.push({ type: 'uri', host: rawHost === undefined ? undefined : normalizeDnsName(rawHost, false) });
         break;
       }
-      case 'ip':
-        names.push({ type: 'ip', bytes: san.bytes });
+      case 'ip': {
+        // ::ffff:a.b.c.d is the IPv4 address a.b.c.d: it meets IPv4 constraints as such.
+        const mapped = san.bytes.length === 16 && san.bytes.subarray(0, 10).every((b) => b === 0) && san.bytes[10] === 0xff && san.bytes[11] === 0xff;
+        names.push({ type: 'ip', bytes: mapped ? san.bytes.subarray(12) : san.bytes });
         break;
+      }
       case 'directory':
-        names.push({ type: 'directory', rdnEncodings: rdnEncodingsOf(san.value.der) });
+        names.push({ type: 'directory', name: san.value });
         break;
       case 'other':
         names.push({ type: 'other', tag: san.tag });
@@ -163,7 +163,9 @@ export function constrainedNames(cert: Certificate): ConstrainedName[] | string 
 function parseEmail(raw: string): ConstrainedName | undefined {
   const at = raw.lastIndexOf('@');
   if (at <= 0 || at === raw.length - 1 || raw.indexOf('@') !== at) return undefined;
-  return { type: 'email', local: raw.slice(0, at), host: raw.slice(at + 1).toLowerCase(), raw };
+  const host = normalizeDnsName(raw.slice(at + 1), false);
+  if (!host) return undefined;
+  return { type: 'email', local: raw.slice(0, at), host, raw };
 }
 
 function sameType(name: ConstrainedName, subtree: Subtree): boolean {
@@ -202,10 +204,7 @@ function within(name: ConstrainedName, subtree: Subtree, forExclusion: boolean):
     }
     return true;
   }
-  if (name.type === 'directory' && subtree.type === 'directory') {
-    if (subtree.rdnEncodings.length > name.rdnEncodings.length) return false;
-    return subtree.rdnEncodings.every((rdn, i) => rdn.equals(name.rdnEncodings[i] as Buffer));
-  }
+  if (name.type === 'directory' && subtree.type === 'directory') return nameWithinSubtree(name.name, subtree.name);
   if (name.type === 'other' && subtree.type === 'other') return forExclusion;
   return false;
 }
@@ -216,12 +215,15 @@ export interface ConstraintBudget {
 
 /** The first name that breaks the constraints, described, or undefined when all are inside. */
 export function nameConstraintViolation(names: readonly ConstrainedName[], constraints: NameConstraints, budget: ConstraintBudget): string | undefined {
+  const subtreeCount = (constraints.permitted?.length ?? 0) + (constraints.excluded?.length ?? 0);
   for (const name of names) {
-    // An empty subject (only SANs name the holder) has nothing to constrain.
+    budget.checks += subtreeCount;
+    if (budget.checks > MAX_NAME_CONSTRAINT_CHECKS) return 'name-constraint check budget exhausted';
     const permittedOfType = constraints.permitted?.filter((s) => sameType(name, s)) ?? [];
     const excludedOfType = constraints.excluded?.filter((s) => sameType(name, s)) ?? [];
-    budget.checks += permittedOfType.length + excludedOfType.length;
-    if (budget.checks > MAX_NAME_CONSTRAINT_CHECKS) return 'name-constraint check budget exhausted';
+    if (name.type === 'uri' && name.host === undefined && permittedOfType.length + excludedOfType.length > 0) {
+      return 'a URI without a DNS host cannot be checked against URI constraints';
+    }
     if (permittedOfType.length > 0 && !permittedOfType.some((s) => within(name, s, false))) return `${describeName(name)} is outside the permitted subtrees`;
     if (excludedOfType.some((s) => within(name, s, true))) return `${describeName(name)} is in an excluded subtree`;
   }

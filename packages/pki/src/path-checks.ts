@@ -111,6 +111,14 @@ function checkLeaf(leaf: Certificate, options: ValidationOptions): PathFailure |
       }
     }
   }
+  // A TLS peer signs the handshake (or, for RSA servers, decrypts the key exchange): a leaf
+  // whose keyUsage allows neither cannot authenticate, whatever its EKU says.
+  if (options.purpose !== undefined && leaf.keyUsage) {
+    const usable = options.purpose === 'client' ? ['digitalSignature', 'keyAgreement'] : ['digitalSignature', 'keyEncipherment', 'keyAgreement'];
+    if (!leaf.keyUsage.some((u) => usable.includes(u))) {
+      return failure('CERT_PROFILE_VIOLATION', leaf, `${describe(leaf)}: keyUsage allows none of ${usable.join(', ')}`);
+    }
+  }
   if (leaf.basicConstraints?.ca !== true && leaf.keyUsage?.includes('keyCertSign')) {
     return failure('CERT_PROFILE_VIOLATION', leaf, `${describe(leaf)}: keyCertSign without basicConstraints cA (RFC 5280 §4.2.1.3)`);
   }
@@ -233,6 +241,7 @@ function integerExtension(crl: CertificateRevocationList, oid: string): bigint |
 
 /** CRLReason of an entry (RFC 5280 §5.3.1); removeFromCRL (8) is only meaningful in delta CRLs. */
 const REMOVE_FROM_CRL = 8;
+const CERTIFICATE_HOLD = 6;
 function entryReason(entry: CertificateRevocationList['revoked'][number]): number | undefined {
   const value = entry.extensions.find((e) => e.oid === Oid.crlReason)?.value;
   if (!value) return undefined;
@@ -242,6 +251,39 @@ function entryReason(entry: CertificateRevocationList['revoked'][number]): numbe
 
 /** Validated CRL-signing certificates outside the path for an issuer name (see ValidationOptions.searchCrlSigners). */
 export type CrlSignerLookup = (issuerName: DistinguishedName) => readonly Certificate[];
+
+/**
+ * Per parsed CRL: the signers it was verified with (their SPKI bytes, so a mutated object
+ * cannot vouch for a different key) and an index of its entries by serial, built once.
+ */
+const crlSignersVerified = new WeakMap<CertificateRevocationList, Buffer[]>();
+const crlEntriesBySerial = new WeakMap<CertificateRevocationList, Map<string, CertificateRevocationList['revoked'][number][]>>();
+
+function crlVerifiedBy(crl: CertificateRevocationList, candidate: Certificate): boolean {
+  const known = crlSignersVerified.get(crl);
+  if (known?.some((spki) => spki.equals(candidate.publicKey.der))) return true;
+  let ok = false;
+  try {
+    ok = verifySignature(crl.tbsDer, crl.signature, crl.signatureAlgorithm, candidate.publicKey);
+  } catch {
+    ok = false;
+  }
+  if (ok) crlSignersVerified.set(crl, [...(known ?? []), Buffer.from(candidate.publicKey.der)]);
+  return ok;
+}
+
+function entriesFor(crl: CertificateRevocationList, cert: Certificate): CertificateRevocationList['revoked'][number][] {
+  let index = crlEntriesBySerial.get(crl);
+  if (!index) {
+    index = new Map();
+    for (const entry of crl.revoked) {
+      const key = entry.serialNumber.toString('hex');
+      index.set(key, [...(index.get(key) ?? []), entry]);
+    }
+    crlEntriesBySerial.set(crl, index);
+  }
+  return index.get(cert.serialNumber.toString('hex')) ?? [];
+}
 
 function checkRevocation(
   cert: Certificate,
@@ -253,6 +295,9 @@ function checkRevocation(
   externalSigners: CrlSignerLookup | undefined,
 ): PathFailure | undefined {
   let reasons = 0;
+  // Why a CRL offered for this issuer could not be used: then the status is unknown, and
+  // unknown is a refusal (fail closed), not a silent pass.
+  let unusable: string | undefined;
   const pathSigners = [issuer, ...path.filter((c) => c !== issuer && c.basicConstraints?.ca === true && namesMatch(c.subject, cert.issuer))];
   let outside: readonly Certificate[] | undefined;
   // Verified, current CRLs of this issuer that speak for this certificate, complete and delta apart.
@@ -260,28 +305,22 @@ function checkRevocation(
   const deltas: { crl: CertificateRevocationList; number: bigint; base: bigint }[] = [];
   for (const crl of crls) {
     if (!namesMatch(crl.issuer, cert.issuer)) continue;
-    const verifies = (candidate: Certificate): boolean => {
-      try {
-        return verifySignature(crl.tbsDer, crl.signature, crl.signatureAlgorithm, candidate.publicKey);
-      } catch {
-        return false;
-      }
-    };
+    const verifies = (candidate: Certificate): boolean => crlVerifiedBy(crl, candidate);
     let signer = pathSigners.find(verifies);
     if (!signer && externalSigners) {
       outside ??= externalSigners(cert.issuer);
       signer = outside.find(verifies);
     }
-    if (!signer) continue;
+    if (!signer) {
+      unusable = `a CRL of ${describe(issuer)} could not be verified`;
+      continue;
+    }
     if (signer.keyUsage && !signer.keyUsage.includes('cRLSign')) return failure('CRL_INVALID', cert, `${describe(signer)} may not sign CRLs (keyUsage)`);
     const numberExtension = crl.extensions.find((e) => e.oid === Oid.crlNumber);
     if (!numberExtension) return failure('CRL_INVALID', cert, `the CRL of ${describe(issuer)} has no cRLNumber (RFC 5280 §5.2.3)`);
     if (numberExtension.critical) return failure('CRL_INVALID', cert, `the CRL of ${describe(issuer)} marks cRLNumber critical (RFC 5280 §5.2.3)`);
     const unknown = crl.extensions.find((e) => e.critical && e.oid !== Oid.crlNumber && e.oid !== Oid.issuingDistributionPoint && e.oid !== Oid.deltaCrlIndicator);
     if (unknown) return failure('CRL_INVALID', cert, `the CRL of ${describe(issuer)} has an unknown critical extension ${unknown.oid}`);
-    // A CRL not yet issued or past its nextUpdate says nothing about now.
-    if (crl.thisUpdate.getTime() > time.getTime()) continue;
-    if (crl.nextUpdate && crl.nextUpdate.getTime() < time.getTime()) continue;
     let scope;
     let number: bigint | undefined;
     let base: bigint | undefined;
@@ -293,6 +332,17 @@ function checkRevocation(
       return failure('CRL_INVALID', cert, `the CRL of ${describe(issuer)}: ${(err as Error).message}`);
     }
     if (!scope.applies || number === undefined) continue;
+    // RFC 5280 §5.1.2.5: conforming CRLs carry nextUpdate; one that is missing, passed, or a
+    // thisUpdate still ahead leaves the status unknown. An authentic listing still stands:
+    // revocation is permanent (a hold is released only by a current CRL).
+    const current = crl.thisUpdate.getTime() <= time.getTime() && crl.nextUpdate !== undefined && crl.nextUpdate.getTime() >= time.getTime();
+    if (!current) {
+      if (base === undefined && entriesFor(crl, cert).some((r) => entryReason(r) !== CERTIFICATE_HOLD && entryReason(r) !== REMOVE_FROM_CRL)) {
+        return failure('CERT_REVOKED', cert, `${describe(cert)} is revoked by ${describe(issuer)} (in a CRL that is not current)`);
+      }
+      unusable = `the CRL of ${describe(issuer)} is not current (thisUpdate ${crl.thisUpdate.toISOString()}, nextUpdate ${crl.nextUpdate?.toISOString() ?? 'absent'})`;
+      continue;
+    }
     if (base !== undefined) deltas.push({ crl, number, base });
     else complete.push({ crl, number, reasons: scope.reasons });
   }
@@ -300,15 +350,18 @@ function checkRevocation(
     reasons |= covered;
     // RFC 5280 §5.2.4: a delta applies to a complete CRL numbered at least its base, and is newer.
     const applicable = deltas.filter((d) => d.base <= number && d.number > number);
-    const onDelta = applicable.flatMap((d) => d.crl.revoked.filter((r) => r.serialNumber.equals(cert.serialNumber)));
+    const onDelta = applicable.flatMap((d) => entriesFor(d.crl, cert));
     if (onDelta.some((r) => entryReason(r) !== REMOVE_FROM_CRL)) return failure('CERT_REVOKED', cert, `${describe(cert)} is revoked by ${describe(issuer)} (delta CRL)`);
     const removed = onDelta.some((r) => entryReason(r) === REMOVE_FROM_CRL);
-    if (!removed && crl.revoked.some((r) => r.serialNumber.equals(cert.serialNumber))) {
+    if (!removed && entriesFor(crl, cert).length > 0) {
       return failure('CERT_REVOKED', cert, `${describe(cert)} is revoked by ${describe(issuer)}`);
     }
   }
-  // §6.3.3 (k): the CRLs together must cover every reason, or the status is undetermined.
-  if (required && reasons !== ALL_REASONS) return failure('CRL_INVALID', cert, `no current CRL from ${describe(issuer)} covers ${describe(cert)} for every reason`);
+  if (reasons !== ALL_REASONS) {
+    if (unusable) return failure('CRL_INVALID', cert, `${unusable}: the status of ${describe(cert)} is unknown`);
+    // §6.3.3 (k): the CRLs together must cover every reason, or the status is undetermined.
+    if (required) return failure('CRL_INVALID', cert, `no current CRL from ${describe(issuer)} covers ${describe(cert)} for every reason`);
+  }
   return undefined;
 }
 

@@ -70,21 +70,30 @@ const SPECIFICITY: Readonly<Record<ChainFailureCode, number>> = {
 };
 
 /**
- * Signatures already checked, per parsed certificate and issuer. Certificates are immutable
- * once parsed, so a cached anchor or intermediate has its own signature checked once, not on
- * every validation of every device below it (see bench/validate.mjs).
+ * Signatures already checked, per parsed certificate: copies of the exact bytes that were
+ * verified (the child's DER, the issuer's SPKI), so a cached anchor or intermediate has its own
+ * signature checked once, not on every validation of every device below it (see
+ * bench/validate.mjs), and an object changed after the check can never reuse the verdict.
  */
-const verifiedSignatures = new WeakMap<Certificate, WeakSet<Certificate>>();
+const verifiedSignatures = new WeakMap<Certificate, { childDer: Buffer; issuerSpki: Buffer }[]>();
 
 function signatureVerified(child: Certificate, issuer: Certificate): boolean {
-  if (verifiedSignatures.get(child)?.has(issuer)) return true;
+  const known = verifiedSignatures.get(child);
+  if (known?.some((v) => v.childDer.equals(child.der) && v.issuerSpki.equals(issuer.publicKey.der))) return true;
   const ok = verifySignature(child.tbsDer, child.signature, child.signatureAlgorithm, issuer.publicKey);
-  if (ok) {
-    let issuers = verifiedSignatures.get(child);
-    if (!issuers) verifiedSignatures.set(child, (issuers = new WeakSet()));
-    issuers.add(issuer);
-  }
+  if (ok) verifiedSignatures.set(child, [...(known ?? []).slice(-7), { childDer: Buffer.from(child.der), issuerSpki: Buffer.from(issuer.publicKey.der) }]);
   return ok;
+}
+
+/** The same certificate offered twice is one candidate (a handshake may repeat its intermediates). */
+function distinct(certs: readonly Certificate[]): Certificate[] {
+  const seen = new Set<string>();
+  return certs.filter((c) => {
+    const key = c.der.toString('base64');
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 function describe(cert: Certificate): string {
@@ -100,7 +109,9 @@ function keyIdRank(child: Certificate, candidate: Certificate): number {
 }
 
 export function verifyChain(input: ChainVerificationInput): ChainVerificationResult {
-  const { leaf, anchors, intermediates, time } = input;
+  const { leaf, time } = input;
+  const anchors = distinct(input.anchors);
+  const intermediates = distinct(input.intermediates);
   const options = input.options ?? {};
   // Every comparison with NaN is false: an Invalid Date would pass every validity check.
   if (!(time instanceof Date) || Number.isNaN(time.getTime())) {

@@ -64,6 +64,8 @@ interface Row {
   readonly project?: string;
   readonly anchors?: () => Certificate[];
   readonly time?: Date;
+  /** Pass the project CA's CRL (issued now). */
+  readonly withCrl?: boolean;
   readonly code: PkiErrorCode | 'OK';
 }
 
@@ -81,14 +83,17 @@ const ROWS: readonly Row[] = [
   { name: 'outside the CA’s name constraints', chain: () => [viaOpenssl['outside'] as Certificate, viaOpenssl['nc'] as Certificate], time: now(), code: 'NAME_CONSTRAINT_VIOLATION' },
   { name: 'an RSA-1024 device key', chain: () => [viaOpenssl['weak'] as Certificate], time: now(), code: 'WEAK_KEY' },
   { name: 'a CA certificate with a device subject', chain: () => [makeIntermediate(root, '/O=acme/CN=rogue').cert], time: at(HOUR), code: 'DEVICE_CERT_IS_CA' },
-  { name: 'revoked by the project CA’s CRL', chain: () => [viaOpenssl['revoked'] as Certificate], time: now(), code: 'CERT_REVOKED' },
+  { name: 'revoked by the project CA’s CRL', chain: () => [viaOpenssl['revoked'] as Certificate], time: now(), withCrl: true, code: 'CERT_REVOKED' },
+  { name: 'a device not on the current CRL', chain: () => [viaOpenssl['server-eku'] as Certificate], time: now(), withCrl: true, code: 'EKU_CLIENT_AUTH_MISSING' },
+  // The CRL was issued today, so at T0 it is not yet current: status unknown, refused (fail closed).
+  { name: 'a CRL that is not current at the validation time', chain: () => [device.cert, issuing.cert], time: at(HOUR), withCrl: true, code: 'CRL_INVALID' },
 ];
 
 describe('validateDeviceCertificate', () => {
   for (const row of ROWS) {
     it(`${row.name} → ${row.code}`, () => {
       const anchors = row.anchors?.() ?? [root.cert];
-      const result = validateDeviceCertificate(row.chain(), row.project ?? 'acme', anchors, [], row.time ?? now(), crls);
+      const result = validateDeviceCertificate(row.chain(), row.project ?? 'acme', anchors, [], row.time ?? now(), row.withCrl ? crls : []);
       if (row.code === 'OK') {
         assert.ok(result.ok, result.ok ? '' : `${result.code}: ${result.message}`);
         assert.equal(result.identity.projectSlug, 'acme');
