@@ -87,6 +87,8 @@ function signatureVerified(child: Certificate, issuer: Certificate): boolean {
 
 /** The same certificate offered twice is one candidate (a handshake may repeat its intermediates). */
 function distinct(certs: readonly Certificate[]): Certificate[] {
+  // Small pools (the usual case) compare directly; large ones go through a set of encodings.
+  if (certs.length <= 16) return certs.filter((c, i) => !certs.slice(0, i).some((d) => d === c || d.der.equals(c.der)));
   const seen = new Set<string>();
   return certs.filter((c) => {
     const key = c.der.toString('base64');
