@@ -3,8 +3,9 @@ import type { CertificateRevocationList } from './crl.js';
 import { bitString, booleanValue, derMalformed, readerOver, readSingle, type DerElement } from './der/reader.js';
 import { Tag } from './der/tags.js';
 import { constructed } from './der/writer.js';
-import { decodeGeneralNameElement, type GeneralName } from './extensions.js';
-import { parseName } from './name.js';
+import { decodeGeneralNameElement, decodeGeneralNames, type GeneralName } from './extensions.js';
+import { namesMatch } from './name-matching.js';
+import { parseName, type DistinguishedName } from './name.js';
 import { Oid } from './oids.js';
 
 /** ReasonFlags bits 1-8 (RFC 5280 §5.3.1); bit 0 is unused. */
@@ -78,12 +79,18 @@ export function decodeIssuingDistributionPoint(value: Buffer): IssuingDistributi
 }
 
 /** cRLDistributionPoints (RFC 5280 §4.2.1.13): the fullNames of each point. */
-export function decodeCrlDistributionPoints(value: Buffer): { name: DistributionPointName | undefined; hasCrlIssuer: boolean }[] {
+export interface CrlDistributionPoint {
+  readonly name: DistributionPointName | undefined;
+  /** cRLIssuer: the names of an indirect CRL's issuer, when not the certificate's issuer. */
+  readonly crlIssuer: readonly GeneralName[] | undefined;
+}
+
+export function decodeCrlDistributionPoints(value: Buffer): CrlDistributionPoint[] {
   const what = 'cRLDistributionPoints';
   const seq = readSingle(value, what);
   if (seq.tag !== Tag.SEQUENCE) throw derMalformed(what, 'expected SEQUENCE');
   const reader = readerOver(seq, what);
-  const out: { name: DistributionPointName | undefined; hasCrlIssuer: boolean }[] = [];
+  const out: CrlDistributionPoint[] = [];
   while (!reader.atEnd()) {
     if (out.length >= 64) throw derMalformed(what, 'too many distribution points');
     const point = reader.enter(Tag.SEQUENCE, 'DistributionPoint');
@@ -91,7 +98,7 @@ export function decodeCrlDistributionPoints(value: Buffer): { name: Distribution
     point.optional(0x81);
     const crlIssuer = point.optional(0xa2);
     point.expectEnd(what);
-    out.push({ name: dp ? distributionPointName(dp, what) : undefined, hasCrlIssuer: crlIssuer !== undefined });
+    out.push({ name: dp ? distributionPointName(dp, what) : undefined, crlIssuer: crlIssuer ? generalNames(crlIssuer, what) : undefined });
   }
   return out;
 }
@@ -112,25 +119,61 @@ function sameName(a: GeneralName, b: GeneralName): boolean {
   return false;
 }
 
+function distributionPoints(cert: Certificate): CrlDistributionPoint[] {
+  const value = cert.extensions.find((e) => e.oid === Oid.crlDistributionPoints)?.value;
+  return value ? decodeCrlDistributionPoints(value) : [];
+}
+
+function namesInclude(names: readonly GeneralName[] | undefined, name: DistinguishedName): boolean {
+  return (names ?? []).some((n) => n.type === 'directory' && namesMatch(n.value, name));
+}
+
 /**
- * Whether a CRL speaks for a certificate, and for which reasons (RFC 5280 §6.3.3 (b)): the
- * issuingDistributionPoint's scope and name against the certificate's distribution points.
- * What we cannot evaluate (indirect CRLs, relative names, attribute certificates) does not apply:
- * the check then fails closed for want of a covering CRL.
+ * Whether a CRL speaks for a certificate, and for which reasons (RFC 5280 §6.3.3 (b)): a direct
+ * CRL from the certificate's issuer, or an indirect CRL (issuingDistributionPoint indirectCRL)
+ * from an issuer the certificate names as cRLIssuer of one of its distribution points; then the
+ * issuingDistributionPoint's scope and name against that distribution point. What we cannot
+ * evaluate (relative names without a base, attribute certificates) does not apply, so the
+ * check fails closed for want of a covering CRL.
  */
 export function crlScope(cert: Certificate, crl: CertificateRevocationList): { applies: boolean; reasons: number } {
   const idpValue = crl.extensions.find((e) => e.oid === Oid.issuingDistributionPoint)?.value;
-  if (!idpValue) return { applies: true, reasons: ALL_REASONS };
-  const idp = decodeIssuingDistributionPoint(idpValue);
-  if (idp.indirectCRL || idp.onlyContainsAttributeCerts) return { applies: false, reasons: 0 };
+  const idp = idpValue ? decodeIssuingDistributionPoint(idpValue) : undefined;
+  const points = distributionPoints(cert);
+  const direct = namesMatch(crl.issuer, cert.issuer);
+  // The distribution points this CRL may serve: for a direct CRL those without cRLIssuer (or
+  // naming the issuer itself); for an indirect one those naming the CRL's issuer.
+  const candidates = direct
+    ? points.filter((p) => p.crlIssuer === undefined || namesInclude(p.crlIssuer, crl.issuer))
+    : points.filter((p) => namesInclude(p.crlIssuer, crl.issuer));
+  if (!direct && (!idp?.indirectCRL || candidates.length === 0)) return { applies: false, reasons: 0 };
+  if (direct && points.length > 0 && candidates.length === 0) return { applies: false, reasons: 0 };
+  if (!idp) return { applies: true, reasons: ALL_REASONS };
+  if (idp.onlyContainsAttributeCerts) return { applies: false, reasons: 0 };
   const isCa = cert.basicConstraints?.ca === true;
   if ((idp.onlyContainsUserCerts && isCa) || (idp.onlyContainsCACerts && !isCa)) return { applies: false, reasons: 0 };
   if (idp.distributionPoint) {
     const idpNames = resolve(idp.distributionPoint, crl.issuer.der);
-    const dpValue = cert.extensions.find((e) => e.oid === Oid.crlDistributionPoints)?.value;
-    const points = dpValue ? decodeCrlDistributionPoints(dpValue) : [];
-    const matches = points.some((p) => !p.hasCrlIssuer && p.name !== undefined && resolve(p.name, cert.issuer.der).some((n) => idpNames.some((m) => sameName(n, m))));
+    const matches = candidates.some((p) => p.name !== undefined && resolve(p.name, p.crlIssuer ? crl.issuer.der : cert.issuer.der).some((n) => idpNames.some((m) => sameName(n, m))));
     if (!matches) return { applies: false, reasons: 0 };
   }
   return { applies: true, reasons: idp.onlySomeReasons ?? ALL_REASONS };
+}
+
+/**
+ * The issuer each entry of a CRL speaks for (RFC 5280 §5.3.3 certificateIssuer: it holds for
+ * this entry and those after it; the CRL's issuer until the first one).
+ */
+export function entryIssuers(crl: CertificateRevocationList): (DistinguishedName | undefined)[] {
+  let current: DistinguishedName | undefined = crl.issuer;
+  return crl.revoked.map((entry) => {
+    const value = entry.extensions.find((e) => e.oid === Oid.certificateIssuer)?.value;
+    if (value) {
+      const names = decodeGeneralNames(value, 'certificateIssuer');
+      const directory = names.find((n) => n.type === 'directory');
+      // A certificateIssuer we cannot compare (no directoryName) matches no certificate.
+      current = directory?.type === 'directory' ? directory.value : undefined;
+    }
+    return current;
+  });
 }

@@ -29,6 +29,7 @@ export const Oid = {
   crlNumber: '2.5.29.20',
   crlReason: '2.5.29.21',
   invalidityDate: '2.5.29.24',
+  certificateIssuer: '2.5.29.29',
   deltaCrlIndicator: '2.5.29.27',
   issuingDistributionPoint: '2.5.29.28',
   nameConstraints: '2.5.29.30',

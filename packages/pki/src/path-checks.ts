@@ -7,7 +7,7 @@ import type { PkiErrorCode } from './errors.js';
 import { decodeAuthorityInfoAccess, UNDERSTOOD_EXTENSIONS } from './extensions.js';
 import { parseIpAddress } from './ip-address.js';
 import { constrainedNames, decodeNameConstraints, nameConstraintViolation, type ConstraintBudget } from './name-constraints.js';
-import { ALL_REASONS, crlScope } from './crl-scope.js';
+import { ALL_REASONS, crlScope, entryIssuers } from './crl-scope.js';
 import { namesMatch } from './name-matching.js';
 import { policyViolation, type PolicyParameters } from './policy-graph.js';
 import { formatNameForDisplay, type DistinguishedName } from './name.js';
@@ -272,6 +272,9 @@ function crlVerifiedBy(crl: CertificateRevocationList, candidate: Certificate): 
   return ok;
 }
 
+const crlEntryIssuers = new WeakMap<CertificateRevocationList, Map<CertificateRevocationList['revoked'][number], DistinguishedName | undefined>>();
+
+/** The entries of a CRL for this certificate: its serial, under its issuer (indirect CRLs name it per entry). */
 function entriesFor(crl: CertificateRevocationList, cert: Certificate): CertificateRevocationList['revoked'][number][] {
   let index = crlEntriesBySerial.get(crl);
   if (!index) {
@@ -282,7 +285,18 @@ function entriesFor(crl: CertificateRevocationList, cert: Certificate): Certific
     }
     crlEntriesBySerial.set(crl, index);
   }
-  return index.get(cert.serialNumber.toString('hex')) ?? [];
+  const bySerial = index.get(cert.serialNumber.toString('hex')) ?? [];
+  if (bySerial.length === 0) return bySerial;
+  let issuers = crlEntryIssuers.get(crl);
+  if (!issuers) {
+    const list = entryIssuers(crl);
+    issuers = new Map(crl.revoked.map((entry, i) => [entry, list[i]]));
+    crlEntryIssuers.set(crl, issuers);
+  }
+  return bySerial.filter((entry) => {
+    const issuer = issuers.get(entry);
+    return issuer !== undefined && namesMatch(issuer, cert.issuer);
+  });
 }
 
 function checkRevocation(
@@ -304,13 +318,25 @@ function checkRevocation(
   const complete: { crl: CertificateRevocationList; number: bigint; reasons: number }[] = [];
   const deltas: { crl: CertificateRevocationList; number: bigint; base: bigint }[] = [];
   for (const crl of crls) {
-    if (!namesMatch(crl.issuer, cert.issuer)) continue;
-    const verifies = (candidate: Certificate): boolean => crlVerifiedBy(crl, candidate);
-    let signer = pathSigners.find(verifies);
-    if (!signer && externalSigners) {
-      outside ??= externalSigners(cert.issuer);
-      signer = outside.find(verifies);
+    const direct = namesMatch(crl.issuer, cert.issuer);
+    // An indirect CRL (another issuer, named as cRLIssuer by the certificate) is considered only
+    // when its scope covers the certificate, before any signature work.
+    if (!direct) {
+      try {
+        if (!crlScope(cert, crl).applies) continue;
+      } catch {
+        continue;
+      }
     }
+    const verifies = (candidate: Certificate): boolean => crlVerifiedBy(crl, candidate);
+    let signer = direct ? pathSigners.find(verifies) : path.find((c) => namesMatch(c.subject, crl.issuer) && verifies(c));
+    if (!signer && externalSigners) {
+      if (direct) {
+        outside ??= externalSigners(cert.issuer);
+        signer = outside.find(verifies);
+      } else signer = externalSigners(crl.issuer).find(verifies);
+    }
+    if (!signer && !direct) continue;
     if (!signer) {
       unusable = `a CRL of ${describe(issuer)} could not be verified`;
       continue;
