@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { loadCertificate, loadCrls, validityForDays, validateDeviceCertificate, type Certificate, type CertificateRevocationList, type PkiErrorCode } from '../src/index.js';
-import { openssl, tempDir } from './helpers/openssl.js';
+import { openssl, opensslCrl, tempDir } from './helpers/openssl.js';
 import { DAY_MS, makeDevice, makeForbiddenIntermediate, makeIntermediate, makeRoot, T0 } from './helpers/pki-fixtures.js';
 
 /**
@@ -49,12 +49,7 @@ before(() => {
   openssl(['x509', '-req', '-in', 'outside.csr.pem', '-CA', 'nc.crt.pem', '-CAkey', 'nc.key.pem', '-CAcreateserial', '-days', '3650', '-out', 'outside.crt.pem'], tmp.dir);
   viaOpenssl['outside'] = loadCertificate(tmp.read('outside.crt.pem'));
   // A CRL from the root that revokes lost-1.
-  tmp.write('ca.cnf', '[ca]\ndefault_ca=c\n[c]\ndatabase=index.txt\ncrlnumber=crlnumber.txt\ndefault_md=sha256\ndefault_crl_days=3650\n');
-  tmp.write('index.txt', '');
-  tmp.write('crlnumber.txt', '01\n');
-  openssl(['ca', '-config', 'ca.cnf', '-cert', 'root.crt.pem', '-keyfile', 'root.key.pem', '-revoke', 'revoked.crt.pem'], tmp.dir);
-  openssl(['ca', '-config', 'ca.cnf', '-cert', 'root.crt.pem', '-keyfile', 'root.key.pem', '-gencrl', '-out', 'root.crl.pem'], tmp.dir);
-  crls = loadCrls(tmp.read('root.crl.pem'));
+  crls = loadCrls(opensslCrl(tmp, { caCert: 'root.crt.pem', caKey: 'root.key.pem', revoke: ['revoked.crt.pem'], out: 'root.crl.pem', lifetime: { days: 3650 } }));
 });
 after(() => tmp.cleanup());
 

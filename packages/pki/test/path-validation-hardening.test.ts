@@ -18,7 +18,7 @@ import {
   type CertificateRevocationList,
   type ValidationOptions,
 } from '../src/index.js';
-import { openssl, tempDir } from './helpers/openssl.js';
+import { openssl, opensslCrl, tempDir } from './helpers/openssl.js';
 
 /**
  * Regression table for refusals a review found missing: each row is a chain the validator once
@@ -66,12 +66,7 @@ before(() => {
   leaf('fine', '/O=Good/CN=i', 'subjectAltName=URI:https://x.good.example/\n');
   leaf('stale-revoked', '/CN=j', '');
   // A CRL whose nextUpdate has passed by the validation time, listing stale-revoked.
-  tmp.write('ca.cnf', '[ca]\ndefault_ca=c\n[c]\ndatabase=index.txt\ncrlnumber=crlnumber.txt\ndefault_md=sha256\ndefault_crl_hours=1\n');
-  tmp.write('index.txt', '');
-  tmp.write('crlnumber.txt', '01\n');
-  o(['ca', '-config', 'ca.cnf', '-cert', 'root.crt.pem', '-keyfile', 'root.key.pem', '-revoke', 'stale-revoked.crt.pem']);
-  o(['ca', '-config', 'ca.cnf', '-cert', 'root.crt.pem', '-keyfile', 'root.key.pem', '-gencrl', '-out', 'stale.crl.pem']);
-  staleCrl = loadCrls(tmp.read('stale.crl.pem'));
+  staleCrl = loadCrls(opensslCrl(tmp, { caCert: 'root.crt.pem', caKey: 'root.key.pem', revoke: ['stale-revoked.crt.pem'], out: 'stale.crl.pem', lifetime: { hours: 1 } }));
 });
 after(() => tmp.cleanup());
 
