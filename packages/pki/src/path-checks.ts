@@ -11,7 +11,7 @@ import { ALL_REASONS, crlScope, entryIssuers } from './crl-scope.js';
 import { namesMatch } from './name-matching.js';
 import { policyViolation, type PolicyParameters } from './policy-graph.js';
 import { formatNameForDisplay, type DistinguishedName } from './name.js';
-import { Oid } from './oids.js';
+import { Oid, oidName } from './oids.js';
 import { verifySignature } from './signature.js';
 
 /** What the caller asks of a path beyond RFC 5280's core (the "policy" of DESIGN §7). */
@@ -107,7 +107,7 @@ function checkLeaf(leaf: Certificate, options: ValidationOptions): PathFailure |
     for (const oid of wanted) {
       // RFC 5280 §4.2.1.12: anyExtendedKeyUsage allows every purpose.
       if (!eku.includes(oid) && !eku.includes(Oid.anyExtendedKeyUsage)) {
-        return failure(oid === Oid.clientAuth ? 'EKU_CLIENT_AUTH_MISSING' : 'EKU_NOT_ALLOWED', leaf, `${describe(leaf)}: extended key usage does not allow ${oid}`);
+        return failure(oid === Oid.clientAuth ? 'EKU_CLIENT_AUTH_MISSING' : 'EKU_NOT_ALLOWED', leaf, `${describe(leaf)}: extended key usage does not allow ${oidName(oid)}`);
       }
     }
   }
@@ -423,7 +423,7 @@ export function checkPath(
       // EKU in a CA narrows what it may issue for (CA/B Forum; Go and Chrome enforce it).
       const purpose = options.purpose === 'client' ? Oid.clientAuth : Oid.serverAuth;
       if (!ca.extKeyUsage.includes(purpose) && !ca.extKeyUsage.includes(Oid.anyExtendedKeyUsage)) {
-        return failure(options.purpose === 'client' ? 'EKU_CLIENT_AUTH_MISSING' : 'EKU_NOT_ALLOWED', ca, `${describe(ca)}: extended key usage does not allow ${purpose}`);
+        return failure(options.purpose === 'client' ? 'EKU_CLIENT_AUTH_MISSING' : 'EKU_NOT_ALLOWED', ca, `${describe(ca)}: extended key usage does not allow ${oidName(purpose)}`);
       }
     }
     if (i < path.length - 1 && !isSelfIssued(ca)) intermediatesBelow++;
