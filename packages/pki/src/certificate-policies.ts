@@ -1,4 +1,4 @@
-import { derMalformed, integerSmall, oidString, readerOver, readSingle } from './der/reader.js';
+import { derMalformed, integerSmall, oidString, readSingle, sequenceReader } from './der/reader.js';
 import { Tag } from './der/tags.js';
 
 /** Policies per certificate beyond this are refused: a hostile input bound (RFC 9618 §5 on graph growth). */
@@ -9,9 +9,7 @@ export const ANY_POLICY = '2.5.29.32.0';
 /** certificatePolicies (RFC 5280 §4.2.1.4): the policy OIDs; qualifiers are not interpreted. */
 export function decodeCertificatePolicies(value: Buffer): string[] {
   const what = 'certificatePolicies';
-  const seq = readSingle(value, what);
-  if (seq.tag !== Tag.SEQUENCE) throw derMalformed(what, 'expected SEQUENCE');
-  const reader = readerOver(seq, what);
+  const reader = sequenceReader(value, what);
   const policies: string[] = [];
   while (!reader.atEnd()) {
     if (policies.length >= MAX_POLICIES_PER_CERTIFICATE) throw derMalformed(what, 'too many policies');
@@ -30,9 +28,7 @@ export function decodeCertificatePolicies(value: Buffer): string[] {
 /** policyMappings (RFC 5280 §4.2.1.5): issuerDomainPolicy -> subjectDomainPolicy pairs. */
 export function decodePolicyMappings(value: Buffer): { issuer: string; subject: string }[] {
   const what = 'policyMappings';
-  const seq = readSingle(value, what);
-  if (seq.tag !== Tag.SEQUENCE) throw derMalformed(what, 'expected SEQUENCE');
-  const reader = readerOver(seq, what);
+  const reader = sequenceReader(value, what);
   const out: { issuer: string; subject: string }[] = [];
   while (!reader.atEnd()) {
     if (out.length >= MAX_POLICIES_PER_CERTIFICATE) throw derMalformed(what, 'too many mappings');
@@ -47,9 +43,7 @@ export function decodePolicyMappings(value: Buffer): { issuer: string; subject: 
 /** policyConstraints (RFC 5280 §4.2.1.11): at least one of the two fields. */
 export function decodePolicyConstraints(value: Buffer): { requireExplicitPolicy: number | undefined; inhibitPolicyMapping: number | undefined } {
   const what = 'policyConstraints';
-  const seq = readSingle(value, what);
-  if (seq.tag !== Tag.SEQUENCE) throw derMalformed(what, 'expected SEQUENCE');
-  const reader = readerOver(seq, what);
+  const reader = sequenceReader(value, what);
   const asInt = (el: { contents: Buffer } | undefined): number | undefined =>
     el === undefined ? undefined : integerSmall({ tag: Tag.INTEGER, encoded: el.contents, contents: el.contents }, what);
   const requireExplicitPolicy = asInt(reader.optional(0x80));

@@ -1,6 +1,6 @@
 import type { Certificate } from './certificate.js';
 import type { CertificateRevocationList } from './crl.js';
-import { bitString, booleanValue, derMalformed, readerOver, readSingle, type DerElement } from './der/reader.js';
+import { bitString, booleanValue, derMalformed, readerOver, readSingle, type DerElement, sequenceReader } from './der/reader.js';
 import { Tag } from './der/tags.js';
 import { constructed } from './der/writer.js';
 import { decodeGeneralNameElement, decodeGeneralNames, type GeneralName } from './extensions.js';
@@ -55,9 +55,7 @@ function distributionPointName(el: DerElement, what: string): DistributionPointN
 /** issuingDistributionPoint (RFC 5280 §5.2.5). */
 export function decodeIssuingDistributionPoint(value: Buffer): IssuingDistributionPoint {
   const what = 'issuingDistributionPoint';
-  const seq = readSingle(value, what);
-  if (seq.tag !== Tag.SEQUENCE) throw derMalformed(what, 'expected SEQUENCE');
-  const reader = readerOver(seq, what);
+  const reader = sequenceReader(value, what);
   const flag = (tag: number): boolean => {
     const el = reader.optional(tag);
     return el ? booleanValue({ ...el, tag: Tag.BOOLEAN }, what) : false;
@@ -87,9 +85,7 @@ export interface CrlDistributionPoint {
 
 export function decodeCrlDistributionPoints(value: Buffer): CrlDistributionPoint[] {
   const what = 'cRLDistributionPoints';
-  const seq = readSingle(value, what);
-  if (seq.tag !== Tag.SEQUENCE) throw derMalformed(what, 'expected SEQUENCE');
-  const reader = readerOver(seq, what);
+  const reader = sequenceReader(value, what);
   const out: CrlDistributionPoint[] = [];
   while (!reader.atEnd()) {
     if (out.length >= 64) throw derMalformed(what, 'too many distribution points');

@@ -1,5 +1,4 @@
-import type { DerReader} from './der/reader.js';
-import { bitString, booleanValue, derMalformed, integerSmall, oidString, readerOver, readSingle, type DerElement } from './der/reader.js';
+import { bitString, booleanValue, derMalformed, integerSmall, oidString, readerOver, readSingle, type DerElement, sequenceReader } from './der/reader.js';
 import { Tag } from './der/tags.js';
 import { parseName, type DistinguishedName } from './name.js';
 import { Oid } from './oids.js';
@@ -55,9 +54,7 @@ export interface BasicConstraints {
 
 export function decodeBasicConstraints(value: Buffer): BasicConstraints {
   const what = 'basicConstraints';
-  const seq = readSingle(value, what);
-  if (seq.tag !== Tag.SEQUENCE) throw malformed(what, 'expected SEQUENCE');
-  const reader = readerOver(seq, what);
+  const reader = sequenceReader(value, what);
   const caEl = reader.optional(Tag.BOOLEAN);
   const ca = caEl ? booleanValue(caEl, what) : false;
   if (caEl && !ca) throw malformed(what, 'cA FALSE must be omitted in DER');
@@ -100,9 +97,7 @@ export function decodeKeyUsage(value: Buffer): KeyUsageName[] {
 
 export function decodeExtKeyUsage(value: Buffer): string[] {
   const what = 'extKeyUsage';
-  const seq = readSingle(value, what);
-  if (seq.tag !== Tag.SEQUENCE) throw malformed(what, 'expected SEQUENCE');
-  const reader = readerOver(seq, what);
+  const reader = sequenceReader(value, what);
   const oids: string[] = [];
   while (!reader.atEnd()) {
     if (oids.length >= MAX_EXTENSIONS) throw malformed(what, 'too many key purposes');
@@ -126,9 +121,7 @@ export interface AuthorityKeyIdentifier {
 
 export function decodeAuthorityKeyIdentifier(value: Buffer): AuthorityKeyIdentifier {
   const what = 'authorityKeyIdentifier';
-  const seq = readSingle(value, what);
-  if (seq.tag !== Tag.SEQUENCE) throw malformed(what, 'expected SEQUENCE');
-  const reader = readerOver(seq, what);
+  const reader = sequenceReader(value, what);
   const keyIdentifier = reader.optional(0x80)?.contents;
   // authorityCertIssuer is kept out of chain building, as most verifiers do; only its presence matters.
   const hasAuthorityCertIssuer = reader.optional(0xa1) !== undefined;
@@ -182,9 +175,7 @@ export function decodeGeneralNameElement(el: DerElement, what: string): GeneralN
 }
 
 export function decodeGeneralNames(value: Buffer, what: string): GeneralName[] {
-  const seq = readSingle(value, what);
-  if (seq.tag !== Tag.SEQUENCE) throw malformed(what, 'expected SEQUENCE');
-  const reader: DerReader = readerOver(seq, what);
+  const reader = sequenceReader(value, what);
   const names: GeneralName[] = [];
   while (!reader.atEnd()) {
     if (names.length >= 1024) throw malformed(what, 'more than 1024 names');
@@ -199,9 +190,7 @@ export function decodeGeneralNames(value: Buffer, what: string): GeneralName[] {
 /** AuthorityInfoAccessSyntax (RFC 5280 §4.2.2.1): one or more AccessDescriptions. */
 export function decodeAuthorityInfoAccess(value: Buffer): { readonly method: string; readonly location: GeneralName }[] {
   const what = 'authorityInfoAccess';
-  const seq = readSingle(value, what);
-  if (seq.tag !== Tag.SEQUENCE) throw malformed(what, 'expected SEQUENCE');
-  const reader = readerOver(seq, what);
+  const reader = sequenceReader(value, what);
   const out: { method: string; location: GeneralName }[] = [];
   while (!reader.atEnd()) {
     if (out.length >= MAX_EXTENSIONS) throw malformed(what, 'too many access descriptions');

@@ -1,5 +1,5 @@
 import type { Certificate } from './certificate.js';
-import { readerOver, readSingle } from './der/reader.js';
+import { readerOver, sequenceReader } from './der/reader.js';
 import { Tag } from './der/tags.js';
 import { dnsNameWithin, normalizeDnsName } from './dns-name.js';
 import { derMalformed } from './der/reader.js';
@@ -89,9 +89,7 @@ function parseSubtrees(el: { contents: Buffer }, what: string): Subtree[] {
 
 export function decodeNameConstraints(value: Buffer): NameConstraints {
   const what = 'nameConstraints';
-  const seq = readSingle(value, what);
-  if (seq.tag !== Tag.SEQUENCE) throw derMalformed(what, 'expected SEQUENCE');
-  const reader = readerOver(seq, what);
+  const reader = sequenceReader(value, what);
   const permittedEl = reader.optional(0xa0);
   const excludedEl = reader.optional(0xa1);
   reader.expectEnd(what);

@@ -72,7 +72,11 @@ export interface PathFailure {
   readonly message: string;
 }
 
-const describe = (cert: Certificate): string => formatNameForDisplay(cert.subject) || '(empty subject)';
+/** How refusal messages name a certificate. */
+export function describeCertificate(cert: Certificate): string {
+  return formatNameForDisplay(cert.subject) || '(empty subject)';
+}
+const describe = describeCertificate;
 const failure = (code: PathFailureCode, certificate: Certificate, message: string): PathFailure => ({ code, certificate, message });
 
 function critical(cert: Certificate, oid: string): boolean | undefined {

@@ -1,8 +1,8 @@
 import { type Certificate } from './certificate.js';
 import { isPkiError, PkiError, type PkiErrorCode } from './errors.js';
 import { namesMatch } from './name-matching.js';
-import { formatNameForDisplay, type DistinguishedName } from './name.js';
-import { checkPath, type PathFailureCode, type ValidationOptions } from './path-checks.js';
+import type { DistinguishedName } from './name.js';
+import { checkPath, describeCertificate, type PathFailureCode, type ValidationOptions } from './path-checks.js';
 import { verifySignature } from './signature.js';
 
 /**
@@ -98,9 +98,7 @@ function distinct(certs: readonly Certificate[]): Certificate[] {
   });
 }
 
-function describe(cert: Certificate): string {
-  return formatNameForDisplay(cert.subject) || '(empty subject)';
-}
+const describe = describeCertificate;
 
 /** Candidates whose SKI matches the child's AKI go first; a mismatch is tried last, not dropped. */
 function keyIdRank(child: Certificate, candidate: Certificate): number {

@@ -122,6 +122,13 @@ export function readSingle(buffer: Buffer, what: string): DerElement {
   return el;
 }
 
+/** A reader over the contents of `der`, which must be exactly one SEQUENCE (an extension value, say). */
+export function sequenceReader(der: Buffer, what: string): DerReader {
+  const seq = readSingle(der, what);
+  if (seq.tag !== Tag.SEQUENCE) throw malformed(what, 'expected SEQUENCE');
+  return readerOver(seq, what);
+}
+
 /** INTEGER content, checked for minimal two's-complement encoding (X.690 §8.3.2). */
 export function integerBytes(el: DerElement, what: string): Buffer {
   if (el.tag !== Tag.INTEGER) throw malformed(what, 'expected INTEGER');
