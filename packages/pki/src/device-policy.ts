@@ -1,5 +1,6 @@
 import type { Certificate } from './certificate.js';
 import { PkiError } from './errors.js';
+import { extendedKeyUsageAllows } from './extensions.js';
 import { deviceIdentityFromSubject, type DeviceIdentity } from './identity.js';
 import { isAcceptableKey } from './issuance.js';
 import { Oid } from './oids.js';
@@ -14,9 +15,7 @@ export function deviceIdentityFromCertificate(cert: Certificate, expectedProject
   if (cert.basicConstraints?.ca === true) {
     throw new PkiError('DEVICE_CERT_IS_CA', 'a CA certificate cannot identify a device');
   }
-  // RFC 5280 §4.2.1.12: anyExtendedKeyUsage allows every purpose.
-  const eku = cert.extKeyUsage;
-  if (eku && !eku.includes(Oid.clientAuth) && !eku.includes(Oid.anyExtendedKeyUsage)) {
+  if (!extendedKeyUsageAllows(cert, Oid.clientAuth)) {
     throw new PkiError('EKU_CLIENT_AUTH_MISSING', 'the certificate’s extended key usage does not allow TLS client authentication');
   }
   if (!isAcceptableKey(cert.publicKey.algorithm, { kind: 'device' })) {

@@ -204,6 +204,15 @@ export function decodeAuthorityInfoAccess(value: Buffer): { readonly method: str
   return out;
 }
 
+/**
+ * Whether a certificate may be used for a key purpose (RFC 5280 §4.2.1.12): no extendedKeyUsage
+ * restricts nothing, and anyExtendedKeyUsage allows every purpose.
+ */
+export function extendedKeyUsageAllows(cert: { readonly extKeyUsage: readonly string[] | undefined }, purpose: string): boolean {
+  const eku = cert.extKeyUsage;
+  return eku === undefined || eku.includes(purpose) || eku.includes(Oid.anyExtendedKeyUsage);
+}
+
 /** The extensions this core understands; a critical one outside this set fails validation. */
 export const UNDERSTOOD_EXTENSIONS: ReadonlySet<string> = new Set([
   Oid.basicConstraints,

@@ -4,7 +4,7 @@ import { integerBytes, readSingle } from './der/reader.js';
 import { Tag } from './der/tags.js';
 import { dnsNameMatches, normalizeDnsName } from './dns-name.js';
 import type { PkiErrorCode } from './errors.js';
-import { decodeAuthorityInfoAccess, UNDERSTOOD_EXTENSIONS } from './extensions.js';
+import { decodeAuthorityInfoAccess, extendedKeyUsageAllows, UNDERSTOOD_EXTENSIONS } from './extensions.js';
 import { parseIpAddress } from './ip-address.js';
 import { constrainedNames, decodeNameConstraints, nameConstraintViolation, type ConstraintBudget } from './name-constraints.js';
 import { ALL_REASONS, crlScope, entryIssuers } from './crl-scope.js';
@@ -105,14 +105,10 @@ function badSerial(cert: Certificate): string | undefined {
 /** The leaf's own checks: purpose, peer names, profile. */
 function checkLeaf(leaf: Certificate, options: ValidationOptions): PathFailure | undefined {
   const server = options.purpose === 'server';
-  const eku = leaf.extKeyUsage;
   const wanted = [...(options.purpose === 'client' ? [Oid.clientAuth] : server ? [Oid.serverAuth] : []), ...(options.extendedKeyUsage ?? [])];
-  if (eku) {
-    for (const oid of wanted) {
-      // RFC 5280 §4.2.1.12: anyExtendedKeyUsage allows every purpose.
-      if (!eku.includes(oid) && !eku.includes(Oid.anyExtendedKeyUsage)) {
-        return failure(oid === Oid.clientAuth ? 'EKU_CLIENT_AUTH_MISSING' : 'EKU_NOT_ALLOWED', leaf, `${describe(leaf)}: extended key usage does not allow ${oidName(oid)}`);
-      }
+  for (const oid of wanted) {
+    if (!extendedKeyUsageAllows(leaf, oid)) {
+      return failure(oid === Oid.clientAuth ? 'EKU_CLIENT_AUTH_MISSING' : 'EKU_NOT_ALLOWED', leaf, `${describe(leaf)}: extended key usage does not allow ${oidName(oid)}`);
     }
   }
   // A TLS peer signs the handshake (or, for RSA servers, decrypts the key exchange): a leaf
@@ -426,7 +422,7 @@ export function checkPath(
     if (ca.extKeyUsage && options.purpose !== undefined) {
       // EKU in a CA narrows what it may issue for (CA/B Forum; Go and Chrome enforce it).
       const purpose = options.purpose === 'client' ? Oid.clientAuth : Oid.serverAuth;
-      if (!ca.extKeyUsage.includes(purpose) && !ca.extKeyUsage.includes(Oid.anyExtendedKeyUsage)) {
+      if (!extendedKeyUsageAllows(ca, purpose)) {
         return failure(options.purpose === 'client' ? 'EKU_CLIENT_AUTH_MISSING' : 'EKU_NOT_ALLOWED', ca, `${describe(ca)}: extended key usage does not allow ${oidName(purpose)}`);
       }
     }
