@@ -1,4 +1,5 @@
 import type { PkiErrorCode } from '@fleetpki/pki';
+import type { StartupErrorCode } from '@fleetpki/server';
 import type { CliErrorCode } from './cli-error.js';
 
 /**
@@ -18,7 +19,7 @@ export const ExitStatus = {
 
 export type ExitStatusValue = (typeof ExitStatus)[keyof typeof ExitStatus];
 
-export const EXIT_STATUS_BY_CODE: Readonly<Record<PkiErrorCode | CliErrorCode, ExitStatusValue>> = {
+export const EXIT_STATUS_BY_CODE: Readonly<Record<PkiErrorCode | CliErrorCode | StartupErrorCode, ExitStatusValue>> = {
   USAGE: ExitStatus.USAGE,
   INVALID_ARGUMENT: ExitStatus.USAGE,
   INVALID_VALIDITY: ExitStatus.USAGE,
@@ -76,4 +77,11 @@ export const EXIT_STATUS_BY_CODE: Readonly<Record<PkiErrorCode | CliErrorCode, E
   IO_ERROR: ExitStatus.OUTPUT,
 
   INTERNAL: ExitStatus.INTERNAL,
+
+  // fleetpki serve: why the server could not start.
+  INVALID_OPTION: ExitStatus.USAGE,
+  TLS_CREDENTIALS_INVALID: ExitStatus.BAD_INPUT,
+  PLATFORM_ROOT_MISMATCH: ExitStatus.POLICY,
+  DATA_DIR_UNUSABLE: ExitStatus.OUTPUT,
+  DATABASE_UNAVAILABLE: ExitStatus.OUTPUT,
 };

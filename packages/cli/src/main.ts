@@ -1,4 +1,5 @@
 import { isPkiError } from '@fleetpki/pki';
+import { StartupError } from '@fleetpki/server';
 import { Command, CommanderError } from 'commander';
 import { CliError } from './cli-error.js';
 import { registerCaCommands } from './commands/ca-create.js';
@@ -8,13 +9,14 @@ import { registerCsrCommands } from './commands/csr-create.js';
 import { registerDevicesCommands } from './commands/devices.js';
 import { registerInspectCommand } from './commands/inspect.js';
 import { registerKeyCommands } from './commands/key-create.js';
+import { registerServeCommand } from './commands/serve.js';
 import { registerVerifyCommand } from './commands/verify.js';
 import { EXIT_STATUS_BY_CODE, ExitStatus } from './exit-status.js';
 import { ReportedFailure } from './reported-failure.js';
 
 export function buildProgram(): Command {
   const program = new Command('fleetpki')
-    .description('certificate-based device authentication for IoT fleets: offline PKI tooling')
+    .description('certificate-based device authentication for IoT fleets: offline PKI, the platform server, and its management client')
     .version('0.1.0')
     .showHelpAfterError('(add --help for usage)')
     .exitOverride();
@@ -26,6 +28,7 @@ export function buildProgram(): Command {
   registerInspectCommand(program);
   registerVerifyCommand(program);
   registerDevicesCommands(program);
+  registerServeCommand(program);
   // Subcommands inherit exitOverride only when it is set on them too.
   const overrideAll = (command: Command): void => {
     command.exitOverride();
@@ -47,7 +50,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       // Commander has printed help or its own message already.
       return err.exitCode === 0 ? ExitStatus.OK : ExitStatus.USAGE;
     }
-    if (isPkiError(err) || err instanceof CliError) {
+    if (isPkiError(err) || err instanceof CliError || err instanceof StartupError) {
       process.stderr.write(`fleetpki: ${err.code}: ${err.message}\n`);
       return EXIT_STATUS_BY_CODE[err.code];
     }

@@ -7,7 +7,9 @@ import { Oid } from './oids.js';
 export type CertificateProfile =
   | { readonly kind: 'root-ca'; readonly pathLen?: number | undefined }
   | { readonly kind: 'intermediate-ca'; readonly pathLen?: number | undefined }
-  | { readonly kind: 'device' };
+  | { readonly kind: 'device' }
+  /** A TLS server (the platform's gateway): serverAuth, and the names devices connect to. */
+  | { readonly kind: 'server'; readonly dnsNames: readonly string[]; readonly ipAddresses: readonly Buffer[] };
 
 function extension(id: string, critical: boolean, value: Buffer): Buffer {
   return critical ? sequence([oid(id), booleanTrue(), octetString(value)]) : sequence([oid(id), octetString(value)]);
@@ -19,12 +21,20 @@ const DEVICE_KEY_USAGE_EC = extension(Oid.keyUsage, true, namedBits([0]));
 // RSA keys may also do RSA key transport in TLS 1.2, hence keyEncipherment (as step-ca does).
 const DEVICE_KEY_USAGE_RSA = extension(Oid.keyUsage, true, namedBits([0, 2]));
 const CLIENT_AUTH_EKU = extension(Oid.extKeyUsage, false, sequence([oid(Oid.clientAuth)]));
+const SERVER_AUTH_EKU = extension(Oid.extKeyUsage, false, sequence([oid(Oid.serverAuth)]));
 const CA_KEY_USAGE = extension(Oid.keyUsage, true, namedBits([5, 6]));
 
 function caBasicConstraints(pathLen: number | undefined): Buffer {
   const fields = [booleanTrue()];
   if (pathLen !== undefined) fields.push(smallInteger(pathLen));
   return extension(Oid.basicConstraints, true, sequence(fields));
+}
+
+// RFC 5280 §4.2.1.6: dNSName [2] IA5String, iPAddress [7] OCTET STRING. Subscriber names live
+// only here (CA/B BR 7.1.4.3 keeps the CN out of name matching), so this extension is required.
+function subjectAltNames(profile: { readonly dnsNames: readonly string[]; readonly ipAddresses: readonly Buffer[] }): Buffer {
+  const names = [...profile.dnsNames.map((name) => tlv(0x82, Buffer.from(name, 'ascii'))), ...profile.ipAddresses.map((ip) => tlv(0x87, ip))];
+  return extension(Oid.subjectAltName, false, sequence(names));
 }
 
 /** RFC 5280 §4.2.1.2 method (1): SHA-1 of the subjectPublicKey BIT STRING value. */
@@ -53,6 +63,8 @@ export function profileExtensions(
   const out: Buffer[] = [];
   if (profile.kind === 'device') {
     out.push(DEVICE_BASIC_CONSTRAINTS, subjectKey.kind === 'rsa' ? DEVICE_KEY_USAGE_RSA : DEVICE_KEY_USAGE_EC, CLIENT_AUTH_EKU);
+  } else if (profile.kind === 'server') {
+    out.push(DEVICE_BASIC_CONSTRAINTS, subjectKey.kind === 'rsa' ? DEVICE_KEY_USAGE_RSA : DEVICE_KEY_USAGE_EC, SERVER_AUTH_EKU, subjectAltNames(profile));
   } else {
     out.push(caBasicConstraints(profile.pathLen), CA_KEY_USAGE);
   }

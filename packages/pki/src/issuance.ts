@@ -1,6 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { keyIdentifier, profileExtensions, type CertificateProfile } from './certificate-profile.js';
 import { bitStringOf, explicit, sequence, time, unsignedInteger } from './der/writer.js';
+import { normalizeDnsName } from './dns-name.js';
 import { PkiError } from './errors.js';
 import { checkValidityAgainstIssuer, type PreparedIssuer } from './issuer.js';
 import type { KeyAlgorithm } from './key-algorithm.js';
@@ -34,7 +35,7 @@ const VERSION_3 = explicit(0, Buffer.from([0x02, 0x01, 0x02]));
 export function isAcceptableKey(algorithm: KeyAlgorithm, profile: CertificateProfile): boolean {
   if (algorithm.kind === 'ec') return algorithm.curve !== 'P-521' || profile.kind !== 'device';
   if (algorithm.kind === 'rsa') return algorithm.bits >= 2048;
-  return algorithm.kind === 'ed25519' && profile.kind !== 'device';
+  return algorithm.kind === 'ed25519' && profile.kind !== 'device' && profile.kind !== 'server';
 }
 
 /** The lint stage: what no certificate of ours may carry, checked before anything is signed. */
@@ -49,7 +50,8 @@ function lint(template: CertificateTemplate, issuer: PreparedIssuer | undefined)
         : 'CA keys must be EC P-256, P-384, P-521, Ed25519 or RSA of at least 2048 bits',
     );
   }
-  if (profile.kind !== 'device') {
+  if (profile.kind === 'server') lintServerNames(profile);
+  if (profile.kind !== 'device' && profile.kind !== 'server') {
     // RFC 5280 §4.1.2.6: a CA's subject is non-empty (it is every child's issuer name).
     if (template.subject.rdns.length === 0) throw new PkiError('SUBJECT_SYNTAX', 'a CA certificate needs a non-empty subject');
     if (profile.pathLen !== undefined && (!Number.isInteger(profile.pathLen) || profile.pathLen < 0 || profile.pathLen > MAX_PATH_LEN)) {
@@ -72,6 +74,19 @@ function lint(template: CertificateTemplate, issuer: PreparedIssuer | undefined)
         pathLen: profile.pathLen,
       });
     }
+  }
+}
+
+/** RFC 5280 §4.2.1.6: preferred name syntax for dNSName, 4 or 16 octets for iPAddress, at least one name. */
+function lintServerNames(profile: { readonly dnsNames: readonly string[]; readonly ipAddresses: readonly Buffer[] }): void {
+  if (profile.dnsNames.length + profile.ipAddresses.length === 0) {
+    throw new PkiError('INVALID_ARGUMENT', 'a server certificate needs at least one DNS name or IP address');
+  }
+  for (const name of profile.dnsNames) {
+    if (normalizeDnsName(name, true) !== name) throw new PkiError('INVALID_ARGUMENT', `not a lower-case DNS name: ${JSON.stringify(name)}`);
+  }
+  for (const ip of profile.ipAddresses) {
+    if (ip.length !== 4 && ip.length !== 16) throw new PkiError('INVALID_ARGUMENT', 'an IP address is 4 or 16 octets');
   }
 }
 

@@ -1,0 +1,115 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { ServiceError } from '../service-error.js';
+import type { ApiKeysTable, ProjectsTable } from '../store/schema.js';
+import { isUniqueViolation } from '../store/unique-violation.js';
+import { recordAudit } from './audit-log.js';
+import { offsetOf, type Page, type PageRequest } from './pagination.js';
+import { actorName, type Principal } from './principal.js';
+import type { ServiceDeps } from './service-deps.js';
+
+/** Keys look like `fpk_<43 base64url chars>`: 256 random bits, recognisable in a leaked log. */
+const KEY_PREFIX = 'fpk_';
+const KEY_PATTERN = /^fpk_[A-Za-z0-9_-]{43}$/;
+const SHOWN_PREFIX_LENGTH = 12;
+const ADMIN_KEY_SETTING = 'admin-api-key-id';
+
+export interface ApiKey {
+  readonly id: string;
+  readonly name: string;
+  /** The first characters of the key, enough to tell keys apart. */
+  readonly prefix: string;
+  readonly createdAt: string;
+  readonly revokedAt: string | null;
+}
+
+/** A key just made: the only time its secret is shown. */
+export interface NewApiKey extends ApiKey {
+  readonly key: string;
+}
+
+export function hashApiKey(key: string): string {
+  return createHash('sha256').update(key, 'utf8').digest('hex');
+}
+
+function newKey(): { key: string; hash: string; prefix: string } {
+  const key = KEY_PREFIX + randomBytes(32).toString('base64url');
+  return { key, hash: hashApiKey(key), prefix: key.slice(0, SHOWN_PREFIX_LENGTH) };
+}
+
+function apiKeyView(row: ApiKeysTable): ApiKey {
+  return { id: row.id, name: row.name, prefix: row.key_prefix, createdAt: row.created_at, revokedAt: row.revoked_at };
+}
+
+/** Resolves an `x-api-key` header to the principal it stands for. */
+export async function authenticate(deps: ServiceDeps, presented: string | undefined): Promise<Principal> {
+  if (presented === undefined || presented === '') throw new ServiceError('API_KEY_MISSING', 'send an API key in the x-api-key header');
+  // A malformed key cannot match; refuse it without touching the store.
+  if (!KEY_PATTERN.test(presented)) throw new ServiceError('API_KEY_INVALID', 'the API key is not valid');
+  const row = await deps.db.selectFrom('api_keys').selectAll().where('key_hash', '=', hashApiKey(presented)).executeTakeFirst();
+  if (!row || row.revoked_at !== null) throw new ServiceError('API_KEY_INVALID', 'the API key is not valid (unknown or revoked)');
+  return row.project_id === null
+    ? { kind: 'admin', keyId: row.id, keyPrefix: row.key_prefix }
+    : { kind: 'project', keyId: row.id, keyPrefix: row.key_prefix, projectId: row.project_id };
+}
+
+/**
+ * Creates the admin key when the store has none (first start): returns its secret once, or
+ * undefined when an admin key already exists. Servers sharing a database share its admin key.
+ */
+export async function ensureAdminKey(deps: ServiceDeps): Promise<NewApiKey | undefined> {
+  const { key, hash, prefix } = newKey();
+  const row: ApiKeysTable = { id: randomUUID(), project_id: null, name: 'admin', key_hash: hash, key_prefix: prefix, created_at: deps.now().toISOString(), revoked_at: null };
+  try {
+    await deps.db.transaction().execute(async (trx) => {
+      // The settings row is the claim: of two servers starting together on one database, one
+      // inserts it and the other's insert fails on the primary key, so exactly one admin key exists.
+      await trx.insertInto('platform_settings').values({ name: ADMIN_KEY_SETTING, value: row.id }).execute();
+      await trx.insertInto('api_keys').values(row).execute();
+      await recordAudit(trx, deps.now(), { actor: 'server', action: 'api-key.create', targetType: 'api-key', targetId: row.id, projectId: null, details: { admin: true, prefix } });
+    });
+  } catch (error) {
+    if (isUniqueViolation(error)) return undefined;
+    throw error;
+  }
+  return { ...apiKeyView(row), key };
+}
+
+export async function createProjectApiKey(deps: ServiceDeps, principal: Principal, project: ProjectsTable, input: { name?: string | undefined }): Promise<NewApiKey> {
+  const { key, hash, prefix } = newKey();
+  const row: ApiKeysTable = {
+    id: randomUUID(),
+    project_id: project.id,
+    name: input.name ?? 'api key',
+    key_hash: hash,
+    key_prefix: prefix,
+    created_at: deps.now().toISOString(),
+    revoked_at: null,
+  };
+  await deps.db.transaction().execute(async (trx) => {
+    await trx.insertInto('api_keys').values(row).execute();
+    await recordAudit(trx, deps.now(), { actor: actorName(principal), action: 'api-key.create', targetType: 'api-key', targetId: row.id, projectId: project.id, details: { name: row.name, prefix } });
+  });
+  return { ...apiKeyView(row), key };
+}
+
+export async function listProjectApiKeys(deps: ServiceDeps, project: ProjectsTable, request: PageRequest): Promise<Page<ApiKey>> {
+  const query = deps.db.selectFrom('api_keys').where('project_id', '=', project.id);
+  const [rows, count] = await Promise.all([
+    query.selectAll().orderBy('created_at').orderBy('id').limit(request.perPage).offset(offsetOf(request)).execute(),
+    query.select((eb) => eb.fn.countAll<string | number>().as('total')).executeTakeFirstOrThrow(),
+  ]);
+  return { list: rows.map(apiKeyView), page: request.page, perPage: request.perPage, total: Number(count.total) };
+}
+
+/** Revokes a key: it stops working at once and stays listed (with revokedAt) for the record. */
+export async function revokeProjectApiKey(deps: ServiceDeps, principal: Principal, project: ProjectsTable, id: string): Promise<ApiKey> {
+  const row = await deps.db.selectFrom('api_keys').selectAll().where('project_id', '=', project.id).where('id', '=', id).executeTakeFirst();
+  if (!row) throw new ServiceError('API_KEY_NOT_FOUND', `no API key ${JSON.stringify(id)} in project ${JSON.stringify(project.slug)}`, { apiKeyId: id });
+  if (row.revoked_at !== null) return apiKeyView(row);
+  const revoked: ApiKeysTable = { ...row, revoked_at: deps.now().toISOString() };
+  await deps.db.transaction().execute(async (trx) => {
+    await trx.updateTable('api_keys').set({ revoked_at: revoked.revoked_at }).where('id', '=', row.id).execute();
+    await recordAudit(trx, deps.now(), { actor: actorName(principal), action: 'api-key.revoke', targetType: 'api-key', targetId: row.id, projectId: project.id, details: { prefix: row.key_prefix } });
+  });
+  return apiKeyView(revoked);
+}

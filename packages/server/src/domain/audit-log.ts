@@ -1,0 +1,71 @@
+import type { Kysely, Transaction } from 'kysely';
+import type { Database } from '../store/schema.js';
+import { offsetOf, type Page, type PageRequest } from './pagination.js';
+import type { ServiceDeps } from './service-deps.js';
+
+export interface AuditEntry {
+  readonly actor: string;
+  readonly action: string;
+  readonly targetType: string;
+  readonly targetId: string;
+  readonly projectId: string | null;
+  readonly details?: Readonly<Record<string, unknown>>;
+}
+
+export interface AuditEvent {
+  readonly id: number;
+  readonly actor: string;
+  readonly action: string;
+  readonly targetType: string;
+  readonly targetId: string;
+  readonly details: Readonly<Record<string, unknown>>;
+  readonly createdAt: string;
+}
+
+/**
+ * Records a change in the same transaction as the change itself: either both are stored or
+ * neither is, so the log never claims what did not happen nor misses what did.
+ */
+export async function recordAudit(trx: Transaction<Database> | Kysely<Database>, at: Date, entry: AuditEntry): Promise<void> {
+  await trx
+    .insertInto('audit_events')
+    .values({
+      project_id: entry.projectId,
+      actor: entry.actor,
+      action: entry.action,
+      target_type: entry.targetType,
+      target_id: entry.targetId,
+      details: JSON.stringify(entry.details ?? {}),
+      created_at: at.toISOString(),
+    })
+    .execute();
+}
+
+/** A project's audit log, newest first. */
+export async function listAuditEvents(deps: ServiceDeps, projectId: string, request: PageRequest): Promise<Page<AuditEvent>> {
+  const [rows, count] = await Promise.all([
+    deps.db
+      .selectFrom('audit_events')
+      .selectAll()
+      .where('project_id', '=', projectId)
+      .orderBy('id', 'desc')
+      .limit(request.perPage)
+      .offset(offsetOf(request))
+      .execute(),
+    deps.db.selectFrom('audit_events').select((eb) => eb.fn.countAll<string | number>().as('total')).where('project_id', '=', projectId).executeTakeFirstOrThrow(),
+  ]);
+  return {
+    list: rows.map((row) => ({
+      id: Number(row.id),
+      actor: row.actor,
+      action: row.action,
+      targetType: row.target_type,
+      targetId: row.target_id,
+      details: JSON.parse(row.details) as Record<string, unknown>,
+      createdAt: row.created_at,
+    })),
+    page: request.page,
+    perPage: request.perPage,
+    total: Number(count.total),
+  };
+}

@@ -1,0 +1,9 @@
+import type { Principal } from '../domain/principal.js';
+
+/** What a request carries between middleware and handlers. */
+export interface AppEnv {
+  Variables: {
+    principal: Principal;
+    requestId: string;
+  };
+}

@@ -1,0 +1,94 @@
+import { randomUUID } from 'node:crypto';
+import { OpenAPIHono } from '@hono/zod-openapi';
+import type { Certificate } from '@fleetpki/pki';
+import { HTTPException } from 'hono/http-exception';
+import { bodyLimit } from 'hono/body-limit';
+import type { ServiceDeps } from '../domain/service-deps.js';
+import type { Logger } from '../logger.js';
+import { isServiceError, ServiceError } from '../service-error.js';
+import type { AppEnv } from './app-env.js';
+import { requireApiKey } from './auth.js';
+import { problemResponse } from './problem.js';
+import { apiKeyRoutes } from './routes/api-keys.js';
+import { auditRoutes } from './routes/audit.js';
+import { certificateRoutes } from './routes/certificates.js';
+import { deviceRoutes } from './routes/devices.js';
+import { projectRoutes } from './routes/projects.js';
+import { serverCaRoutes } from './routes/server-ca.js';
+
+/** Bound on a request body: a CA bundle of 100 certificates in base64 fits with room to spare. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+export interface AppOptions {
+  readonly deps: ServiceDeps;
+  readonly logger: Logger;
+  readonly platformRoot: { certificate: Certificate; pem: string };
+  readonly version: string;
+}
+
+/** The management API (DESIGN §5) as a fetch handler: routes, auth, limits, problem errors, OpenAPI. */
+export function createManagementApp(options: AppOptions): OpenAPIHono<AppEnv> {
+  const { deps, logger } = options;
+  const app = new OpenAPIHono<AppEnv>({
+    // Schema failures become problems with the offending fields listed.
+    defaultHook: (result, c) => {
+      if (result.success) return undefined;
+      const issues = result.error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message }));
+      const summary = issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ');
+      return problemResponse(c, new ServiceError('VALIDATION_FAILED', `the request is not valid: ${summary}`, { issues }));
+    },
+  });
+
+  app.use('*', async (c, next) => {
+    const requestId = c.req.header('x-request-id')?.slice(0, 100) ?? randomUUID();
+    c.set('requestId', requestId);
+    const started = performance.now();
+    await next();
+    c.header('x-request-id', requestId);
+    logger.log('info', 'request', {
+      requestId,
+      method: c.req.method,
+      path: c.req.path,
+      status: c.res.status,
+      durationMs: Math.round((performance.now() - started) * 10) / 10,
+    });
+  });
+  app.use(
+    '/v1/*',
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: (c) => problemResponse(c, new ServiceError('BODY_TOO_LARGE', `request bodies are limited to ${MAX_BODY_BYTES} bytes`, { maxBytes: MAX_BODY_BYTES })),
+    }),
+  );
+  app.use('/v1/projects', requireApiKey(deps));
+  app.use('/v1/projects/*', requireApiKey(deps));
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'ApiKey', { type: 'apiKey', in: 'header', name: 'x-api-key' });
+  projectRoutes(deps, app);
+  certificateRoutes(deps, app);
+  deviceRoutes(deps, app);
+  apiKeyRoutes(deps, app);
+  auditRoutes(deps, app);
+  serverCaRoutes(options.platformRoot, app);
+  app.doc('/openapi.json', {
+    openapi: '3.0.3',
+    info: { title: 'fleetpki management API', version: options.version, description: 'Certificate-based device authentication for IoT fleets (DESIGN §5).' },
+  });
+
+  app.notFound((c) => problemResponse(c, new ServiceError('ROUTE_NOT_FOUND', `no route ${c.req.method} ${c.req.path}`)));
+  app.onError((error, c) => {
+    if (isServiceError(error)) return problemResponse(c, error);
+    if (error instanceof HTTPException) return problemResponse(c, fromHttpException(error));
+    logger.log('error', 'unhandled error', { requestId: c.var.requestId, error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+    return problemResponse(c, new ServiceError('INTERNAL_ERROR', 'the server failed to handle this request; it is logged', { requestId: c.var.requestId }));
+  });
+  return app;
+}
+
+/** Hono's own refusals (malformed JSON, a wrong content type) carry statuses, not codes. */
+function fromHttpException(error: HTTPException): ServiceError {
+  if (error.status === 415) return new ServiceError('UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json');
+  if (error.status === 413) return new ServiceError('BODY_TOO_LARGE', `request bodies are limited to ${MAX_BODY_BYTES} bytes`, { maxBytes: MAX_BODY_BYTES });
+  if (error.status === 400) return new ServiceError('MALFORMED_JSON', `the request body is not valid JSON: ${error.message}`);
+  return new ServiceError('VALIDATION_FAILED', error.message);
+}

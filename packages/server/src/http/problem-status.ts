@@ -1,0 +1,52 @@
+import type { ServiceErrorCode } from '../service-error.js';
+
+/** The one code -> HTTP status table (DESIGN §7); exhaustive, so a new code cannot go unmapped. */
+export const PROBLEM_STATUS: Readonly<Record<ServiceErrorCode, number>> = {
+  API_KEY_MISSING: 401,
+  API_KEY_INVALID: 401,
+  ADMIN_KEY_REQUIRED: 403,
+  PROJECT_ACCESS_DENIED: 403,
+  VALIDATION_FAILED: 400,
+  MALFORMED_JSON: 400,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  BODY_TOO_LARGE: 413,
+  ROUTE_NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  PROJECT_NOT_FOUND: 404,
+  PROJECT_SLUG_INVALID: 400,
+  PROJECT_SLUG_TAKEN: 409,
+  CERT_FILE_INVALID_BASE64: 400,
+  CERT_FILE_UNPARSABLE: 400,
+  CERT_FILE_EMPTY: 400,
+  CERT_FILE_TOO_MANY: 400,
+  CA_NOT_A_CA: 422,
+  CA_KEY_CERT_SIGN_MISSING: 422,
+  CA_EXPIRED: 422,
+  CA_NOT_YET_VALID: 422,
+  CA_ROOT_NOT_SELF_SIGNED: 422,
+  CA_ROOT_SIGNATURE_INVALID: 422,
+  CA_DUPLICATE: 409,
+  CA_NOT_FOUND: 404,
+  DEVICE_NOT_FOUND: 404,
+  DEVICE_NAME_INVALID: 400,
+  DEVICE_NAME_TAKEN: 409,
+  CERTIFICATE_ID_INVALID: 400,
+  CERTIFICATE_ID_TAKEN: 409,
+  CERTIFICATE_ID_IMMUTABLE: 409,
+  API_KEY_NOT_FOUND: 404,
+  INTERNAL_ERROR: 500,
+};
+
+/** RFC 9457 titles, one per status we use. */
+export const STATUS_TITLE: Readonly<Record<number, string>> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  409: 'Conflict',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
+  500: 'Internal Server Error',
+};

@@ -1,0 +1,25 @@
+import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
+import { listAuditEvents } from '../../domain/audit-log.js';
+import { projectForPrincipal } from '../../domain/projects.js';
+import type { ServiceDeps } from '../../domain/service-deps.js';
+import type { AppEnv } from '../app-env.js';
+import { jsonResponse } from '../route-helpers.js';
+import { AuditEventPage, PageQuery, problemResponses, ProjectIdParam, SECURITY } from '../schemas.js';
+
+export function auditRoutes(deps: ServiceDeps, app: OpenAPIHono<AppEnv>): void {
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/projects/{projectId}/audit',
+      tags: ['audit'],
+      summary: 'The project’s audit log, newest first: who changed what, and when',
+      security: SECURITY,
+      request: { params: ProjectIdParam, query: PageQuery },
+      responses: { 200: jsonResponse(AuditEventPage, 'a page of audit events'), ...problemResponses(400, 401, 403, 404) },
+    }),
+    async (c) => {
+      const project = await projectForPrincipal(deps, c.var.principal, c.req.valid('param').projectId);
+      return c.json(await listAuditEvents(deps, project.id, c.req.valid('query')), 200);
+    },
+  );
+}

@@ -1,0 +1,151 @@
+import { z } from '@hono/zod-openapi';
+import { DEFAULT_PER_PAGE, MAX_PER_PAGE } from '../domain/pagination.js';
+
+/** Schemas of the management API: they validate requests and generate /openapi.json. */
+
+export const Problem = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    code: z.string().openapi({ example: 'PROJECT_NOT_FOUND', description: 'stable machine-readable code' }),
+    detail: z.string(),
+    instance: z.string().optional(),
+  })
+  .catchall(z.unknown())
+  .openapi('Problem', { description: 'RFC 9457 problem details; extra members carry the facts of the failure' });
+
+export const problemResponses = (...statuses: number[]): Record<number, { description: string; content: { 'application/problem+json': { schema: typeof Problem } } }> =>
+  Object.fromEntries(statuses.map((status) => [status, { description: 'failure, with a stable code', content: { 'application/problem+json': { schema: Problem } } }]));
+
+export const ProjectIdParam = z.object({
+  projectId: z.string().openapi({ param: { name: 'projectId', in: 'path' }, example: 'acme', description: 'the project slug' }),
+});
+
+export const PageQuery = z.object({
+  page: z.coerce.number().int().min(0).max(1_000_000).default(0).openapi({ description: 'page number, from 0' }),
+  perPage: z.coerce.number().int().min(1).max(MAX_PER_PAGE).default(DEFAULT_PER_PAGE),
+});
+
+const pageOf = <T extends z.ZodTypeAny>(item: T, name: string) =>
+  z.object({ list: z.array(item).readonly(), page: z.number().int(), perPage: z.number().int(), total: z.number().int() }).openapi(name);
+
+export const Project = z
+  .object({ id: z.string(), slug: z.string(), name: z.string(), createdAt: z.string(), updatedAt: z.string() })
+  .openapi('Project');
+export const ProjectPage = pageOf(Project, 'ProjectPage');
+export const ProjectCreate = z
+  .object({
+    name: z.string().min(1).max(200),
+    slug: z.string().optional().openapi({ description: 'defaults to one derived from the name', example: 'acme' }),
+  })
+  .strict()
+  .openapi('ProjectCreate');
+export const ProjectUpdate = z.object({ name: z.string().min(1).max(200).optional() }).strict().openapi('ProjectUpdate');
+
+export const CertificateContent = z
+  .object({
+    subject: z.string(),
+    issuer: z.string(),
+    serialNumber: z.string(),
+    notBefore: z.string(),
+    notAfter: z.string(),
+    fingerprintSha256: z.string(),
+    publicKeyAlgorithm: z.string(),
+    signatureAlgorithm: z.string(),
+    keyUsages: z.array(z.string()).readonly(),
+    extendedKeyUsages: z.array(z.string()).readonly(),
+    isCa: z.boolean(),
+    pathLen: z.number().int().nullable(),
+    subjectKeyIdentifier: z.string().nullable(),
+    authorityKeyIdentifier: z.string().nullable(),
+    subjectAltNames: z.array(z.string()).readonly(),
+    selfIssued: z.boolean(),
+  })
+  .openapi('CertificateContent');
+
+export const UploadWarning = z
+  .object({ code: z.literal('CA_EXPIRES_SOON'), message: z.string(), notAfter: z.string(), daysLeft: z.number().int() })
+  .openapi('UploadWarning');
+
+export const CaCertificate = z
+  .object({
+    id: z.string(),
+    certType: z.enum(['root', 'intermediate']),
+    enabled: z.boolean(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    certificateContent: CertificateContent,
+  })
+  .openapi('CaCertificate');
+export const CaCertificatePage = pageOf(CaCertificate, 'CaCertificatePage');
+export const CaCertificateCreated = CaCertificate.extend({ warnings: z.array(UploadWarning).readonly() }).openapi('CaCertificateCreated');
+export const CaCertificateUpload = z
+  .object({
+    certFile: z.string().min(1).openapi({ description: 'base64 of a PEM or DER file holding one or more CA certificates' }),
+    certType: z.enum(['root', 'intermediate']).optional().openapi({ description: 'defaults to root for a self-issued certificate, else intermediate' }),
+  })
+  .strict()
+  .openapi('CaCertificateUpload');
+export const CaCertificateUpdate = z.object({ enabled: z.boolean() }).strict().openapi('CaCertificateUpdate');
+export const BundleResult = z
+  .object({
+    index: z.number().int(),
+    status: z.number().int().openapi({ description: 'the HTTP status this certificate alone would have had' }),
+    certificate: CaCertificate.optional(),
+    warnings: z.array(UploadWarning).readonly().optional(),
+    problem: Problem.optional(),
+  })
+  .openapi('BundleResult');
+export const BundleUploadResult = z
+  .object({ results: z.array(BundleResult).readonly(), created: z.number().int(), refused: z.number().int() })
+  .openapi('BundleUploadResult');
+
+export const Device = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    certificateId: z.string().nullable(),
+    enabled: z.boolean(),
+    provisioning: z.enum(['pre-provisioned', 'created', 'associated', 'existing']),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    lastSeenAt: z.string().nullable(),
+  })
+  .openapi('Device');
+export const DevicePage = pageOf(Device, 'DevicePage');
+export const DeviceCreate = z
+  .object({ name: z.string(), certificateId: z.string().optional(), enabled: z.boolean().optional() })
+  .strict()
+  .openapi('DeviceCreate');
+export const DeviceUpdate = z
+  .object({ name: z.string().optional(), enabled: z.boolean().optional(), certificateId: z.string().optional() })
+  .strict()
+  .openapi('DeviceUpdate');
+export const DeviceQuery = PageQuery.extend({
+  certificateId: z.string().optional(),
+  name: z.string().optional(),
+  enabled: z.enum(['true', 'false']).optional(),
+});
+
+export const ApiKey = z
+  .object({ id: z.string(), name: z.string(), prefix: z.string(), createdAt: z.string(), revokedAt: z.string().nullable() })
+  .openapi('ApiKey');
+export const NewApiKey = ApiKey.extend({ key: z.string().openapi({ description: 'the secret, shown only in this response' }) }).openapi('NewApiKey');
+export const ApiKeyPage = pageOf(ApiKey, 'ApiKeyPage');
+export const ApiKeyCreate = z.object({ name: z.string().min(1).max(200).optional() }).strict().openapi('ApiKeyCreate');
+
+export const AuditEvent = z
+  .object({
+    id: z.number().int(),
+    actor: z.string(),
+    action: z.string(),
+    targetType: z.string(),
+    targetId: z.string(),
+    details: z.record(z.string(), z.unknown()).readonly(),
+    createdAt: z.string(),
+  })
+  .openapi('AuditEvent');
+export const AuditEventPage = pageOf(AuditEvent, 'AuditEventPage');
+
+export const SECURITY = [{ ApiKey: [] }];

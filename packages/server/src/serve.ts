@@ -1,0 +1,115 @@
+import { mkdirSync, readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
+import { createAdaptorServer } from '@hono/node-server';
+import { ensureAdminKey } from './domain/api-keys.js';
+import type { ServiceDeps } from './domain/service-deps.js';
+import { createManagementApp } from './http/create-app.js';
+import { jsonLogger, type Logger } from './logger.js';
+import { ensurePlatformPki, type PlatformPki } from './platform/platform-pki.js';
+import { writeFileAtomically } from './platform/secret-files.js';
+import { DEFAULT_SERVER_HOSTNAMES, parseServerNames } from './platform/tls-names.js';
+import { StartupError } from './startup-error.js';
+import { openStore, type Store } from './store/open-store.js';
+
+export const ADMIN_KEY_FILE = 'admin-api-key';
+export const DEFAULT_DATA_DIR = './fleetpki-data';
+export const DEFAULT_HTTP_PORT = 8080;
+export const SERVER_VERSION = '0.1.0';
+
+export interface ServeOptions {
+  readonly dataDir?: string | undefined;
+  /** `postgres://…`; SQLite in the data directory when absent. */
+  readonly database?: string | undefined;
+  readonly host?: string | undefined;
+  /** 0 picks a free port (tests). */
+  readonly httpPort?: number | undefined;
+  readonly hostnames?: readonly string[] | undefined;
+  readonly tlsCertFile?: string | undefined;
+  readonly tlsKeyFile?: string | undefined;
+  readonly logger?: Logger | undefined;
+  readonly now?: (() => Date) | undefined;
+}
+
+export interface RunningServer {
+  readonly httpUrl: string;
+  readonly dataDir: string;
+  readonly store: Store;
+  readonly platform: PlatformPki;
+  /** Set only on the start that created the admin key: it is shown once. */
+  readonly adminApiKey: string | undefined;
+  /** Stops accepting, lets requests in flight finish (bounded), closes the store. */
+  close(): Promise<void>;
+}
+
+/** In-flight requests get this long to finish on shutdown before their connections are cut. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
+export async function startServer(options: ServeOptions = {}): Promise<RunningServer> {
+  const logger = options.logger ?? jsonLogger();
+  const now = options.now ?? (() => new Date());
+  const dataDir = resolve(options.dataDir ?? DEFAULT_DATA_DIR);
+  try {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    throw new StartupError('DATA_DIR_UNUSABLE', `cannot create the data directory ${dataDir}: ${(error as Error).message}`);
+  }
+  const names = parseServerNames(options.hostnames ?? DEFAULT_SERVER_HOSTNAMES);
+  if (options.database !== undefined && !/^postgres(ql)?:\/\//.test(options.database)) {
+    throw new StartupError('INVALID_OPTION', '--database takes a postgres:// URL; without it the store is SQLite in the data directory');
+  }
+  const store = await openStore(options.database ? { kind: 'postgres', url: options.database } : { kind: 'sqlite', dataDir }).catch((error: unknown) => {
+    throw new StartupError('DATABASE_UNAVAILABLE', `cannot open the store: ${(error as Error).message}`);
+  });
+  try {
+    const deps: ServiceDeps = { db: store.db, now };
+    const platform = await ensurePlatformPki({
+      dataDir,
+      names,
+      now: now(),
+      db: store.db,
+      tlsCertPem: options.tlsCertFile ? readFileSync(options.tlsCertFile) : undefined,
+      tlsKeyPem: options.tlsKeyFile ? readFileSync(options.tlsKeyFile) : undefined,
+    });
+    for (const event of platform.events) logger.log('info', event, { dataDir });
+    const admin = await ensureAdminKey(deps);
+    if (admin) {
+      const file = writeFileAtomically(dataDir, ADMIN_KEY_FILE, `${admin.key}\n`, 0o600);
+      logger.log('info', `created the admin API key; it is shown only now and kept in ${file} (mode 0600)`, { adminApiKey: admin.key, file });
+    }
+    const app = createManagementApp({ deps, logger, platformRoot: { certificate: platform.root, pem: platform.rootPem }, version: SERVER_VERSION });
+    const server = createAdaptorServer({ fetch: app.fetch }) as Server;
+    const host = options.host ?? '127.0.0.1';
+    await new Promise<void>((resolveListen, rejectListen) => {
+      server.once('error', (error) => rejectListen(new StartupError('INVALID_OPTION', `cannot listen on ${host}:${options.httpPort ?? DEFAULT_HTTP_PORT}: ${error.message}`)));
+      server.listen(options.httpPort ?? DEFAULT_HTTP_PORT, host, () => resolveListen());
+    });
+    const address = server.address() as AddressInfo;
+    const httpUrl = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+    logger.log('info', 'management API listening', { url: httpUrl, openapi: `${httpUrl}/openapi.json`, store: store.dialect, location: store.location });
+    let closing: Promise<void> | undefined;
+    return {
+      httpUrl,
+      dataDir,
+      store,
+      platform,
+      adminApiKey: admin?.key,
+      close() {
+        closing ??= (async () => {
+          const closed = new Promise<void>((done) => server.close(() => done()));
+          server.closeIdleConnections();
+          const timer = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
+          await closed;
+          clearTimeout(timer);
+          await store.close();
+          logger.log('info', 'stopped');
+        })();
+        return closing;
+      },
+    };
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * Every failure the server reports, as a closed union of stable codes (DESIGN §7). HTTP
+ * statuses for them live in one table (http/problem-status.ts); nothing else picks a status.
+ */
+export const SERVICE_ERROR_CODES = [
+  'API_KEY_MISSING',
+  'API_KEY_INVALID',
+  'ADMIN_KEY_REQUIRED',
+  'PROJECT_ACCESS_DENIED',
+  'VALIDATION_FAILED',
+  'MALFORMED_JSON',
+  'UNSUPPORTED_MEDIA_TYPE',
+  'BODY_TOO_LARGE',
+  'ROUTE_NOT_FOUND',
+  'METHOD_NOT_ALLOWED',
+  'PROJECT_NOT_FOUND',
+  'PROJECT_SLUG_INVALID',
+  'PROJECT_SLUG_TAKEN',
+  'CERT_FILE_INVALID_BASE64',
+  'CERT_FILE_UNPARSABLE',
+  'CERT_FILE_EMPTY',
+  'CERT_FILE_TOO_MANY',
+  'CA_NOT_A_CA',
+  'CA_KEY_CERT_SIGN_MISSING',
+  'CA_EXPIRED',
+  'CA_NOT_YET_VALID',
+  'CA_ROOT_NOT_SELF_SIGNED',
+  'CA_ROOT_SIGNATURE_INVALID',
+  'CA_DUPLICATE',
+  'CA_NOT_FOUND',
+  'DEVICE_NOT_FOUND',
+  'DEVICE_NAME_INVALID',
+  'DEVICE_NAME_TAKEN',
+  'CERTIFICATE_ID_INVALID',
+  'CERTIFICATE_ID_TAKEN',
+  'CERTIFICATE_ID_IMMUTABLE',
+  'API_KEY_NOT_FOUND',
+  'INTERNAL_ERROR',
+] as const;
+
+export type ServiceErrorCode = (typeof SERVICE_ERROR_CODES)[number];
+
+/** Machine-readable facts about one failure, sent as extra members of the problem document. */
+export type ServiceErrorContext = Readonly<Record<string, string | number | boolean | null | readonly unknown[] | Readonly<Record<string, unknown>>>>;
+
+export class ServiceError extends Error {
+  override readonly name = 'ServiceError';
+
+  constructor(
+    readonly code: ServiceErrorCode,
+    message: string,
+    readonly context: ServiceErrorContext = {},
+  ) {
+    super(message);
+  }
+}
+
+export function isServiceError(value: unknown): value is ServiceError {
+  return value instanceof ServiceError;
+}

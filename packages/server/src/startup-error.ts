@@ -1,0 +1,13 @@
+/** Why a server could not start; the CLI maps each code to an exit status and a one-line message. */
+export type StartupErrorCode = 'PLATFORM_ROOT_MISMATCH' | 'TLS_CREDENTIALS_INVALID' | 'DATA_DIR_UNUSABLE' | 'DATABASE_UNAVAILABLE' | 'INVALID_OPTION';
+
+export class StartupError extends Error {
+  override readonly name = 'StartupError';
+
+  constructor(
+    readonly code: StartupErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}

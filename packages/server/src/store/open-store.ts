@@ -1,0 +1,61 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, type MigrationProvider } from 'kysely';
+import pg from 'pg';
+import type { StoreDialect } from './dialect.js';
+import { migrations } from './migrations.js';
+import type { Database } from './schema.js';
+
+export const SQLITE_FILE_NAME = 'fleetpki.sqlite';
+
+export interface Store {
+  readonly db: Kysely<Database>;
+  readonly dialect: StoreDialect;
+  /** Where the data lives, for logs (a PostgreSQL URL without its password). */
+  readonly location: string;
+  close(): Promise<void>;
+}
+
+export type StoreLocation = { readonly kind: 'sqlite'; readonly dataDir: string } | { readonly kind: 'postgres'; readonly url: string };
+
+/** Opens the store and brings its schema to the newest migration. */
+export async function openStore(location: StoreLocation): Promise<Store> {
+  const store = location.kind === 'sqlite' ? openSqlite(location.dataDir) : openPostgres(location.url);
+  try {
+    await migrate(store);
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  return store;
+}
+
+function openSqlite(dataDir: string): Store {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const file = join(dataDir, SQLITE_FILE_NAME);
+  const database = new BetterSqlite3(file);
+  // WAL lets readers run beside the writer; synchronous=FULL makes every acknowledged commit
+  // durable even if the machine, not only the process, goes down.
+  database.pragma('journal_mode = WAL');
+  database.pragma('synchronous = FULL');
+  database.pragma('foreign_keys = ON');
+  database.pragma('busy_timeout = 5000');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  return { db, dialect: 'sqlite', location: file, close: () => db.destroy() };
+}
+
+function openPostgres(url: string): Store {
+  const pool = new pg.Pool({ connectionString: url, max: 10 });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const shown = new URL(url);
+  if (shown.password) shown.password = '***';
+  return { db, dialect: 'postgres', location: shown.toString(), close: () => db.destroy() };
+}
+
+async function migrate(store: Store): Promise<void> {
+  const provider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations(store.dialect)) };
+  const migrator = new Migrator({ db: store.db, provider, migrationTableName: 'fleetpki_migrations', migrationLockTableName: 'fleetpki_migrations_lock' });
+  const { error } = await migrator.migrateToLatest();
+  if (error) throw error;
+}
