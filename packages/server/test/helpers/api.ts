@@ -1,0 +1,49 @@
+import { silentLogger, startServer, type RunningServer } from '@fleetpki/server';
+import { createTestStore, type Dialect, type TestStore } from './stores.js';
+
+export interface ApiResponse {
+  readonly status: number;
+  readonly contentType: string;
+  // Tests read fields by name; the shapes are asserted there.
+  readonly body: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  readonly text: string;
+}
+
+/** A running server on a fresh store, and a small client for its API. */
+export interface TestApi {
+  readonly server: RunningServer;
+  readonly store: TestStore;
+  readonly adminKey: string;
+  call(method: string, path: string, options?: { key?: string | null; json?: unknown; rawBody?: string | Buffer; headers?: Record<string, string> }): Promise<ApiResponse>;
+  close(): Promise<void>;
+}
+
+export async function startTestApi(dialect: Dialect, options: { now?: () => Date } = {}): Promise<TestApi> {
+  const store = await createTestStore(dialect);
+  const server = await startServer({ dataDir: store.dataDir, database: store.database, httpPort: 0, logger: silentLogger, now: options.now });
+  const adminKey = server.adminApiKey;
+  if (!adminKey) throw new Error('a fresh store must create an admin key');
+  return {
+    server,
+    store,
+    adminKey,
+    async call(method, path, opts = {}) {
+      const headers: Record<string, string> = { ...(opts.headers ?? {}) };
+      const key = opts.key === undefined ? adminKey : opts.key;
+      if (key !== null) headers['x-api-key'] = key;
+      let body: string | Buffer | undefined = opts.rawBody;
+      if (opts.json !== undefined) {
+        body = JSON.stringify(opts.json);
+        headers['content-type'] ??= 'application/json';
+      }
+      const response = await fetch(`${server.httpUrl}${path}`, { method, headers, body });
+      const text = await response.text();
+      const contentType = response.headers.get('content-type') ?? '';
+      return { status: response.status, contentType, text, body: contentType.includes('json') && text ? JSON.parse(text) : {} };
+    },
+    async close() {
+      await server.close();
+      await store.cleanup();
+    },
+  };
+}
