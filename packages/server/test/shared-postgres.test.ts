@@ -1,0 +1,78 @@
+import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { ADMIN_KEY_FILE, ROOT_CERT_FILE, ROOT_KEY_FILE } from '@fleetpki/server';
+import { base64, makeRoot } from './helpers/ca-fixtures.js';
+import { serveRefusal, spawnServe, type ServeProcess } from './helpers/serve-process.js';
+import { createTestStore, type TestStore } from './helpers/stores.js';
+
+async function call(url: string, key: string, method = 'GET', body?: unknown): Promise<{ status: number; body: any }> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const response = await fetch(url, { method, headers: { 'x-api-key': key, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : {} };
+}
+
+describe('two fleetpki serve processes on one PostgreSQL database', () => {
+  let store: TestStore;
+  let first: ServeProcess;
+  let second: ServeProcess;
+  let secondDataDir: string;
+  let key: string;
+
+  before(async () => {
+    store = await createTestStore('postgres');
+    first = await spawnServe(['--data-dir', store.dataDir, '--database', store.database!]);
+    key = readFileSync(join(store.dataDir, ADMIN_KEY_FILE), 'utf8').trim();
+    // The second server has its own data directory holding a copy of the platform root.
+    secondDataDir = mkdtempSync(join(tmpdir(), 'fleetpki-second-'));
+    for (const file of [ROOT_CERT_FILE, ROOT_KEY_FILE]) cpSync(join(store.dataDir, file), join(secondDataDir, file));
+    second = await spawnServe(['--data-dir', secondDataDir, '--database', store.database!]);
+  });
+  after(async () => {
+    await first.stop('SIGKILL');
+    await second.stop('SIGKILL');
+    rmSync(secondDataDir, { recursive: true, force: true });
+    await store.cleanup();
+  });
+
+  it('the second start finds the admin key in the database and makes no other', () => {
+    assert.equal(second.logs.filter((l) => 'adminApiKey' in l).length, 0);
+  });
+
+  it('serves through one what was written through the other, both ways', async () => {
+    assert.equal((await call(`${first.url}/v1/projects`, key, 'POST', { name: 'Shared', slug: 'shared' })).status, 201);
+    const ca = await call(`${first.url}/v1/projects/shared/certificates`, key, 'POST', { certFile: base64(makeRoot('/CN=Shared Root').pem) });
+    assert.equal(ca.status, 201);
+    const device = await call(`${second.url}/v1/projects/shared/devices`, key, 'POST', { name: 'sensor-1' });
+    assert.equal(device.status, 201);
+
+    const seenBySecond = await call(`${second.url}/v1/projects/shared/certificates`, key);
+    assert.deepEqual(seenBySecond.body.list.map((c: { id: string }) => c.id), [ca.body.id]);
+    const seenByFirst = await call(`${first.url}/v1/projects/shared/devices/${device.body.id}`, key);
+    assert.equal(seenByFirst.status, 200);
+    assert.equal(seenByFirst.body.name, 'sensor-1');
+    // A project key made through one works on the other; revoked through the other, it stops on both.
+    const projectKey = await call(`${first.url}/v1/projects/shared/api-keys`, key, 'POST', {});
+    assert.equal((await call(`${second.url}/v1/projects/shared`, projectKey.body.key)).status, 200);
+    await call(`${second.url}/v1/projects/shared/api-keys/${projectKey.body.id}`, key, 'DELETE');
+    assert.equal((await call(`${first.url}/v1/projects/shared`, projectKey.body.key)).body.code, 'API_KEY_INVALID');
+  });
+
+  it('both servers agree on uniqueness: the same slug created through each gives one 201 and one 409', async () => {
+    const results = await Promise.all([first, second].map((s) => call(`${s.url}/v1/projects`, key, 'POST', { name: 'Race', slug: 'race' })));
+    assert.deepEqual(results.map((r) => r.status).sort(), [201, 409]);
+  });
+
+  it('refuses to start a server whose data directory holds a different platform root', async () => {
+    const stranger = mkdtempSync(join(tmpdir(), 'fleetpki-stranger-'));
+    try {
+      const refusal = await serveRefusal(['--data-dir', stranger, '--database', store.database!]);
+      assert.equal(refusal.exitCode, 4);
+      assert.match(refusal.stderr, /^fleetpki: PLATFORM_ROOT_MISMATCH:/m);
+    } finally {
+      rmSync(stranger, { recursive: true, force: true });
+    }
+  });
+});
