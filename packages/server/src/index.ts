@@ -5,3 +5,11 @@ export { PROBLEM_STATUS } from './http/problem-status.js';
 export { jsonLogger, silentLogger, type Logger, type LogLevel } from './logger.js';
 export { ROOT_CERT_FILE, ROOT_KEY_FILE, SERVER_CERT_FILE, SERVER_KEY_FILE } from './platform/platform-pki.js';
 export { SQLITE_FILE_NAME } from './store/open-store.js';
+// The API's resource shapes, for clients (the CLI) to share instead of restating them.
+export type { Project } from './domain/projects.js';
+export type { CaCertificate } from './domain/ca-certificates.js';
+export type { UploadWarning, CertType } from './domain/ca-upload-rules.js';
+export type { Device, Provisioning } from './domain/devices.js';
+export type { ApiKey, NewApiKey } from './domain/api-keys.js';
+export type { AuditEvent } from './domain/audit-log.js';
+export type { Page } from './domain/pagination.js';
