@@ -1,5 +1,6 @@
 import type { PkiErrorCode } from '@fleetpki/pki';
 import type { StartupErrorCode } from '@fleetpki/server';
+import type { ApiClientErrorCode } from './api-error.js';
 import type { CliErrorCode } from './cli-error.js';
 
 /**
@@ -15,11 +16,15 @@ export const ExitStatus = {
   CRYPTO: 5,
   VERIFY_FAILED: 6,
   OUTPUT: 7,
+  /** The management API answered with a problem (its code is printed). */
+  SERVER_REFUSED: 8,
+  /** The management API could not be reached, or what answered was not it. */
+  SERVER_UNREACHABLE: 9,
 } as const;
 
 export type ExitStatusValue = (typeof ExitStatus)[keyof typeof ExitStatus];
 
-export const EXIT_STATUS_BY_CODE: Readonly<Record<PkiErrorCode | CliErrorCode | StartupErrorCode, ExitStatusValue>> = {
+export const EXIT_STATUS_BY_CODE: Readonly<Record<PkiErrorCode | CliErrorCode | StartupErrorCode | ApiClientErrorCode, ExitStatusValue>> = {
   USAGE: ExitStatus.USAGE,
   INVALID_ARGUMENT: ExitStatus.USAGE,
   INVALID_VALIDITY: ExitStatus.USAGE,
@@ -84,4 +89,18 @@ export const EXIT_STATUS_BY_CODE: Readonly<Record<PkiErrorCode | CliErrorCode | 
   PLATFORM_ROOT_MISMATCH: ExitStatus.POLICY,
   DATA_DIR_UNUSABLE: ExitStatus.OUTPUT,
   DATABASE_UNAVAILABLE: ExitStatus.OUTPUT,
+
+  // Management commands: the API's own answers and what kept us from one.
+  CERTIFICATES_REFUSED: ExitStatus.SERVER_REFUSED,
+  LIST_TOO_LONG: ExitStatus.OUTPUT,
+  SERVER_UNREACHABLE: ExitStatus.SERVER_UNREACHABLE,
+  SERVER_TIMEOUT: ExitStatus.SERVER_UNREACHABLE,
+  SERVER_RESPONSE_INVALID: ExitStatus.SERVER_UNREACHABLE,
 };
+
+/**
+ * Every problem the management API answers exits SERVER_REFUSED whatever its code: the codes
+ * are the server's closed union (packages/server/src/service-error.ts), and a newer server may
+ * send one this CLI does not know, so they are printed as they come rather than tabled here.
+ */
+export const API_PROBLEM_EXIT_STATUS: ExitStatusValue = ExitStatus.SERVER_REFUSED;

@@ -78,7 +78,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       const file = writeFileAtomically(dataDir, ADMIN_KEY_FILE, `${admin.key}\n`, 0o600);
       logger.log('info', `created the admin API key; it is shown only now and kept in ${file} (mode 0600)`, { adminApiKey: admin.key, file });
     }
-    const app = createManagementApp({ deps, logger, platformRoot: { certificate: platform.root, pem: platform.rootPem }, version: SERVER_VERSION });
+    const app = createManagementApp({ deps, logger, platformRoot: platform.root, version: SERVER_VERSION });
     const server = createAdaptorServer({ fetch: app.fetch }) as Server;
     const host = options.host ?? '127.0.0.1';
     await new Promise<void>((resolveListen, rejectListen) => {

@@ -25,6 +25,13 @@ for (const dialect of DIALECTS) {
       assert.equal((await api.call('POST', '/v1/projects/acme/devices', { key, json: { name: 'by-key' } })).status, 201);
       assert.equal((await api.call('GET', '/v1/projects/beta/devices', { key })).body['code'], 'PROJECT_ACCESS_DENIED');
 
+      // A project key cannot mint or revoke keys: a leaked one could otherwise outlive its revocation.
+      const minted = await api.call('POST', '/v1/projects/acme/api-keys', { key, json: {} });
+      assert.equal(minted.status, 403);
+      assert.equal(minted.body['code'], 'ADMIN_KEY_REQUIRED');
+      const selfRevoke = await api.call('DELETE', `/v1/projects/acme/api-keys/${created.body['id']}`, { key });
+      assert.equal(selfRevoke.body['code'], 'ADMIN_KEY_REQUIRED');
+
       const listed = await api.call('GET', '/v1/projects/acme/api-keys');
       assert.equal(listed.body['total'], 1);
       assert.equal('key' in listed.body['list'][0], false);

@@ -1,6 +1,6 @@
-import { DEFAULT_DATA_DIR, DEFAULT_HTTP_PORT, startServer } from '@fleetpki/server';
 import type { Command } from 'commander';
 import { CliError } from '../cli-error.js';
+import { DEFAULT_DATA_DIR, DEFAULT_HTTP_PORT } from '../serve-defaults.js';
 
 function port(value: string): number {
   const n = Number(value);
@@ -34,6 +34,8 @@ export function registerServeCommand(program: Command): void {
     .option('--tls-cert <file>', 'your own server certificate chain (PEM) instead of one from the platform root')
     .option('--tls-key <file>', 'the key of --tls-cert')
     .action(async (flags: ServeFlags) => {
+      // Loaded here, not at the top: the server package is most of a CLI start (serve-defaults.ts).
+      const { startServer } = await import('@fleetpki/server');
       const server = await startServer({
         dataDir: flags.dataDir,
         database: flags.database,

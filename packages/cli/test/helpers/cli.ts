@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -23,6 +23,37 @@ export function fleetpki(args: readonly string[], options: { cwd: string; input?
   });
   if (result.error) throw result.error;
   return { status: result.status ?? -1, stdout: result.stdout.toString('latin1'), stderr: result.stderr.toString('utf8') };
+}
+
+export interface AsyncRunOptions {
+  readonly cwd: string;
+  /** Added to the environment; FLEETPKI_SERVER and FLEETPKI_API_KEY are cleared unless given here. */
+  readonly env?: Readonly<Record<string, string>>;
+  readonly input?: Buffer | string;
+}
+
+/**
+ * fleetpki without blocking the event loop: for tests that run the server in-process, where
+ * spawnSync would stall the server the child is talking to.
+ */
+export function fleetpkiAsync(args: readonly string[], options: AsyncRunOptions): Promise<RunResult & { readonly stdoutBytes: Buffer }> {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env.FLEETPKI_SERVER;
+  delete env.FLEETPKI_API_KEY;
+  Object.assign(env, options.env);
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [CLI_BIN, ...args], { cwd: options.cwd, env, stdio: ['pipe', 'pipe', 'pipe'], timeout: 120_000 });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
+    child.on('error', reject);
+    child.on('close', (status) => {
+      const stdoutBytes = Buffer.concat(out);
+      resolvePromise({ status: status ?? -1, stdout: stdoutBytes.toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), stdoutBytes });
+    });
+    child.stdin.end(options.input);
+  });
 }
 
 /** Runs fleetpki and fails the test with its stderr unless it exits 0. */

@@ -74,7 +74,16 @@ export async function ensureAdminKey(deps: ServiceDeps): Promise<NewApiKey | und
   return { ...apiKeyView(row), key };
 }
 
+/**
+ * Project keys are made and revoked with the admin key only: a leaked project key must not be
+ * able to mint a successor that outlives its own revocation.
+ */
+function requireAdminForKeys(principal: Principal): void {
+  if (principal.kind !== 'admin') throw new ServiceError('ADMIN_KEY_REQUIRED', 'project API keys are created and revoked with the admin API key');
+}
+
 export async function createProjectApiKey(deps: ServiceDeps, principal: Principal, project: ProjectsTable, input: { name?: string | undefined }): Promise<NewApiKey> {
+  requireAdminForKeys(principal);
   const { key, hash, prefix } = newKey();
   const row: ApiKeysTable = {
     id: randomUUID(),
@@ -103,6 +112,7 @@ export async function listProjectApiKeys(deps: ServiceDeps, project: ProjectsTab
 
 /** Revokes a key: it stops working at once and stays listed (with revokedAt) for the record. */
 export async function revokeProjectApiKey(deps: ServiceDeps, principal: Principal, project: ProjectsTable, id: string): Promise<ApiKey> {
+  requireAdminForKeys(principal);
   const row = await deps.db.selectFrom('api_keys').selectAll().where('project_id', '=', project.id).where('id', '=', id).executeTakeFirst();
   if (!row) throw new ServiceError('API_KEY_NOT_FOUND', `no API key ${JSON.stringify(id)} in project ${JSON.stringify(project.slug)}`, { apiKeyId: id });
   if (row.revoked_at !== null) return apiKeyView(row);

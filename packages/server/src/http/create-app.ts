@@ -22,7 +22,7 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 export interface AppOptions {
   readonly deps: ServiceDeps;
   readonly logger: Logger;
-  readonly platformRoot: { certificate: Certificate; pem: string };
+  readonly platformRoot: Certificate;
   readonly version: string;
 }
 

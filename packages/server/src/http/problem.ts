@@ -20,6 +20,6 @@ export function problemResponse(c: Context, error: ServiceError): Response {
   const status = PROBLEM_STATUS[error.code];
   return new Response(JSON.stringify(problemDocument(error, c.req.path)), {
     status,
-    headers: { 'content-type': 'application/problem+json', ...(status === 401 ? { 'www-authenticate': 'x-api-key' } : {}) },
+    headers: { 'content-type': 'application/problem+json', ...(status === 401 ? { 'www-authenticate': 'ApiKey realm="fleetpki", header="x-api-key"' } : {}) },
   });
 }

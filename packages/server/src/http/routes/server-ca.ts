@@ -1,9 +1,12 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
-import type { Certificate } from '@fleetpki/pki';
+import { encodePem, type Certificate } from '@fleetpki/pki';
 import type { AppEnv } from '../app-env.js';
 
 /** GET /v1/server-ca: the platform root devices pin (DESIGN §5); public, it is no secret. */
-export function serverCaRoutes(root: { certificate: Certificate; pem: string }, app: OpenAPIHono<AppEnv>): void {
+export function serverCaRoutes(root: Certificate, app: OpenAPIHono<AppEnv>): void {
+  // Both formats from the same DER, so they can never disagree.
+  const der = new Uint8Array(root.der);
+  const pem = encodePem('CERTIFICATE', root.der);
   app.openapi(
     createRoute({
       method: 'get',
@@ -20,7 +23,7 @@ export function serverCaRoutes(root: { certificate: Certificate; pem: string }, 
     }),
     (c) =>
       c.req.valid('query').format === 'der'
-        ? c.body(new Uint8Array(root.certificate.der), 200, { 'content-type': 'application/pkix-cert' })
-        : c.body(root.pem, 200, { 'content-type': 'application/x-pem-file' }),
+        ? c.body(der, 200, { 'content-type': 'application/pkix-cert' })
+        : c.body(pem, 200, { 'content-type': 'application/x-pem-file' }),
   );
 }
