@@ -11,11 +11,18 @@ import { ensurePlatformPki, type PlatformPki } from './platform/platform-pki.js'
 import { writeFileAtomically } from './platform/secret-files.js';
 import { DEFAULT_SERVER_HOSTNAMES, parseServerNames } from './platform/tls-names.js';
 import { StartupError } from './startup-error.js';
+import { DeviceAuthenticator } from './domain/device-authentication.js';
+import { ProjectAnchorCache } from './domain/project-anchors.js';
+import { ConnectionEnforcer } from './gateway/connection-enforcer.js';
+import { ConnectionRegistry } from './gateway/connection-registry.js';
+import { startDeviceHttps } from './gateway/device-https.js';
+import { deviceTlsOptions } from './gateway/tls-server-options.js';
 import { openStore, type Store } from './store/open-store.js';
 
 export const ADMIN_KEY_FILE = 'admin-api-key';
 export const DEFAULT_DATA_DIR = './fleetpki-data';
 export const DEFAULT_HTTP_PORT = 8080;
+export const DEFAULT_GATEWAY_PORT = 8443;
 export const SERVER_VERSION = '0.1.0';
 
 export interface ServeOptions {
@@ -25,6 +32,8 @@ export interface ServeOptions {
   readonly host?: string | undefined;
   /** 0 picks a free port (tests). */
   readonly httpPort?: number | undefined;
+  /** Device HTTPS with client certificates; 0 picks a free port. */
+  readonly gatewayPort?: number | undefined;
   readonly hostnames?: readonly string[] | undefined;
   readonly tlsCertFile?: string | undefined;
   readonly tlsKeyFile?: string | undefined;
@@ -34,6 +43,7 @@ export interface ServeOptions {
 
 export interface RunningServer {
   readonly httpUrl: string;
+  readonly gatewayUrl: string;
   readonly dataDir: string;
   readonly store: Store;
   readonly platform: PlatformPki;
@@ -87,10 +97,29 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     });
     const address = server.address() as AddressInfo;
     const httpUrl = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+
+    const registry = new ConnectionRegistry();
+    const enforcer = new ConnectionEnforcer(deps, registry, logger);
+    const authenticator = new DeviceAuthenticator(deps, new ProjectAnchorCache(store.db));
+    const gateway = await startDeviceHttps({
+      authenticator,
+      registry,
+      enforcer,
+      tls: deviceTlsOptions(platform.serverChainPem, platform.serverKeyPem),
+      host,
+      port: options.gatewayPort ?? DEFAULT_GATEWAY_PORT,
+      logger,
+    }).catch((error: Error) => {
+      server.close();
+      throw new StartupError('INVALID_OPTION', `cannot listen on ${host}:${options.gatewayPort ?? DEFAULT_GATEWAY_PORT} for the device gateway: ${error.message}`);
+    });
+    enforcer.start();
+    logger.log('info', 'device gateway listening', { url: gateway.url });
     logger.log('info', 'management API listening', { url: httpUrl, openapi: `${httpUrl}/openapi.json`, store: store.dialect, location: store.location });
     let closing: Promise<void> | undefined;
     return {
       httpUrl,
+      gatewayUrl: gateway.url,
       dataDir,
       store,
       platform,
@@ -100,7 +129,8 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
           const closed = new Promise<void>((done) => server.close(() => done()));
           server.closeIdleConnections();
           const timer = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
-          await closed;
+          enforcer.stop();
+          await Promise.all([closed, gateway.close()]);
           clearTimeout(timer);
           await store.close();
           logger.log('info', 'stopped');

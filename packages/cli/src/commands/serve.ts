@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { CliError } from '../cli-error.js';
-import { DEFAULT_DATA_DIR, DEFAULT_HTTP_PORT } from '../serve-defaults.js';
+import { DEFAULT_DATA_DIR, DEFAULT_GATEWAY_PORT, DEFAULT_HTTP_PORT } from '../serve-defaults.js';
 
 function port(value: string): number {
   const n = Number(value);
@@ -17,6 +17,7 @@ interface ServeFlags {
   database?: string;
   host: string;
   httpPort: number;
+  gatewayPort: number;
   hostname?: string[];
   tlsCert?: string;
   tlsKey?: string;
@@ -25,11 +26,12 @@ interface ServeFlags {
 export function registerServeCommand(program: Command): void {
   program
     .command('serve')
-    .description('run the platform: management API (and, later, the device gateway) on SQLite in --data-dir, or on PostgreSQL with --database')
+    .description('run the platform: management API and device gateway, on SQLite in --data-dir or on PostgreSQL with --database')
     .option('--data-dir <dir>', 'where the SQLite store, platform keys and admin API key live', DEFAULT_DATA_DIR)
     .option('--database <url>', 'postgres://user@host:port/db instead of SQLite (several servers may share it)')
     .option('--host <address>', 'bind address', '127.0.0.1')
     .option('--http-port <port>', 'management API port', port, DEFAULT_HTTP_PORT)
+    .option('--gateway-port <port>', 'device HTTPS port (client certificates required)', port, DEFAULT_GATEWAY_PORT)
     .option('--hostname <name>', 'a DNS name or IP address for the server certificate (repeatable; default localhost and 127.0.0.1)', collect)
     .option('--tls-cert <file>', 'your own server certificate chain (PEM) instead of one from the platform root')
     .option('--tls-key <file>', 'the key of --tls-cert')
@@ -41,6 +43,7 @@ export function registerServeCommand(program: Command): void {
         database: flags.database,
         host: flags.host,
         httpPort: flags.httpPort,
+        gatewayPort: flags.gatewayPort,
         hostnames: flags.hostname,
         tlsCertFile: flags.tlsCert,
         tlsKeyFile: flags.tlsKey,

@@ -1,6 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { ServiceError } from '../service-error.js';
-import type { ApiKeysTable, ProjectsTable } from '../store/schema.js';
+import type { ApiKeysTable, ProjectRow } from '../store/schema.js';
 import { isUniqueViolation } from '../store/unique-violation.js';
 import { recordAudit } from './audit-log.js';
 import { offsetOf, type Page, type PageRequest } from './pagination.js';
@@ -82,7 +82,7 @@ function requireAdminForKeys(principal: Principal): void {
   if (principal.kind !== 'admin') throw new ServiceError('ADMIN_KEY_REQUIRED', 'project API keys are created and revoked with the admin API key');
 }
 
-export async function createProjectApiKey(deps: ServiceDeps, principal: Principal, project: ProjectsTable, input: { name?: string | undefined }): Promise<NewApiKey> {
+export async function createProjectApiKey(deps: ServiceDeps, principal: Principal, project: ProjectRow, input: { name?: string | undefined }): Promise<NewApiKey> {
   requireAdminForKeys(principal);
   const { key, hash, prefix } = newKey();
   const row: ApiKeysTable = {
@@ -101,7 +101,7 @@ export async function createProjectApiKey(deps: ServiceDeps, principal: Principa
   return { ...apiKeyView(row), key };
 }
 
-export async function listProjectApiKeys(deps: ServiceDeps, project: ProjectsTable, request: PageRequest): Promise<Page<ApiKey>> {
+export async function listProjectApiKeys(deps: ServiceDeps, project: ProjectRow, request: PageRequest): Promise<Page<ApiKey>> {
   const query = deps.db.selectFrom('api_keys').where('project_id', '=', project.id);
   const [rows, count] = await Promise.all([
     query.selectAll().orderBy('created_at').orderBy('id').limit(request.perPage).offset(offsetOf(request)).execute(),
@@ -111,7 +111,7 @@ export async function listProjectApiKeys(deps: ServiceDeps, project: ProjectsTab
 }
 
 /** Revokes a key: it stops working at once and stays listed (with revokedAt) for the record. */
-export async function revokeProjectApiKey(deps: ServiceDeps, principal: Principal, project: ProjectsTable, id: string): Promise<ApiKey> {
+export async function revokeProjectApiKey(deps: ServiceDeps, principal: Principal, project: ProjectRow, id: string): Promise<ApiKey> {
   requireAdminForKeys(principal);
   const row = await deps.db.selectFrom('api_keys').selectAll().where('project_id', '=', project.id).where('id', '=', id).executeTakeFirst();
   if (!row) throw new ServiceError('API_KEY_NOT_FOUND', `no API key ${JSON.stringify(id)} in project ${JSON.stringify(project.slug)}`, { apiKeyId: id });

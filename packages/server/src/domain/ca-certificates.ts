@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { certificateContent, type CertificateContent } from '@fleetpki/pki';
 import { ServiceError } from '../service-error.js';
-import type { CaCertificatesTable, ProjectsTable } from '../store/schema.js';
+import type { CaCertificatesTable, ProjectRow } from '../store/schema.js';
 import { isUniqueViolation } from '../store/unique-violation.js';
 import { recordAudit } from './audit-log.js';
 import { checkCaUpload, type CertType, type UploadWarning } from './ca-upload-rules.js';
 import { decodeCertFile } from './cert-file.js';
+import { bumpGenerations } from './project-generations.js';
 import { offsetOf, type Page, type PageRequest } from './pagination.js';
 import { actorName, type Principal } from './principal.js';
 import type { ServiceDeps } from './service-deps.js';
@@ -42,7 +43,7 @@ export function caCertificateView(row: CaCertificatesTable): CaCertificate {
 export async function uploadCaCertificates(
   deps: ServiceDeps,
   principal: Principal,
-  project: ProjectsTable,
+  project: ProjectRow,
   input: { certFile: string; certType?: CertType | undefined },
 ): Promise<UploadResult[]> {
   const items = decodeCertFile(input.certFile);
@@ -80,10 +81,11 @@ export async function uploadCaCertificates(
   return results;
 }
 
-async function insertCaCertificate(deps: ServiceDeps, principal: Principal, project: ProjectsTable, row: CaCertificatesTable): Promise<void> {
+async function insertCaCertificate(deps: ServiceDeps, principal: Principal, project: ProjectRow, row: CaCertificatesTable): Promise<void> {
   try {
     await deps.db.transaction().execute(async (trx) => {
       await trx.insertInto('ca_certificates').values(row).execute();
+      await bumpGenerations(trx, project.id, { ca: true });
       await recordAudit(trx, deps.now(), {
         actor: actorName(principal),
         action: 'certificate.upload',
@@ -105,7 +107,7 @@ async function insertCaCertificate(deps: ServiceDeps, principal: Principal, proj
   }
 }
 
-export async function listCaCertificates(deps: ServiceDeps, project: ProjectsTable, request: PageRequest): Promise<Page<CaCertificate>> {
+export async function listCaCertificates(deps: ServiceDeps, project: ProjectRow, request: PageRequest): Promise<Page<CaCertificate>> {
   const query = deps.db.selectFrom('ca_certificates').where('project_id', '=', project.id);
   const [rows, count] = await Promise.all([
     query.selectAll().orderBy('created_at').orderBy('id').limit(request.perPage).offset(offsetOf(request)).execute(),
@@ -114,23 +116,24 @@ export async function listCaCertificates(deps: ServiceDeps, project: ProjectsTab
   return { list: rows.map(caCertificateView), page: request.page, perPage: request.perPage, total: Number(count.total) };
 }
 
-async function findCaCertificate(deps: ServiceDeps, project: ProjectsTable, id: string): Promise<CaCertificatesTable> {
+async function findCaCertificate(deps: ServiceDeps, project: ProjectRow, id: string): Promise<CaCertificatesTable> {
   const row = await deps.db.selectFrom('ca_certificates').selectAll().where('project_id', '=', project.id).where('id', '=', id).executeTakeFirst();
   if (!row) throw new ServiceError('CA_NOT_FOUND', `no CA certificate ${JSON.stringify(id)} in project ${JSON.stringify(project.slug)}`, { certificateId: id });
   return row;
 }
 
-export async function getCaCertificate(deps: ServiceDeps, project: ProjectsTable, id: string): Promise<{ certificate: CaCertificate; der: Buffer }> {
+export async function getCaCertificate(deps: ServiceDeps, project: ProjectRow, id: string): Promise<{ certificate: CaCertificate; der: Buffer }> {
   const row = await findCaCertificate(deps, project, id);
   return { certificate: caCertificateView(row), der: row.der };
 }
 
-export async function setCaCertificateEnabled(deps: ServiceDeps, principal: Principal, project: ProjectsTable, id: string, enabled: boolean): Promise<CaCertificate> {
+export async function setCaCertificateEnabled(deps: ServiceDeps, principal: Principal, project: ProjectRow, id: string, enabled: boolean): Promise<CaCertificate> {
   const row = await findCaCertificate(deps, project, id);
   if ((row.enabled === 1) === enabled) return caCertificateView(row);
   const updated: CaCertificatesTable = { ...row, enabled: enabled ? 1 : 0, updated_at: deps.now().toISOString() };
   await deps.db.transaction().execute(async (trx) => {
     await trx.updateTable('ca_certificates').set({ enabled: updated.enabled, updated_at: updated.updated_at }).where('id', '=', row.id).execute();
+    await bumpGenerations(trx, project.id, { ca: true });
     await recordAudit(trx, deps.now(), {
       actor: actorName(principal),
       action: enabled ? 'certificate.enable' : 'certificate.disable',
@@ -142,10 +145,11 @@ export async function setCaCertificateEnabled(deps: ServiceDeps, principal: Prin
   return caCertificateView(updated);
 }
 
-export async function deleteCaCertificate(deps: ServiceDeps, principal: Principal, project: ProjectsTable, id: string): Promise<void> {
+export async function deleteCaCertificate(deps: ServiceDeps, principal: Principal, project: ProjectRow, id: string): Promise<void> {
   const row = await findCaCertificate(deps, project, id);
   await deps.db.transaction().execute(async (trx) => {
     await trx.deleteFrom('ca_certificates').where('id', '=', row.id).execute();
+    await bumpGenerations(trx, project.id, { ca: true });
     await recordAudit(trx, deps.now(), {
       actor: actorName(principal),
       action: 'certificate.delete',

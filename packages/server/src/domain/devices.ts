@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { isValidCertificateId } from '@fleetpki/pki';
 import { ServiceError } from '../service-error.js';
-import type { DevicesTable, ProjectsTable } from '../store/schema.js';
+import type { DevicesTable, ProjectRow } from '../store/schema.js';
 import { isUniqueViolation } from '../store/unique-violation.js';
 import { recordAudit } from './audit-log.js';
+import { bumpGenerations } from './project-generations.js';
 import { offsetOf, type Page, type PageRequest } from './pagination.js';
 import { actorName, type Principal } from './principal.js';
 import type { ServiceDeps } from './service-deps.js';
@@ -57,7 +58,7 @@ function checkCertificateId(certificateId: string): void {
 }
 
 /** Maps a unique violation on devices to the field that collided. */
-async function conflictError(deps: ServiceDeps, project: ProjectsTable, row: { name: string; certificate_id: string | null; id: string }): Promise<ServiceError> {
+async function conflictError(deps: ServiceDeps, project: ProjectRow, row: { name: string; certificate_id: string | null; id: string }): Promise<ServiceError> {
   if (row.certificate_id !== null) {
     const holder = await deps.db
       .selectFrom('devices')
@@ -79,7 +80,7 @@ async function conflictError(deps: ServiceDeps, project: ProjectsTable, row: { n
 export async function createDevice(
   deps: ServiceDeps,
   principal: Principal,
-  project: ProjectsTable,
+  project: ProjectRow,
   input: { name: string; certificateId?: string | undefined; enabled?: boolean | undefined },
 ): Promise<Device> {
   checkName(input.name);
@@ -115,7 +116,7 @@ export async function createDevice(
   return deviceView(row);
 }
 
-export async function listDevices(deps: ServiceDeps, project: ProjectsTable, filter: DeviceFilter, request: PageRequest): Promise<Page<Device>> {
+export async function listDevices(deps: ServiceDeps, project: ProjectRow, filter: DeviceFilter, request: PageRequest): Promise<Page<Device>> {
   let query = deps.db.selectFrom('devices').where('project_id', '=', project.id);
   if (filter.certificateId !== undefined) query = query.where('certificate_id', '=', filter.certificateId);
   if (filter.name !== undefined) query = query.where('name', '=', filter.name);
@@ -127,13 +128,13 @@ export async function listDevices(deps: ServiceDeps, project: ProjectsTable, fil
   return { list: rows.map(deviceView), page: request.page, perPage: request.perPage, total: Number(count.total) };
 }
 
-async function findDevice(deps: ServiceDeps, project: ProjectsTable, id: string): Promise<DevicesTable> {
+async function findDevice(deps: ServiceDeps, project: ProjectRow, id: string): Promise<DevicesTable> {
   const row = await deps.db.selectFrom('devices').selectAll().where('project_id', '=', project.id).where('id', '=', id).executeTakeFirst();
   if (!row) throw new ServiceError('DEVICE_NOT_FOUND', `no device ${JSON.stringify(id)} in project ${JSON.stringify(project.slug)}`, { deviceId: id });
   return row;
 }
 
-export async function getDevice(deps: ServiceDeps, project: ProjectsTable, id: string): Promise<Device> {
+export async function getDevice(deps: ServiceDeps, project: ProjectRow, id: string): Promise<Device> {
   return deviceView(await findDevice(deps, project, id));
 }
 
@@ -141,7 +142,7 @@ export async function getDevice(deps: ServiceDeps, project: ProjectsTable, id: s
 export async function updateDevice(
   deps: ServiceDeps,
   principal: Principal,
-  project: ProjectsTable,
+  project: ProjectRow,
   id: string,
   input: { name?: string | undefined; enabled?: boolean | undefined; certificateId?: string | undefined },
 ): Promise<Device> {
@@ -168,6 +169,7 @@ export async function updateDevice(
         .set({ ...changes, updated_at: updated.updated_at })
         .where('id', '=', row.id)
         .execute();
+      if (changes.enabled !== undefined) await bumpGenerations(trx, project.id, { ca: false });
       await recordAudit(trx, deps.now(), {
         actor: actorName(principal),
         action: 'device.update',
@@ -184,10 +186,11 @@ export async function updateDevice(
   return deviceView(updated);
 }
 
-export async function deleteDevice(deps: ServiceDeps, principal: Principal, project: ProjectsTable, id: string): Promise<void> {
+export async function deleteDevice(deps: ServiceDeps, principal: Principal, project: ProjectRow, id: string): Promise<void> {
   const row = await findDevice(deps, project, id);
   await deps.db.transaction().execute(async (trx) => {
     await trx.deleteFrom('devices').where('id', '=', row.id).execute();
+    await bumpGenerations(trx, project.id, { ca: false });
     await recordAudit(trx, deps.now(), {
       actor: actorName(principal),
       action: 'device.delete',

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { isValidProjectSlug } from '@fleetpki/pki';
 import { ServiceError } from '../service-error.js';
-import type { ProjectsTable } from '../store/schema.js';
+import type { ProjectRow } from '../store/schema.js';
 import { isUniqueViolation } from '../store/unique-violation.js';
 import { recordAudit } from './audit-log.js';
 import { offsetOf, type Page, type PageRequest } from './pagination.js';
@@ -19,7 +19,7 @@ export interface Project {
 
 export const MAX_PROJECT_NAME_LENGTH = 200;
 
-export function projectView(row: ProjectsTable): Project {
+export function projectView(row: ProjectRow): Project {
   return { id: row.slug, slug: row.slug, name: row.name, createdAt: row.created_at, updatedAt: row.updated_at };
 }
 
@@ -43,7 +43,7 @@ function requireAdmin(principal: Principal, what: string): void {
  * another project gets PROJECT_ACCESS_DENIED only when that project exists, and
  * PROJECT_NOT_FOUND otherwise, as for the admin.
  */
-export async function projectForPrincipal(deps: ServiceDeps, principal: Principal, slug: string): Promise<ProjectsTable> {
+export async function projectForPrincipal(deps: ServiceDeps, principal: Principal, slug: string): Promise<ProjectRow> {
   const row = await deps.db.selectFrom('projects').selectAll().where('slug', '=', slug).executeTakeFirst();
   if (!row) throw new ServiceError('PROJECT_NOT_FOUND', `no project ${JSON.stringify(slug)}`, { projectId: slug });
   if (principal.kind === 'project' && principal.projectId !== row.id) {
@@ -59,7 +59,7 @@ export async function createProject(deps: ServiceDeps, principal: Principal, inp
     throw new ServiceError('PROJECT_SLUG_INVALID', `project slug ${JSON.stringify(slug)} must match ^[a-z0-9][a-z0-9-]{1,62}$`, { slug });
   }
   const at = deps.now().toISOString();
-  const row: ProjectsTable = { id: randomUUID(), slug, name: input.name, created_at: at, updated_at: at };
+  const row: ProjectRow = { id: randomUUID(), slug, name: input.name, created_at: at, updated_at: at, ca_generation: 0, auth_generation: 0 };
   try {
     await deps.db.transaction().execute(async (trx) => {
       await trx.insertInto('projects').values(row).execute();
@@ -85,7 +85,7 @@ export async function listProjects(deps: ServiceDeps, principal: Principal, requ
 export async function updateProject(deps: ServiceDeps, principal: Principal, slug: string, input: { name?: string | undefined }): Promise<Project> {
   const row = await projectForPrincipal(deps, principal, slug);
   if (input.name === undefined || input.name === row.name) return projectView(row);
-  const updated: ProjectsTable = { ...row, name: input.name, updated_at: deps.now().toISOString() };
+  const updated: ProjectRow = { ...row, name: input.name, updated_at: deps.now().toISOString() };
   await deps.db.transaction().execute(async (trx) => {
     await trx.updateTable('projects').set({ name: updated.name, updated_at: updated.updated_at }).where('id', '=', row.id).execute();
     await recordAudit(trx, deps.now(), { actor: actorName(principal), action: 'project.update', targetType: 'project', targetId: slug, projectId: row.id, details: { name: updated.name } });

@@ -78,5 +78,14 @@ export function migrations(dialect: StoreDialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0002-project-generations': {
+      // Counters bumped in the same transaction as the change they announce, so every server
+      // sharing the store sees a change with one cheap read: ca_generation invalidates the
+      // parsed trust anchors of a project, auth_generation makes live connections re-checked.
+      async up(db: Kysely<unknown>): Promise<void> {
+        await db.schema.alterTable('projects').addColumn('ca_generation', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+        await db.schema.alterTable('projects').addColumn('auth_generation', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      },
+    },
   };
 }

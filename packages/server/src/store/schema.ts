@@ -1,4 +1,4 @@
-import type { Generated } from 'kysely';
+import type { Generated, Selectable } from 'kysely';
 
 /**
  * The one schema both dialects share (DESIGN §7). Timestamps are ISO-8601 UTC strings with
@@ -19,6 +19,10 @@ export interface ProjectsTable {
   name: string;
   created_at: string;
   updated_at: string;
+  /** Bumped with every change to the project's CA certificates (migration 0002). */
+  ca_generation: Generated<number>;
+  /** Bumped with every change that may end a device's right to stay connected. */
+  auth_generation: Generated<number>;
 }
 
 export interface CaCertificatesTable {
@@ -77,3 +81,6 @@ export interface PlatformSettingsTable {
   name: string;
   value: string;
 }
+
+/** A project as read from the store (generated columns resolved). */
+export type ProjectRow = Selectable<ProjectsTable>;

@@ -17,6 +17,8 @@ export interface LogLine {
 export interface ServeProcess {
   readonly child: ChildProcess;
   readonly url: string;
+  /** The device gateway (HTTPS with client certificates). */
+  readonly gatewayUrl: string;
   readonly logs: LogLine[];
   readonly stderr: () => string;
   /** Sends a signal and waits for the exit. */
@@ -25,7 +27,7 @@ export interface ServeProcess {
 
 /** Starts `fleetpki serve` on a free port and resolves once the management API listens. */
 export function spawnServe(args: readonly string[]): Promise<ServeProcess> {
-  const child = spawn(process.execPath, [FLEETPKI_BIN, 'serve', '--http-port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [FLEETPKI_BIN, 'serve', '--http-port', '0', '--gateway-port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: LogLine[] = [];
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
@@ -52,6 +54,7 @@ export function spawnServe(args: readonly string[]): Promise<ServeProcess> {
         resolveStart({
           child,
           url: entry['url'] as string,
+          gatewayUrl: logs.find((l) => l.msg === 'device gateway listening')?.['url'] as string,
           logs,
           stderr: () => stderr,
           stop(signal) {

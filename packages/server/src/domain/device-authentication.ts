@@ -1,0 +1,139 @@
+import {
+  deviceIdentityFromSubject,
+  fingerprintSha256,
+  formatSubjectString,
+  isPkiError,
+  parseCertificate,
+  validateDeviceCertificate,
+  type Certificate,
+  type PkiErrorCode,
+} from '@fleetpki/pki';
+import { recordAudit } from './audit-log.js';
+import type { ProjectAnchorCache } from './project-anchors.js';
+import type { ServiceDeps } from './service-deps.js';
+import { provisionDevice, type ProvisioningOutcome } from './zero-touch-provisioning.js';
+
+/** Why a device was refused: the path validator's codes and the platform's own. */
+export type DeviceAuthFailureCode = PkiErrorCode | 'NO_CLIENT_CERTIFICATE' | 'CERT_UNPARSABLE' | 'UNKNOWN_PROJECT' | 'CA_DISABLED' | 'DEVICE_DISABLED';
+
+export type DeviceTransport = 'https' | 'mqtt' | 'coap';
+
+/** A device the platform let in, and what its connection did (DESIGN §5 `GET /v1/device/identity`). */
+export interface AuthenticatedDevice {
+  /** The project slug. */
+  readonly projectId: string;
+  /** The project's internal id, for the connection registry. */
+  readonly projectKey: string;
+  readonly certificateId: string;
+  readonly deviceId: string;
+  readonly deviceName: string;
+  readonly provisioning: ProvisioningOutcome;
+  /** The CA certificate (by id) the validated path ends at: disabling it ends the connection. */
+  readonly anchorCaId: string;
+  readonly fingerprintSha256: string;
+  /** The project's auth_generation when this authentication read it (see ConnectionEnforcer). */
+  readonly authGeneration: number;
+}
+
+export type DeviceAuthResult =
+  | { readonly ok: true; readonly device: AuthenticatedDevice }
+  | { readonly ok: false; readonly code: DeviceAuthFailureCode; readonly message: string };
+
+export interface ConnectionFacts {
+  readonly transport: DeviceTransport;
+  readonly remoteAddress?: string | undefined;
+}
+
+/** Bound on certificates taken from one handshake: real device chains hold two or three. */
+export const MAX_PEER_CHAIN = 8;
+
+/**
+ * The one device-identity service every transport calls (DESIGN §1, §3, §4): from the chain a
+ * peer sent (leaf first; the TLS stack has already checked that the peer holds the leaf's key),
+ * find the project from the subject's O, validate the chain against that project's enabled CA
+ * certificates, provision the device with zero touch, and audit the outcome either way.
+ */
+export class DeviceAuthenticator {
+  constructor(
+    private readonly deps: ServiceDeps,
+    private readonly anchors: ProjectAnchorCache,
+  ) {}
+
+  async authenticate(chainDer: readonly Buffer[], facts: ConnectionFacts): Promise<DeviceAuthResult> {
+    const [leafDer] = chainDer;
+    if (!leafDer) return this.refuse(null, null, 'NO_CLIENT_CERTIFICATE', 'the device presented no client certificate', facts);
+    let leaf: Certificate;
+    try {
+      leaf = parseCertificate(leafDer);
+    } catch (error) {
+      if (!isPkiError(error)) throw error;
+      return this.refuse(null, null, 'CERT_UNPARSABLE', `the client certificate does not parse: ${error.message}`, facts);
+    }
+    const intermediates = chainDer.slice(1, MAX_PEER_CHAIN).flatMap((der) => {
+      try {
+        return [parseCertificate(der)];
+      } catch {
+        return []; // an unparsable extra certificate is simply no candidate
+      }
+    });
+    let slug: string;
+    try {
+      slug = deviceIdentityFromSubject(leaf.subject).projectSlug;
+    } catch (error) {
+      if (!isPkiError(error)) throw error;
+      return this.refuse(null, leaf, error.code, error.message, facts);
+    }
+    const project = await this.deps.db.selectFrom('projects').selectAll().where('slug', '=', slug).executeTakeFirst();
+    if (!project) return this.refuse(null, leaf, 'UNKNOWN_PROJECT', `no project "${slug}" (the certificate's O)`, facts);
+
+    const anchors = await this.anchors.anchorsFor(project);
+    const now = this.deps.now();
+    const chain = [leaf, ...intermediates];
+    const result = validateDeviceCertificate(chain, slug, anchors.enabled, [], now);
+    if (!result.ok) {
+      // Say CA_DISABLED when the chain rests on a CA the project has switched off.
+      if (result.code === 'UNKNOWN_ISSUER' && anchors.disabled.length > 0 && validateDeviceCertificate(chain, slug, anchors.disabled, [], now).ok) {
+        return this.refuse(project.id, leaf, 'CA_DISABLED', 'the CA certificate this device chains to is disabled in the project', facts);
+      }
+      return this.refuse(project.id, leaf, result.code, result.message, facts);
+    }
+    const anchor = result.path[result.path.length - 1] as Certificate;
+    const anchorCaId = anchors.idByFingerprint.get(fingerprintSha256(anchor.der));
+    if (anchorCaId === undefined) throw new Error('a validated path ends at an anchor the project does not hold');
+    const fingerprint = fingerprintSha256(leaf.der);
+    const { device, outcome } = await provisionDevice(this.deps, project, result.identity.certificateId, {
+      transport: facts.transport,
+      remoteAddress: facts.remoteAddress ?? null,
+      fingerprintSha256: fingerprint,
+      caCertificateId: anchorCaId,
+    });
+    if (device.enabled !== 1) return { ok: false, code: 'DEVICE_DISABLED', message: `device "${device.name}" is disabled` };
+    return {
+      ok: true,
+      device: {
+        projectId: project.slug,
+        projectKey: project.id,
+        certificateId: result.identity.certificateId,
+        deviceId: device.id,
+        deviceName: device.name,
+        provisioning: outcome,
+        anchorCaId,
+        fingerprintSha256: fingerprint,
+        authGeneration: Number(project.auth_generation),
+      },
+    };
+  }
+
+  private async refuse(projectId: string | null, leaf: Certificate | null, code: DeviceAuthFailureCode, message: string, facts: ConnectionFacts): Promise<DeviceAuthResult> {
+    const fingerprint = leaf ? fingerprintSha256(leaf.der) : null;
+    await recordAudit(this.deps.db, this.deps.now(), {
+      actor: 'device',
+      action: 'device.authentication-failed',
+      targetType: 'certificate',
+      targetId: fingerprint ?? 'none',
+      projectId,
+      details: { code, message, transport: facts.transport, remoteAddress: facts.remoteAddress ?? null, subject: leaf ? formatSubjectString(leaf.subject) : null },
+    });
+    return { ok: false, code, message };
+  }
+}

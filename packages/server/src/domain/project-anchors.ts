@@ -1,0 +1,54 @@
+import { fingerprintSha256, parseCertificate, type Certificate } from '@fleetpki/pki';
+import type { Kysely } from 'kysely';
+import type { Database, ProjectRow } from '../store/schema.js';
+
+/** A project's CA certificates, parsed once per change of the project's CA generation. */
+export interface ProjectAnchors {
+  readonly generation: number;
+  /** Enabled CAs: the trust anchors of the project (DESIGN §3: root or intermediate alike). */
+  readonly enabled: readonly Certificate[];
+  /** Disabled CAs, so a refusal can say CA_DISABLED rather than UNKNOWN_ISSUER. */
+  readonly disabled: readonly Certificate[];
+  /** CA certificate id by SHA-256 fingerprint of its DER. */
+  readonly idByFingerprint: ReadonlyMap<string, string>;
+}
+
+/** Bound on cached projects: beyond it the least recently used is dropped and parsed again when needed. */
+export const MAX_CACHED_PROJECTS = 10_000;
+
+/**
+ * Parsed anchors per project, keyed by the project's ca_generation: every authentication reads
+ * the project row anyway, so a change made by any server sharing the store is seen at once.
+ */
+export class ProjectAnchorCache {
+  private readonly entries = new Map<string, ProjectAnchors>();
+
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async anchorsFor(project: ProjectRow): Promise<ProjectAnchors> {
+    const cached = this.entries.get(project.id);
+    if (cached && cached.generation === project.ca_generation) {
+      // Refresh recency for the LRU bound.
+      this.entries.delete(project.id);
+      this.entries.set(project.id, cached);
+      return cached;
+    }
+    const rows = await this.db.selectFrom('ca_certificates').select(['id', 'der', 'enabled']).where('project_id', '=', project.id).execute();
+    const enabled: Certificate[] = [];
+    const disabled: Certificate[] = [];
+    const idByFingerprint = new Map<string, string>();
+    for (const row of rows) {
+      const certificate = parseCertificate(Buffer.from(row.der));
+      (row.enabled === 1 ? enabled : disabled).push(certificate);
+      idByFingerprint.set(fingerprintSha256(certificate.der), row.id);
+    }
+    const anchors: ProjectAnchors = { generation: project.ca_generation, enabled, disabled, idByFingerprint };
+    this.entries.delete(project.id);
+    this.entries.set(project.id, anchors);
+    if (this.entries.size > MAX_CACHED_PROJECTS) {
+      const oldest = this.entries.keys().next().value;
+      if (oldest !== undefined) this.entries.delete(oldest);
+    }
+    return anchors;
+  }
+}

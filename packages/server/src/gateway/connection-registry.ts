@@ -1,0 +1,44 @@
+import type { AuthenticatedDevice } from '../domain/device-authentication.js';
+
+/** A live authenticated connection, whatever its transport. */
+export interface DeviceConnection {
+  readonly device: AuthenticatedDevice;
+  /** Ends the connection now (the transport's own way: destroy the socket, drop the MQTT client). */
+  close(reason: string): void;
+}
+
+/**
+ * The connections this process holds, by project, so a change to a device or a CA can end
+ * exactly the connections it concerns (issue 5: within one second).
+ */
+export class ConnectionRegistry {
+  private readonly byProject = new Map<string, Set<DeviceConnection>>();
+
+  add(connection: DeviceConnection): () => void {
+    const key = connection.device.projectKey;
+    let set = this.byProject.get(key);
+    if (!set) {
+      set = new Set();
+      this.byProject.set(key, set);
+    }
+    set.add(connection);
+    return () => {
+      set.delete(connection);
+      if (set.size === 0 && this.byProject.get(key) === set) this.byProject.delete(key);
+    };
+  }
+
+  projects(): string[] {
+    return [...this.byProject.keys()];
+  }
+
+  connections(projectKey: string): DeviceConnection[] {
+    return [...(this.byProject.get(projectKey) ?? [])];
+  }
+
+  get size(): number {
+    let n = 0;
+    for (const set of this.byProject.values()) n += set.size;
+    return n;
+  }
+}
