@@ -90,7 +90,7 @@ describe('management CLI against a live server', { concurrency: true }, () => {
   };
 
   before(async () => {
-    server = await startServer({ dataDir: join(dir, 'data'), httpPort: 0, gatewayPort: 0, logger: silentLogger });
+    server = await startServer({ dataDir: join(dir, 'data'), httpPort: 0, gatewayPort: 0, logger: silentLogger, announce: () => {} });
     assert.ok(server.adminApiKey);
     admin = server.adminApiKey;
     // The newcomer's root, as the seed makes it: 10 days, so the server warns CA_EXPIRES_SOON.

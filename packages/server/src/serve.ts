@@ -1,14 +1,14 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { createAdaptorServer } from '@hono/node-server';
 import { ensureAdminKey } from './domain/api-keys.js';
 import type { ServiceDeps } from './domain/service-deps.js';
 import { createManagementApp } from './http/create-app.js';
 import { jsonLogger, type Logger } from './logger.js';
 import { ensurePlatformPki, type PlatformPki } from './platform/platform-pki.js';
-import { writeFileAtomically } from './platform/secret-files.js';
+import { readIfExists, writeFileAtomically } from './platform/secret-files.js';
 import { DEFAULT_SERVER_HOSTNAMES, parseServerNames } from './platform/tls-names.js';
 import { StartupError } from './startup-error.js';
 import { DeviceAuthenticator } from './domain/device-authentication.js';
@@ -38,6 +38,8 @@ export interface ServeOptions {
   readonly tlsCertFile?: string | undefined;
   readonly tlsKeyFile?: string | undefined;
   readonly logger?: Logger | undefined;
+  /** Where the one-time admin key message goes (default: standard error). */
+  readonly announce?: ((text: string) => void) | undefined;
   readonly now?: (() => Date) | undefined;
 }
 
@@ -83,10 +85,26 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       tlsKeyPem: options.tlsKeyFile ? readFileSync(options.tlsKeyFile) : undefined,
     });
     for (const event of platform.events) logger.log('info', event, { dataDir });
-    const admin = await ensureAdminKey(deps);
+    const adminKeyFile = join(dataDir, ADMIN_KEY_FILE);
+    const admin = await ensureAdminKey(deps, {
+      keep(key) {
+        try {
+          writeFileAtomically(dataDir, ADMIN_KEY_FILE, `${key}\n`, 0o600);
+        } catch (error) {
+          throw new StartupError('DATA_DIR_UNUSABLE', `cannot write the admin API key to ${adminKeyFile}: ${(error as Error).message}`);
+        }
+      },
+      discard(key) {
+        if (readIfExists(dataDir, ADMIN_KEY_FILE)?.toString('utf8').trim() === key) rmSync(adminKeyFile, { force: true });
+      },
+    });
     if (admin) {
-      const file = writeFileAtomically(dataDir, ADMIN_KEY_FILE, `${admin.key}\n`, 0o600);
-      logger.log('info', `created the admin API key; it is shown only now and kept in ${file} (mode 0600)`, { adminApiKey: admin.key, file });
+      // Shown once to the person starting the server, on the terminal's error stream: never in
+      // the JSON log, which collectors ship and keep.
+      (options.announce ?? ((text: string) => process.stderr.write(text)))(
+        `\nfleetpki: created the admin API key (shown only now; also in ${adminKeyFile}, mode 0600):\n\n  ${admin.key}\n\n`,
+      );
+      logger.log('info', 'created the admin API key', { file: adminKeyFile, prefix: admin.prefix });
     }
     const app = createManagementApp({ deps, logger, platformRoot: platform.root, version: SERVER_VERSION });
     const server = createAdaptorServer({ fetch: app.fetch }) as Server;

@@ -1,7 +1,8 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { ServiceError } from '../service-error.js';
 import type { ApiKeysTable, ProjectRow } from '../store/schema.js';
-import { isUniqueViolation } from '../store/unique-violation.js';
+import { isForeignKeyViolation, isUniqueViolation } from '../store/constraint-violations.js';
+import { projectGone } from './projects.js';
 import { recordAudit } from './audit-log.js';
 import { offsetOf, type Page, type PageRequest } from './pagination.js';
 import { actorName, type Principal } from './principal.js';
@@ -52,13 +53,26 @@ export async function authenticate(deps: ServiceDeps, presented: string | undefi
     : { kind: 'project', keyId: row.id, keyPrefix: row.key_prefix, projectId: row.project_id };
 }
 
+/** Where the admin key is kept for its operator, written before the key is committed. */
+export interface AdminKeyKeeper {
+  /** Stores the key durably (the data directory's 0600 file); a throw cancels the commit. */
+  keep(key: string): void;
+  /** Another server committed its key first: forget the one kept for this attempt. */
+  discard(key: string): void;
+}
+
 /**
- * Creates the admin key when the store has none (first start): returns its secret once, or
- * undefined when an admin key already exists. Servers sharing a database share its admin key.
+ * Creates the admin key when the store has none (first start): returns it, or undefined when
+ * an admin key already exists. The key is kept (written to its file) before it is committed,
+ * so a crash in between leaves a file nobody relies on rather than a key nobody has.
+ * Servers sharing a database share its admin key.
  */
-export async function ensureAdminKey(deps: ServiceDeps): Promise<NewApiKey | undefined> {
+export async function ensureAdminKey(deps: ServiceDeps, keeper: AdminKeyKeeper): Promise<NewApiKey | undefined> {
+  const claimed = await deps.db.selectFrom('platform_settings').select('value').where('name', '=', ADMIN_KEY_SETTING).executeTakeFirst();
+  if (claimed) return undefined;
   const { key, hash, prefix } = newKey();
   const row: ApiKeysTable = { id: randomUUID(), project_id: null, name: 'admin', key_hash: hash, key_prefix: prefix, created_at: deps.now().toISOString(), revoked_at: null };
+  keeper.keep(key);
   try {
     await deps.db.transaction().execute(async (trx) => {
       // The settings row is the claim: of two servers starting together on one database, one
@@ -68,6 +82,7 @@ export async function ensureAdminKey(deps: ServiceDeps): Promise<NewApiKey | und
       await recordAudit(trx, deps.now(), { actor: 'server', action: 'api-key.create', targetType: 'api-key', targetId: row.id, projectId: null, details: { admin: true, prefix } });
     });
   } catch (error) {
+    keeper.discard(key);
     if (isUniqueViolation(error)) return undefined;
     throw error;
   }
@@ -95,7 +110,9 @@ export async function createProjectApiKey(deps: ServiceDeps, principal: Principa
     revoked_at: null,
   };
   await deps.db.transaction().execute(async (trx) => {
-    await trx.insertInto('api_keys').values(row).execute();
+    await trx.insertInto('api_keys').values(row).execute().catch((error: unknown) => {
+      throw isForeignKeyViolation(error) ? projectGone(project) : error;
+    });
     await recordAudit(trx, deps.now(), { actor: actorName(principal), action: 'api-key.create', targetType: 'api-key', targetId: row.id, projectId: project.id, details: { name: row.name, prefix } });
   });
   return { ...apiKeyView(row), key };
@@ -118,7 +135,9 @@ export async function revokeProjectApiKey(deps: ServiceDeps, principal: Principa
   if (row.revoked_at !== null) return apiKeyView(row);
   const revoked: ApiKeysTable = { ...row, revoked_at: deps.now().toISOString() };
   await deps.db.transaction().execute(async (trx) => {
-    await trx.updateTable('api_keys').set({ revoked_at: revoked.revoked_at }).where('id', '=', row.id).execute();
+    const changed = await trx.updateTable('api_keys').set({ revoked_at: revoked.revoked_at }).where('id', '=', row.id).where('revoked_at', 'is', null).executeTakeFirst();
+    // Revoked by a concurrent request: that one is audited.
+    if (Number(changed.numUpdatedRows) !== 1) return;
     await recordAudit(trx, deps.now(), { actor: actorName(principal), action: 'api-key.revoke', targetType: 'api-key', targetId: row.id, projectId: project.id, details: { prefix: row.key_prefix } });
   });
   return apiKeyView(revoked);

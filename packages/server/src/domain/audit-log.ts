@@ -14,6 +14,8 @@ export interface AuditEntry {
 
 export interface AuditEvent {
   readonly id: number;
+  /** The project's internal id (kept after the project is deleted), null for platform events. */
+  readonly projectKey: string | null;
   readonly actor: string;
   readonly action: string;
   readonly targetType: string;
@@ -41,21 +43,20 @@ export async function recordAudit(trx: Transaction<Database> | Kysely<Database>,
     .execute();
 }
 
-/** A project's audit log, newest first. */
-export async function listAuditEvents(deps: ServiceDeps, projectId: string, request: PageRequest): Promise<Page<AuditEvent>> {
+/**
+ * Audit events, newest first: one project's (by its internal id), or with `null` every event
+ * of the platform — including those of deleted projects and those tied to no project (the
+ * admin key's creation, devices whose certificate names no project).
+ */
+export async function listAuditEvents(deps: ServiceDeps, projectId: string | null, request: PageRequest): Promise<Page<AuditEvent>> {
+  const query = projectId === null ? deps.db.selectFrom('audit_events') : deps.db.selectFrom('audit_events').where('project_id', '=', projectId);
   const [rows, count] = await Promise.all([
-    deps.db
-      .selectFrom('audit_events')
-      .selectAll()
-      .where('project_id', '=', projectId)
-      .orderBy('id', 'desc')
-      .limit(request.perPage)
-      .offset(offsetOf(request))
-      .execute(),
-    deps.db.selectFrom('audit_events').select((eb) => eb.fn.countAll<string | number>().as('total')).where('project_id', '=', projectId).executeTakeFirstOrThrow(),
+    query.selectAll().orderBy('id', 'desc').limit(request.perPage).offset(offsetOf(request)).execute(),
+    query.select((eb) => eb.fn.countAll<string | number>().as('total')).executeTakeFirstOrThrow(),
   ]);
   return {
     list: rows.map((row) => ({
+      projectKey: row.project_id,
       id: Number(row.id),
       actor: row.actor,
       action: row.action,

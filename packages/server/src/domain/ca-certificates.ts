@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { certificateContent, type CertificateContent } from '@fleetpki/pki';
 import { ServiceError } from '../service-error.js';
 import type { CaCertificatesTable, ProjectRow } from '../store/schema.js';
-import { isUniqueViolation } from '../store/unique-violation.js';
+import { isForeignKeyViolation, isUniqueViolation } from '../store/constraint-violations.js';
+import { expectOneRow, retryOnConcurrentChange } from './concurrent-change.js';
+import { projectGone } from './projects.js';
 import { recordAudit } from './audit-log.js';
 import { checkCaUpload, type CertType, type UploadWarning } from './ca-upload-rules.js';
 import { decodeCertFile } from './cert-file.js';
@@ -96,6 +98,7 @@ async function insertCaCertificate(deps: ServiceDeps, principal: Principal, proj
       });
     });
   } catch (error) {
+    if (isForeignKeyViolation(error)) throw projectGone(project);
     if (!isUniqueViolation(error)) throw error;
     const existing = await deps.db
       .selectFrom('ca_certificates')
@@ -128,27 +131,37 @@ export async function getCaCertificate(deps: ServiceDeps, project: ProjectRow, i
 }
 
 export async function setCaCertificateEnabled(deps: ServiceDeps, principal: Principal, project: ProjectRow, id: string, enabled: boolean): Promise<CaCertificate> {
-  const row = await findCaCertificate(deps, project, id);
-  if ((row.enabled === 1) === enabled) return caCertificateView(row);
-  const updated: CaCertificatesTable = { ...row, enabled: enabled ? 1 : 0, updated_at: deps.now().toISOString() };
-  await deps.db.transaction().execute(async (trx) => {
-    await trx.updateTable('ca_certificates').set({ enabled: updated.enabled, updated_at: updated.updated_at }).where('id', '=', row.id).execute();
-    await bumpGenerations(trx, project.id, { ca: true });
-    await recordAudit(trx, deps.now(), {
-      actor: actorName(principal),
-      action: enabled ? 'certificate.enable' : 'certificate.disable',
-      targetType: 'ca-certificate',
-      targetId: row.id,
-      projectId: project.id,
+  return retryOnConcurrentChange(async () => {
+    const row = await findCaCertificate(deps, project, id);
+    if ((row.enabled === 1) === enabled) return caCertificateView(row);
+    const updated: CaCertificatesTable = { ...row, enabled: enabled ? 1 : 0, updated_at: deps.now().toISOString() };
+    await deps.db.transaction().execute(async (trx) => {
+      expectOneRow(
+        await trx
+          .updateTable('ca_certificates')
+          .set({ enabled: updated.enabled, updated_at: updated.updated_at })
+          .where('id', '=', row.id)
+          .where('enabled', '=', row.enabled)
+          .executeTakeFirst(),
+      );
+      await bumpGenerations(trx, project.id, { ca: true });
+      await recordAudit(trx, deps.now(), {
+        actor: actorName(principal),
+        action: enabled ? 'certificate.enable' : 'certificate.disable',
+        targetType: 'ca-certificate',
+        targetId: row.id,
+        projectId: project.id,
+      });
     });
+    return caCertificateView(updated);
   });
-  return caCertificateView(updated);
 }
 
 export async function deleteCaCertificate(deps: ServiceDeps, principal: Principal, project: ProjectRow, id: string): Promise<void> {
   const row = await findCaCertificate(deps, project, id);
   await deps.db.transaction().execute(async (trx) => {
-    await trx.deleteFrom('ca_certificates').where('id', '=', row.id).execute();
+    const deleted = await trx.deleteFrom('ca_certificates').where('id', '=', row.id).executeTakeFirst();
+    if (Number(deleted.numDeletedRows) !== 1) throw new ServiceError('CA_NOT_FOUND', `no CA certificate ${JSON.stringify(id)} in project ${JSON.stringify(project.slug)}`, { certificateId: id });
     await bumpGenerations(trx, project.id, { ca: true });
     await recordAudit(trx, deps.now(), {
       actor: actorName(principal),

@@ -1,5 +1,8 @@
 import {
+  attributeValues,
   deviceIdentityFromSubject,
+  isValidProjectSlug,
+  Oid,
   fingerprintSha256,
   formatSubjectString,
   isPkiError,
@@ -76,15 +79,18 @@ export class DeviceAuthenticator {
         return []; // an unparsable extra certificate is simply no candidate
       }
     });
-    let slug: string;
+    // The project comes from the subject's O; a refusal for any other subject rule is still
+    // recorded in that project's audit log when the O names one.
+    const orgs = attributeValues(leaf.subject, Oid.organizationName);
+    const slug = orgs.length === 1 ? (orgs[0] as string) : undefined;
+    const project = slug !== undefined && isValidProjectSlug(slug) ? await this.deps.db.selectFrom('projects').selectAll().where('slug', '=', slug).executeTakeFirst() : undefined;
     try {
-      slug = deviceIdentityFromSubject(leaf.subject).projectSlug;
+      deviceIdentityFromSubject(leaf.subject);
     } catch (error) {
       if (!isPkiError(error)) throw error;
-      return this.refuse(null, leaf, error.code, error.message, facts);
+      return this.refuse(project?.id ?? null, leaf, error.code, error.message, facts);
     }
-    const project = await this.deps.db.selectFrom('projects').selectAll().where('slug', '=', slug).executeTakeFirst();
-    if (!project) return this.refuse(null, leaf, 'UNKNOWN_PROJECT', `no project "${slug}" (the certificate's O)`, facts);
+    if (!project || slug === undefined) return this.refuse(null, leaf, 'UNKNOWN_PROJECT', `no project "${slug ?? ''}" (the certificate's O)`, facts);
 
     const anchors = await this.anchors.anchorsFor(project);
     const now = this.deps.now();

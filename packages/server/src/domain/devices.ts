@@ -2,8 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { isValidCertificateId } from '@fleetpki/pki';
 import { ServiceError } from '../service-error.js';
 import type { DevicesTable, ProjectRow } from '../store/schema.js';
-import { isUniqueViolation } from '../store/unique-violation.js';
+import { isForeignKeyViolation, isUniqueViolation } from '../store/constraint-violations.js';
+import { projectGone } from './projects.js';
 import { recordAudit } from './audit-log.js';
+import { expectOneRow, retryOnConcurrentChange } from './concurrent-change.js';
 import { bumpGenerations } from './project-generations.js';
 import { offsetOf, type Page, type PageRequest } from './pagination.js';
 import { actorName, type Principal } from './principal.js';
@@ -111,6 +113,7 @@ export async function createDevice(
     });
   } catch (error) {
     if (isUniqueViolation(error)) throw await conflictError(deps, project, row);
+    if (isForeignKeyViolation(error)) throw projectGone(project);
     throw error;
   }
   return deviceView(row);
@@ -146,50 +149,60 @@ export async function updateDevice(
   id: string,
   input: { name?: string | undefined; enabled?: boolean | undefined; certificateId?: string | undefined },
 ): Promise<Device> {
-  const row = await findDevice(deps, project, id);
   if (input.name !== undefined) checkName(input.name);
-  if (input.certificateId !== undefined) {
-    checkCertificateId(input.certificateId);
-    if (row.certificate_id !== null && row.certificate_id !== input.certificateId) {
+  if (input.certificateId !== undefined) checkCertificateId(input.certificateId);
+  return retryOnConcurrentChange(async () => {
+    const row = await findDevice(deps, project, id);
+    if (input.certificateId !== undefined && row.certificate_id !== null && row.certificate_id !== input.certificateId) {
       throw new ServiceError('CERTIFICATE_ID_IMMUTABLE', `the device's certificate ID is ${JSON.stringify(row.certificate_id)} and cannot change; create a new device instead`, {
         certificateId: row.certificate_id,
       });
     }
-  }
-  const changes: Partial<DevicesTable> = {};
-  if (input.name !== undefined && input.name !== row.name) changes.name = input.name;
-  if (input.enabled !== undefined && (row.enabled === 1) !== input.enabled) changes.enabled = input.enabled ? 1 : 0;
-  if (input.certificateId !== undefined && row.certificate_id === null) changes.certificate_id = input.certificateId;
-  if (Object.keys(changes).length === 0) return deviceView(row);
-  const updated: DevicesTable = { ...row, ...changes, updated_at: deps.now().toISOString() };
-  try {
-    await deps.db.transaction().execute(async (trx) => {
-      await trx
-        .updateTable('devices')
-        .set({ ...changes, updated_at: updated.updated_at })
-        .where('id', '=', row.id)
-        .execute();
-      if (changes.enabled !== undefined) await bumpGenerations(trx, project.id, { ca: false });
-      await recordAudit(trx, deps.now(), {
-        actor: actorName(principal),
-        action: 'device.update',
-        targetType: 'device',
-        targetId: row.id,
-        projectId: project.id,
-        details: { ...(changes.name !== undefined ? { name: changes.name } : {}), ...(changes.enabled !== undefined ? { enabled: changes.enabled === 1 } : {}), ...(changes.certificate_id !== undefined ? { certificateId: changes.certificate_id } : {}) },
+    const changes: Partial<DevicesTable> = {};
+    if (input.name !== undefined && input.name !== row.name) changes.name = input.name;
+    if (input.enabled !== undefined && (row.enabled === 1) !== input.enabled) changes.enabled = input.enabled ? 1 : 0;
+    if (input.certificateId !== undefined && row.certificate_id === null) changes.certificate_id = input.certificateId;
+    if (Object.keys(changes).length === 0) return deviceView(row);
+    const updated: DevicesTable = { ...row, ...changes, updated_at: deps.now().toISOString() };
+    try {
+      await deps.db.transaction().execute(async (trx) => {
+        // Compare-and-swap on what was read: a concurrent PATCH cannot set the certificate ID twice.
+        let update = trx
+          .updateTable('devices')
+          .set({ ...changes, updated_at: updated.updated_at })
+          .where('id', '=', row.id)
+          .where('name', '=', row.name)
+          .where('enabled', '=', row.enabled);
+        update = row.certificate_id === null ? update.where('certificate_id', 'is', null) : update.where('certificate_id', '=', row.certificate_id);
+        expectOneRow(await update.executeTakeFirst());
+        if (changes.enabled !== undefined) await bumpGenerations(trx, project.id, { ca: false });
+        await recordAudit(trx, deps.now(), {
+          actor: actorName(principal),
+          action: 'device.update',
+          targetType: 'device',
+          targetId: row.id,
+          projectId: project.id,
+          details: {
+            ...(changes.name !== undefined ? { name: changes.name } : {}),
+            ...(changes.enabled !== undefined ? { enabled: changes.enabled === 1 } : {}),
+            ...(changes.certificate_id !== undefined ? { certificateId: changes.certificate_id } : {}),
+          },
+        });
       });
-    });
-  } catch (error) {
-    if (isUniqueViolation(error)) throw await conflictError(deps, project, updated);
-    throw error;
-  }
-  return deviceView(updated);
+    } catch (error) {
+      if (isUniqueViolation(error)) throw await conflictError(deps, project, updated);
+      throw error;
+    }
+    return deviceView(updated);
+  });
 }
 
 export async function deleteDevice(deps: ServiceDeps, principal: Principal, project: ProjectRow, id: string): Promise<void> {
   const row = await findDevice(deps, project, id);
   await deps.db.transaction().execute(async (trx) => {
-    await trx.deleteFrom('devices').where('id', '=', row.id).execute();
+    const deleted = await trx.deleteFrom('devices').where('id', '=', row.id).executeTakeFirst();
+    // Deleted by a concurrent request: that one is audited, this one is a 404.
+    if (Number(deleted.numDeletedRows) !== 1) throw new ServiceError('DEVICE_NOT_FOUND', `no device ${JSON.stringify(id)} in project ${JSON.stringify(project.slug)}`, { deviceId: id });
     await bumpGenerations(trx, project.id, { ca: false });
     await recordAudit(trx, deps.now(), {
       actor: actorName(principal),

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { isValidProjectSlug } from '@fleetpki/pki';
 import { ServiceError } from '../service-error.js';
 import type { ProjectRow } from '../store/schema.js';
-import { isUniqueViolation } from '../store/unique-violation.js';
+import { isUniqueViolation } from '../store/constraint-violations.js';
 import { recordAudit } from './audit-log.js';
 import { offsetOf, type Page, type PageRequest } from './pagination.js';
 import { actorName, type Principal } from './principal.js';
@@ -32,6 +32,11 @@ export function slugFromName(name: string): string {
     .replace(/^-+|-+$/g, '')
     .slice(0, 63)
     .replace(/-+$/, '');
+}
+
+/** A project deleted by a concurrent request while this one was writing into it. */
+export function projectGone(project: ProjectRow): ServiceError {
+  return new ServiceError('PROJECT_NOT_FOUND', `no project ${JSON.stringify(project.slug)} (it was deleted)`, { projectId: project.slug });
 }
 
 function requireAdmin(principal: Principal, what: string): void {
@@ -98,7 +103,8 @@ export async function deleteProject(deps: ServiceDeps, principal: Principal, slu
   requireAdmin(principal, 'deleting a project');
   const row = await projectForPrincipal(deps, principal, slug);
   await deps.db.transaction().execute(async (trx) => {
-    await trx.deleteFrom('projects').where('id', '=', row.id).execute();
+    const deleted = await trx.deleteFrom('projects').where('id', '=', row.id).executeTakeFirst();
+    if (Number(deleted.numDeletedRows) !== 1) throw projectGone(row);
     await recordAudit(trx, deps.now(), { actor: actorName(principal), action: 'project.delete', targetType: 'project', targetId: slug, projectId: row.id });
   });
 }

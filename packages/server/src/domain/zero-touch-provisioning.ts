@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Transaction } from 'kysely';
 import type { Database, DevicesTable, ProjectRow } from '../store/schema.js';
-import { isUniqueViolation } from '../store/unique-violation.js';
+import { isUniqueViolation } from '../store/constraint-violations.js';
 import { recordAudit } from './audit-log.js';
 import type { ServiceDeps } from './service-deps.js';
 

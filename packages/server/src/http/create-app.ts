@@ -62,6 +62,7 @@ export function createManagementApp(options: AppOptions): OpenAPIHono<AppEnv> {
   );
   app.use('/v1/projects', requireApiKey(deps));
   app.use('/v1/projects/*', requireApiKey(deps));
+  app.use('/v1/audit', requireApiKey(deps));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'ApiKey', { type: 'apiKey', in: 'header', name: 'x-api-key' });
   projectRoutes(deps, app);

@@ -3,6 +3,21 @@ import { DEFAULT_PER_PAGE, MAX_PER_PAGE } from '../domain/pagination.js';
 
 /** Schemas of the management API: they validate requests and generate /openapi.json. */
 
+/**
+ * Every string a client sends: bounded, and free of control characters (PostgreSQL text cannot
+ * even hold NUL, and names end up in tables, logs and MQTT topics).
+ */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
+export const safeText = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .refine((value) => !CONTROL_CHARACTER.test(value), 'must not contain control characters');
+
+/** An id or slug in a path. */
+export const pathParam = (name: string) => safeText(200).openapi({ param: { name, in: 'path' } });
+
 export const Problem = z
   .object({
     type: z.string(),
@@ -19,7 +34,7 @@ export const problemResponses = (...statuses: number[]): Record<number, { descri
   Object.fromEntries(statuses.map((status) => [status, { description: 'failure, with a stable code', content: { 'application/problem+json': { schema: Problem } } }]));
 
 export const ProjectIdParam = z.object({
-  projectId: z.string().openapi({ param: { name: 'projectId', in: 'path' }, example: 'acme', description: 'the project slug' }),
+  projectId: safeText(200).openapi({ param: { name: 'projectId', in: 'path' }, example: 'acme', description: 'the project slug' }),
 });
 
 export const PageQuery = z.object({
@@ -36,12 +51,12 @@ export const Project = z
 export const ProjectPage = pageOf(Project, 'ProjectPage');
 export const ProjectCreate = z
   .object({
-    name: z.string().min(1).max(200),
-    slug: z.string().optional().openapi({ description: 'defaults to one derived from the name', example: 'acme' }),
+    name: safeText(200).min(1),
+    slug: safeText(63).optional().openapi({ description: 'defaults to one derived from the name', example: 'acme' }),
   })
   .strict()
   .openapi('ProjectCreate');
-export const ProjectUpdate = z.object({ name: z.string().min(1).max(200).optional() }).strict().openapi('ProjectUpdate');
+export const ProjectUpdate = z.object({ name: safeText(200).min(1).optional() }).strict().openapi('ProjectUpdate');
 
 export const CertificateContent = z
   .object({
@@ -115,16 +130,16 @@ export const Device = z
   .openapi('Device');
 export const DevicePage = pageOf(Device, 'DevicePage');
 export const DeviceCreate = z
-  .object({ name: z.string(), certificateId: z.string().optional(), enabled: z.boolean().optional() })
+  .object({ name: safeText(200), certificateId: safeText(64).optional(), enabled: z.boolean().optional() })
   .strict()
   .openapi('DeviceCreate');
 export const DeviceUpdate = z
-  .object({ name: z.string().optional(), enabled: z.boolean().optional(), certificateId: z.string().optional() })
+  .object({ name: safeText(200).optional(), enabled: z.boolean().optional(), certificateId: safeText(64).optional() })
   .strict()
   .openapi('DeviceUpdate');
 export const DeviceQuery = PageQuery.extend({
-  certificateId: z.string().optional(),
-  name: z.string().optional(),
+  certificateId: safeText(64).optional(),
+  name: safeText(200).optional(),
   enabled: z.enum(['true', 'false']).optional(),
 });
 
@@ -133,11 +148,12 @@ export const ApiKey = z
   .openapi('ApiKey');
 export const NewApiKey = ApiKey.extend({ key: z.string().openapi({ description: 'the secret, shown only in this response' }) }).openapi('NewApiKey');
 export const ApiKeyPage = pageOf(ApiKey, 'ApiKeyPage');
-export const ApiKeyCreate = z.object({ name: z.string().min(1).max(200).optional() }).strict().openapi('ApiKeyCreate');
+export const ApiKeyCreate = z.object({ name: safeText(200).min(1).optional() }).strict().openapi('ApiKeyCreate');
 
 export const AuditEvent = z
   .object({
     id: z.number().int(),
+    projectKey: z.string().nullable().openapi({ description: 'the project’s internal id; null for platform events' }),
     actor: z.string(),
     action: z.string(),
     targetType: z.string(),

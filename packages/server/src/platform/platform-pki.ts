@@ -20,7 +20,7 @@ import {
 import type { Kysely } from 'kysely';
 import { StartupError } from '../startup-error.js';
 import type { Database } from '../store/schema.js';
-import { isUniqueViolation } from '../store/unique-violation.js';
+import { isUniqueViolation } from '../store/constraint-violations.js';
 import { readIfExists, writeFileAtomically } from './secret-files.js';
 import type { ServerNames } from './tls-names.js';
 

@@ -47,6 +47,10 @@ function openSqlite(dataDir: string): Store {
 
 function openPostgres(url: string): Store {
   const pool = new pg.Pool({ connectionString: url, max: 10 });
+  // An idle client's connection can die (PostgreSQL restarts, an administrator ends it): the
+  // pool drops that client and makes a new one when needed. Without a listener the 'error'
+  // event would end the process.
+  pool.on('error', () => {});
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   const shown = new URL(url);
   if (shown.password) shown.password = '***';

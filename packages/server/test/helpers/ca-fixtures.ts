@@ -4,7 +4,6 @@ import {
   encodePem,
   generateEncodedKeyPair,
   issueCertificate,
-  issueDeviceCertificate,
   parseCertificate,
   parseSubjectString,
   prepareIssuer,
@@ -48,10 +47,20 @@ export function makeIntermediate(parent: TestCa, subject: string, options: { fro
   return { certificate: parseCertificate(issued.der), key, pem: encodePem('CERTIFICATE', issued.der) };
 }
 
-export function makeDevice(issuer: TestCa, slug: string, certificateId: string): { pem: string; der: Buffer } {
-  const { publicKey } = newKey();
-  const issued = issueDeviceCertificate(prepareIssuer(issuer.certificate, issuer.key), parseSubjectString(`/O=${slug}/CN=${certificateId}`), publicKey, window(new Date(Date.now() - DAY_MS), 30));
-  return { der: issued.der, pem: encodePem('CERTIFICATE', issued.der) };
+export interface TestDevice {
+  readonly pem: string;
+  readonly der: Buffer;
+  /** The device's private key, SEC1 PEM, for real TLS clients. */
+  readonly keyPem: string;
+}
+
+/** A device certificate `/O=<slug>/CN=<id>` (any subject with `subject`), valid from `from` for `days`. */
+export function makeDevice(issuer: TestCa, slug: string, certificateId: string, options: { from?: Date; days?: number; subject?: string } = {}): TestDevice {
+  const { key, publicKey } = newKey();
+  const subject = parseSubjectString(options.subject ?? `/O=${slug}/CN=${certificateId}`);
+  const validity = window(options.from ?? new Date(Date.now() - DAY_MS), options.days ?? 30);
+  const issued = issueCertificate(prepareIssuer(issuer.certificate, issuer.key), { subject, publicKey, validity, profile: { kind: 'device' } });
+  return { der: issued.der, pem: encodePem('CERTIFICATE', issued.der), keyPem: key.export({ type: 'sec1', format: 'pem' }).toString() };
 }
 
 export const base64 = (text: string | Buffer): string => Buffer.from(text).toString('base64');

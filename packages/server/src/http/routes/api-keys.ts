@@ -1,10 +1,10 @@
-import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { createProjectApiKey, listProjectApiKeys, revokeProjectApiKey } from '../../domain/api-keys.js';
 import { projectForPrincipal } from '../../domain/projects.js';
 import type { ServiceDeps } from '../../domain/service-deps.js';
 import type { AppEnv } from '../app-env.js';
 import { jsonBody, jsonResponse } from '../route-helpers.js';
-import { ApiKey, ApiKeyCreate, ApiKeyPage, NewApiKey, PageQuery, problemResponses, ProjectIdParam, SECURITY } from '../schemas.js';
+import { ApiKey, ApiKeyCreate, ApiKeyPage, NewApiKey, PageQuery, problemResponses, ProjectIdParam, pathParam, SECURITY } from '../schemas.js';
 
 export function apiKeyRoutes(deps: ServiceDeps, app: OpenAPIHono<AppEnv>): void {
   app.openapi(
@@ -44,7 +44,7 @@ export function apiKeyRoutes(deps: ServiceDeps, app: OpenAPIHono<AppEnv>): void 
       tags: ['api-keys'],
       summary: 'Revoke a project API key',
       security: SECURITY,
-      request: { params: ProjectIdParam.extend({ apiKeyId: z.string().openapi({ param: { name: 'apiKeyId', in: 'path' } }) }) },
+      request: { params: ProjectIdParam.extend({ apiKeyId: pathParam('apiKeyId') }) },
       responses: { 200: jsonResponse(ApiKey, 'the revoked key'), ...problemResponses(401, 403, 404) },
     }),
     async (c) => {

@@ -3,6 +3,7 @@ import { encodePem } from '@fleetpki/pki';
 import { deleteCaCertificate, getCaCertificate, listCaCertificates, setCaCertificateEnabled, uploadCaCertificates } from '../../domain/ca-certificates.js';
 import { projectForPrincipal } from '../../domain/projects.js';
 import type { ServiceDeps } from '../../domain/service-deps.js';
+import { ServiceError } from '../../service-error.js';
 import type { AppEnv } from '../app-env.js';
 import { problemDocument } from '../problem.js';
 import { PROBLEM_STATUS } from '../problem-status.js';
@@ -18,10 +19,11 @@ import {
   problemResponses,
   ProjectIdParam,
   SECURITY,
+  pathParam,
 } from '../schemas.js';
 
 const CertificateParams = ProjectIdParam.extend({
-  certificateId: z.string().openapi({ param: { name: 'certificateId', in: 'path' } }),
+  certificateId: pathParam('certificateId'),
 });
 
 export function certificateRoutes(deps: ServiceDeps, app: OpenAPIHono<AppEnv>): void {
@@ -37,7 +39,7 @@ export function certificateRoutes(deps: ServiceDeps, app: OpenAPIHono<AppEnv>): 
       request: { params: ProjectIdParam, body: jsonBody(CaCertificateUpload) },
       responses: {
         201: jsonResponse(CaCertificateCreated, 'the stored CA certificate, with warnings such as CA_EXPIRES_SOON'),
-        207: jsonResponse(BundleUploadResult, 'a bundle: the result for each certificate'),
+        207: jsonResponse(BundleUploadResult, 'a bundle of which at least one certificate was stored: the result for each (when none was, the first refusal’s problem, with `results`)'),
         ...problemResponses(400, 401, 403, 404, 409, 413, 422),
       },
     }),
@@ -50,16 +52,22 @@ export function certificateRoutes(deps: ServiceDeps, app: OpenAPIHono<AppEnv>): 
         if (only.status === 'refused') throw only.error;
         return c.json({ ...only.certificate, warnings: [...only.warnings] }, 201);
       }
-      const body = {
-        results: results.map((r) =>
+      const reported = results.map((r) =>
           r.status === 'created'
             ? { index: r.index, status: 201, certificate: r.certificate, warnings: [...r.warnings] }
             : { index: r.index, status: PROBLEM_STATUS[r.error.code], problem: problemDocument(r.error) as z.infer<typeof BundleUploadResult>['results'][number]['problem'] },
-        ),
-        created: results.filter((r) => r.status === 'created').length,
-        refused: results.filter((r) => r.status === 'refused').length,
-      };
-      return c.json(body, 207);
+      );
+      const created = results.filter((r) => r.status === 'created').length;
+      // Nothing stored: a failure status (the first refusal's), so a client that reads only
+      // the status does not take the upload for a success; every result is still listed.
+      const firstRefusal = results.find((r) => r.status === 'refused');
+      if (created === 0 && firstRefusal?.status === 'refused') {
+        throw new ServiceError(firstRefusal.error.code, `no certificate of the bundle was stored; the first refusal: ${firstRefusal.error.message}`, {
+          ...firstRefusal.error.context,
+          results: reported,
+        });
+      }
+      return c.json({ results: reported, created, refused: results.length - created }, 207);
     },
   );
   app.openapi(

@@ -1,12 +1,12 @@
-import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { createDevice, deleteDevice, getDevice, listDevices, updateDevice } from '../../domain/devices.js';
 import { projectForPrincipal } from '../../domain/projects.js';
 import type { ServiceDeps } from '../../domain/service-deps.js';
 import type { AppEnv } from '../app-env.js';
 import { jsonBody, jsonResponse } from '../route-helpers.js';
-import { Device, DeviceCreate, DevicePage, DeviceQuery, DeviceUpdate, problemResponses, ProjectIdParam, SECURITY } from '../schemas.js';
+import { Device, DeviceCreate, DevicePage, DeviceQuery, DeviceUpdate, problemResponses, ProjectIdParam, pathParam, SECURITY } from '../schemas.js';
 
-const DeviceParams = ProjectIdParam.extend({ deviceId: z.string().openapi({ param: { name: 'deviceId', in: 'path' } }) });
+const DeviceParams = ProjectIdParam.extend({ deviceId: pathParam('deviceId') });
 
 export function deviceRoutes(deps: ServiceDeps, app: OpenAPIHono<AppEnv>): void {
   app.openapi(
