@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { apiPath, type ApiClient } from '../api-client.js';
 import { apiClient, note, printJson, warn, withApiOptions, type ApiFlags } from '../api-command.js';
-import { ApiClientError } from '../api-error.js';
+import { ApiClientError, ApiProblemError } from '../api-error.js';
 import type { BundleResult, BundleUploadResult, CaCertificate, CaCertificateCreated, CertificateContent, CertType } from '../api-types.js';
 import { CliError } from '../cli-error.js';
 import { readInput } from '../file-io.js';
@@ -90,10 +90,16 @@ export function registerCertificatesCommands(program: Command): void {
     const certType = parseCertType(flags.type);
     const client = apiClient(flags);
     const certFile = readInput(file).toString('base64');
-    const { status, body } = await client.json<CaCertificateCreated | BundleUploadResult>(apiPath`/v1/projects/${flags.project}/certificates`, {
-      method: 'POST',
-      body: { certFile, certType },
-    });
+    const { status, body } = await client
+      .json<CaCertificateCreated | BundleUploadResult>(apiPath`/v1/projects/${flags.project}/certificates`, { method: 'POST', body: { certFile, certType } })
+      .catch((error: unknown) => {
+        // A bundle of which nothing was stored is a problem that still lists every result.
+        if (error instanceof ApiProblemError && Array.isArray(error.problem['results'])) {
+          const results = error.problem['results'] as BundleResult[];
+          return { status: 207, body: { results, created: 0, refused: results.length } satisfies BundleUploadResult };
+        }
+        throw error;
+      });
     const results = uploadResults(status, body);
     for (const result of results) for (const warning of result.warnings ?? []) warn(warning.code, `certificate ${result.index}: ${warning.message}`);
     if (flags.json) printJson(body);
