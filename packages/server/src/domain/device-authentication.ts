@@ -12,12 +12,23 @@ import {
   type PkiErrorCode,
 } from '@fleetpki/pki';
 import { recordAudit } from './audit-log.js';
+import type { ProjectRow } from '../store/schema.js';
 import type { ProjectAnchorCache } from './project-anchors.js';
 import type { ServiceDeps } from './service-deps.js';
 import { provisionDevice, type ProvisioningOutcome } from './zero-touch-provisioning.js';
 
 /** Why a device was refused: the path validator's codes and the platform's own. */
-export type DeviceAuthFailureCode = PkiErrorCode | 'NO_CLIENT_CERTIFICATE' | 'CERT_UNPARSABLE' | 'UNKNOWN_PROJECT' | 'CA_DISABLED' | 'DEVICE_DISABLED';
+export type DeviceAuthFailureCode =
+  | PkiErrorCode
+  | 'NO_CLIENT_CERTIFICATE'
+  | 'CERT_UNPARSABLE'
+  | 'UNKNOWN_PROJECT'
+  | 'CA_DISABLED'
+  | 'DEVICE_DISABLED'
+  /** The handshake's CertificateVerify did not verify with the certificate's key: a certificate without its key. */
+  | 'KEY_POSSESSION_NOT_PROVEN'
+  /** The handshake failed after the client sent a certificate, for another reason. */
+  | 'TLS_HANDSHAKE_FAILED';
 
 export type DeviceTransport = 'https' | 'mqtt' | 'coap';
 
@@ -79,11 +90,7 @@ export class DeviceAuthenticator {
         return []; // an unparsable extra certificate is simply no candidate
       }
     });
-    // The project comes from the subject's O; a refusal for any other subject rule is still
-    // recorded in that project's audit log when the O names one.
-    const orgs = attributeValues(leaf.subject, Oid.organizationName);
-    const slug = orgs.length === 1 ? (orgs[0] as string) : undefined;
-    const project = slug !== undefined && isValidProjectSlug(slug) ? await this.deps.db.selectFrom('projects').selectAll().where('slug', '=', slug).executeTakeFirst() : undefined;
+    const { slug, project } = await this.projectNamedBy(leaf);
     try {
       deviceIdentityFromSubject(leaf.subject);
     } catch (error) {
@@ -128,6 +135,32 @@ export class DeviceAuthenticator {
         authGeneration: Number(project.auth_generation),
       },
     };
+  }
+
+  /**
+   * Records a handshake the TLS stack refused after the client sent its certificate (a
+   * CertificateVerify that does not verify: the certificate without its key), in the audit log
+   * of the project the certificate names.
+   */
+  async recordHandshakeRefusal(chainDer: readonly Buffer[], code: 'KEY_POSSESSION_NOT_PROVEN' | 'TLS_HANDSHAKE_FAILED', message: string, facts: ConnectionFacts): Promise<void> {
+    const [leafDer] = chainDer;
+    if (!leafDer) return;
+    let leaf: Certificate;
+    try {
+      leaf = parseCertificate(leafDer);
+    } catch {
+      return; // nothing to attribute it to
+    }
+    const { project } = await this.projectNamedBy(leaf);
+    await this.refuse(project?.id ?? null, leaf, code, message, facts);
+  }
+
+  /** The project a certificate's subject O names, so even a refusal lands in its audit log. */
+  private async projectNamedBy(leaf: Certificate): Promise<{ slug: string | undefined; project: ProjectRow | undefined }> {
+    const orgs = attributeValues(leaf.subject, Oid.organizationName);
+    const slug = orgs.length === 1 ? (orgs[0] as string) : undefined;
+    const project = slug !== undefined && isValidProjectSlug(slug) ? await this.deps.db.selectFrom('projects').selectAll().where('slug', '=', slug).executeTakeFirst() : undefined;
+    return { slug, project };
   }
 
   private async refuse(projectId: string | null, leaf: Certificate | null, code: DeviceAuthFailureCode, message: string, facts: ConnectionFacts): Promise<DeviceAuthResult> {

@@ -8,6 +8,7 @@ import type { Logger } from '../logger.js';
 import type { ConnectionEnforcer } from './connection-enforcer.js';
 import type { ConnectionRegistry } from './connection-registry.js';
 import { deviceProblemResponse } from './device-problem.js';
+import { recordHandshakeFailure } from './handshake-failure.js';
 import { peerChain } from './peer-chain.js';
 
 export interface DeviceHttpsOptions {
@@ -62,8 +63,9 @@ export async function startDeviceHttps(options: DeviceHttpsOptions): Promise<Dev
       },
     );
   });
-  server.on('tlsClientError', (error, socket) => {
+  server.on('tlsClientError', (error: Error & { code?: string }, socket: TLSSocket) => {
     options.logger.log('info', 'device TLS handshake failed', { error: error.message, remoteAddress: socket.remoteAddress ?? null });
+    recordHandshakeFailure(options.authenticator, error, socket, 'https', options.logger);
   });
 
   await new Promise<void>((resolve, reject) => {

@@ -57,3 +57,47 @@ export async function curlIdentity(gatewayUrl: string, serverCaFile: string, fil
     return { curlExit: (error as { code?: number }).code ?? -1, status: 0, body: {} };
   }
 }
+
+/** An open device connection (Node's TLS client, OpenSSL underneath) that has been authenticated. */
+export interface HeldConnection {
+  readonly identity: Record<string, unknown>;
+  /** Resolves with the milliseconds from `since` to the server closing the connection. */
+  closedAfter(since: number, timeoutMs: number): Promise<number>;
+  end(): void;
+}
+
+/**
+ * Connects with a client certificate, asks for its identity over a keep-alive connection and
+ * holds the connection open, so a test can see the server end it.
+ */
+export async function holdConnection(gatewayUrl: string, serverCaPem: string, certPem: string, keyPem: string): Promise<HeldConnection> {
+  const { connect } = await import('node:tls');
+  const url = new URL(gatewayUrl);
+  const socket = connect({ host: 'localhost', port: Number(url.port), ca: serverCaPem, cert: certPem, key: keyPem, servername: 'localhost' });
+  let closedAt: number | undefined;
+  const closed = new Promise<void>((resolve) => socket.once('close', () => ((closedAt = Date.now()), resolve())));
+  socket.on('error', () => {});
+  const response = await new Promise<string>((resolve, reject) => {
+    let data = '';
+    socket.once('secureConnect', () => socket.write('GET /v1/device/identity HTTP/1.1\r\nhost: localhost\r\nconnection: keep-alive\r\n\r\n'));
+    socket.on('data', (chunk: Buffer) => {
+      data += chunk.toString('utf8');
+      const [head, body] = data.split('\r\n\r\n');
+      const length = Number(/content-length: (\d+)/i.exec(head ?? '')?.[1] ?? NaN);
+      if (body !== undefined && body.length >= length) resolve(data);
+    });
+    socket.once('error', reject);
+    socket.once('close', () => reject(new Error(`closed before an answer: ${data}`)));
+  });
+  const body = response.slice(response.indexOf('\r\n\r\n') + 4);
+  return {
+    identity: JSON.parse(body) as Record<string, unknown>,
+    async closedAfter(since, timeoutMs) {
+      const timeout = new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref());
+      await Promise.race([closed, timeout]);
+      if (closedAt === undefined) throw new Error(`the connection was still open after ${timeoutMs} ms`);
+      return closedAt - since;
+    },
+    end: () => socket.destroy(),
+  };
+}
