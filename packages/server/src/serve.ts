@@ -16,6 +16,7 @@ import { ProjectAnchorCache } from './domain/project-anchors.js';
 import { ConnectionEnforcer } from './gateway/connection-enforcer.js';
 import { ConnectionRegistry } from './gateway/connection-registry.js';
 import { startDeviceHttps } from './gateway/device-https.js';
+import { startDeviceMqtt } from './gateway/device-mqtt.js';
 import { deviceTlsOptions } from './gateway/tls-server-options.js';
 import { openStore, type Store } from './store/open-store.js';
 
@@ -23,6 +24,7 @@ export const ADMIN_KEY_FILE = 'admin-api-key';
 export const DEFAULT_DATA_DIR = './fleetpki-data';
 export const DEFAULT_HTTP_PORT = 8080;
 export const DEFAULT_GATEWAY_PORT = 8443;
+export const DEFAULT_MQTT_PORT = 8883;
 export const SERVER_VERSION = '0.1.0';
 
 export interface ServeOptions {
@@ -34,6 +36,8 @@ export interface ServeOptions {
   readonly httpPort?: number | undefined;
   /** Device HTTPS with client certificates; 0 picks a free port. */
   readonly gatewayPort?: number | undefined;
+  /** MQTT over TLS with client certificates; 0 picks a free port. */
+  readonly mqttPort?: number | undefined;
   readonly hostnames?: readonly string[] | undefined;
   readonly tlsCertFile?: string | undefined;
   readonly tlsKeyFile?: string | undefined;
@@ -46,6 +50,7 @@ export interface ServeOptions {
 export interface RunningServer {
   readonly httpUrl: string;
   readonly gatewayUrl: string;
+  readonly mqttUrl: string;
   readonly dataDir: string;
   readonly store: Store;
   readonly platform: PlatformPki;
@@ -131,13 +136,27 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       server.close();
       throw new StartupError('INVALID_OPTION', `cannot listen on ${host}:${options.gatewayPort ?? DEFAULT_GATEWAY_PORT} for the device gateway: ${error.message}`);
     });
+    const mqtt = await startDeviceMqtt({
+      authenticator,
+      registry,
+      enforcer,
+      tls: deviceTlsOptions(platform.serverChainPem, platform.serverKeyPem),
+      host,
+      port: options.mqttPort ?? DEFAULT_MQTT_PORT,
+      logger,
+    }).catch(async (error: Error) => {
+      server.close();
+      await gateway.close();
+      throw new StartupError('INVALID_OPTION', `cannot listen on ${host}:${options.mqttPort ?? DEFAULT_MQTT_PORT} for MQTT: ${error.message}`);
+    });
     enforcer.start();
-    logger.log('info', 'device gateway listening', { url: gateway.url });
+    logger.log('info', 'device gateway listening', { url: gateway.url, mqtt: mqtt.url });
     logger.log('info', 'management API listening', { url: httpUrl, openapi: `${httpUrl}/openapi.json`, store: store.dialect, location: store.location });
     let closing: Promise<void> | undefined;
     return {
       httpUrl,
       gatewayUrl: gateway.url,
+      mqttUrl: mqtt.url,
       dataDir,
       store,
       platform,
@@ -148,7 +167,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
           server.closeIdleConnections();
           const timer = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
           enforcer.stop();
-          await Promise.all([closed, gateway.close()]);
+          await Promise.all([closed, gateway.close(), mqtt.close()]);
           clearTimeout(timer);
           await store.close();
           logger.log('info', 'stopped');

@@ -20,7 +20,7 @@ export interface TestApi {
 
 export async function startTestApi(dialect: Dialect, options: { now?: () => Date } = {}): Promise<TestApi> {
   const store = await createTestStore(dialect);
-  const server = await startServer({ dataDir: store.dataDir, database: store.database, httpPort: 0, gatewayPort: 0, logger: silentLogger, announce: () => {}, now: options.now });
+  const server = await startServer({ dataDir: store.dataDir, database: store.database, httpPort: 0, gatewayPort: 0, mqttPort: 0, logger: silentLogger, announce: () => {}, now: options.now });
   const adminKey = server.adminApiKey;
   if (!adminKey) throw new Error('a fresh store must create an admin key');
   return {
