@@ -13,3 +13,6 @@ export type { Device, Provisioning } from './domain/devices.js';
 export type { ApiKey, NewApiKey } from './domain/api-keys.js';
 export type { AuditEvent } from './domain/audit-log.js';
 export type { Page } from './domain/pagination.js';
+// The device transports' TLS settings and keep-alive, shared with bench/gateway.mjs's baseline.
+export { deviceTlsOptions } from './gateway/tls-server-options.js';
+export { DEVICE_KEEP_ALIVE_MS } from './gateway/device-https.js';

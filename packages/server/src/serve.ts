@@ -11,6 +11,7 @@ import { ensurePlatformPki, type PlatformPki } from './platform/platform-pki.js'
 import { readIfExists, writeFileAtomically } from './platform/secret-files.js';
 import { DEFAULT_SERVER_HOSTNAMES, parseServerNames } from './platform/tls-names.js';
 import { StartupError } from './startup-error.js';
+import { AuthenticationJournal } from './domain/authentication-journal.js';
 import { DeviceAuthenticator } from './domain/device-authentication.js';
 import { ProjectAnchorCache } from './domain/project-anchors.js';
 import { ConnectionEnforcer } from './gateway/connection-enforcer.js';
@@ -123,7 +124,8 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
 
     const registry = new ConnectionRegistry();
     const enforcer = new ConnectionEnforcer(deps, registry, logger);
-    const authenticator = new DeviceAuthenticator(deps, new ProjectAnchorCache(store.db));
+    const journal = new AuthenticationJournal(store.db, (error) => logger.log('error', 'cannot write authentication events', { error: error.message }));
+    const authenticator = new DeviceAuthenticator(deps, new ProjectAnchorCache(store.db), journal);
     const gateway = await startDeviceHttps({
       authenticator,
       registry,
@@ -169,6 +171,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
           enforcer.stop();
           await Promise.all([closed, gateway.close(), mqtt.close()]);
           clearTimeout(timer);
+          await journal.flush();
           await store.close();
           logger.log('info', 'stopped');
         })();

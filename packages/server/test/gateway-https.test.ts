@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { startTestApi, type TestApi } from './helpers/api.js';
 import { base64, makeDevice, makeIntermediate, makeRoot } from './helpers/ca-fixtures.js';
 import { curlIdentity, writeDeviceFiles, writeSecurityLevel0Config, type DeviceFiles } from './helpers/device-clients.js';
+import { eventually } from './helpers/eventually.js';
 import { openssl } from './helpers/openssl.js';
 import { storeSnapshot } from './helpers/snapshot.js';
 import { DIALECTS } from './helpers/stores.js';
@@ -27,11 +28,16 @@ for (const dialect of DIALECTS) {
       return r.body['id'] as string;
     };
     const device = (name: string, pem: string, keyPem: string): DeviceFiles => writeDeviceFiles(dir, name, pem, keyPem);
-    const lastFailure = async (slug: string): Promise<Record<string, unknown> | undefined> => {
-      const audit = await api.call('GET', `/v1/projects/${slug}/audit?perPage=1`);
-      const [event] = audit.body['list'];
-      return event?.action === 'device.authentication-failed' ? event.details : undefined;
-    };
+    /** The newest refusal in the project's audit log, once the journal has written the one expected. */
+    const lastFailure = async (slug: string, expectedCode: string): Promise<Record<string, unknown> | undefined> =>
+      eventually(
+        async () => {
+          const audit = await api.call('GET', `/v1/projects/${slug}/audit?perPage=1`);
+          const [event] = audit.body['list'];
+          return event?.action === 'device.authentication-failed' ? (event.details as Record<string, unknown>) : undefined;
+        },
+        (details) => details?.['code'] === expectedCode,
+      );
 
     before(async () => {
       api = await startTestApi(dialect);
@@ -123,7 +129,7 @@ for (const dialect of DIALECTS) {
         assert.equal(response.body['code'], r.code);
         const after = JSON.parse(await storeSnapshot(api.server)) as unknown[][];
         assert.deepEqual(after.slice(0, 4), before.slice(0, 4), 'no project, CA, device or key changed');
-        if (r.code !== 'NO_CLIENT_CERTIFICATE' && r.code !== 'UNKNOWN_PROJECT') assert.equal((await lastFailure(r.slug))?.['code'], r.code);
+        if (r.code !== 'NO_CLIENT_CERTIFICATE' && r.code !== 'UNKNOWN_PROJECT') assert.equal((await lastFailure(r.slug, r.code))?.['code'], r.code);
       });
     }
 
@@ -134,13 +140,13 @@ for (const dialect of DIALECTS) {
       await api.call('PATCH', `/v1/projects/acme/certificates/${acmeRootId}`, { json: { enabled: false } });
       const caOff = await curlIdentity(api.server.gatewayUrl, serverCa, files);
       assert.equal(caOff.body['code'], 'CA_DISABLED');
-      assert.equal((await lastFailure('acme'))?.['code'], 'CA_DISABLED');
+      assert.equal((await lastFailure('acme', 'CA_DISABLED'))?.['code'], 'CA_DISABLED');
       await api.call('PATCH', `/v1/projects/acme/certificates/${acmeRootId}`, { json: { enabled: true } });
       const [toggled] = (await api.call('GET', '/v1/projects/acme/devices?certificateId=toggled')).body['list'];
       await api.call('PATCH', `/v1/projects/acme/devices/${toggled.id}`, { json: { enabled: false } });
       const deviceOff = await curlIdentity(api.server.gatewayUrl, serverCa, files);
       assert.equal(deviceOff.body['code'], 'DEVICE_DISABLED');
-      assert.equal((await lastFailure('acme'))?.['code'], 'DEVICE_DISABLED');
+      assert.equal((await lastFailure('acme', 'DEVICE_DISABLED'))?.['code'], 'DEVICE_DISABLED');
       await api.call('PATCH', `/v1/projects/acme/devices/${toggled.id}`, { json: { enabled: true } });
       assert.equal((await curlIdentity(api.server.gatewayUrl, serverCa, files)).status, 200);
     });

@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { startTestApi, type TestApi } from './helpers/api.js';
 import { base64, makeDevice, makeRoot, type TestDevice } from './helpers/ca-fixtures.js';
 import { writeDeviceFiles, type DeviceFiles } from './helpers/device-clients.js';
+import { eventually } from './helpers/eventually.js';
 import { mosquitto, rawMqttSession } from './helpers/mqtt-clients.js';
 import { DIALECTS } from './helpers/stores.js';
 
@@ -38,7 +39,10 @@ for (const dialect of DIALECTS) {
       assert.equal(sub.output.trim(), 'acme/sensor-7/state online');
       const devices = await api.call('GET', '/v1/projects/acme/devices?certificateId=sensor-7');
       assert.equal(devices.body['total'], 1);
-      const audit = await api.call('GET', '/v1/projects/acme/audit?perPage=5');
+      const audit = await eventually(
+        () => api.call('GET', '/v1/projects/acme/audit?perPage=5'),
+        (a) => a.body['list'].some((e: { action: string }) => e.action === 'device.authenticate'),
+      );
       assert.ok(audit.body['list'].some((e: { action: string; details: { transport: string } }) => e.action === 'device.authenticate' && e.details.transport === 'mqtt'));
     });
 
@@ -75,7 +79,12 @@ for (const dialect of DIALECTS) {
       const pub = await mosquitto('mosquitto_pub', api.server.mqttUrl, serverCa, intruderFiles, ['-i', 'intruder-9', '-t', 'acme/intruder-9/x', '-m', '1']);
       assert.notEqual(pub.exit, 0);
       assert.match(pub.output, /not authori[sz]ed/);
-      const [event] = (await api.call('GET', '/v1/projects/acme/audit?perPage=1')).body['list'];
+      type AuditEvent = { action: string; details: { code: string; transport: string } };
+      const [event] = await eventually(
+        async () => (await api.call('GET', '/v1/projects/acme/audit?perPage=1')).body['list'] as AuditEvent[],
+        ([newest]) => newest?.action === 'device.authentication-failed',
+      );
+      assert.ok(event);
       assert.equal(event.action, 'device.authentication-failed');
       assert.equal(event.details.code, 'UNKNOWN_ISSUER');
       assert.equal(event.details.transport, 'mqtt');

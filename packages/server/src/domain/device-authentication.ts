@@ -11,9 +11,10 @@ import {
   type Certificate,
   type PkiErrorCode,
 } from '@fleetpki/pki';
-import { recordAudit } from './audit-log.js';
+import type { AuthenticationJournal } from './authentication-journal.js';
 import type { ProjectRow } from '../store/schema.js';
 import type { ProjectAnchorCache } from './project-anchors.js';
+import { ValidatedChainCache, type ValidatedChain } from './validated-chains.js';
 import type { ServiceDeps } from './service-deps.js';
 import { provisionDevice, type ProvisioningOutcome } from './zero-touch-provisioning.js';
 
@@ -71,11 +72,22 @@ export class DeviceAuthenticator {
   constructor(
     private readonly deps: ServiceDeps,
     private readonly anchors: ProjectAnchorCache,
+    private readonly journal: AuthenticationJournal,
   ) {}
+
+  private readonly validated = new ValidatedChainCache();
 
   async authenticate(chainDer: readonly Buffer[], facts: ConnectionFacts): Promise<DeviceAuthResult> {
     const [leafDer] = chainDer;
     if (!leafDer) return this.refuse(null, null, 'NO_CLIENT_CERTIFICATE', 'the device presented no client certificate', facts);
+    // A device reconnecting with the chain it used before: no parsing, no path building.
+    const chainKey = ValidatedChainCache.keyOf(chainDer);
+    const knownSlug = this.validated.slugOf(chainKey);
+    if (knownSlug !== undefined) {
+      const project = await this.deps.db.selectFrom('projects').selectAll().where('slug', '=', knownSlug).executeTakeFirst();
+      const hit = project ? this.validated.get(chainKey, project, this.deps.now()) : undefined;
+      if (project && hit) return this.admit(project, hit, facts);
+    }
     let leaf: Certificate;
     try {
       leaf = parseCertificate(leafDer);
@@ -113,12 +125,27 @@ export class DeviceAuthenticator {
     const anchor = result.path[result.path.length - 1] as Certificate;
     const anchorCaId = anchors.idByFingerprint.get(fingerprintSha256(anchor.der));
     if (anchorCaId === undefined) throw new Error('a validated path ends at an anchor the project does not hold');
-    const fingerprint = fingerprintSha256(leaf.der);
-    const { device, outcome } = await provisionDevice(this.deps, project, result.identity.certificateId, {
+    const validated: ValidatedChain = {
+      projectKey: project.id,
+      caGeneration: Number(project.ca_generation),
+      projectSlug: project.slug,
+      certificateId: result.identity.certificateId,
+      anchorCaId,
+      fingerprintSha256: fingerprintSha256(leaf.der),
+      notBefore: Math.max(...result.path.map((c) => c.notBefore.getTime())),
+      notAfter: Math.min(...result.path.map((c) => c.notAfter.getTime())),
+    };
+    this.validated.set(chainKey, validated);
+    return this.admit(project, validated, facts);
+  }
+
+  /** Zero-touch provisioning and the outcome, for a chain that validated. */
+  private async admit(project: ProjectRow, validated: ValidatedChain, facts: ConnectionFacts): Promise<DeviceAuthResult> {
+    const { device, outcome } = await provisionDevice(this.deps, this.journal, project, validated.certificateId, {
       transport: facts.transport,
       remoteAddress: facts.remoteAddress ?? null,
-      fingerprintSha256: fingerprint,
-      caCertificateId: anchorCaId,
+      fingerprintSha256: validated.fingerprintSha256,
+      caCertificateId: validated.anchorCaId,
     });
     if (device.enabled !== 1) return { ok: false, code: 'DEVICE_DISABLED', message: `device "${device.name}" is disabled` };
     return {
@@ -126,12 +153,12 @@ export class DeviceAuthenticator {
       device: {
         projectId: project.slug,
         projectKey: project.id,
-        certificateId: result.identity.certificateId,
+        certificateId: validated.certificateId,
         deviceId: device.id,
         deviceName: device.name,
         provisioning: outcome,
-        anchorCaId,
-        fingerprintSha256: fingerprint,
+        anchorCaId: validated.anchorCaId,
+        fingerprintSha256: validated.fingerprintSha256,
         authGeneration: Number(project.auth_generation),
       },
     };
@@ -152,7 +179,7 @@ export class DeviceAuthenticator {
       return; // nothing to attribute it to
     }
     const { project } = await this.projectNamedBy(leaf);
-    await this.refuse(project?.id ?? null, leaf, code, message, facts);
+    this.refuse(project?.id ?? null, leaf, code, message, facts);
   }
 
   /** The project a certificate's subject O names, so even a refusal lands in its audit log. */
@@ -163,15 +190,18 @@ export class DeviceAuthenticator {
     return { slug, project };
   }
 
-  private async refuse(projectId: string | null, leaf: Certificate | null, code: DeviceAuthFailureCode, message: string, facts: ConnectionFacts): Promise<DeviceAuthResult> {
+  private refuse(projectId: string | null, leaf: Certificate | null, code: DeviceAuthFailureCode, message: string, facts: ConnectionFacts): DeviceAuthResult {
     const fingerprint = leaf ? fingerprintSha256(leaf.der) : null;
-    await recordAudit(this.deps.db, this.deps.now(), {
-      actor: 'device',
-      action: 'device.authentication-failed',
-      targetType: 'certificate',
-      targetId: fingerprint ?? 'none',
-      projectId,
-      details: { code, message, transport: facts.transport, remoteAddress: facts.remoteAddress ?? null, subject: leaf ? formatSubjectString(leaf.subject) : null },
+    this.journal.record({
+      at: this.deps.now(),
+      entry: {
+        actor: 'device',
+        action: 'device.authentication-failed',
+        targetType: 'certificate',
+        targetId: fingerprint ?? 'none',
+        projectId,
+        details: { code, message, transport: facts.transport, remoteAddress: facts.remoteAddress ?? null, subject: leaf ? formatSubjectString(leaf.subject) : null },
+      },
     });
     return { ok: false, code, message };
   }

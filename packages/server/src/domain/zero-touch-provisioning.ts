@@ -3,6 +3,7 @@ import type { Transaction } from 'kysely';
 import type { Database, DevicesTable, ProjectRow } from '../store/schema.js';
 import { isUniqueViolation } from '../store/constraint-violations.js';
 import { recordAudit } from './audit-log.js';
+import type { AuthenticationJournal } from './authentication-journal.js';
 import type { ServiceDeps } from './service-deps.js';
 
 /** What a connection did to the device table (DESIGN §4). */
@@ -28,7 +29,32 @@ export interface ProvisionedDevice {
  * Uniqueness of (project, certificate ID) in the store makes concurrent first connections
  * create exactly one device: the losers' transactions fail and their retry finds it.
  */
-export async function provisionDevice(deps: ServiceDeps, project: ProjectRow, certificateId: string, auditDetails: Readonly<Record<string, unknown>>): Promise<ProvisionedDevice> {
+export async function provisionDevice(
+  deps: ServiceDeps,
+  journal: AuthenticationJournal,
+  project: ProjectRow,
+  certificateId: string,
+  auditDetails: Readonly<Record<string, unknown>>,
+): Promise<ProvisionedDevice> {
+  // The common case, a known device connecting again, changes no row: a read, and its
+  // last-seen time and audit event go through the journal.
+  const known = await deps.db.selectFrom('devices').selectAll().where('project_id', '=', project.id).where('certificate_id', '=', certificateId).executeTakeFirst();
+  if (known) {
+    const at = deps.now();
+    journal.record({
+      at,
+      entry: {
+        actor: `device:${certificateId}`,
+        action: known.enabled === 1 ? 'device.authenticate' : 'device.authentication-failed',
+        targetType: 'device',
+        targetId: known.id,
+        projectId: project.id,
+        details: known.enabled === 1 ? { ...auditDetails, provisioning: 'existing' } : { ...auditDetails, code: 'DEVICE_DISABLED' },
+      },
+      ...(known.enabled === 1 ? { seenDeviceId: known.id } : {}),
+    });
+    return { device: known.enabled === 1 ? { ...known, last_seen_at: at.toISOString() } : known, outcome: 'existing' };
+  }
   for (let attempt = 1; ; attempt++) {
     try {
       return await deps.db.transaction().execute((trx) => provisionOnce(trx, deps.now(), project, certificateId, auditDetails));

@@ -1,15 +1,21 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket, TlsOptions } from 'node:tls';
-import { createAdaptorServer, type HttpBindings } from '@hono/node-server';
-import { Hono } from 'hono';
 import type { DeviceAuthenticator, DeviceAuthResult } from '../domain/device-authentication.js';
 import type { Logger } from '../logger.js';
 import type { ConnectionEnforcer } from './connection-enforcer.js';
 import type { ConnectionRegistry } from './connection-registry.js';
-import { deviceProblemResponse } from './device-problem.js';
+import { deviceProblem } from './device-problem.js';
 import { recordHandshakeFailure } from './handshake-failure.js';
 import { peerChain } from './peer-chain.js';
+
+/**
+ * How long an idle device connection stays open between requests. Devices poll or hold their
+ * connection; a long keep-alive spares them a full handshake (and the platform a signature) per
+ * request, and idle connections are cheap (measured by npm run bench:gateway).
+ */
+export const DEVICE_KEEP_ALIVE_MS = 120_000;
 
 export interface DeviceHttpsOptions {
   readonly authenticator: DeviceAuthenticator;
@@ -34,19 +40,33 @@ export interface DeviceHttps {
  */
 export async function startDeviceHttps(options: DeviceHttpsOptions): Promise<DeviceHttps> {
   const verdicts = new WeakMap<TLSSocket, Promise<DeviceAuthResult>>();
-  const app = new Hono<{ Bindings: HttpBindings }>();
 
-  app.get('/v1/device/identity', async (c) => {
-    const verdict = verdicts.get(c.env.incoming.socket as TLSSocket);
-    if (!verdict) return deviceProblemResponse('NO_CLIENT_CERTIFICATE', 'this connection was not authenticated', c.req.path);
-    const result = await verdict;
-    if (!result.ok) return deviceProblemResponse(result.code, result.message, c.req.path);
+  // One route on the hot path of every device: a plain handler, no framework layers per request.
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    if (req.method !== 'GET' || path !== '/v1/device/identity') {
+      send(res, 404, 'application/problem+json', { status: 404, code: 'ROUTE_NOT_FOUND', detail: `no route ${req.method ?? ''} ${path}` });
+      return;
+    }
+    const verdict = verdicts.get(req.socket as TLSSocket);
+    const result: DeviceAuthResult = verdict ? await verdict : { ok: false, code: 'NO_CLIENT_CERTIFICATE', message: 'this connection was not authenticated' };
+    if (!result.ok) {
+      const problem = deviceProblem(result.code, result.message, path);
+      send(res, problem.status, 'application/problem+json', problem);
+      return;
+    }
     const { projectId, certificateId, deviceId, deviceName, provisioning } = result.device;
-    return c.json({ projectId, certificateId, deviceId, deviceName, provisioning });
-  });
-  app.notFound((c) => new Response(JSON.stringify({ status: 404, code: 'ROUTE_NOT_FOUND', detail: `no route ${c.req.method} ${c.req.path}` }), { status: 404, headers: { 'content-type': 'application/problem+json' } }));
+    send(res, 200, 'application/json', { projectId, certificateId, deviceId, deviceName, provisioning });
+  };
 
-  const server = createAdaptorServer({ fetch: app.fetch, createServer: createHttpsServer, serverOptions: options.tls }) as HttpsServer;
+  const server = createHttpsServer(options.tls, (req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      options.logger.log('error', 'device request failed', { error: (error as Error).stack ?? String(error) });
+      if (!res.headersSent) send(res, 500, 'application/problem+json', { status: 500, code: 'INTERNAL_ERROR', detail: 'the request failed; it is logged' });
+      else res.destroy();
+    });
+  });
+  server.keepAliveTimeout = DEVICE_KEEP_ALIVE_MS;
   server.on('secureConnection', (socket: TLSSocket) => {
     const verdict = options.authenticator.authenticate(peerChain(socket), { transport: 'https', remoteAddress: socket.remoteAddress });
     verdicts.set(socket, verdict);
@@ -83,4 +103,10 @@ export async function startDeviceHttps(options: DeviceHttpsOptions): Promise<Dev
         server.closeAllConnections();
       }),
   };
+}
+
+function send(res: ServerResponse, status: number, contentType: string, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(text) });
+  res.end(text);
 }
