@@ -1,0 +1,139 @@
+// Gateway benchmark (issue "Device gateway"): prints, in one run and with the same load
+// generator, certificates and TLS settings,
+//  1. full new mTLS handshakes per second (no resumption; each one a fresh connection, a client
+//     certificate, one GET and close) against Node's bare HTTPS server that accepts any client
+//     certificate, and against the gateway doing the whole identity check on an existing device;
+//     their ratio, and the server CPU time per handshake of each;
+//  2. the resident memory per idle authenticated connection with 5,000 connections open, for both.
+// Both servers and the load generator are separate processes. Rounds are interleaved; medians.
+import { spawn } from 'node:child_process';
+import { createPrivateKey } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import * as pki from '../packages/pki/dist/src/index.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const ROUND_MS = Number(process.env.BENCH_ROUND_MS ?? 3000);
+const LOAD_PROCESSES = 2;
+const CONCURRENCY = 16;
+const IDLE_CONNECTIONS = Number(process.env.BENCH_IDLE_CONNECTIONS ?? 5000);
+const CLK_TCK = 100; // Linux USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s
+const median = (values) => [...values].sort((a, b) => a - b)[values.length >> 1];
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+const dir = mkdtempSync(join(tmpdir(), 'fleetpki-bench-gateway-'));
+const children = [];
+process.on('exit', () => {
+  for (const child of children) child.kill('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Starts a child and resolves with the first stdout JSON line `pick` accepts. */
+function startChild(args, pick) {
+  // stderr is kept, not shown: `serve` prints the admin key there, and the bench reads it from its file.
+  const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  child.stderr.resume();
+  children.push(child);
+  return new Promise((resolveStart, reject) => {
+    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited ${code}`)));
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      try {
+        const value = pick(JSON.parse(line));
+        if (value) resolveStart({ child, ...value });
+      } catch {
+        /* not JSON */
+      }
+    });
+  });
+}
+
+const cpuTicks = (pid) => {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return Number(fields[11]) + Number(fields[12]); // utime + stime
+};
+const rssKiB = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
+
+function runLoad(args) {
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(process.execPath, [join(here, 'gateway-load.mjs'), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (c) => (out += c));
+    child.once('exit', (code) => (code === 0 ? resolveRun(JSON.parse(out)) : reject(new Error(`load exited ${code}`))));
+  });
+}
+
+// 1. The gateway: `fleetpki serve` on SQLite, a project, its CA, one existing device.
+const gateway = await startChild([resolve(here, '../packages/cli/bin/fleetpki.js'), 'serve', '--data-dir', dir, '--http-port', '0', '--gateway-port', '0', '--mqtt-port', '0'], (l) => {
+  if (l.msg === 'device gateway listening') startChild.gatewayUrl = l.url;
+  return l.msg === 'management API listening' ? { api: l.url, url: startChild.gatewayUrl } : undefined;
+});
+const adminKey = readFileSync(join(dir, 'admin-api-key'), 'utf8').trim();
+const api = (method, path, body) =>
+  fetch(`${gateway.api}${path}`, { method, headers: { 'x-api-key': adminKey, 'content-type': 'application/json' }, body: body && JSON.stringify(body) }).then((r) => r.json());
+const now = new Date();
+const caKeys = pki.generateKeyPair({ kind: 'ec', curve: 'P-256' });
+const caDer = pki.createSelfSignedCa({ subject: pki.parseSubjectString('/CN=Bench Fleet CA'), privateKey: caKeys.privateKey, validity: pki.validityForDays(now, 365) }).der;
+const pair = pki.generateEncodedKeyPair({ kind: 'ec', curve: 'P-256' });
+const deviceDer = pki.issueDeviceCertificate(pki.prepareIssuer(pki.parseCertificate(caDer), caKeys.privateKey), pki.deviceSubject('bench', 'device-1'), pair.publicKey, pki.validityForDays(now, 30)).der;
+const files = { cert: join(dir, 'device.crt.pem'), key: join(dir, 'device.key.pem'), ca: join(dir, 'platform-root-ca.crt.pem') };
+writeFileSync(files.cert, pki.encodePem('CERTIFICATE', deviceDer));
+writeFileSync(files.key, createPrivateKey({ key: pair.privateKeyDer, format: 'der', type: 'sec1' }).export({ type: 'sec1', format: 'pem' }));
+await api('POST', '/v1/projects', { name: 'Bench', slug: 'bench' });
+await api('POST', '/v1/projects/bench/certificates', { certFile: Buffer.from(caDer).toString('base64') });
+const first = await runLoad(['handshakes', gateway.url, files.cert, files.key, files.ca, '1', '200']);
+if (first.completed === 0) throw new Error('the device cannot connect to the gateway');
+
+// 2. The baseline: Node's bare HTTPS server with the same certificate and TLS settings.
+const bare = await startChild([join(here, 'gateway-bare-server.mjs'), join(dir, 'server.crt.pem'), join(dir, 'server.key.pem')], (l) => (l.url ? { url: l.url } : undefined));
+
+async function handshakeRound(target) {
+  const ticks = cpuTicks(target.child.pid);
+  const results = await Promise.all(
+    Array.from({ length: LOAD_PROCESSES }, () => runLoad(['handshakes', target.url, files.cert, files.key, files.ca, String(CONCURRENCY), String(ROUND_MS)])),
+  );
+  const cpuMs = ((cpuTicks(target.child.pid) - ticks) * 1000) / CLK_TCK;
+  const completed = results.reduce((n, r) => n + r.completed, 0);
+  const failed = results.reduce((n, r) => n + r.failed, 0);
+  if (failed > 0) throw new Error(`${failed} handshakes failed`);
+  const ms = Math.max(...results.map((r) => r.ms));
+  return { rate: (completed * 1000) / ms, cpuUsPerHandshake: (cpuMs * 1000) / completed };
+}
+
+const rounds = { bare: [], gateway: [] };
+await handshakeRound(bare); // warm-up
+await handshakeRound(gateway);
+for (let i = 0; i < ROUNDS; i++) {
+  for (const [name, target] of i % 2 === 0 ? [['bare', bare], ['gateway', gateway]] : [['gateway', gateway], ['bare', bare]]) {
+    rounds[name].push(await handshakeRound(target));
+  }
+}
+const rate = (name) => median(rounds[name].map((r) => r.rate));
+const cpu = (name) => median(rounds[name].map((r) => r.cpuUsPerHandshake));
+const ratios = rounds.gateway.map((g, i) => g.rate / rounds.bare[i].rate);
+
+async function idleMemory(target) {
+  await sleep(500);
+  const before = rssKiB(target.child.pid);
+  const holder = spawn(process.execPath, [join(here, 'gateway-load.mjs'), 'hold', target.url, files.cert, files.key, files.ca, String(IDLE_CONNECTIONS)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const opened = await new Promise((resolveOpen) => createInterface({ input: holder.stdout }).once('line', (line) => resolveOpen(JSON.parse(line).open)));
+  await sleep(2000);
+  const after = rssKiB(target.child.pid);
+  holder.stdin.end();
+  await new Promise((r) => holder.once('exit', r));
+  if (opened !== IDLE_CONNECTIONS) throw new Error(`only ${opened} of ${IDLE_CONNECTIONS} connections opened`);
+  if (process.env.BENCH_DEBUG) console.error(`pid ${target.child.pid}: rss ${before} -> ${after} KiB`);
+  return (after - before) / IDLE_CONNECTIONS;
+}
+const memory = { bare: await idleMemory(bare), gateway: await idleMemory(gateway) };
+
+const f = (n, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+console.log(`gateway benchmark: ${ROUNDS} interleaved rounds of ${ROUND_MS} ms, ${LOAD_PROCESSES} load processes x ${CONCURRENCY} connections, P-256 device and server keys, medians`);
+console.log(`  bare Node HTTPS server (any client certificate):  ${f(rate('bare'))} handshakes/s, ${f(cpu('bare'))} µs server CPU per handshake`);
+console.log(`  fleetpki gateway (full identity check, existing device): ${f(rate('gateway'))} handshakes/s, ${f(cpu('gateway'))} µs server CPU per handshake`);
+console.log(`  gateway / bare: ${f(median(ratios), 2)} (per round: ${ratios.map((r) => f(r, 2)).join(', ')}; goal >= 0.90)`);
+console.log(`  idle authenticated connections (${f(IDLE_CONNECTIONS)} open): bare ${f(memory.bare, 1)} KiB, gateway ${f(memory.gateway, 1)} KiB resident per connection`);
+process.exit(0);
