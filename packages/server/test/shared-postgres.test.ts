@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ADMIN_KEY_FILE, ROOT_CERT_FILE, ROOT_KEY_FILE } from '@fleetpki/server';
-import { base64, makeRoot } from './helpers/ca-fixtures.js';
+import { base64, makeDevice, makeRoot } from './helpers/ca-fixtures.js';
+import { holdConnection } from './helpers/device-clients.js';
 import { serveRefusal, spawnServe, type ServeProcess } from './helpers/serve-process.js';
 import { createTestStore, type TestStore } from './helpers/stores.js';
 
@@ -64,6 +65,23 @@ describe('two fleetpki serve processes on one PostgreSQL database', () => {
   it('both servers agree on uniqueness: the same slug created through each gives one 201 and one 409', async () => {
     const results = await Promise.all([first, second].map((s) => call(`${s.url}/v1/projects`, key, 'POST', { name: 'Race', slug: 'race' })));
     assert.deepEqual(results.map((r) => r.status).sort(), [201, 409]);
+  });
+
+  it('a CA disabled through one server ends the device connection held by the other within one second, and refuses it there', async () => {
+    assert.equal((await call(`${first.url}/v1/projects`, key, 'POST', { name: 'Fleet', slug: 'fleet' })).status, 201);
+    const root = makeRoot('/CN=Fleet Root');
+    const ca = await call(`${first.url}/v1/projects/fleet/certificates`, key, 'POST', { certFile: base64(root.pem) });
+    const device = makeDevice(root, 'fleet', 'roamer-1');
+    const serverCaPem = readFileSync(join(store.dataDir, ROOT_CERT_FILE), 'utf8');
+    // Authenticated by the second server: its anchor cache now holds the project's CA.
+    const held = await holdConnection(second.gatewayUrl, serverCaPem, device.pem, device.keyPem);
+    assert.equal(held.identity['provisioning'], 'created');
+    const since = Date.now();
+    assert.equal((await call(`${first.url}/v1/projects/fleet/certificates/${ca.body.id}`, key, 'PATCH', { enabled: false })).status, 200);
+    assert.ok((await held.closedAfter(since, 3000)) <= 1000);
+    const again = await holdConnection(second.gatewayUrl, serverCaPem, device.pem, device.keyPem);
+    assert.equal(again.identity['code'], 'CA_DISABLED');
+    again.end();
   });
 
   it('refuses to start a server whose data directory holds a different platform root', async () => {
