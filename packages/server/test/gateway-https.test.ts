@@ -129,7 +129,17 @@ for (const dialect of DIALECTS) {
         assert.equal(response.body['code'], r.code);
         const after = JSON.parse(await storeSnapshot(api.server)) as unknown[][];
         assert.deepEqual(after.slice(0, 4), before.slice(0, 4), 'no project, CA, device or key changed');
-        if (r.code !== 'NO_CLIENT_CERTIFICATE' && r.code !== 'UNKNOWN_PROJECT') assert.equal((await lastFailure(r.slug, r.code))?.['code'], r.code);
+        if (r.code !== 'NO_CLIENT_CERTIFICATE' && r.code !== 'UNKNOWN_PROJECT') {
+          assert.equal((await lastFailure(r.slug, r.code))?.['code'], r.code);
+        } else {
+          // Tied to no project: in the platform's audit log.
+          const platform = await eventually(
+            async () => (await api.call('GET', '/v1/audit?perPage=1')).body['list'][0] as { action: string; details: { code: string } } | undefined,
+            (event) => event?.details.code === r.code,
+          );
+          assert.equal(platform?.action, 'device.authentication-failed');
+          assert.equal(platform?.details.code, r.code);
+        }
       });
     }
 
