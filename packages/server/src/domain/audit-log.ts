@@ -1,5 +1,5 @@
-import type { Kysely, Transaction } from 'kysely';
-import type { Database } from '../store/schema.js';
+import type { Insertable, Kysely, Transaction } from 'kysely';
+import type { AuditEventsTable, Database } from '../store/schema.js';
 import { offsetOf, type Page, type PageRequest } from './pagination.js';
 import type { ServiceDeps } from './service-deps.js';
 
@@ -29,18 +29,20 @@ export interface AuditEvent {
  * neither is, so the log never claims what did not happen nor misses what did.
  */
 export async function recordAudit(trx: Transaction<Database> | Kysely<Database>, at: Date, entry: AuditEntry): Promise<void> {
-  await trx
-    .insertInto('audit_events')
-    .values({
-      project_id: entry.projectId,
-      actor: entry.actor,
-      action: entry.action,
-      target_type: entry.targetType,
-      target_id: entry.targetId,
-      details: JSON.stringify(entry.details ?? {}),
-      created_at: at.toISOString(),
-    })
-    .execute();
+  await trx.insertInto('audit_events').values(auditRow(at, entry)).execute();
+}
+
+/** An audit entry as the store keeps it. */
+export function auditRow(at: Date, entry: AuditEntry): Insertable<AuditEventsTable> {
+  return {
+    project_id: entry.projectId,
+    actor: entry.actor,
+    action: entry.action,
+    target_type: entry.targetType,
+    target_id: entry.targetId,
+    details: JSON.stringify(entry.details ?? {}),
+    created_at: at.toISOString(),
+  };
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.js';
-import type { AuditEntry } from './audit-log.js';
+import { auditRow, type AuditEntry } from './audit-log.js';
 
 /** How often buffered authentication events are written, and the most held before a write. */
 export const JOURNAL_FLUSH_MS = 200;
@@ -61,17 +61,7 @@ export class AuthenticationJournal {
       for (let i = 0; i < batch.length; i += 200) {
         await trx
           .insertInto('audit_events')
-          .values(
-            batch.slice(i, i + 200).map(({ at, entry }) => ({
-              project_id: entry.projectId,
-              actor: entry.actor,
-              action: entry.action,
-              target_type: entry.targetType,
-              target_id: entry.targetId,
-              details: JSON.stringify(entry.details ?? {}),
-              created_at: at.toISOString(),
-            })),
-          )
+          .values(batch.slice(i, i + 200).map(({ at, entry }) => auditRow(at, entry)))
           .execute();
       }
     });

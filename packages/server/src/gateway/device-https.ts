@@ -1,13 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type { TLSSocket, TlsOptions } from 'node:tls';
-import type { DeviceAuthenticator, DeviceAuthResult } from '../domain/device-authentication.js';
-import type { Logger } from '../logger.js';
-import type { ConnectionEnforcer } from './connection-enforcer.js';
-import type { ConnectionRegistry } from './connection-registry.js';
+import type { TLSSocket } from 'node:tls';
+import type { DeviceAuthResult } from '../domain/device-authentication.js';
 import { deviceProblem } from './device-problem.js';
 import { recordHandshakeFailure } from './handshake-failure.js';
+import type { DeviceTransportOptions } from './device-transport.js';
 import { peerChain } from './peer-chain.js';
 
 /**
@@ -17,15 +15,7 @@ import { peerChain } from './peer-chain.js';
  */
 export const DEVICE_KEEP_ALIVE_MS = 120_000;
 
-export interface DeviceHttpsOptions {
-  readonly authenticator: DeviceAuthenticator;
-  readonly registry: ConnectionRegistry;
-  readonly enforcer: ConnectionEnforcer;
-  readonly tls: TlsOptions;
-  readonly host: string;
-  readonly port: number;
-  readonly logger: Logger;
-}
+export type DeviceHttpsOptions = DeviceTransportOptions;
 
 export interface DeviceHttps {
   readonly url: string;

@@ -1,23 +1,13 @@
 import type { AddressInfo } from 'node:net';
-import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket, type TlsOptions } from 'node:tls';
+import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
-import type { DeviceAuthenticator, DeviceAuthResult } from '../domain/device-authentication.js';
-import type { Logger } from '../logger.js';
-import type { ConnectionEnforcer } from './connection-enforcer.js';
-import type { ConnectionRegistry } from './connection-registry.js';
+import type { DeviceAuthResult } from '../domain/device-authentication.js';
 import { isOwnTopic } from './device-topics.js';
 import { recordHandshakeFailure } from './handshake-failure.js';
+import type { DeviceTransportOptions } from './device-transport.js';
 import { peerChain } from './peer-chain.js';
 
-export interface DeviceMqttOptions {
-  readonly authenticator: DeviceAuthenticator;
-  readonly registry: ConnectionRegistry;
-  readonly enforcer: ConnectionEnforcer;
-  readonly tls: TlsOptions;
-  readonly host: string;
-  readonly port: number;
-  readonly logger: Logger;
-}
+export type DeviceMqttOptions = DeviceTransportOptions;
 
 export interface DeviceMqtt {
   readonly url: string;
