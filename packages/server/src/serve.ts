@@ -129,7 +129,6 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     const gateway = await startDeviceHttps({
       authenticator,
       registry,
-      enforcer,
       tls: deviceTlsOptions(platform.serverChainPem, platform.serverKeyPem),
       host,
       port: options.gatewayPort ?? DEFAULT_GATEWAY_PORT,
@@ -141,7 +140,6 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     const mqtt = await startDeviceMqtt({
       authenticator,
       registry,
-      enforcer,
       tls: deviceTlsOptions(platform.serverChainPem, platform.serverKeyPem),
       host,
       port: options.mqttPort ?? DEFAULT_MQTT_PORT,

@@ -14,6 +14,7 @@ import {
 import type { AuthenticationJournal } from './authentication-journal.js';
 import type { ProjectRow } from '../store/schema.js';
 import type { ProjectAnchorCache } from './project-anchors.js';
+import { RefusalThrottle } from './refusal-throttle.js';
 import { ValidatedChainCache, type ValidatedChain } from './validated-chains.js';
 import type { ServiceDeps } from './service-deps.js';
 import { provisionDevice, type ProvisioningOutcome } from './zero-touch-provisioning.js';
@@ -48,6 +49,8 @@ export interface AuthenticatedDevice {
   readonly fingerprintSha256: string;
   /** The project's auth_generation when this authentication read it (see ConnectionEnforcer). */
   readonly authGeneration: number;
+  /** The end of the validated path's validity (ms): the connection ends then (ConnectionEnforcer). */
+  readonly validUntil: number;
 }
 
 export type DeviceAuthResult =
@@ -76,6 +79,7 @@ export class DeviceAuthenticator {
   ) {}
 
   private readonly validated = new ValidatedChainCache();
+  private readonly refusals = new RefusalThrottle();
 
   async authenticate(chainDer: readonly Buffer[], facts: ConnectionFacts): Promise<DeviceAuthResult> {
     const [leafDer] = chainDer;
@@ -160,6 +164,7 @@ export class DeviceAuthenticator {
         anchorCaId: validated.anchorCaId,
         fingerprintSha256: validated.fingerprintSha256,
         authGeneration: Number(project.auth_generation),
+        validUntil: validated.notAfter,
       },
     };
   }
@@ -191,6 +196,8 @@ export class DeviceAuthenticator {
   }
 
   private refuse(projectId: string | null, leaf: Certificate | null, code: DeviceAuthFailureCode, message: string, facts: ConnectionFacts): DeviceAuthResult {
+    const suppressedBefore = this.refusals.admit(facts.remoteAddress ?? 'unknown', this.deps.now().getTime());
+    if (suppressedBefore === undefined) return { ok: false, code, message };
     const fingerprint = leaf ? fingerprintSha256(leaf.der) : null;
     this.journal.record({
       at: this.deps.now(),
@@ -200,7 +207,14 @@ export class DeviceAuthenticator {
         targetType: 'certificate',
         targetId: fingerprint ?? 'none',
         projectId,
-        details: { code, message, transport: facts.transport, remoteAddress: facts.remoteAddress ?? null, subject: leaf ? formatSubjectString(leaf.subject) : null },
+        details: {
+          code,
+          message,
+          transport: facts.transport,
+          remoteAddress: facts.remoteAddress ?? null,
+          subject: leaf ? formatSubjectString(leaf.subject) : null,
+          ...(suppressedBefore > 0 ? { suppressedBefore } : {}),
+        },
       },
     });
     return { ok: false, code, message };

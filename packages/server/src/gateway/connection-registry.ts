@@ -7,13 +7,20 @@ export interface DeviceConnection {
   close(reason: string): void;
 }
 
+/** A registered connection and the project auth_generation it is known to be valid under. */
+export interface RegisteredConnection {
+  readonly connection: DeviceConnection;
+  checkedGeneration: number;
+}
+
 /**
  * The connections this process holds, by project, so a change to a device or a CA can end
  * exactly the connections it concerns (issue 5: within one second).
  */
 export class ConnectionRegistry {
-  private readonly byProject = new Map<string, Set<DeviceConnection>>();
+  private readonly byProject = new Map<string, Set<RegisteredConnection>>();
 
+  /** Registers a connection as valid under the generation its authentication read; returns the unregister function. */
   add(connection: DeviceConnection): () => void {
     const key = connection.device.projectKey;
     let set = this.byProject.get(key);
@@ -21,9 +28,10 @@ export class ConnectionRegistry {
       set = new Set();
       this.byProject.set(key, set);
     }
-    set.add(connection);
+    const entry: RegisteredConnection = { connection, checkedGeneration: connection.device.authGeneration };
+    set.add(entry);
     return () => {
-      set.delete(connection);
+      set.delete(entry);
       if (set.size === 0 && this.byProject.get(key) === set) this.byProject.delete(key);
     };
   }
@@ -32,8 +40,12 @@ export class ConnectionRegistry {
     return [...this.byProject.keys()];
   }
 
-  connections(projectKey: string): DeviceConnection[] {
+  connections(projectKey: string): RegisteredConnection[] {
     return [...(this.byProject.get(projectKey) ?? [])];
+  }
+
+  all(): RegisteredConnection[] {
+    return [...this.byProject.values()].flatMap((set) => [...set]);
   }
 
   get size(): number {

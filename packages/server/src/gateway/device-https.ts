@@ -7,6 +7,7 @@ import { deviceProblem } from './device-problem.js';
 import { recordHandshakeFailure } from './handshake-failure.js';
 import type { DeviceTransportOptions } from './device-transport.js';
 import { peerChain } from './peer-chain.js';
+import { trackSockets } from './socket-tracker.js';
 
 /**
  * How long an idle device connection stays open between requests. Devices poll or hold their
@@ -14,6 +15,9 @@ import { peerChain } from './peer-chain.js';
  * request, and idle connections are cheap (measured by npm run bench:gateway).
  */
 export const DEVICE_KEEP_ALIVE_MS = 120_000;
+
+/** How long a refused connection may stay open to fetch the problem document that says why. */
+export const REFUSED_CONNECTION_GRACE_MS = 5_000;
 
 export type DeviceHttpsOptions = DeviceTransportOptions;
 
@@ -42,6 +46,7 @@ export async function startDeviceHttps(options: DeviceHttpsOptions): Promise<Dev
     const result: DeviceAuthResult = verdict ? await verdict : { ok: false, code: 'NO_CLIENT_CERTIFICATE', message: 'this connection was not authenticated' };
     if (!result.ok) {
       const problem = deviceProblem(result.code, result.message, path);
+      res.setHeader('connection', 'close'); // a refused device gets its answer, then the connection ends
       send(res, problem.status, 'application/problem+json', problem);
       return;
     }
@@ -57,14 +62,19 @@ export async function startDeviceHttps(options: DeviceHttpsOptions): Promise<Dev
     });
   });
   server.keepAliveTimeout = DEVICE_KEEP_ALIVE_MS;
+  const sockets = trackSockets(server);
   server.on('secureConnection', (socket: TLSSocket) => {
     const verdict = options.authenticator.authenticate(peerChain(socket), { transport: 'https', remoteAddress: socket.remoteAddress });
     verdicts.set(socket, verdict);
     verdict.then(
       (result) => {
-        if (!result.ok || socket.destroyed) return;
+        if (!result.ok) {
+          // Time to ask for its refusal and read it; a refused peer does not hold a connection.
+          setTimeout(() => socket.destroy(), REFUSED_CONNECTION_GRACE_MS).unref();
+          return;
+        }
+        if (socket.destroyed) return;
         const unregister = options.registry.add({ device: result.device, close: () => socket.destroy() });
-        options.enforcer.admitted(result.device.projectKey, result.device.authGeneration);
         socket.once('close', unregister);
       },
       (error: unknown) => {
@@ -90,7 +100,7 @@ export async function startDeviceHttps(options: DeviceHttpsOptions): Promise<Dev
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
-        server.closeAllConnections();
+        sockets.destroyAll();
       }),
   };
 }

@@ -6,6 +6,7 @@ import { isOwnTopic } from './device-topics.js';
 import { recordHandshakeFailure } from './handshake-failure.js';
 import type { DeviceTransportOptions } from './device-transport.js';
 import { peerChain } from './peer-chain.js';
+import { trackSockets } from './socket-tracker.js';
 
 export type DeviceMqttOptions = DeviceTransportOptions;
 
@@ -17,6 +18,11 @@ export interface DeviceMqtt {
 // MQTT 3.1.1 CONNACK return codes (§3.2.2.3).
 const IDENTIFIER_REJECTED = 2;
 const NOT_AUTHORIZED = 5;
+
+/** The broker's key for a device's session: unique across projects. */
+function brokerClientId(device: { readonly projectId: string; readonly certificateId: string }): string {
+  return `${device.projectId}/${device.certificateId}`;
+}
 
 function refusal(message: string, returnCode: number): AuthenticateError {
   return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
@@ -31,14 +37,22 @@ function refusal(message: string, returnCode: number): AuthenticateError {
 export async function startDeviceMqtt(options: DeviceMqttOptions): Promise<DeviceMqtt> {
   const verdicts = new WeakMap<object, Promise<DeviceAuthResult>>();
   const identities = new WeakMap<Client, Extract<DeviceAuthResult, { ok: true }>['device']>();
+  /** Clients whose CONNECT carried a client ID other than their certificate ID (or empty). */
+  const wrongIds = new WeakSet<Client>();
   const broker = await Aedes.createBroker({
-    // An empty client ID becomes the certificate ID before aedes assigns one of its own.
+    // aedes keys sessions by client ID across the whole broker, and certificate IDs are unique
+    // only within a project: the broker-side ID is `{projectId}/{certificateId}`, so a device of
+    // another project with the same certificate ID can never take over this one's session. The
+    // client still sends its bare certificate ID (or an empty one, which is given it).
     preConnect(client, packet, callback) {
       const verdict = verdicts.get(client.conn);
       if (!verdict) return callback(null, false);
       verdict.then(
         (result) => {
-          if (result.ok && !packet.clientId) packet.clientId = result.device.certificateId;
+          if (result.ok) {
+            if (packet.clientId === '' || packet.clientId === result.device.certificateId) packet.clientId = brokerClientId(result.device);
+            else wrongIds.add(client);
+          }
           callback(null, true);
         },
         (error: Error) => callback(error, false),
@@ -50,13 +64,12 @@ export async function startDeviceMqtt(options: DeviceMqttOptions): Promise<Devic
       verdict.then(
         (result) => {
           if (!result.ok) return done(refusal(result.code, NOT_AUTHORIZED), false);
-          if (client.id !== result.device.certificateId) {
+          if (wrongIds.has(client) || client.id !== brokerClientId(result.device)) {
             options.logger.log('info', 'MQTT client ID is not the certificate ID', { clientId: client.id, certificateId: result.device.certificateId });
             return done(refusal('CLIENT_ID_MISMATCH', IDENTIFIER_REJECTED), false);
           }
           identities.set(client, result.device);
           const unregister = options.registry.add({ device: result.device, close: () => client.close() });
-          options.enforcer.admitted(result.device.projectKey, result.device.authGeneration);
           client.conn.once('close', unregister);
           done(null, true);
         },
@@ -77,13 +90,17 @@ export async function startDeviceMqtt(options: DeviceMqttOptions): Promise<Devic
   });
 
   const server: TlsServer = createTlsServer(options.tls);
+  const sockets = trackSockets(server);
   server.on('secureConnection', (socket: TLSSocket) => {
     const verdict = options.authenticator.authenticate(peerChain(socket), { transport: 'mqtt', remoteAddress: socket.remoteAddress });
     verdict.catch(() => {}); // awaited by the broker's hooks; logged there
     verdicts.set(socket, verdict);
     broker.handle(socket);
   });
-  server.on('tlsClientError', (error: Error & { code?: string }, socket: TLSSocket) => recordHandshakeFailure(options.authenticator, error, socket, 'mqtt', options.logger));
+  server.on('tlsClientError', (error: Error & { code?: string }, socket: TLSSocket) => {
+    recordHandshakeFailure(options.authenticator, error, socket, 'mqtt', options.logger);
+    socket.destroy(); // node:tls leaves it open, and a peer that never finishes would stay forever
+  });
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -95,6 +112,7 @@ export async function startDeviceMqtt(options: DeviceMqttOptions): Promise<Devic
     close: () =>
       new Promise<void>((resolve) => {
         broker.close(() => server.close(() => resolve()));
+        sockets.destroyAll();
       }),
   };
 }

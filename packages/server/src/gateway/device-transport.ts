@@ -1,14 +1,12 @@
 import type { TlsOptions } from 'node:tls';
 import type { DeviceAuthenticator } from '../domain/device-authentication.js';
 import type { Logger } from '../logger.js';
-import type { ConnectionEnforcer } from './connection-enforcer.js';
 import type { ConnectionRegistry } from './connection-registry.js';
 
 /** What every device transport (HTTPS, MQTT) is given: the one identity service and its bookkeeping. */
 export interface DeviceTransportOptions {
   readonly authenticator: DeviceAuthenticator;
   readonly registry: ConnectionRegistry;
-  readonly enforcer: ConnectionEnforcer;
   readonly tls: TlsOptions;
   readonly host: string;
   readonly port: number;

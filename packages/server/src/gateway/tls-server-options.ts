@@ -1,6 +1,9 @@
 import { constants } from 'node:crypto';
 import type { TlsOptions } from 'node:tls';
 
+/** How long a device may take over its TLS handshake: constrained devices need a few seconds. */
+export const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
+
 /**
  * TLS settings shared by every device transport. The trust decision is ours, made after the
  * handshake by the device-identity service, never OpenSSL's or `socket.authorized` (which,
@@ -22,5 +25,7 @@ export function deviceTlsOptions(serverChainPem: string, serverKeyPem: string): 
     minVersion: 'TLSv1.2',
     secureOptions: constants.SSL_OP_NO_TICKET,
     sessionTimeout: 0,
+    // A peer that starts a handshake and never finishes it is cut off (Node's default is 120 s).
+    handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS,
   };
 }
