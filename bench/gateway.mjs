@@ -67,7 +67,8 @@ function runLoad(args) {
 }
 
 // 1. The gateway: `fleetpki serve` on SQLite, a project, its CA, one existing device.
-const gateway = await startChild([resolve(here, '../packages/cli/bin/fleetpki.js'), 'serve', '--data-dir', dir, '--http-port', '0', '--gateway-port', '0', '--mqtt-port', '0'], (l) => {
+const GC_PRELOAD = ['--expose-gc', '--import', join(here, 'gc-on-signal.mjs')];
+const gateway = await startChild([...GC_PRELOAD, resolve(here, '../packages/cli/bin/fleetpki.js'), 'serve', '--data-dir', dir, '--http-port', '0', '--gateway-port', '0', '--mqtt-port', '0'], (l) => {
   if (l.msg === 'device gateway listening') startChild.gatewayUrl = l.url;
   return l.msg === 'management API listening' ? { api: l.url, url: startChild.gatewayUrl } : undefined;
 });
@@ -88,7 +89,7 @@ const first = await runLoad(['handshakes', gateway.url, files.cert, files.key, f
 if (first.completed === 0) throw new Error('the device cannot connect to the gateway');
 
 // 2. The baseline: Node's bare HTTPS server with the same certificate and TLS settings.
-const bare = await startChild([join(here, 'gateway-bare-server.mjs'), join(dir, 'server.crt.pem'), join(dir, 'server.key.pem')], (l) => (l.url ? { url: l.url } : undefined));
+const bare = await startChild([...GC_PRELOAD, join(here, 'gateway-bare-server.mjs'), join(dir, 'server.crt.pem'), join(dir, 'server.key.pem')], (l) => (l.url ? { url: l.url } : undefined));
 
 async function handshakeRound(target) {
   const ticks = cpuTicks(target.child.pid);
@@ -115,13 +116,19 @@ const rate = (name) => median(rounds[name].map((r) => r.rate));
 const cpu = (name) => median(rounds[name].map((r) => r.cpuUsPerHandshake));
 const ratios = rounds.gateway.map((g, i) => g.rate / rounds.bare[i].rate);
 
+/** Resident memory after a full collection in the target (see gc-on-signal.mjs). */
+async function settledRss(target) {
+  target.child.kill('SIGUSR2');
+  await sleep(1000);
+  return rssKiB(target.child.pid);
+}
+
 async function idleMemory(target) {
-  await sleep(500);
-  const before = rssKiB(target.child.pid);
+  const before = await settledRss(target);
   const holder = spawn(process.execPath, [join(here, 'gateway-load.mjs'), 'hold', target.url, files.cert, files.key, files.ca, String(IDLE_CONNECTIONS)], { stdio: ['pipe', 'pipe', 'inherit'] });
   const opened = await new Promise((resolveOpen) => createInterface({ input: holder.stdout }).once('line', (line) => resolveOpen(JSON.parse(line).open)));
-  await sleep(2000);
-  const after = rssKiB(target.child.pid);
+  await sleep(1000);
+  const after = await settledRss(target);
   holder.stdin.end();
   await new Promise((r) => holder.once('exit', r));
   if (opened !== IDLE_CONNECTIONS) throw new Error(`only ${opened} of ${IDLE_CONNECTIONS} connections opened`);
