@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { createAdaptorServer } from '@hono/node-server';
-import { ensureAdminKey } from './domain/api-keys.js';
+import { ensureAdminKey, revokeAdminKeys } from './domain/api-keys.js';
 import type { ServiceDeps } from './domain/service-deps.js';
 import { createManagementApp } from './http/create-app.js';
 import { jsonLogger, type Logger } from './logger.js';
@@ -43,6 +43,8 @@ export interface ServeOptions {
   readonly tlsCertFile?: string | undefined;
   readonly tlsKeyFile?: string | undefined;
   readonly logger?: Logger | undefined;
+  /** Revoke the admin key(s) and make a new one (an operator who lost the key file). */
+  readonly resetAdminKey?: boolean | undefined;
   /** Where the one-time admin key message goes (default: standard error). */
   readonly announce?: ((text: string) => void) | undefined;
   readonly now?: (() => Date) | undefined;
@@ -92,6 +94,10 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     });
     for (const event of platform.events) logger.log('info', event, { dataDir });
     const adminKeyFile = join(dataDir, ADMIN_KEY_FILE);
+    if (options.resetAdminKey) {
+      const revoked = await revokeAdminKeys(deps);
+      logger.log('info', 'revoked the admin API key(s) for --reset-admin-key', { count: revoked });
+    }
     const admin = await ensureAdminKey(deps, {
       keep(key) {
         try {

@@ -140,3 +140,28 @@ describe('the admin key is written before it is committed', () => {
     }
   });
 });
+
+describe('serve --reset-admin-key', () => {
+  it('revokes the lost admin key and makes a new one that works', async () => {
+    const store = await createTestStore('sqlite');
+    const options = { dataDir: store.dataDir, httpPort: 0, gatewayPort: 0, mqttPort: 0, logger: silentLogger, announce: () => {} };
+    try {
+      const first = await startServer(options);
+      const lost = first.adminApiKey as string;
+      await first.close();
+      const second = await startServer({ ...options, resetAdminKey: true });
+      try {
+        const fresh = second.adminApiKey as string;
+        assert.ok(fresh && fresh !== lost);
+        assert.equal(readFileSync(join(store.dataDir, ADMIN_KEY_FILE), 'utf8').trim(), fresh);
+        const get = (key: string) => fetch(`${second.httpUrl}/v1/projects`, { headers: { 'x-api-key': key } }).then((r) => r.status);
+        assert.equal(await get(lost), 401);
+        assert.equal(await get(fresh), 200);
+      } finally {
+        await second.close();
+      }
+    } finally {
+      await store.cleanup();
+    }
+  });
+});

@@ -22,6 +22,7 @@ interface ServeFlags {
   hostname?: string[];
   tlsCert?: string;
   tlsKey?: string;
+  resetAdminKey?: boolean;
 }
 
 export function registerServeCommand(program: Command): void {
@@ -37,6 +38,7 @@ export function registerServeCommand(program: Command): void {
     .option('--hostname <name>', 'a DNS name or IP address for the server certificate (repeatable; default localhost and 127.0.0.1)', collect)
     .option('--tls-cert <file>', 'your own server certificate chain (PEM) instead of one from the platform root')
     .option('--tls-key <file>', 'the key of --tls-cert')
+    .option('--reset-admin-key', 'revoke the admin API key and make a new one (shown once, written to <data-dir>/admin-api-key)')
     .action(async (flags: ServeFlags) => {
       // Loaded here, not at the top: the server package is most of a CLI start (serve-defaults.ts).
       const { startServer } = await import('@fleetpki/server');
@@ -50,6 +52,7 @@ export function registerServeCommand(program: Command): void {
         hostnames: flags.hostname,
         tlsCertFile: flags.tlsCert,
         tlsKeyFile: flags.tlsKey,
+        resetAdminKey: flags.resetAdminKey,
       });
       // Graceful shutdown: stop accepting, finish requests in flight, close the store, exit 0.
       await new Promise<void>((done) => {

@@ -90,6 +90,21 @@ export async function ensureAdminKey(deps: ServiceDeps, keeper: AdminKeyKeeper):
 }
 
 /**
+ * Revokes every admin key, so the next ensureAdminKey makes a new one: the way back for an
+ * operator who lost the key file (`fleetpki serve --reset-admin-key`, run on the server itself).
+ */
+export async function revokeAdminKeys(deps: ServiceDeps): Promise<number> {
+  return deps.db.transaction().execute(async (trx) => {
+    const at = deps.now();
+    const revoked = await trx.updateTable('api_keys').set({ revoked_at: at.toISOString() }).where('project_id', 'is', null).where('revoked_at', 'is', null).executeTakeFirst();
+    await trx.deleteFrom('platform_settings').where('name', '=', ADMIN_KEY_SETTING).execute();
+    const count = Number(revoked.numUpdatedRows);
+    await recordAudit(trx, at, { actor: 'server', action: 'api-key.revoke', targetType: 'api-key', targetId: 'admin', projectId: null, details: { admin: true, reset: true, count } });
+    return count;
+  });
+}
+
+/**
  * Project keys are made and revoked with the admin key only: a leaked project key must not be
  * able to mint a successor that outlives its own revocation.
  */
