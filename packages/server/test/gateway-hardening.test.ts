@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
 import { connect as tcpConnect } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -7,7 +8,6 @@ import { sql } from 'kysely';
 import { AuthenticationJournal } from '../src/domain/authentication-journal.js';
 import { ConnectionEnforcer } from '../src/gateway/connection-enforcer.js';
 import { ConnectionRegistry } from '../src/gateway/connection-registry.js';
-import { silentLogger } from '../src/logger.js';
 import { startTestApi, type TestApi } from './helpers/api.js';
 import { base64, makeDevice, makeRoot } from './helpers/ca-fixtures.js';
 import { curlIdentity, holdConnection, writeDeviceFiles } from './helpers/device-clients.js';
@@ -49,22 +49,28 @@ describe('gateway hardening', () => {
 
   it('a connection registered after a change it was authenticated before is still re-checked', async () => {
     const registry = new ConnectionRegistry();
-    const enforcer = new ConnectionEnforcer({ db: api.server.store.db, now: () => new Date() }, registry, silentLogger);
+    const reasons: string[] = [];
+    const logger = { log: (_level: string, msg: string, fields?: Readonly<Record<string, unknown>>) => void (msg === 'ending a device connection' && reasons.push(String(fields?.['reason']))) };
+    const enforcer = new ConnectionEnforcer({ db: api.server.store.db, now: () => new Date() }, registry, logger);
     const made = await api.call('POST', '/v1/projects/acme/devices', { json: { name: 'late-1', certificateId: 'late-1' } });
     const project = await api.server.store.db.selectFrom('projects').selectAll().where('slug', '=', 'acme').executeTakeFirstOrThrow();
     const caId = (await api.call('GET', '/v1/projects/acme/certificates')).body['list'][0].id as string;
     // Authenticated under generation g; the device is disabled (g + 1); only then registered.
     const generation = Number(project.auth_generation);
     await api.call('PATCH', `/v1/projects/acme/devices/${made.body['id']}`, { json: { enabled: false } });
-    let closed = '';
-    registry.add({
-      device: { projectId: 'acme', projectKey: project.id, certificateId: 'late-1', deviceId: made.body['id'], deviceName: 'late-1', provisioning: 'existing', anchorCaId: caId, fingerprintSha256: '', authGeneration: generation, validUntil: Date.now() + 60_000 },
-      close: (reason) => (closed = reason),
-    });
+    let closed = false;
+    const socket = new EventEmitter();
+    registry.add(
+      { projectId: 'acme', projectKey: project.id, certificateId: 'late-1', deviceId: made.body['id'], deviceName: 'late-1', provisioning: 'existing', anchorCaId: caId, fingerprintSha256: '', authGeneration: generation, validUntil: Date.now() + 60_000 },
+      { destroy: () => ((closed = true), socket.emit('close')) },
+      socket,
+    );
     enforcer.start();
     try {
-      await eventually(() => Promise.resolve(closed), (reason) => reason !== '', 2000);
-      assert.equal(closed, 'device disabled or deleted');
+      await eventually(() => Promise.resolve(closed), (done) => done, 2000);
+      assert.equal(closed, true);
+      assert.deepEqual(reasons, ['device disabled or deleted']);
+      assert.equal(registry.size, 0, 'the closed connection left the registry');
     } finally {
       enforcer.stop();
     }

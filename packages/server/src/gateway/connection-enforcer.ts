@@ -54,20 +54,25 @@ export class ConnectionEnforcer {
     }
   }
 
+  private end(entry: RegisteredConnection, reason: string): void {
+    this.logger.log('info', 'ending a device connection', { reason, projectId: entry.device.projectId, certificateId: entry.device.certificateId });
+    this.registry.close(entry);
+  }
+
   /** RFC 5280 validity holds for the life of a connection, not only at its handshake. */
   private closeExpired(): void {
     const now = this.deps.now().getTime();
     for (const entry of this.registry.all()) {
-      if (now > entry.connection.device.validUntil) entry.connection.close('certificate expired');
+      if (now > entry.device.validUntil) this.end(entry, 'certificate expired');
     }
   }
 
   private async recheck(projectKey: string, generation: number | undefined, entries: readonly RegisteredConnection[]): Promise<void> {
     if (generation === undefined) {
-      for (const e of entries) e.connection.close('project deleted');
+      for (const e of entries) this.end(e, 'project deleted');
       return;
     }
-    const deviceIds = [...new Set(entries.map((e) => e.connection.device.deviceId))];
+    const deviceIds = [...new Set(entries.map((e) => e.device.deviceId))];
     const [devices, cas] = await Promise.all([
       this.deps.db.selectFrom('devices').select(['id', 'enabled']).where('id', 'in', deviceIds).execute(),
       this.deps.db.selectFrom('ca_certificates').select(['id', 'enabled']).where('project_id', '=', projectKey).execute(),
@@ -75,9 +80,9 @@ export class ConnectionEnforcer {
     const enabledDevices = new Set(devices.filter((d) => d.enabled === 1).map((d) => d.id));
     const enabledCas = new Set(cas.filter((c) => c.enabled === 1).map((c) => c.id));
     for (const e of entries) {
-      const { device } = e.connection;
-      if (!enabledDevices.has(device.deviceId)) e.connection.close('device disabled or deleted');
-      else if (!enabledCas.has(device.anchorCaId)) e.connection.close('CA certificate disabled or deleted');
+      const { device } = e;
+      if (!enabledDevices.has(device.deviceId)) this.end(e, 'device disabled or deleted');
+      else if (!enabledCas.has(device.anchorCaId)) this.end(e, 'CA certificate disabled or deleted');
       // Read after the generation: valid under it (a later change bumps it again).
       else e.checkedGeneration = Math.max(e.checkedGeneration, generation);
     }

@@ -1,39 +1,62 @@
 import type { AuthenticatedDevice } from '../domain/device-authentication.js';
 
-/** A live authenticated connection, whatever its transport. */
-export interface DeviceConnection {
-  readonly device: AuthenticatedDevice;
-  /** Ends the connection now (the transport's own way: destroy the socket, drop the MQTT client). */
-  close(reason: string): void;
-}
+/** What ends a connection: a socket (destroy) or an MQTT client (close). */
+export type ConnectionHandle = { destroy(): void } | { close(): void };
 
-/** A registered connection and the project auth_generation it is known to be valid under. */
+/** A live authenticated connection and the project auth_generation it is known to be valid under. */
 export interface RegisteredConnection {
-  readonly connection: DeviceConnection;
+  readonly device: AuthenticatedDevice;
+  readonly handle: ConnectionHandle;
   checkedGeneration: number;
 }
 
 /**
  * The connections this process holds, by project, so a change to a device or a CA can end
- * exactly the connections it concerns (issue 5: within one second).
+ * exactly the connections it concerns (issue 5: within one second). Kept lean: every idle
+ * device connection carries one entry, so nothing here allocates a closure per connection.
  */
 export class ConnectionRegistry {
   private readonly byProject = new Map<string, Set<RegisteredConnection>>();
+  private readonly bySocket = new WeakMap<object, RegisteredConnection>();
+  /** One 'close' listener shared by every registered socket (`this` is the socket). */
+  private readonly forgetSocket: (this: object) => void;
 
-  /** Registers a connection as valid under the generation its authentication read; returns the unregister function. */
-  add(connection: DeviceConnection): () => void {
-    const key = connection.device.projectKey;
-    let set = this.byProject.get(key);
+  constructor() {
+    const { bySocket } = this;
+    const remove = (entry: RegisteredConnection): void => this.remove(entry);
+    this.forgetSocket = function (this: object) {
+      const entry = bySocket.get(this);
+      if (entry) remove(entry);
+    };
+  }
+
+  /**
+   * Registers a connection as valid under the generation its authentication read; it leaves
+   * the registry when `socket` emits 'close'.
+   */
+  add(device: AuthenticatedDevice, handle: ConnectionHandle, socket: { on(event: 'close', listener: () => void): unknown }): void {
+    let set = this.byProject.get(device.projectKey);
     if (!set) {
       set = new Set();
-      this.byProject.set(key, set);
+      this.byProject.set(device.projectKey, set);
     }
-    const entry: RegisteredConnection = { connection, checkedGeneration: connection.device.authGeneration };
+    const entry: RegisteredConnection = { device, handle, checkedGeneration: device.authGeneration };
     set.add(entry);
-    return () => {
-      set.delete(entry);
-      if (set.size === 0 && this.byProject.get(key) === set) this.byProject.delete(key);
-    };
+    this.bySocket.set(socket, entry);
+    socket.on('close', this.forgetSocket);
+  }
+
+  /** Ends a connection now (it leaves the registry when its socket closes). */
+  close(entry: RegisteredConnection): void {
+    if ('destroy' in entry.handle) entry.handle.destroy();
+    else entry.handle.close();
+  }
+
+  private remove(entry: RegisteredConnection): void {
+    const set = this.byProject.get(entry.device.projectKey);
+    if (!set) return;
+    set.delete(entry);
+    if (set.size === 0) this.byProject.delete(entry.device.projectKey);
   }
 
   projects(): string[] {

@@ -73,9 +73,7 @@ export async function startDeviceHttps(options: DeviceHttpsOptions): Promise<Dev
           setTimeout(() => socket.destroy(), REFUSED_CONNECTION_GRACE_MS).unref();
           return;
         }
-        if (socket.destroyed) return;
-        const unregister = options.registry.add({ device: result.device, close: () => socket.destroy() });
-        socket.once('close', unregister);
+        if (!socket.destroyed) options.registry.add(result.device, socket, socket);
       },
       (error: unknown) => {
         options.logger.log('error', 'device authentication failed unexpectedly', { error: (error as Error).stack ?? String(error) });

@@ -69,8 +69,7 @@ export async function startDeviceMqtt(options: DeviceMqttOptions): Promise<Devic
             return done(refusal('CLIENT_ID_MISMATCH', IDENTIFIER_REJECTED), false);
           }
           identities.set(client, result.device);
-          const unregister = options.registry.add({ device: result.device, close: () => client.close() });
-          client.conn.once('close', unregister);
+          options.registry.add(result.device, client, client.conn);
           done(null, true);
         },
         () => done(refusal('INTERNAL_ERROR', NOT_AUTHORIZED), false),
