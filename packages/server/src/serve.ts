@@ -1,11 +1,11 @@
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { createAdaptorServer } from '@hono/node-server';
 import { ensureAdminKey, revokeAdminKeys } from './domain/api-keys.js';
 import type { ServiceDeps } from './domain/service-deps.js';
 import { createManagementApp } from './http/create-app.js';
+import { listen } from './listen.js';
 import { jsonLogger, type Logger } from './logger.js';
 import { ensurePlatformPki, type PlatformPki } from './platform/platform-pki.js';
 import { readIfExists, writeFileAtomically } from './platform/secret-files.js';
@@ -121,36 +121,26 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     const app = createManagementApp({ deps, logger, platformRoot: platform.root, version: SERVER_VERSION });
     const server = createAdaptorServer({ fetch: app.fetch }) as Server;
     const host = options.host ?? '127.0.0.1';
-    await new Promise<void>((resolveListen, rejectListen) => {
-      server.once('error', (error) => rejectListen(new StartupError('INVALID_OPTION', `cannot listen on ${host}:${options.httpPort ?? DEFAULT_HTTP_PORT}: ${error.message}`)));
-      server.listen(options.httpPort ?? DEFAULT_HTTP_PORT, host, () => resolveListen());
+    const httpUrl = await listen(server, options.httpPort ?? DEFAULT_HTTP_PORT, host, 'http').catch((error: Error) => {
+      throw new StartupError('INVALID_OPTION', `cannot listen on ${host}:${options.httpPort ?? DEFAULT_HTTP_PORT}: ${error.message}`);
     });
-    const address = server.address() as AddressInfo;
-    const httpUrl = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
 
     const registry = new ConnectionRegistry();
     const enforcer = new ConnectionEnforcer(deps, registry, logger);
     const journal = new AuthenticationJournal(store.db, (error) => logger.log('error', 'cannot write authentication events', { error: error.message }));
-    const authenticator = new DeviceAuthenticator(deps, new ProjectAnchorCache(store.db), journal);
-    const gateway = await startDeviceHttps({
-      authenticator,
+    // One identity service and one TLS configuration behind every device transport.
+    const transport = {
+      authenticator: new DeviceAuthenticator(deps, new ProjectAnchorCache(store.db), journal),
       registry,
       tls: deviceTlsOptions(platform.serverChainPem, platform.serverKeyPem),
       host,
-      port: options.gatewayPort ?? DEFAULT_GATEWAY_PORT,
       logger,
-    }).catch((error: Error) => {
+    };
+    const gateway = await startDeviceHttps({ ...transport, port: options.gatewayPort ?? DEFAULT_GATEWAY_PORT }).catch((error: Error) => {
       server.close();
       throw new StartupError('INVALID_OPTION', `cannot listen on ${host}:${options.gatewayPort ?? DEFAULT_GATEWAY_PORT} for the device gateway: ${error.message}`);
     });
-    const mqtt = await startDeviceMqtt({
-      authenticator,
-      registry,
-      tls: deviceTlsOptions(platform.serverChainPem, platform.serverKeyPem),
-      host,
-      port: options.mqttPort ?? DEFAULT_MQTT_PORT,
-      logger,
-    }).catch(async (error: Error) => {
+    const mqtt = await startDeviceMqtt({ ...transport, port: options.mqttPort ?? DEFAULT_MQTT_PORT }).catch(async (error: Error) => {
       server.close();
       await gateway.close();
       throw new StartupError('INVALID_OPTION', `cannot listen on ${host}:${options.mqttPort ?? DEFAULT_MQTT_PORT} for MQTT: ${error.message}`);

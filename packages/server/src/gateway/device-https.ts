@@ -1,10 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { DeviceAuthResult } from '../domain/device-authentication.js';
+import { listen } from '../listen.js';
 import { deviceProblem } from './device-problem.js';
-import { recordHandshakeFailure } from './handshake-failure.js';
+import { tlsClientErrorHandler } from './handshake-failure.js';
 import type { DeviceTransportOptions } from './device-transport.js';
 import { peerChain } from './peer-chain.js';
 import { trackSockets } from './socket-tracker.js';
@@ -81,17 +81,9 @@ export async function startDeviceHttps(options: DeviceHttpsOptions): Promise<Dev
       },
     );
   });
-  server.on('tlsClientError', (error: Error & { code?: string }, socket: TLSSocket) => {
-    options.logger.log('info', 'device TLS handshake failed', { error: error.message, remoteAddress: socket.remoteAddress ?? null });
-    recordHandshakeFailure(options.authenticator, error, socket, 'https', options.logger);
-  });
+  server.on('tlsClientError', tlsClientErrorHandler(options.authenticator, 'https', options.logger));
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => resolve());
-  });
-  const address = server.address() as AddressInfo;
-  const url = `https://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+  const url = await listen(server, options.port, options.host, 'https');
   return {
     url,
     server,

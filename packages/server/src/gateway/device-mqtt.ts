@@ -1,9 +1,9 @@
-import type { AddressInfo } from 'node:net';
 import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import type { DeviceAuthResult } from '../domain/device-authentication.js';
 import { isOwnTopic } from './device-topics.js';
-import { recordHandshakeFailure } from './handshake-failure.js';
+import { tlsClientErrorHandler } from './handshake-failure.js';
+import { listen } from '../listen.js';
 import type { DeviceTransportOptions } from './device-transport.js';
 import { peerChain } from './peer-chain.js';
 import { trackSockets } from './socket-tracker.js';
@@ -96,18 +96,11 @@ export async function startDeviceMqtt(options: DeviceMqttOptions): Promise<Devic
     verdicts.set(socket, verdict);
     broker.handle(socket);
   });
-  server.on('tlsClientError', (error: Error & { code?: string }, socket: TLSSocket) => {
-    recordHandshakeFailure(options.authenticator, error, socket, 'mqtt', options.logger);
-    socket.destroy(); // node:tls leaves it open, and a peer that never finishes would stay forever
-  });
+  server.on('tlsClientError', tlsClientErrorHandler(options.authenticator, 'mqtt', options.logger));
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => resolve());
-  });
-  const address = server.address() as AddressInfo;
+  const url = await listen(server, options.port, options.host, 'mqtts');
   return {
-    url: `mqtts://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`,
+    url,
     close: () =>
       new Promise<void>((resolve) => {
         broker.close(() => server.close(() => resolve()));

@@ -4,20 +4,30 @@ import type { Logger } from '../logger.js';
 import { peerChain } from './peer-chain.js';
 
 /**
- * A handshake that failed after the client sent a certificate is a refusal worth auditing: a
- * CertificateVerify that does not verify is someone presenting a certificate without its key
- * (OpenSSL checks it even though the trust decision is ours). The chain is still readable here.
+ * The 'tlsClientError' listener of a device transport: logs the failed handshake, ends the
+ * socket (with a listener, node:tls leaves it open, and a peer that never finishes would stay
+ * forever) and audits it when the client had sent a certificate: a CertificateVerify that does
+ * not verify is someone presenting a certificate without its key (OpenSSL checks it even though
+ * the trust decision is ours). The chain is still readable here.
  */
-export function recordHandshakeFailure(authenticator: DeviceAuthenticator, error: Error & { code?: string }, socket: TLSSocket, transport: DeviceTransport, logger: Logger): void {
-  const chain = peerChain(socket);
-  if (chain.length === 0) return;
-  const stolen = error.code === 'ERR_SSL_BAD_SIGNATURE' || /bad signature/i.test(error.message);
-  authenticator
-    .recordHandshakeRefusal(
-      chain,
-      stolen ? 'KEY_POSSESSION_NOT_PROVEN' : 'TLS_HANDSHAKE_FAILED',
-      stolen ? 'the handshake signature does not verify with the certificate’s key: the client does not hold the key' : `the TLS handshake failed: ${error.message.trim()}`,
-      { transport, remoteAddress: socket.remoteAddress },
-    )
-    .catch((auditError: unknown) => logger.log('error', 'cannot audit a failed handshake', { error: (auditError as Error).message }));
+export function tlsClientErrorHandler(
+  authenticator: DeviceAuthenticator,
+  transport: DeviceTransport,
+  logger: Logger,
+): (error: Error & { code?: string }, socket: TLSSocket) => void {
+  return (error, socket) => {
+    logger.log('info', 'device TLS handshake failed', { transport, error: error.message, remoteAddress: socket.remoteAddress ?? null });
+    const chain = peerChain(socket);
+    socket.destroy();
+    if (chain.length === 0) return;
+    const stolen = error.code === 'ERR_SSL_BAD_SIGNATURE' || /bad signature/i.test(error.message);
+    authenticator
+      .recordHandshakeRefusal(
+        chain,
+        stolen ? 'KEY_POSSESSION_NOT_PROVEN' : 'TLS_HANDSHAKE_FAILED',
+        stolen ? 'the handshake signature does not verify with the certificate’s key: the client does not hold the key' : `the TLS handshake failed: ${error.message.trim()}`,
+        { transport, remoteAddress: socket.remoteAddress },
+      )
+      .catch((auditError: unknown) => logger.log('error', 'cannot audit a failed handshake', { error: (auditError as Error).message }));
+  };
 }
