@@ -1,5 +1,6 @@
 import { fingerprintSha256, parseCertificate, type Certificate } from '@fleetpki/pki';
 import type { Kysely } from 'kysely';
+import { LruMap } from '../lru-map.js';
 import type { Database, ProjectRow } from '../store/schema.js';
 
 /** A project's CA certificates, parsed once per change of the project's CA generation. */
@@ -21,18 +22,13 @@ export const MAX_CACHED_PROJECTS = 10_000;
  * the project row anyway, so a change made by any server sharing the store is seen at once.
  */
 export class ProjectAnchorCache {
-  private readonly entries = new Map<string, ProjectAnchors>();
+  private readonly entries = new LruMap<string, ProjectAnchors>(MAX_CACHED_PROJECTS);
 
   constructor(private readonly db: Kysely<Database>) {}
 
   async anchorsFor(project: ProjectRow): Promise<ProjectAnchors> {
     const cached = this.entries.get(project.id);
-    if (cached && cached.generation === project.ca_generation) {
-      // Refresh recency for the LRU bound.
-      this.entries.delete(project.id);
-      this.entries.set(project.id, cached);
-      return cached;
-    }
+    if (cached && cached.generation === project.ca_generation) return cached;
     const rows = await this.db.selectFrom('ca_certificates').select(['id', 'der', 'enabled']).where('project_id', '=', project.id).execute();
     const enabled: Certificate[] = [];
     const disabled: Certificate[] = [];
@@ -43,12 +39,7 @@ export class ProjectAnchorCache {
       idByFingerprint.set(fingerprintSha256(certificate.der), row.id);
     }
     const anchors: ProjectAnchors = { generation: project.ca_generation, enabled, disabled, idByFingerprint };
-    this.entries.delete(project.id);
     this.entries.set(project.id, anchors);
-    if (this.entries.size > MAX_CACHED_PROJECTS) {
-      const oldest = this.entries.keys().next().value;
-      if (oldest !== undefined) this.entries.delete(oldest);
-    }
     return anchors;
   }
 }

@@ -1,3 +1,5 @@
+import { LruMap } from '../lru-map.js';
+
 /** Refusals audited per remote address per window; the rest are counted, not written. */
 export const AUDITED_REFUSALS_PER_WINDOW = 20;
 export const REFUSAL_WINDOW_MS = 60_000;
@@ -16,7 +18,7 @@ interface Window {
  * audited refusal of that address carries how many were left out since.
  */
 export class RefusalThrottle {
-  private readonly windows = new Map<string, Window>();
+  private readonly windows = new LruMap<string, Window>(MAX_TRACKED_ADDRESSES);
 
   /** undefined: do not audit this one; otherwise the number of refusals suppressed before it. */
   admit(address: string, now: number): number | undefined {
@@ -24,9 +26,7 @@ export class RefusalThrottle {
     if (!window || now - window.start >= REFUSAL_WINDOW_MS) {
       const suppressed = window?.suppressed ?? 0;
       window = { start: now, audited: 0, suppressed };
-      this.windows.delete(address);
       this.windows.set(address, window);
-      if (this.windows.size > MAX_TRACKED_ADDRESSES) this.windows.delete(this.windows.keys().next().value as string);
     }
     if (window.audited >= AUDITED_REFUSALS_PER_WINDOW) {
       window.suppressed++;

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { LruMap } from '../lru-map.js';
 
 /** What a successful validation established, valid as long as the project's CAs do not change. */
 export interface ValidatedChain {
@@ -24,7 +25,7 @@ export const MAX_VALIDATED_CHAINS = 50_000;
  * Only successes are kept; disabling or changing a CA bumps ca_generation and retires them.
  */
 export class ValidatedChainCache {
-  private readonly entries = new Map<string, ValidatedChain>();
+  private readonly entries = new LruMap<string, ValidatedChain>(MAX_VALIDATED_CHAINS);
 
   static keyOf(chainDer: readonly Buffer[]): string {
     const hash = createHash('sha256');
@@ -40,19 +41,15 @@ export class ValidatedChainCache {
       this.entries.delete(key);
       return undefined;
     }
-    this.entries.delete(key);
-    this.entries.set(key, entry);
     return entry;
   }
 
   /** The slug a remembered chain names, so the project can be read without parsing anything. */
   slugOf(key: string): string | undefined {
-    return this.entries.get(key)?.projectSlug;
+    return this.entries.peek(key)?.projectSlug;
   }
 
   set(key: string, entry: ValidatedChain): void {
-    this.entries.delete(key);
     this.entries.set(key, entry);
-    if (this.entries.size > MAX_VALIDATED_CHAINS) this.entries.delete(this.entries.keys().next().value as string);
   }
 }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, type MigrationProvider, type SqliteDatabase } from 'kysely';
 import pg from 'pg';
+import { LruMap } from '../lru-map.js';
 import type { StoreDialect } from './dialect.js';
 import { migrations } from './migrations.js';
 import type { Database } from './schema.js';
@@ -54,18 +55,15 @@ const MAX_CACHED_STATEMENTS = 500;
  * least recently used dropped beyond the bound.
  */
 function withStatementCache(database: BetterSqlite3.Database): SqliteDatabase {
-  const statements = new Map<string, BetterSqlite3.Statement>();
+  const statements = new LruMap<string, BetterSqlite3.Statement>(MAX_CACHED_STATEMENTS);
   return {
     close: () => database.close(),
     prepare(sql: string) {
       let statement = statements.get(sql);
-      if (statement) {
-        statements.delete(sql);
-      } else {
+      if (!statement) {
         statement = database.prepare(sql);
-        if (statements.size >= MAX_CACHED_STATEMENTS) statements.delete(statements.keys().next().value as string);
+        statements.set(sql, statement);
       }
-      statements.set(sql, statement);
       return statement;
     },
   };
