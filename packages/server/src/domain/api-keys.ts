@@ -4,7 +4,7 @@ import type { ApiKeysTable, ProjectRow } from '../store/schema.js';
 import { isForeignKeyViolation, isUniqueViolation } from '../store/constraint-violations.js';
 import { projectGone } from './projects.js';
 import { recordAudit } from './audit-log.js';
-import { offsetOf, type Page, type PageRequest } from './pagination.js';
+import { fetchPage, type Page, type PageRequest } from './pagination.js';
 import { actorName, type Principal } from './principal.js';
 import type { ServiceDeps } from './service-deps.js';
 
@@ -135,11 +135,7 @@ export async function createProjectApiKey(deps: ServiceDeps, principal: Principa
 
 export async function listProjectApiKeys(deps: ServiceDeps, project: ProjectRow, request: PageRequest): Promise<Page<ApiKey>> {
   const query = deps.db.selectFrom('api_keys').where('project_id', '=', project.id);
-  const [rows, count] = await Promise.all([
-    query.selectAll().orderBy('created_at').orderBy('id').limit(request.perPage).offset(offsetOf(request)).execute(),
-    query.select((eb) => eb.fn.countAll<string | number>().as('total')).executeTakeFirstOrThrow(),
-  ]);
-  return { list: rows.map(apiKeyView), page: request.page, perPage: request.perPage, total: Number(count.total) };
+  return fetchPage(query, (q) => q.selectAll().orderBy('created_at').orderBy('id'), apiKeyView, request);
 }
 
 /** Revokes a key: it stops working at once and stays listed (with revokedAt) for the record. */

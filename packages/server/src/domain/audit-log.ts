@@ -1,6 +1,6 @@
 import type { Insertable, Kysely, Transaction } from 'kysely';
 import type { AuditEventsTable, Database } from '../store/schema.js';
-import { offsetOf, type Page, type PageRequest } from './pagination.js';
+import { fetchPage, type Page, type PageRequest } from './pagination.js';
 import type { ServiceDeps } from './service-deps.js';
 
 export interface AuditEntry {
@@ -52,12 +52,10 @@ export function auditRow(at: Date, entry: AuditEntry): Insertable<AuditEventsTab
  */
 export async function listAuditEvents(deps: ServiceDeps, projectId: string | null, request: PageRequest): Promise<Page<AuditEvent>> {
   const query = projectId === null ? deps.db.selectFrom('audit_events') : deps.db.selectFrom('audit_events').where('project_id', '=', projectId);
-  const [rows, count] = await Promise.all([
-    query.selectAll().orderBy('id', 'desc').limit(request.perPage).offset(offsetOf(request)).execute(),
-    query.select((eb) => eb.fn.countAll<string | number>().as('total')).executeTakeFirstOrThrow(),
-  ]);
-  return {
-    list: rows.map((row) => ({
+  return fetchPage(
+    query,
+    (q) => q.selectAll().orderBy('id', 'desc'),
+    (row) => ({
       projectKey: row.project_id,
       id: Number(row.id),
       actor: row.actor,
@@ -66,9 +64,7 @@ export async function listAuditEvents(deps: ServiceDeps, projectId: string | nul
       targetId: row.target_id,
       details: JSON.parse(row.details) as Record<string, unknown>,
       createdAt: row.created_at,
-    })),
-    page: request.page,
-    perPage: request.perPage,
-    total: Number(count.total),
-  };
+    }),
+    request,
+  );
 }

@@ -9,7 +9,7 @@ import { recordAudit } from './audit-log.js';
 import { checkCaUpload, type CertType, type UploadWarning } from './ca-upload-rules.js';
 import { decodeCertFile } from './cert-file.js';
 import { bumpGenerations } from './project-generations.js';
-import { offsetOf, type Page, type PageRequest } from './pagination.js';
+import { fetchPage, type Page, type PageRequest } from './pagination.js';
 import { actorName, type Principal } from './principal.js';
 import type { ServiceDeps } from './service-deps.js';
 
@@ -112,11 +112,7 @@ async function insertCaCertificate(deps: ServiceDeps, principal: Principal, proj
 
 export async function listCaCertificates(deps: ServiceDeps, project: ProjectRow, request: PageRequest): Promise<Page<CaCertificate>> {
   const query = deps.db.selectFrom('ca_certificates').where('project_id', '=', project.id);
-  const [rows, count] = await Promise.all([
-    query.selectAll().orderBy('created_at').orderBy('id').limit(request.perPage).offset(offsetOf(request)).execute(),
-    query.select((eb) => eb.fn.countAll<string | number>().as('total')).executeTakeFirstOrThrow(),
-  ]);
-  return { list: rows.map(caCertificateView), page: request.page, perPage: request.perPage, total: Number(count.total) };
+  return fetchPage(query, (q) => q.selectAll().orderBy('created_at').orderBy('id'), caCertificateView, request);
 }
 
 async function findCaCertificate(deps: ServiceDeps, project: ProjectRow, id: string): Promise<CaCertificatesTable> {

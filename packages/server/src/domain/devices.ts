@@ -7,7 +7,7 @@ import { projectGone } from './projects.js';
 import { recordAudit } from './audit-log.js';
 import { expectOneRow, retryOnConcurrentChange } from './concurrent-change.js';
 import { bumpGenerations } from './project-generations.js';
-import { offsetOf, type Page, type PageRequest } from './pagination.js';
+import { fetchPage, type Page, type PageRequest } from './pagination.js';
 import { actorName, type Principal } from './principal.js';
 import type { ServiceDeps } from './service-deps.js';
 
@@ -124,11 +124,7 @@ export async function listDevices(deps: ServiceDeps, project: ProjectRow, filter
   if (filter.certificateId !== undefined) query = query.where('certificate_id', '=', filter.certificateId);
   if (filter.name !== undefined) query = query.where('name', '=', filter.name);
   if (filter.enabled !== undefined) query = query.where('enabled', '=', filter.enabled ? 1 : 0);
-  const [rows, count] = await Promise.all([
-    query.selectAll().orderBy('created_at').orderBy('id').limit(request.perPage).offset(offsetOf(request)).execute(),
-    query.select((eb) => eb.fn.countAll<string | number>().as('total')).executeTakeFirstOrThrow(),
-  ]);
-  return { list: rows.map(deviceView), page: request.page, perPage: request.perPage, total: Number(count.total) };
+  return fetchPage(query, (q) => q.selectAll().orderBy('created_at').orderBy('id'), deviceView, request);
 }
 
 async function findDevice(deps: ServiceDeps, project: ProjectRow, id: string): Promise<DevicesTable> {

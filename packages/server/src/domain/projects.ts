@@ -4,7 +4,7 @@ import { ServiceError } from '../service-error.js';
 import type { ProjectRow } from '../store/schema.js';
 import { isUniqueViolation } from '../store/constraint-violations.js';
 import { recordAudit } from './audit-log.js';
-import { offsetOf, type Page, type PageRequest } from './pagination.js';
+import { fetchPage, type Page, type PageRequest } from './pagination.js';
 import { actorName, type Principal } from './principal.js';
 import type { ServiceDeps } from './service-deps.js';
 
@@ -80,11 +80,7 @@ export async function createProject(deps: ServiceDeps, principal: Principal, inp
 export async function listProjects(deps: ServiceDeps, principal: Principal, request: PageRequest): Promise<Page<Project>> {
   let query = deps.db.selectFrom('projects');
   if (principal.kind === 'project') query = query.where('id', '=', principal.projectId);
-  const [rows, count] = await Promise.all([
-    query.selectAll().orderBy('slug').limit(request.perPage).offset(offsetOf(request)).execute(),
-    query.select((eb) => eb.fn.countAll<string | number>().as('total')).executeTakeFirstOrThrow(),
-  ]);
-  return { list: rows.map(projectView), page: request.page, perPage: request.perPage, total: Number(count.total) };
+  return fetchPage(query, (q) => q.selectAll().orderBy('slug'), projectView, request);
 }
 
 export async function updateProject(deps: ServiceDeps, principal: Principal, slug: string, input: { name?: string | undefined }): Promise<Project> {
