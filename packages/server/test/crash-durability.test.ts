@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, describe, it } from 'node:test';
+import { apiRequest } from './helpers/api.js';
 import { base64, makeRoot } from './helpers/ca-fixtures.js';
 import { spawnServe, type ServeProcess } from './helpers/serve-process.js';
 import { createTestStore, DIALECTS, type TestStore } from './helpers/stores.js';
@@ -15,16 +16,11 @@ const KILL_AFTER_ACKS = 120;
 
 type Ack = { kind: 'device'; id: string; name: string } | { kind: 'ca'; id: string; fingerprint: string };
 
-async function json(url: string, key: string, init: RequestInit = {}): Promise<{ status: number; body: any }> { // eslint-disable-line @typescript-eslint/no-explicit-any
-  const response = await fetch(url, { ...init, headers: { 'x-api-key': key, 'content-type': 'application/json', ...(init.headers ?? {}) } });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : {} };
-}
 
 async function listAll(url: string, key: string): Promise<any[]> { // eslint-disable-line @typescript-eslint/no-explicit-any
   const out = [];
   for (let page = 0; page < 100; page++) {
-    const { body } = await json(`${url}${url.includes('?') ? '&' : '?'}page=${page}&perPage=500`, key);
+    const { body } = await apiRequest('GET', `${url}${url.includes('?') ? '&' : '?'}page=${page}&perPage=500`, key);
     out.push(...body.list);
     if (out.length >= body.total) break;
   }
@@ -45,7 +41,7 @@ for (const dialect of DIALECTS) {
       const args = ['--data-dir', store.dataDir, ...(store.database ? ['--database', store.database] : [])];
       server = await spawnServe(args);
       const key = readFileSync(join(store.dataDir, ADMIN_KEY_FILE), 'utf8').trim();
-      assert.equal((await json(`${server.url}/v1/projects`, key, { method: 'POST', body: JSON.stringify({ name: 'Crash', slug: 'crash' }) })).status, 201);
+      assert.equal((await apiRequest('POST', `${server.url}/v1/projects`, key, { json: { name: 'Crash', slug: 'crash' } })).status, 201);
       const roots = Array.from({ length: OPERATIONS / 2 }, (_, i) => makeRoot(`/CN=Burst Root ${i}`));
 
       const acks: Ack[] = [];
@@ -59,11 +55,11 @@ for (const dialect of DIALECTS) {
           try {
             if (i % 2 === 0) {
               const name = `burst-${i}`;
-              const r = await json(`${url}/v1/projects/crash/devices`, key, { method: 'POST', body: JSON.stringify({ name }) });
+              const r = await apiRequest('POST', `${url}/v1/projects/crash/devices`, key, { json: { name } });
               if (r.status === 201) acks.push({ kind: 'device', id: r.body.id, name });
             } else {
               const root = roots[(i - 1) / 2]!;
-              const r = await json(`${url}/v1/projects/crash/certificates`, key, { method: 'POST', body: JSON.stringify({ certFile: base64(root.pem) }) });
+              const r = await apiRequest('POST', `${url}/v1/projects/crash/certificates`, key, { json: { certFile: base64(root.pem) } });
               if (r.status === 201) acks.push({ kind: 'ca', id: r.body.id, fingerprint: r.body.certificateContent.fingerprintSha256 });
             }
           } catch {

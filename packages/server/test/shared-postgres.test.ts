@@ -4,16 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ADMIN_KEY_FILE, ROOT_CERT_FILE, ROOT_KEY_FILE } from '@fleetpki/server';
+import { apiRequest } from './helpers/api.js';
 import { base64, makeDevice, makeRoot } from './helpers/ca-fixtures.js';
 import { holdConnection } from './helpers/device-clients.js';
 import { serveRefusal, spawnServe, type ServeProcess } from './helpers/serve-process.js';
 import { createTestStore, type TestStore } from './helpers/stores.js';
 
-async function call(url: string, key: string, method = 'GET', body?: unknown): Promise<{ status: number; body: any }> { // eslint-disable-line @typescript-eslint/no-explicit-any
-  const response = await fetch(url, { method, headers: { 'x-api-key': key, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : {} };
-}
+const call = (url: string, key: string, method = 'GET', body?: unknown) => apiRequest(method, url, key, { json: body });
 
 describe('two fleetpki serve processes on one PostgreSQL database', () => {
   let store: TestStore;

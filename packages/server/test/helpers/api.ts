@@ -14,8 +14,29 @@ export interface TestApi {
   readonly server: RunningServer;
   readonly store: TestStore;
   readonly adminKey: string;
-  call(method: string, path: string, options?: { key?: string | null; json?: unknown; rawBody?: string | Buffer; headers?: Record<string, string> }): Promise<ApiResponse>;
+  call(method: string, path: string, options?: RequestOptions & { key?: string | null }): Promise<ApiResponse>;
   close(): Promise<void>;
+}
+
+export interface RequestOptions {
+  readonly json?: unknown;
+  readonly rawBody?: string | Buffer;
+  readonly headers?: Record<string, string>;
+}
+
+/** One request to a management API (any server's URL), its answer parsed when it is JSON. */
+export async function apiRequest(method: string, url: string, key: string | null, options: RequestOptions = {}): Promise<ApiResponse> {
+  const headers: Record<string, string> = { ...(options.headers ?? {}) };
+  if (key !== null) headers['x-api-key'] = key;
+  let body: string | Buffer | undefined = options.rawBody;
+  if (options.json !== undefined) {
+    body = JSON.stringify(options.json);
+    headers['content-type'] ??= 'application/json';
+  }
+  const response = await fetch(url, { method, headers, body });
+  const text = await response.text();
+  const contentType = response.headers.get('content-type') ?? '';
+  return { status: response.status, contentType, text, body: contentType.includes('json') && text ? JSON.parse(text) : {} };
 }
 
 export async function startTestApi(dialect: Dialect, options: { now?: () => Date } = {}): Promise<TestApi> {
@@ -27,20 +48,7 @@ export async function startTestApi(dialect: Dialect, options: { now?: () => Date
     server,
     store,
     adminKey,
-    async call(method, path, opts = {}) {
-      const headers: Record<string, string> = { ...(opts.headers ?? {}) };
-      const key = opts.key === undefined ? adminKey : opts.key;
-      if (key !== null) headers['x-api-key'] = key;
-      let body: string | Buffer | undefined = opts.rawBody;
-      if (opts.json !== undefined) {
-        body = JSON.stringify(opts.json);
-        headers['content-type'] ??= 'application/json';
-      }
-      const response = await fetch(`${server.httpUrl}${path}`, { method, headers, body });
-      const text = await response.text();
-      const contentType = response.headers.get('content-type') ?? '';
-      return { status: response.status, contentType, text, body: contentType.includes('json') && text ? JSON.parse(text) : {} };
-    },
+    call: (method, path, opts = {}) => apiRequest(method, `${server.httpUrl}${path}`, opts.key === undefined ? adminKey : opts.key, opts),
     async close() {
       await server.close();
       await store.cleanup();
