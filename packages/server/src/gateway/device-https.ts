@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import type { DeviceAuthResult } from '../domain/device-authentication.js';
+import { problemBody } from '../http/problem.js';
 import { listen } from '../listen.js';
 import { deviceProblem } from './device-problem.js';
 import { tlsClientErrorHandler } from './handshake-failure.js';
@@ -39,7 +40,7 @@ export async function startDeviceHttps(options: DeviceHttpsOptions): Promise<Dev
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (req.method !== 'GET' || path !== '/v1/device/identity') {
-      send(res, 404, 'application/problem+json', { status: 404, code: 'ROUTE_NOT_FOUND', detail: `no route ${req.method ?? ''} ${path}` });
+      send(res, 404, 'application/problem+json', problemBody(404, 'ROUTE_NOT_FOUND', `no route ${req.method ?? ''} ${path}`, path));
       return;
     }
     const verdict = verdicts.get(req.socket as TLSSocket);
@@ -47,7 +48,7 @@ export async function startDeviceHttps(options: DeviceHttpsOptions): Promise<Dev
     if (!result.ok) {
       const problem = deviceProblem(result.code, result.message, path);
       res.setHeader('connection', 'close'); // a refused device gets its answer, then the connection ends
-      send(res, problem.status, 'application/problem+json', problem);
+      send(res, problem.status, 'application/problem+json', problem.body);
       return;
     }
     const { projectId, certificateId, deviceId, deviceName, provisioning } = result.device;
@@ -57,7 +58,7 @@ export async function startDeviceHttps(options: DeviceHttpsOptions): Promise<Dev
   const server = createHttpsServer(options.tls, (req, res) => {
     handle(req, res).catch((error: unknown) => {
       options.logger.log('error', 'device request failed', { error: (error as Error).stack ?? String(error) });
-      if (!res.headersSent) send(res, 500, 'application/problem+json', { status: 500, code: 'INTERNAL_ERROR', detail: 'the request failed; it is logged' });
+      if (!res.headersSent) send(res, 500, 'application/problem+json', problemBody(500, 'INTERNAL_ERROR', 'the request failed; it is logged'));
       else res.destroy();
     });
   });

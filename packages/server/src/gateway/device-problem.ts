@@ -1,17 +1,11 @@
 import type { DeviceAuthFailureCode } from '../domain/device-authentication.js';
+import { problemBody } from '../http/problem.js';
 
 /**
  * The refusal a device gets over HTTPS: RFC 9457 with the failure code, so firmware logs and
  * `curl` show why. No client certificate is 401 (present one); every other refusal is 403.
  */
-export function deviceProblem(code: DeviceAuthFailureCode, detail: string, instance: string): { status: number; [member: string]: unknown } {
+export function deviceProblem(code: DeviceAuthFailureCode, detail: string, instance: string): { status: number; body: Record<string, unknown> } {
   const status = code === 'NO_CLIENT_CERTIFICATE' ? 401 : 403;
-  return {
-    type: `https://fleetpki.dev/problems/${code.toLowerCase().replace(/_/g, '-')}`,
-    title: status === 401 ? 'Unauthorized' : 'Forbidden',
-    status,
-    code,
-    detail,
-    instance,
-  };
+  return { status, body: problemBody(status, code, detail, instance) };
 }

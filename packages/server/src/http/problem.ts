@@ -2,18 +2,26 @@ import type { Context } from 'hono';
 import type { ServiceError } from '../service-error.js';
 import { PROBLEM_STATUS, STATUS_TITLE } from './problem-status.js';
 
-/** The RFC 9457 document for a service error: stable `code`, human `detail`, facts as members. */
-export function problemDocument(error: ServiceError, instance?: string): Record<string, unknown> {
-  const status = PROBLEM_STATUS[error.code];
+/**
+ * An RFC 9457 problem document: a `type` URL and `code` from the stable code, the status's
+ * title, the human `detail`, and the facts of the failure as extra members. Every problem the
+ * server sends, management API or device gateway, is made here.
+ */
+export function problemBody(status: number, code: string, detail: string, instance?: string, facts: Readonly<Record<string, unknown>> = {}): Record<string, unknown> {
   return {
-    ...error.context,
-    type: `https://fleetpki.dev/problems/${error.code.toLowerCase().replace(/_/g, '-')}`,
+    ...facts,
+    type: `https://fleetpki.dev/problems/${code.toLowerCase().replace(/_/g, '-')}`,
     title: STATUS_TITLE[status] ?? 'Error',
     status,
-    code: error.code,
-    detail: error.message,
+    code,
+    detail,
     ...(instance ? { instance } : {}),
   };
+}
+
+/** The problem document for a service error: its status from the one table. */
+export function problemDocument(error: ServiceError, instance?: string): Record<string, unknown> {
+  return problemBody(PROBLEM_STATUS[error.code], error.code, error.message, instance, error.context);
 }
 
 export function problemResponse(c: Context, error: ServiceError): Response {
