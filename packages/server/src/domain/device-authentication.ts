@@ -17,6 +17,7 @@ import type { ProjectAnchorCache } from './project-anchors.js';
 import { RefusalThrottle } from './refusal-throttle.js';
 import { ValidatedChainCache, type ValidatedChain } from './validated-chains.js';
 import type { ServiceDeps } from './service-deps.js';
+import { preparedQuery } from '../store/prepared-query.js';
 import { provisionDevice, type ProvisioningOutcome } from './zero-touch-provisioning.js';
 
 /** Why a device was refused: the path validator's codes and the platform's own. */
@@ -76,8 +77,11 @@ export class DeviceAuthenticator {
     private readonly deps: ServiceDeps,
     private readonly anchors: ProjectAnchorCache,
     private readonly journal: AuthenticationJournal,
-  ) {}
+  ) {
+    this.projectBySlug = preparedQuery(deps.db, ['slug'], (db, p) => db.selectFrom('projects').selectAll().where('slug', '=', p.slug));
+  }
 
+  private readonly projectBySlug: (values: { slug: string }) => Promise<ProjectRow | undefined>;
   private readonly validated = new ValidatedChainCache();
   private readonly refusals = new RefusalThrottle();
 
@@ -88,7 +92,7 @@ export class DeviceAuthenticator {
     const chainKey = ValidatedChainCache.keyOf(chainDer);
     const knownSlug = this.validated.slugOf(chainKey);
     if (knownSlug !== undefined) {
-      const project = await this.deps.db.selectFrom('projects').selectAll().where('slug', '=', knownSlug).executeTakeFirst();
+      const project = await this.projectBySlug({ slug: knownSlug });
       const hit = project ? this.validated.get(chainKey, project, this.deps.now()) : undefined;
       if (project && hit) return this.admit(project, hit, facts);
     }
@@ -152,21 +156,25 @@ export class DeviceAuthenticator {
       caCertificateId: validated.anchorCaId,
     });
     if (device.enabled !== 1) return { ok: false, code: 'DEVICE_DISABLED', message: `device "${device.name}" is disabled` };
-    return {
-      ok: true,
-      device: {
-        projectId: project.slug,
-        projectKey: project.id,
-        certificateId: validated.certificateId,
-        deviceId: device.id,
-        deviceName: device.name,
-        provisioning: outcome,
-        anchorCaId: validated.anchorCaId,
-        fingerprintSha256: validated.fingerprintSha256,
-        authGeneration: Number(project.auth_generation),
-        validUntil: validated.notAfter,
-      },
+    const authGeneration = Number(project.auth_generation);
+    const last = validated.lastAdmitted;
+    if (last && last.deviceId === device.id && last.deviceName === device.name && last.provisioning === outcome && last.authGeneration === authGeneration && last.projectId === project.slug) {
+      return { ok: true, device: last };
+    }
+    const admitted: AuthenticatedDevice = {
+      projectId: project.slug,
+      projectKey: project.id,
+      certificateId: validated.certificateId,
+      deviceId: device.id,
+      deviceName: device.name,
+      provisioning: outcome,
+      anchorCaId: validated.anchorCaId,
+      fingerprintSha256: validated.fingerprintSha256,
+      authGeneration,
+      validUntil: validated.notAfter,
     };
+    validated.lastAdmitted = admitted;
+    return { ok: true, device: admitted };
   }
 
   /**
@@ -191,7 +199,7 @@ export class DeviceAuthenticator {
   private async projectNamedBy(leaf: Certificate): Promise<{ slug: string | undefined; project: ProjectRow | undefined }> {
     const orgs = attributeValues(leaf.subject, Oid.organizationName);
     const slug = orgs.length === 1 ? (orgs[0] as string) : undefined;
-    const project = slug !== undefined && isValidProjectSlug(slug) ? await this.deps.db.selectFrom('projects').selectAll().where('slug', '=', slug).executeTakeFirst() : undefined;
+    const project = slug !== undefined && isValidProjectSlug(slug) ? await this.projectBySlug({ slug }) : undefined;
     return { slug, project };
   }
 

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { LruMap } from '../lru-map.js';
+import type { AuthenticatedDevice } from './device-authentication.js';
 
 /** What a successful validation established, valid as long as the project's CAs do not change. */
 export interface ValidatedChain {
@@ -12,6 +13,11 @@ export interface ValidatedChain {
   /** The path's validity window (latest notBefore, earliest notAfter), in ms. */
   readonly notBefore: number;
   readonly notAfter: number;
+  /**
+   * The identity last admitted on this chain. A device holding several connections (or
+   * reconnecting while an old one idles) shares one object rather than a copy per connection.
+   */
+  lastAdmitted?: AuthenticatedDevice;
 }
 
 /** Bound on remembered chains: beyond it the least recently used is validated again next time. */

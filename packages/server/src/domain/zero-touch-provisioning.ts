@@ -1,10 +1,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Database, DevicesTable, ProjectRow } from '../store/schema.js';
 import { isUniqueViolation } from '../store/constraint-violations.js';
 import { recordAudit } from './audit-log.js';
 import type { AuthenticationJournal } from './authentication-journal.js';
 import type { ServiceDeps } from './service-deps.js';
+import { preparedQuery } from '../store/prepared-query.js';
 
 /** What a connection did to the device table (DESIGN §4). */
 export type ProvisioningOutcome = 'existing' | 'associated' | 'created';
@@ -18,6 +19,21 @@ class LostRace extends Error {}
 export interface ProvisionedDevice {
   readonly device: DevicesTable;
   readonly outcome: ProvisioningOutcome;
+}
+
+type DeviceByCertificateId = (values: { projectId: string; certificateId: string }) => Promise<DevicesTable | undefined>;
+
+/** The read every reconnecting device makes, compiled once per store. */
+const deviceByCertificateIdQueries = new WeakMap<Kysely<Database>, DeviceByCertificateId>();
+function deviceByCertificateId(db: Kysely<Database>): DeviceByCertificateId {
+  let query = deviceByCertificateIdQueries.get(db);
+  if (!query) {
+    query = preparedQuery(db, ['projectId', 'certificateId'], (q, p) =>
+      q.selectFrom('devices').selectAll().where('project_id', '=', p.projectId).where('certificate_id', '=', p.certificateId),
+    );
+    deviceByCertificateIdQueries.set(db, query);
+  }
+  return query;
 }
 
 /**
@@ -38,7 +54,7 @@ export async function provisionDevice(
 ): Promise<ProvisionedDevice> {
   // The common case, a known device connecting again, changes no row: a read, and its
   // last-seen time and audit event go through the journal.
-  const known = await deps.db.selectFrom('devices').selectAll().where('project_id', '=', project.id).where('certificate_id', '=', certificateId).executeTakeFirst();
+  const known = await deviceByCertificateId(deps.db)({ projectId: project.id, certificateId });
   if (known) {
     const at = deps.now();
     journal.record({

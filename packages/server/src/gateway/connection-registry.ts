@@ -46,6 +46,11 @@ export class ConnectionRegistry {
     socket.on('close', this.forgetSocket);
   }
 
+  /** The device a registered socket authenticated as, if it is registered. */
+  deviceOf(socket: object): AuthenticatedDevice | undefined {
+    return this.bySocket.get(socket)?.device;
+  }
+
   /** Ends a connection now (it leaves the registry when its socket closes). */
   close(entry: RegisteredConnection): void {
     if ('destroy' in entry.handle) entry.handle.destroy();

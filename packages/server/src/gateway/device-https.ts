@@ -34,7 +34,14 @@ export interface DeviceHttps {
  * verdict. The connection is registered so disabling its device or CA ends it.
  */
 export async function startDeviceHttps(options: DeviceHttpsOptions): Promise<DeviceHttps> {
+  // Verdicts still pending, and refusals; an admitted connection is found in the registry, so an
+  // idle device connection holds no promise or result of its own.
   const verdicts = new WeakMap<TLSSocket, Promise<DeviceAuthResult>>();
+  const verdictOf = async (socket: TLSSocket): Promise<DeviceAuthResult> => {
+    const device = options.registry.deviceOf(socket);
+    if (device) return { ok: true, device };
+    return (await verdicts.get(socket)) ?? { ok: false, code: 'NO_CLIENT_CERTIFICATE', message: 'this connection was not authenticated' };
+  };
 
   // One route on the hot path of every device: a plain handler, no framework layers per request.
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -43,8 +50,7 @@ export async function startDeviceHttps(options: DeviceHttpsOptions): Promise<Dev
       send(res, 404, 'application/problem+json', problemBody(404, 'ROUTE_NOT_FOUND', `no route ${req.method ?? ''} ${path}`, path));
       return;
     }
-    const verdict = verdicts.get(req.socket as TLSSocket);
-    const result: DeviceAuthResult = verdict ? await verdict : { ok: false, code: 'NO_CLIENT_CERTIFICATE', message: 'this connection was not authenticated' };
+    const result = await verdictOf(req.socket as TLSSocket);
     if (!result.ok) {
       const problem = deviceProblem(result.code, result.message, path);
       res.setHeader('connection', 'close'); // a refused device gets its answer, then the connection ends
@@ -75,6 +81,7 @@ export async function startDeviceHttps(options: DeviceHttpsOptions): Promise<Dev
           return;
         }
         if (!socket.destroyed) options.registry.add(result.device, socket, socket);
+        verdicts.delete(socket);
       },
       (error: unknown) => {
         options.logger.log('error', 'device authentication failed unexpectedly', { error: (error as Error).stack ?? String(error) });
