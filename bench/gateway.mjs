@@ -4,7 +4,8 @@
 //     certificate, one GET and close) against Node's bare HTTPS server that accepts any client
 //     certificate, and against the gateway doing the whole identity check on an existing device;
 //     their ratio, and the server CPU time per handshake of each;
-//  2. the resident memory per idle authenticated connection with 5,000 connections open, for both.
+//  2. the resident memory per idle authenticated connection with 5,000 connections open, for
+//     both and for the issue's own baseline, a bare Node `tls` server with Node's defaults.
 // Both servers and the load generator are separate processes. Rounds are interleaved; medians.
 import { spawn } from 'node:child_process';
 import { createPrivateKey } from 'node:crypto';
@@ -21,6 +22,8 @@ const ROUND_MS = Number(process.env.BENCH_ROUND_MS ?? 3000);
 const LOAD_PROCESSES = 2;
 const CONCURRENCY = 16;
 const IDLE_CONNECTIONS = Number(process.env.BENCH_IDLE_CONNECTIONS ?? 5000);
+const MEMORY_ROUNDS = Number(process.env.BENCH_MEMORY_ROUNDS ?? 3);
+const WARM_UP_MS = 2000;
 const CLK_TCK = 100; // Linux USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s
 const median = (values) => [...values].sort((a, b) => a - b)[values.length >> 1];
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -68,10 +71,14 @@ function runLoad(args) {
 
 // 1. The gateway: `fleetpki serve` on SQLite, a project, its CA, one existing device.
 const GC_PRELOAD = ['--expose-gc', '--import', join(here, 'gc-on-signal.mjs')];
-const gateway = await startChild([...GC_PRELOAD, resolve(here, '../packages/cli/bin/fleetpki.js'), 'serve', '--data-dir', dir, '--http-port', '0', '--gateway-port', '0', '--mqtt-port', '0'], (l) => {
-  if (l.msg === 'device gateway listening') startChild.gatewayUrl = l.url;
-  return l.msg === 'management API listening' ? { api: l.url, url: startChild.gatewayUrl } : undefined;
-});
+const startGateway = () => {
+  let gatewayUrl;
+  return startChild([...GC_PRELOAD, resolve(here, '../packages/cli/bin/fleetpki.js'), 'serve', '--data-dir', dir, '--http-port', '0', '--gateway-port', '0', '--mqtt-port', '0'], (l) => {
+    if (l.msg === 'device gateway listening') gatewayUrl = l.url;
+    return l.msg === 'management API listening' ? { api: l.url, url: gatewayUrl } : undefined;
+  });
+};
+const gateway = await startGateway();
 const adminKey = readFileSync(join(dir, 'admin-api-key'), 'utf8').trim();
 const api = (method, path, body) =>
   fetch(`${gateway.api}${path}`, { method, headers: { 'x-api-key': adminKey, 'content-type': 'application/json' }, body: body && JSON.stringify(body) }).then((r) => r.json());
@@ -89,12 +96,14 @@ const first = await runLoad(['handshakes', gateway.url, files.cert, files.key, f
 if (first.completed === 0) throw new Error('the device cannot connect to the gateway');
 
 // 2. The baseline: Node's bare HTTPS server with the same certificate and TLS settings.
-const bare = await startChild([...GC_PRELOAD, join(here, 'gateway-bare-server.mjs'), join(dir, 'server.crt.pem'), join(dir, 'server.key.pem')], (l) => (l.url ? { url: l.url } : undefined));
+const startBare = () => startChild([...GC_PRELOAD, join(here, 'gateway-bare-server.mjs'), join(dir, 'server.crt.pem'), join(dir, 'server.key.pem')], (l) => (l.url ? { url: l.url } : undefined));
+const bare = await startBare();
+const startStockTls = () => startChild([...GC_PRELOAD, join(here, 'gateway-stock-tls-server.mjs'), join(dir, 'server.crt.pem'), join(dir, 'server.key.pem')], (l) => (l.url ? { url: l.url } : undefined));
 
-async function handshakeRound(target) {
+async function handshakeRound(target, durationMs = ROUND_MS) {
   const ticks = cpuTicks(target.child.pid);
   const results = await Promise.all(
-    Array.from({ length: LOAD_PROCESSES }, () => runLoad(['handshakes', target.url, files.cert, files.key, files.ca, String(CONCURRENCY), String(ROUND_MS)])),
+    Array.from({ length: LOAD_PROCESSES }, () => runLoad(['handshakes', target.url, files.cert, files.key, files.ca, String(CONCURRENCY), String(durationMs)])),
   );
   const cpuMs = ((cpuTicks(target.child.pid) - ticks) * 1000) / CLK_TCK;
   const completed = results.reduce((n, r) => n + r.completed, 0);
@@ -123,24 +132,64 @@ async function settledRss(target) {
   return rssKiB(target.child.pid);
 }
 
-async function idleMemory(target) {
-  const before = await settledRss(target);
-  const holder = spawn(process.execPath, [join(here, 'gateway-load.mjs'), 'hold', target.url, files.cert, files.key, files.ca, String(IDLE_CONNECTIONS)], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const opened = await new Promise((resolveOpen) => createInterface({ input: holder.stdout }).once('line', (line) => resolveOpen(JSON.parse(line).open)));
-  await sleep(1000);
-  const after = await settledRss(target);
-  holder.stdin.end();
-  await new Promise((r) => holder.once('exit', r));
-  if (opened !== IDLE_CONNECTIONS) throw new Error(`only ${opened} of ${IDLE_CONNECTIONS} connections opened`);
-  if (process.env.BENCH_DEBUG) console.error(`pid ${target.child.pid}: rss ${before} -> ${after} KiB`);
-  return (after - before) / IDLE_CONNECTIONS;
+/**
+ * Resident memory per idle authenticated connection: a freshly started server (the same store
+ * for the gateway), a short handshake load, then RSS with IDLE_CONNECTIONS open minus RSS before,
+ * both after a memory-reducing collection. Fresh processes give both servers the same history:
+ * a long-running one keeps whatever its last load grew (V8's young generation, malloc arenas)
+ * or gave back while it idled, and that would be charged to, or credited against, the
+ * connections of whichever server ran last.
+ */
+async function idleMemory(start) {
+  const target = await start();
+  try {
+    // The same warm-up for both: what a server grows once, whatever its connection count (JIT
+    // code for its hot path, the store's page cache), is in place before the first reading.
+    const warm = await handshakeRound(target, WARM_UP_MS);
+    if (warm.rate === 0) throw new Error('the device cannot connect');
+    const before = await settledRss(target);
+    const holder = spawn(process.execPath, [join(here, 'gateway-load.mjs'), 'hold', target.url, files.cert, files.key, files.ca, String(IDLE_CONNECTIONS)], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const opened = await new Promise((resolveOpen) => createInterface({ input: holder.stdout }).once('line', (line) => resolveOpen(JSON.parse(line).open)));
+    await sleep(1000);
+    const after = await settledRss(target);
+    holder.stdin.end();
+    await new Promise((r) => holder.once('exit', r));
+    if (opened !== IDLE_CONNECTIONS) throw new Error(`only ${opened} of ${IDLE_CONNECTIONS} connections opened`);
+    if (process.env.BENCH_DEBUG) console.error(`pid ${target.child.pid}: rss ${before} -> ${after} KiB`);
+    return (after - before) / IDLE_CONNECTIONS;
+  } finally {
+    await stopChild(target.child);
+  }
 }
-const memory = { bare: await idleMemory(bare), gateway: await idleMemory(gateway) };
+
+async function stopChild(child) {
+  if (child.exitCode !== null) return;
+  child.removeAllListeners('exit');
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+await stopChild(gateway.child);
+await stopChild(bare.child);
+const memoryRounds = { stock: [], bare: [], gateway: [] };
+const memoryTargets = [['stock', startStockTls], ['bare', startBare], ['gateway', startGateway]];
+for (let i = 0; i < MEMORY_ROUNDS; i++) {
+  for (const [name, start] of i % 2 === 0 ? memoryTargets : [...memoryTargets].reverse()) {
+    memoryRounds[name].push(await idleMemory(start));
+  }
+}
+const memory = { stock: median(memoryRounds.stock), bare: median(memoryRounds.bare), gateway: median(memoryRounds.gateway) };
 
 const f = (n, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 console.log(`gateway benchmark: ${ROUNDS} interleaved rounds of ${ROUND_MS} ms, ${LOAD_PROCESSES} load processes x ${CONCURRENCY} connections, P-256 device and server keys, medians`);
 console.log(`  bare Node HTTPS server (any client certificate):  ${f(rate('bare'))} handshakes/s, ${f(cpu('bare'))} µs server CPU per handshake`);
 console.log(`  fleetpki gateway (full identity check, existing device): ${f(rate('gateway'))} handshakes/s, ${f(cpu('gateway'))} µs server CPU per handshake`);
 console.log(`  gateway / bare: ${f(median(ratios), 2)} (per round: ${ratios.map((r) => f(r, 2)).join(', ')}; goal >= 0.90)`);
-console.log(`  idle authenticated connections (${f(IDLE_CONNECTIONS)} open): bare ${f(memory.bare, 1)} KiB, gateway ${f(memory.gateway, 1)} KiB resident per connection`);
+const perRound = (name) => memoryRounds[name].map((m) => f(m, 1)).join(', ');
+console.log(`  resident memory per idle authenticated connection, ${f(IDLE_CONNECTIONS)} open (median of ${MEMORY_ROUNDS} fresh-process rounds after the same ${WARM_UP_MS} ms handshake warm-up):`);
+console.log(`    bare Node TLS server, Node's defaults (the issue's baseline): ${f(memory.stock, 1)} KiB (${perRound('stock')})`);
+console.log(`    bare Node HTTPS server, the gateway's TLS settings:           ${f(memory.bare, 1)} KiB (${perRound('bare')})`);
+console.log(`    fleetpki gateway:                                             ${f(memory.gateway, 1)} KiB (${perRound('gateway')})`);
+console.log(`    gateway / bare Node TLS server: ${f(memory.gateway / memory.stock, 2)} (goal <= 1.00); gateway / same-settings HTTPS: ${f(memory.gateway / memory.bare, 2)}`);
 process.exit(0);
