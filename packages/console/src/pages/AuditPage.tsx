@@ -66,7 +66,7 @@ export function AuditPage({ slug }: { slug: string | null }) {
         </div>
         <div className="toolbar-field">
           <label htmlFor={actorId}>Actor</label>
-          <input id={actorId} type="search" value={actor} spellCheck={false} placeholder="admin, device:sensor-1…" onChange={(e) => resetPage(setActor)(e.target.value)} />
+          <input id={actorId} type="search" value={actor} spellCheck={false} placeholder="device:sensor-1, admin-key:fpk_…" onChange={(e) => resetPage(setActor)(e.target.value)} />
         </div>
       </form>
       <ErrorMessage error={events.error} />

@@ -179,7 +179,7 @@ export const AuditQuery = PageQuery.extend({
     })
     .openapi({ type: 'string', description: 'only these actions, comma-separated (e.g. `device.authentication-failed`)', example: 'device.authentication-failed' }),
   targetId: safeText(200).optional().openapi({ description: 'only events about this target (a device ID, a CA certificate ID, a slug…)' }),
-  actor: safeText(200).optional().openapi({ description: 'only events by this actor (`admin`, `device:sensor-7`, …)' }),
+  actor: safeText(200).optional().openapi({ description: 'only events by this actor (`admin-key:fpk_…`, `project-key:fpk_…`, `device:sensor-7`, …)' }),
 });
 
 export const SECURITY = [{ ApiKey: [] }];

@@ -1,0 +1,265 @@
+import assert from 'node:assert/strict';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+/**
+ * The web console end to end, as a person uses it: the real `fleetpki serve`, Debian's chromium
+ * driven by playwright-core, openssl-made certificates chosen through the real file chooser, and
+ * a device connecting with curl. The screenshots it takes are the README's.
+ */
+
+const here = dirname(fileURLToPath(import.meta.url));
+const REPO = resolve(here, '../../../..');
+const FLEETPKI_BIN = join(REPO, 'packages/cli/bin/fleetpki.js');
+const SCREENSHOTS = join(REPO, 'docs/screenshots');
+const CHROMIUM = process.env['FLEETPKI_TEST_CHROMIUM'] ?? '/usr/bin/chromium';
+const run = promisify(execFile);
+
+function openssl(args: readonly string[], cwd: string): void {
+  execFileSync('openssl', args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+interface Served {
+  readonly child: ChildProcess;
+  readonly url: string;
+  readonly gatewayPort: string;
+}
+
+function spawnServe(dataDir: string): Promise<Served> {
+  const child = spawn(process.execPath, [FLEETPKI_BIN, 'serve', '--data-dir', dataDir, '--http-port', '0', '--gateway-port', '0', '--mqtt-port', '0'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  return new Promise((resolveStart, rejectStart) => {
+    let gatewayUrl: string | undefined;
+    const timer = setTimeout(() => rejectStart(new Error(`fleetpki serve did not start: ${stderr}`)), 30_000);
+    child.once('exit', (code) => rejectStart(new Error(`fleetpki serve exited ${code}: ${stderr}`)));
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      let entry: Record<string, unknown>;
+      try {
+        entry = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        return;
+      }
+      if (entry['msg'] === 'device gateway listening') gatewayUrl = entry['url'] as string;
+      if (entry['msg'] === 'management API listening') {
+        clearTimeout(timer);
+        resolveStart({ child, url: entry['url'] as string, gatewayPort: new URL(gatewayUrl as string).port });
+      }
+    });
+  });
+}
+
+/** `curl --cert --key --cacert https://localhost:PORT/v1/device/identity`: the status and body. */
+async function curlIdentity(dir: string, gatewayPort: string): Promise<{ status: number; body: Record<string, unknown> }> {
+  const { stdout } = await run(
+    'curl',
+    ['-s', '-w', '\n%{http_code}', '--cacert', 'server-ca.pem', '--cert', 'device.crt.pem', '--key', 'device.key.pem', `https://localhost:${gatewayPort}/v1/device/identity`],
+    { cwd: dir, encoding: 'utf8' },
+  );
+  const newline = stdout.lastIndexOf('\n');
+  const text = stdout.slice(0, newline);
+  return { status: Number(stdout.slice(newline + 1)), body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+}
+
+/** Chooses a file the way a person does: the click opens the browser's file chooser. */
+async function chooseFile(page: Page, label: string, file: string): Promise<void> {
+  const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.getByLabel(label).click()]);
+  await chooser.setFiles(file);
+}
+
+describe('web console in chromium', { timeout: 180_000 }, () => {
+  let dir: string;
+  let served: Served;
+  let browser: Browser;
+  let page: Page;
+  let adminKey: string;
+
+  before(async () => {
+    assert.ok(existsSync(CHROMIUM), `the console tests drive Debian's chromium at ${CHROMIUM}: apt-get install chromium (.ci/run does)`);
+    dir = mkdtempSync(join(tmpdir(), 'fleetpki-console-'));
+    // The seed's openssl flow: a root CA, and a device certificate under it for project acme.
+    openssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'ca.key.pem'], dir);
+    openssl(['req', '-x509', '-new', '-nodes', '-key', 'ca.key.pem', '-sha256', '-subj', '/CN=Root CA', '-days', '10', '-out', 'ca.crt.pem'], dir);
+    openssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'device.key.pem'], dir);
+    openssl(['req', '-new', '-key', 'device.key.pem', '-subj', '/O=acme/CN=sensor-1', '-out', 'device.csr.pem'], dir);
+    openssl(['x509', '-req', '-in', 'device.csr.pem', '-CA', 'ca.crt.pem', '-CAkey', 'ca.key.pem', '-CAcreateserial', '-out', 'device.crt.pem', '-days', '7', '-sha256'], dir);
+    served = await spawnServe(join(dir, 'data'));
+    adminKey = readFileSync(join(dir, 'data', 'admin-api-key'), 'utf8').trim();
+    const serverCa = await fetch(`${served.url}/v1/server-ca`);
+    execFileSync('tee', [join(dir, 'server-ca.pem')], { input: Buffer.from(await serverCa.arrayBuffer()), stdio: ['pipe', 'ignore', 'inherit'] });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    mkdirSync(SCREENSHOTS, { recursive: true });
+  });
+
+  after(async () => {
+    await browser?.close();
+    served?.child.kill('SIGTERM');
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('refuses a wrong key in words, then signs in with the admin key', async () => {
+    await page.goto(served.url);
+    await page.getByLabel('API key').fill('fpk_not-a-real-key');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'does not accept this API key' }).waitFor();
+    await page.getByLabel('API key').fill(adminKey);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Projects', level: 1 }).waitFor();
+    assert.equal(await page.getByText('Admin key').count(), 1);
+  });
+
+  it('creates project acme: the slug is suggested from the name and checked live', async () => {
+    await page.getByRole('button', { name: 'Create project' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Create project' });
+    await dialog.getByLabel('Name').fill('Acme');
+    assert.equal(await dialog.getByLabel('Slug (project ID)').inputValue(), 'acme');
+    await dialog.getByText('“acme” is available.').waitFor();
+    await dialog.getByLabel('Slug (project ID)').fill('Not A Slug');
+    await dialog.getByText('A slug is 2 to 63 characters').waitFor();
+    await dialog.getByLabel('Slug (project ID)').fill('acme');
+    await dialog.getByText('“acme” is available.').waitFor();
+    await dialog.getByRole('button', { name: 'Create project' }).click();
+    await page.waitForURL('**/projects/acme/devices');
+    await page.getByRole('heading', { name: 'Devices', level: 1 }).waitFor();
+  });
+
+  it('Credentials → Certificates: adds the openssl-made root through the file chooser and lists it with subject and expiry', async () => {
+    const nav = page.getByRole('navigation', { name: 'Project acme' });
+    await nav.getByRole('link', { name: 'Certificates' }).click();
+    await page.waitForURL('**/projects/acme/credentials/certificates');
+    await page.getByRole('button', { name: 'Add CA Certificate' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Add CA Certificate' });
+    await dialog.getByRole('radio', { name: 'Root' }).check();
+    await chooseFile(page, 'Certificate file', join(dir, 'ca.crt.pem'));
+    await dialog.getByRole('button', { name: 'Upload' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    const row = page.getByRole('row').filter({ hasText: 'CN=Root CA' });
+    await row.waitFor();
+    const text = await row.innerText();
+    assert.match(text, /Root/);
+    // -days 10: it expires in 9 whole days, under 30, so the badge is amber.
+    const badge = row.getByText(/expires in \d+ days/);
+    assert.match(await badge.innerText(), /expires in (9|10) days/);
+    assert.match((await badge.getAttribute('class')) ?? '', /badge-amber/);
+    const fingerprint = execFileSync('openssl', ['x509', '-in', 'ca.crt.pem', '-noout', '-fingerprint', '-sha256'], { cwd: dir, encoding: 'utf8' }).split('=')[1]?.trim();
+    assert.ok(text.includes(fingerprint as string), `the row shows the SHA-256 fingerprint ${fingerprint}`);
+    assert.equal(await row.getByRole('switch').getAttribute('aria-checked'), 'true');
+    await page.getByRole('status').filter({ hasText: 'It expires in' }).waitFor();
+  });
+
+  it('a device certificate uploaded as a CA is refused in words a person understands', async () => {
+    await page.getByRole('button', { name: 'Add CA Certificate' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Add CA Certificate' });
+    await chooseFile(page, 'Certificate file', join(dir, 'device.crt.pem'));
+    await dialog.getByRole('button', { name: 'Upload' }).click();
+    await dialog.getByRole('alert').filter({ hasText: 'This is a device certificate, not a CA.' }).waitFor();
+    // Escape closes the dialog, as every dialog here.
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden' });
+    assert.equal(await page.getByRole('row').filter({ hasText: 'CN=Root CA' }).count(), 1);
+    await page.screenshot({ path: join(SCREENSHOTS, 'certificates.png') });
+  });
+
+  it('a device that connects with curl appears on the Devices page without a reload, as created', async () => {
+    await page.getByRole('navigation', { name: 'Project acme' }).getByRole('link', { name: 'Devices' }).click();
+    await page.getByText('No devices yet.').waitFor();
+    const first = await curlIdentity(dir, served.gatewayPort);
+    assert.equal(first.status, 200, JSON.stringify(first.body));
+    assert.equal(first.body['provisioning'], 'created');
+    const row = page.getByRole('row').filter({ hasText: 'sensor-1' });
+    await row.waitFor({ timeout: 15_000 });
+    await row.getByText('Created', { exact: true }).waitFor();
+    assert.equal(await row.getByRole('switch').getAttribute('aria-checked'), 'true');
+    await row.getByText('just now').waitFor();
+    await page.screenshot({ path: join(SCREENSHOTS, 'devices.png') });
+  });
+
+  it('disabling the device in the UI makes its next curl fail', async () => {
+    const row = page.getByRole('row').filter({ hasText: 'sensor-1' });
+    await row.getByRole('switch', { name: 'Enabled: sensor-1' }).click();
+    await row.getByRole('switch', { name: 'Enabled: sensor-1', checked: false }).waitFor();
+    const refused = await curlIdentity(dir, served.gatewayPort);
+    assert.equal(refused.status, 403);
+    assert.equal(refused.body['code'], 'DEVICE_DISABLED');
+  });
+
+  it('the device page shows its certificate and recent authentication events', async () => {
+    await page.getByRole('link', { name: 'sensor-1' }).click();
+    await page.getByRole('heading', { name: 'sensor-1', level: 1 }).waitFor();
+    await page.getByText('CN=Root CA').first().waitFor();
+    const events = page.getByRole('table', { name: 'Recent authentication events' });
+    await events.getByText('Refused: DEVICE_DISABLED').waitFor();
+    await events.getByText('Accepted (created)').waitFor();
+    await events.getByText('The device is disabled in this project').waitFor();
+  });
+
+  it('the audit log explains the refusal and filters to refusals or changes', async () => {
+    await page.getByRole('navigation', { name: 'Project acme' }).getByRole('link', { name: 'Audit' }).click();
+    await page.getByRole('heading', { name: 'Audit', level: 1 }).waitFor();
+    await page.getByLabel('Show').selectOption({ label: 'Authentication refusals' });
+    await page.getByText('The device is disabled in this project, so its connections are refused.').waitFor();
+    const refusalRows = page.locator('tbody tr');
+    await page.waitForFunction(() => [...document.querySelectorAll('tbody tr')].every((tr) => tr.textContent?.includes('Device refused')));
+    assert.ok((await refusalRows.count()) >= 1);
+    await page.getByLabel('Show').selectOption({ label: 'Changes' });
+    await page.getByText('CA certificate added').waitFor();
+    await page.waitForFunction(() => ![...document.querySelectorAll('tbody tr')].some((tr) => tr.textContent?.includes('Device refused')));
+  });
+
+  it('Project Settings: the slug with a copy button, and the server CA to download', async () => {
+    await page.getByRole('navigation', { name: 'Project acme' }).getByRole('link', { name: 'Project Settings' }).click();
+    await page.getByRole('heading', { name: 'Project Settings', level: 1 }).waitFor();
+    assert.equal(await page.getByTestId('project-slug').innerText(), 'acme');
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write']);
+    await page.getByRole('button', { name: 'Copy the project ID' }).click();
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), 'acme');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download DER' }).click()]);
+    assert.equal(download.suggestedFilename(), 'fleetpki-root.der');
+    const der = readFileSync((await download.path()) as string);
+    const expected = Buffer.from(await (await fetch(`${served.url}/v1/server-ca?format=der`)).arrayBuffer());
+    assert.ok(der.equals(expected));
+  });
+
+  it('is usable by keyboard and readable at phone width', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(`${served.url}/projects/acme/credentials/certificates`);
+    await page.getByRole('row').filter({ hasText: 'CN=Root CA' }).waitFor();
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    assert.ok(overflow <= 0, `no sideways scrolling at 390 px (overflow ${overflow} px)`);
+    await page.screenshot({ path: join(SCREENSHOTS, 'certificates-phone.png') });
+    // Keyboard only: Tab to "Add CA Certificate", open it with Enter, Escape closes it.
+    await page.locator('body').focus();
+    let reached = false;
+    for (let i = 0; i < 20 && !reached; i++) {
+      await page.keyboard.press('Tab');
+      reached = await page.evaluate(() => document.activeElement?.textContent === 'Add CA Certificate');
+    }
+    assert.ok(reached, 'Tab reaches Add CA Certificate');
+    await page.keyboard.press('Enter');
+    await page.getByRole('dialog', { name: 'Add CA Certificate' }).waitFor();
+    await page.keyboard.press('Escape');
+    await page.getByRole('dialog', { name: 'Add CA Certificate' }).waitFor({ state: 'hidden' });
+    await page.setViewportSize({ width: 1280, height: 800 });
+  });
+
+  it('signs out, and the key is gone from the browser session', async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('API key').waitFor();
+    await page.reload();
+    await page.getByLabel('API key').waitFor();
+  });
+});
