@@ -205,6 +205,7 @@ describe('web console in chromium', { timeout: 180_000 }, () => {
     await events.getByText('Refused: DEVICE_DISABLED').waitFor();
     await events.getByText('Accepted (created)').waitFor();
     await events.getByText('The device is disabled in this project').waitFor();
+    await page.screenshot({ path: join(SCREENSHOTS, 'device.png') });
   });
 
   it('the audit log explains the refusal and filters to refusals or changes', async () => {
@@ -215,6 +216,7 @@ describe('web console in chromium', { timeout: 180_000 }, () => {
     const refusalRows = page.locator('tbody tr');
     await page.waitForFunction(() => [...document.querySelectorAll('tbody tr')].every((tr) => tr.textContent?.includes('Device refused')));
     assert.ok((await refusalRows.count()) >= 1);
+    await page.screenshot({ path: join(SCREENSHOTS, 'audit-refusals.png') });
     await page.getByLabel('Show').selectOption({ label: 'Changes' });
     await page.getByText('CA certificate added').waitFor();
     await page.waitForFunction(() => ![...document.querySelectorAll('tbody tr')].some((tr) => tr.textContent?.includes('Device refused')));
@@ -224,6 +226,7 @@ describe('web console in chromium', { timeout: 180_000 }, () => {
     await page.getByRole('navigation', { name: 'Project acme' }).getByRole('link', { name: 'Project Settings' }).click();
     await page.getByRole('heading', { name: 'Project Settings', level: 1 }).waitFor();
     assert.equal(await page.getByTestId('project-slug').innerText(), 'acme');
+    await page.screenshot({ path: join(SCREENSHOTS, 'settings.png') });
     await page.context().grantPermissions(['clipboard-read', 'clipboard-write']);
     await page.getByRole('button', { name: 'Copy the project ID' }).click();
     assert.equal(await page.evaluate(() => navigator.clipboard.readText()), 'acme');
