@@ -1,6 +1,6 @@
 import { useEffect, useId, useMemo, useRef, useState } from 'react';
 import { Api, identifyKey, type Problem } from './api';
-import { describeError } from './messages';
+import { describeError, describeProblem } from './messages';
 import { AuditPage } from './pages/AuditPage';
 import { CertificatesPage } from './pages/CertificatesPage';
 import { DevicePage } from './pages/DevicePage';
@@ -21,7 +21,7 @@ export function App() {
       setStored(undefined);
     };
     const onUnauthorized = (problem: Problem) => {
-      setNotice(`You were signed out: ${describeError({ problem, name: 'ApiError', message: problem.detail })}`);
+      setNotice(`You were signed out: ${describeProblem(problem)}`);
       signOut();
     };
     return { api: new Api(stored.apiKey, onUnauthorized), kind: stored.kind, signOut };

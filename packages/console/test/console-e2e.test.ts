@@ -259,10 +259,49 @@ describe('web console in chromium', { timeout: 180_000 }, () => {
     await page.setViewportSize({ width: 1280, height: 800 });
   });
 
+  it('deletes a project only after its slug is typed', async () => {
+    await page.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: 'Projects' }).click();
+    await page.getByRole('button', { name: 'Create project' }).click();
+    const create = page.getByRole('dialog', { name: 'Create project' });
+    await create.getByLabel('Name').fill('Doomed Lab');
+    await create.getByText('“doomed-lab” is available.').waitFor();
+    await create.getByRole('button', { name: 'Create project' }).click();
+    await page.waitForURL('**/projects/doomed-lab/devices');
+    await page.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: 'Projects' }).click();
+    await page.getByRole('button', { name: 'Delete project Doomed Lab' }).click();
+    const confirm = page.getByRole('dialog', { name: 'Delete project Doomed Lab' });
+    const button = confirm.getByRole('button', { name: 'Delete project' });
+    assert.equal(await button.isDisabled(), true);
+    await confirm.getByLabel('Type doomed-lab to confirm').fill('doomed-lab');
+    await button.click();
+    await confirm.waitFor({ state: 'hidden' });
+    await page.getByRole('row').filter({ hasText: 'doomed-lab' }).waitFor({ state: 'detached' });
+    assert.equal(await page.getByRole('row').filter({ hasText: 'acme' }).count(), 1);
+  });
+
   it('signs out, and the key is gone from the browser session', async () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByLabel('API key').waitFor();
     await page.reload();
+    await page.getByLabel('API key').waitFor();
+  });
+
+  it('a project key sees its one project and cannot create one; revoking it signs the console out', async () => {
+    const made = await fetch(`${served.url}/v1/projects/acme/api-keys`, {
+      method: 'POST',
+      headers: { 'x-api-key': adminKey, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'console test' }),
+    });
+    const projectKey = (await made.json()) as { id: string; key: string };
+    await page.getByLabel('API key').fill(projectKey.key);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByText('Project key', { exact: true }).waitFor();
+    await page.getByRole('row').filter({ hasText: 'acme' }).waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Create project' }).count(), 0);
+    assert.equal(await page.getByRole('link', { name: 'Platform audit' }).count(), 0);
+    await fetch(`${served.url}/v1/projects/acme/api-keys/${projectKey.id}`, { method: 'DELETE', headers: { 'x-api-key': adminKey } });
+    await page.getByRole('link', { name: 'acme' }).first().click();
+    await page.getByRole('status').filter({ hasText: 'You were signed out' }).waitFor();
     await page.getByLabel('API key').waitFor();
   });
 });
