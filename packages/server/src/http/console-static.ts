@@ -27,7 +27,7 @@ const CONTENT_TYPES: Readonly<Record<string, string>> = {
 export const CONSOLE_CSP = [
   "default-src 'self'",
   "script-src 'self'",
-  "style-src 'self' 'unsafe-inline'",
+  "style-src 'self'",
   "img-src 'self' data:",
   "connect-src 'self'",
   "object-src 'none'",
@@ -44,7 +44,7 @@ const SECURITY_HEADERS = {
 };
 
 const NOT_BUILT_PAGE = `<!doctype html><html lang="en"><meta charset="utf-8"><title>fleetpki</title>
-<body style="font-family:system-ui;max-width:40rem;margin:3rem auto;padding:0 1rem">
+<body>
 <h1>fleetpki</h1><p>The web console has not been built. Run <code>npm run build</code> (or <code>npm ci</code>, which builds everything) and restart <code>fleetpki serve</code>.</p>
 <p>The management API is at <a href="/openapi.json">/openapi.json</a>.</p></body></html>`;
 
