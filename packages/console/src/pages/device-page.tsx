@@ -4,7 +4,7 @@ import { explainRefusal } from '../messages';
 import { Link, navigate, projectPath } from '../router';
 import { useSession } from '../session';
 import { ConfirmDialog, EnabledSwitch, ErrorMessage, ExpiryBadge, Fingerprint, formatDate, formatDay, Loading, RelativeTime, useResource } from '../ui';
-import { DEVICE_POLL_MS, ProvisioningBadge } from './DevicesPage';
+import { DEVICE_POLL_MS, ProvisioningBadge } from './devices-page';
 
 const AUTH_ACTIONS = 'device.authenticate,device.authentication-failed';
 

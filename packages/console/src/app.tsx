@@ -1,12 +1,12 @@
 import { useEffect, useId, useMemo, useRef, useState } from 'react';
 import { Api, identifyKey, type Problem } from './api';
 import { describeError, describeProblem } from './messages';
-import { AuditPage } from './pages/AuditPage';
-import { CertificatesPage } from './pages/CertificatesPage';
-import { DevicePage } from './pages/DevicePage';
-import { DevicesPage } from './pages/DevicesPage';
-import { ProjectsPage } from './pages/ProjectsPage';
-import { SettingsPage } from './pages/SettingsPage';
+import { AuditPage } from './pages/audit-page';
+import { CertificatesPage } from './pages/certificates-page';
+import { DevicePage } from './pages/device-page';
+import { DevicesPage } from './pages/devices-page';
+import { ProjectsPage } from './pages/projects-page';
+import { SettingsPage } from './pages/settings-page';
 import { Link, matchProject, navigate, projectPath, usePath } from './router';
 import { loadSession, saveSession, SessionContext, useSession, type Session, type StoredSession } from './session';
 
