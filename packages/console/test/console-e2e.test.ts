@@ -12,13 +12,14 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 /**
  * The web console end to end, as a person uses it: the real `fleetpki serve`, Debian's chromium
  * driven by playwright-core, openssl-made certificates chosen through the real file chooser, and
- * a device connecting with curl. The screenshots it takes are the README's.
+ * a device connecting with curl. The screenshots it takes are the README's: every run takes them
+ * all, into a temporary directory; with FLEETPKI_UPDATE_SCREENSHOTS=1 into docs/screenshots.
  */
 
 const here = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(here, '../../../..');
 const FLEETPKI_BIN = join(REPO, 'packages/cli/bin/fleetpki.js');
-const SCREENSHOTS = join(REPO, 'docs/screenshots');
+const UPDATE_SCREENSHOTS = process.env['FLEETPKI_UPDATE_SCREENSHOTS'] === '1';
 const CHROMIUM = process.env['FLEETPKI_TEST_CHROMIUM'] ?? '/usr/bin/chromium';
 const run = promisify(execFile);
 
@@ -70,6 +71,16 @@ async function curlIdentity(dir: string, gatewayPort: string): Promise<{ status:
   return { status: Number(stdout.slice(newline + 1)), body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
 }
 
+const PNG_MAGIC = Buffer.from([0x89, 0x50, 0x4e, 0x47]);
+
+/** Takes a screenshot into `dir` and checks that it is a non-empty PNG. */
+async function screenshot(page: Page, dir: string, name: string): Promise<void> {
+  const path = join(dir, `${name}.png`);
+  await page.screenshot({ path });
+  const png = readFileSync(path);
+  assert.ok(png.length > PNG_MAGIC.length && png.subarray(0, PNG_MAGIC.length).equals(PNG_MAGIC), `${path} is a non-empty PNG`);
+}
+
 /** Chooses a file the way a person does: the click opens the browser's file chooser. */
 async function chooseFile(page: Page, label: string, file: string): Promise<void> {
   const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.getByLabel(label).click()]);
@@ -82,6 +93,7 @@ describe('web console in chromium', { timeout: 180_000 }, () => {
   let browser: Browser;
   let page: Page;
   let adminKey: string;
+  let screenshots: string;
 
   before(async () => {
     assert.ok(existsSync(CHROMIUM), `the console tests drive Debian's chromium at ${CHROMIUM}: apt-get install chromium (.ci/run does)`);
@@ -102,7 +114,8 @@ describe('web console in chromium', { timeout: 180_000 }, () => {
       args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     });
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    mkdirSync(SCREENSHOTS, { recursive: true });
+    screenshots = UPDATE_SCREENSHOTS ? join(REPO, 'docs/screenshots') : join(dir, 'screenshots');
+    mkdirSync(screenshots, { recursive: true });
   });
 
   after(async () => {
@@ -171,7 +184,7 @@ describe('web console in chromium', { timeout: 180_000 }, () => {
     await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'hidden' });
     assert.equal(await page.getByRole('row').filter({ hasText: 'CN=Root CA' }).count(), 1);
-    await page.screenshot({ path: join(SCREENSHOTS, 'certificates.png') });
+    await screenshot(page, screenshots, 'certificates');
   });
 
   it('a device that connects with curl appears on the Devices page without a reload, as created', async () => {
@@ -185,7 +198,7 @@ describe('web console in chromium', { timeout: 180_000 }, () => {
     await row.getByText('Created', { exact: true }).waitFor();
     assert.equal(await row.getByRole('switch').getAttribute('aria-checked'), 'true');
     await row.getByText('just now').waitFor();
-    await page.screenshot({ path: join(SCREENSHOTS, 'devices.png') });
+    await screenshot(page, screenshots, 'devices');
   });
 
   it('disabling the device in the UI makes its next curl fail', async () => {
@@ -205,7 +218,7 @@ describe('web console in chromium', { timeout: 180_000 }, () => {
     await events.getByText('Refused: DEVICE_DISABLED').waitFor();
     await events.getByText('Accepted (created)').waitFor();
     await events.getByText('The device is disabled in this project').waitFor();
-    await page.screenshot({ path: join(SCREENSHOTS, 'device.png') });
+    await screenshot(page, screenshots, 'device');
   });
 
   it('the audit log explains the refusal and filters to refusals or changes', async () => {
@@ -216,7 +229,7 @@ describe('web console in chromium', { timeout: 180_000 }, () => {
     const refusalRows = page.locator('tbody tr');
     await page.waitForFunction(() => [...document.querySelectorAll('tbody tr')].every((tr) => tr.textContent?.includes('Device refused')));
     assert.ok((await refusalRows.count()) >= 1);
-    await page.screenshot({ path: join(SCREENSHOTS, 'audit-refusals.png') });
+    await screenshot(page, screenshots, 'audit-refusals');
     await page.getByLabel('Show').selectOption({ label: 'Changes' });
     await page.getByText('CA certificate added').waitFor();
     await page.waitForFunction(() => ![...document.querySelectorAll('tbody tr')].some((tr) => tr.textContent?.includes('Device refused')));
@@ -226,7 +239,7 @@ describe('web console in chromium', { timeout: 180_000 }, () => {
     await page.getByRole('navigation', { name: 'Project acme' }).getByRole('link', { name: 'Project Settings' }).click();
     await page.getByRole('heading', { name: 'Project Settings', level: 1 }).waitFor();
     assert.equal(await page.getByTestId('project-slug').innerText(), 'acme');
-    await page.screenshot({ path: join(SCREENSHOTS, 'settings.png') });
+    await screenshot(page, screenshots, 'settings');
     await page.context().grantPermissions(['clipboard-read', 'clipboard-write']);
     await page.getByRole('button', { name: 'Copy the project ID' }).click();
     assert.equal(await page.evaluate(() => navigator.clipboard.readText()), 'acme');
@@ -243,7 +256,7 @@ describe('web console in chromium', { timeout: 180_000 }, () => {
     await page.getByRole('row').filter({ hasText: 'CN=Root CA' }).waitFor();
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
     assert.ok(overflow <= 0, `no sideways scrolling at 390 px (overflow ${overflow} px)`);
-    await page.screenshot({ path: join(SCREENSHOTS, 'certificates-phone.png') });
+    await screenshot(page, screenshots, 'certificates-phone');
     // Keyboard only: Tab to "Add CA Certificate", open it with Enter, Escape closes it.
     await page.locator('body').focus();
     let reached = false;
