@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { curlIdentity, type DeviceFiles } from '../../server/dist/test/helpers/device-clients.js';
+import { openssl } from '../../server/dist/test/helpers/openssl.js';
+import { spawnServe, type ServeProcess } from '../../server/dist/test/helpers/serve-process.js';
 
 /**
  * The web console end to end, as a person uses it: the real `fleetpki serve`, Debian's chromium
@@ -17,60 +17,9 @@ import { chromium, type Browser, type Page } from 'playwright-core';
  */
 
 const here = dirname(fileURLToPath(import.meta.url));
-const REPO = resolve(here, '../../../..');
-const FLEETPKI_BIN = join(REPO, 'packages/cli/bin/fleetpki.js');
+const REPO = resolve(here, '../../..');
 const UPDATE_SCREENSHOTS = process.env['FLEETPKI_UPDATE_SCREENSHOTS'] === '1';
 const CHROMIUM = process.env['FLEETPKI_TEST_CHROMIUM'] ?? '/usr/bin/chromium';
-const run = promisify(execFile);
-
-function openssl(args: readonly string[], cwd: string): void {
-  execFileSync('openssl', args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-}
-
-interface Served {
-  readonly child: ChildProcess;
-  readonly url: string;
-  readonly gatewayPort: string;
-}
-
-function spawnServe(dataDir: string): Promise<Served> {
-  const child = spawn(process.execPath, [FLEETPKI_BIN, 'serve', '--data-dir', dataDir, '--http-port', '0', '--gateway-port', '0', '--mqtt-port', '0'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-  return new Promise((resolveStart, rejectStart) => {
-    let gatewayUrl: string | undefined;
-    const timer = setTimeout(() => rejectStart(new Error(`fleetpki serve did not start: ${stderr}`)), 30_000);
-    child.once('exit', (code) => rejectStart(new Error(`fleetpki serve exited ${code}: ${stderr}`)));
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      let entry: Record<string, unknown>;
-      try {
-        entry = JSON.parse(line) as Record<string, unknown>;
-      } catch {
-        return;
-      }
-      if (entry['msg'] === 'device gateway listening') gatewayUrl = entry['url'] as string;
-      if (entry['msg'] === 'management API listening') {
-        clearTimeout(timer);
-        resolveStart({ child, url: entry['url'] as string, gatewayPort: new URL(gatewayUrl as string).port });
-      }
-    });
-  });
-}
-
-/** `curl --cert --key --cacert https://localhost:PORT/v1/device/identity`: the status and body. */
-async function curlIdentity(dir: string, gatewayPort: string): Promise<{ status: number; body: Record<string, unknown> }> {
-  const { stdout } = await run(
-    'curl',
-    ['-s', '-w', '\n%{http_code}', '--cacert', 'server-ca.pem', '--cert', 'device.crt.pem', '--key', 'device.key.pem', `https://localhost:${gatewayPort}/v1/device/identity`],
-    { cwd: dir, encoding: 'utf8' },
-  );
-  const newline = stdout.lastIndexOf('\n');
-  const text = stdout.slice(0, newline);
-  return { status: Number(stdout.slice(newline + 1)), body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
-}
-
 const PNG_MAGIC = Buffer.from([0x89, 0x50, 0x4e, 0x47]);
 
 /** Takes a screenshot into `dir` and checks that it is a non-empty PNG. */
@@ -89,7 +38,8 @@ async function chooseFile(page: Page, label: string, file: string): Promise<void
 
 describe('web console in chromium', { timeout: 180_000 }, () => {
   let dir: string;
-  let served: Served;
+  let served: ServeProcess;
+  let device: DeviceFiles;
   let browser: Browser;
   let page: Page;
   let adminKey: string;
@@ -104,10 +54,11 @@ describe('web console in chromium', { timeout: 180_000 }, () => {
     openssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'device.key.pem'], dir);
     openssl(['req', '-new', '-key', 'device.key.pem', '-subj', '/O=acme/CN=sensor-1', '-out', 'device.csr.pem'], dir);
     openssl(['x509', '-req', '-in', 'device.csr.pem', '-CA', 'ca.crt.pem', '-CAkey', 'ca.key.pem', '-CAcreateserial', '-out', 'device.crt.pem', '-days', '7', '-sha256'], dir);
-    served = await spawnServe(join(dir, 'data'));
+    device = { cert: join(dir, 'device.crt.pem'), key: join(dir, 'device.key.pem') };
+    served = await spawnServe(['--data-dir', join(dir, 'data')]);
     adminKey = readFileSync(join(dir, 'data', 'admin-api-key'), 'utf8').trim();
     const serverCa = await fetch(`${served.url}/v1/server-ca`);
-    execFileSync('tee', [join(dir, 'server-ca.pem')], { input: Buffer.from(await serverCa.arrayBuffer()), stdio: ['pipe', 'ignore', 'inherit'] });
+    writeFileSync(join(dir, 'server-ca.pem'), Buffer.from(await serverCa.arrayBuffer()));
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
@@ -120,7 +71,7 @@ describe('web console in chromium', { timeout: 180_000 }, () => {
 
   after(async () => {
     await browser?.close();
-    served?.child.kill('SIGTERM');
+    await served?.stop('SIGTERM');
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -168,7 +119,7 @@ describe('web console in chromium', { timeout: 180_000 }, () => {
     const badge = row.getByText(/expires in \d+ days/);
     assert.match(await badge.innerText(), /expires in (9|10) days/);
     assert.match((await badge.getAttribute('class')) ?? '', /badge-amber/);
-    const fingerprint = execFileSync('openssl', ['x509', '-in', 'ca.crt.pem', '-noout', '-fingerprint', '-sha256'], { cwd: dir, encoding: 'utf8' }).split('=')[1]?.trim();
+    const fingerprint = openssl(['x509', '-in', 'ca.crt.pem', '-noout', '-fingerprint', '-sha256'], dir).toString('utf8').split('=')[1]?.trim();
     assert.ok(text.includes(fingerprint as string), `the row shows the SHA-256 fingerprint ${fingerprint}`);
     assert.equal(await row.getByRole('switch').getAttribute('aria-checked'), 'true');
     await page.getByRole('status').filter({ hasText: 'It expires in' }).waitFor();
@@ -190,7 +141,7 @@ describe('web console in chromium', { timeout: 180_000 }, () => {
   it('a device that connects with curl appears on the Devices page without a reload, as created', async () => {
     await page.getByRole('navigation', { name: 'Project acme' }).getByRole('link', { name: 'Devices' }).click();
     await page.getByText('No devices yet.').waitFor();
-    const first = await curlIdentity(dir, served.gatewayPort);
+    const first = await curlIdentity(served.gatewayUrl, join(dir, 'server-ca.pem'), device);
     assert.equal(first.status, 200, JSON.stringify(first.body));
     assert.equal(first.body['provisioning'], 'created');
     const row = page.getByRole('row').filter({ hasText: 'sensor-1' });
@@ -205,7 +156,7 @@ describe('web console in chromium', { timeout: 180_000 }, () => {
     const row = page.getByRole('row').filter({ hasText: 'sensor-1' });
     await row.getByRole('switch', { name: 'Enabled: sensor-1' }).click();
     await row.getByRole('switch', { name: 'Enabled: sensor-1', checked: false }).waitFor();
-    const refused = await curlIdentity(dir, served.gatewayPort);
+    const refused = await curlIdentity(served.gatewayUrl, join(dir, 'server-ca.pem'), device);
     assert.equal(refused.status, 403);
     assert.equal(refused.body['code'], 'DEVICE_DISABLED');
   });
