@@ -106,9 +106,34 @@ export class ApiError extends Error {
   }
 }
 
-/** A failure that never reached the API (server down, network gone). */
-function unreachable(error: unknown): ApiError {
-  return new ApiError({ status: 0, code: 'SERVER_UNREACHABLE', detail: error instanceof Error ? error.message : String(error) });
+/**
+ * fetch, with every failure as an ApiError: the server unreachable (server down, network gone) as
+ * SERVER_UNREACHABLE, any other answer than 2xx as its problem document.
+ */
+async function send(url: string, init: RequestInit, onUnauthorized: (problem: Problem) => void = () => {}): Promise<Response> {
+  let response: Response;
+  try {
+    response = await fetch(url, init);
+  } catch (error) {
+    throw new ApiError({ status: 0, code: 'SERVER_UNREACHABLE', detail: error instanceof Error ? error.message : String(error) });
+  }
+  if (response.ok) return response;
+  const text = await response.text();
+  const parsed = parseJson(text);
+  const problem =
+    parsed && typeof parsed === 'object' && 'code' in parsed
+      ? (parsed as Problem)
+      : { status: response.status, code: `HTTP_${response.status}`, detail: text.slice(0, 300) || response.statusText };
+  if (response.status === 401) onUnauthorized(problem);
+  throw new ApiError(problem);
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return text ? JSON.parse(text) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export type Query = Readonly<Record<string, string | number | boolean | undefined>>;
@@ -131,33 +156,17 @@ export class Api {
   ) {}
 
   async request<T>(method: string, path: string, body?: unknown, query?: Query): Promise<T> {
-    let response: Response;
-    try {
-      response = await fetch(withQuery(path, query), {
+    const response = await send(
+      withQuery(path, query),
+      {
         method,
         headers: { 'x-api-key': this.apiKey, accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
         body: body === undefined ? undefined : JSON.stringify(body),
-      });
-    } catch (error) {
-      throw unreachable(error);
-    }
+      },
+      this.onUnauthorized,
+    );
     if (response.status === 204) return undefined as T;
-    const text = await response.text();
-    let parsed: unknown;
-    try {
-      parsed = text ? JSON.parse(text) : undefined;
-    } catch {
-      parsed = undefined;
-    }
-    if (!response.ok) {
-      const problem =
-        parsed && typeof parsed === 'object' && 'code' in parsed
-          ? (parsed as Problem)
-          : { status: response.status, code: `HTTP_${response.status}`, detail: text.slice(0, 300) || response.statusText };
-      if (response.status === 401) this.onUnauthorized(problem);
-      throw new ApiError(problem);
-    }
-    return parsed as T;
+    return parseJson(await response.text()) as T;
   }
 
   // Projects
@@ -213,6 +222,11 @@ export class Api {
   listAudit(slug: string | null, query: Query = {}): Promise<Page<AuditEvent>> {
     return this.request('GET', slug === null ? '/v1/audit' : `/v1/projects/${enc(slug)}/audit`, undefined, query);
   }
+}
+
+/** The platform root devices pin, as PEM; public, so no key is sent. */
+export async function fetchServerCaPem(): Promise<string> {
+  return (await send('/v1/server-ca', {})).text();
 }
 
 /** What a key may do: the admin key spans projects, a project key sees one. */

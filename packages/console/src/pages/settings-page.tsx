@@ -1,12 +1,7 @@
 import { useEffect } from 'react';
+import { fetchServerCaPem } from '../api';
 import { useSession } from '../session';
 import { CopyButton, ErrorMessage, formatDate, Loading, useResource } from '../ui';
-
-async function fetchServerCaPem(): Promise<string> {
-  const response = await fetch('/v1/server-ca');
-  if (!response.ok) throw new Error(`the server answered ${response.status} for its CA`);
-  return response.text();
-}
 
 export function SettingsPage({ slug }: { slug: string }) {
   const { api } = useSession();
