@@ -1,4 +1,4 @@
-import { useEffect, useId, useRef, useState } from 'react';
+import { useEffect, useId, useState } from 'react';
 import { toBase64, type BundleUploadResult, type CaCertificate, type CaCertificateCreated, type CertType, type UploadWarning } from '../api';
 import { describeError, describeProblem } from '../messages';
 import { useSession } from '../session';
@@ -161,7 +161,6 @@ function AddCertificateDialog({ slug, open, onClose, onAdded }: { slug: string; 
   const [file, setFile] = useState<File | undefined>(undefined);
   const [error, setError] = useState<string[] | undefined>(undefined);
   const [busy, setBusy] = useState(false);
-  const fileInput = useRef<HTMLInputElement>(null);
   const fileId = useId();
   const fileHelpId = useId();
   const typeHelpId = useId();
@@ -226,7 +225,6 @@ function AddCertificateDialog({ slug, open, onClose, onAdded }: { slug: string; 
           <label htmlFor={fileId}>Certificate file</label>
           <div className="file-picker">
             <input
-              ref={fileInput}
               id={fileId}
               type="file"
               accept={ACCEPT}
