@@ -1,12 +1,12 @@
 import { useEffect, useState } from 'react';
 import { ApiError, type AuditEvent, type CaCertificate } from '../api';
-import { explainRefusal } from '../messages';
+import { AUTHENTICATION_ACTIONS, explainRefusal, REFUSAL_ACTIONS } from '../messages';
 import { Link, navigate, projectPath } from '../router';
 import { useSession } from '../session';
 import { ConfirmDialog, EnabledSwitch, ErrorMessage, ExpiryBadge, Fingerprint, formatDate, formatDay, Loading, RelativeTime, useResource } from '../ui';
 import { DEVICE_POLL_MS, ProvisioningBadge } from './devices-page';
 
-const AUTH_ACTIONS = 'device.authenticate,device.authentication-failed';
+const AUTH_ACTIONS = [...AUTHENTICATION_ACTIONS, ...REFUSAL_ACTIONS].join(',');
 
 function text(value: unknown): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
