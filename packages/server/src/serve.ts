@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { createAdaptorServer } from '@hono/node-server';
 import { ensureAdminKey, revokeAdminKeys } from './domain/api-keys.js';
 import type { ServiceDeps } from './domain/service-deps.js';
+import { defaultConsoleDir } from './http/console-static.js';
 import { createManagementApp } from './http/create-app.js';
 import { listen } from './listen.js';
 import { jsonLogger, type Logger } from './logger.js';
@@ -48,6 +49,8 @@ export interface ServeOptions {
   /** Where the one-time admin key message goes (default: standard error). */
   readonly announce?: ((text: string) => void) | undefined;
   readonly now?: (() => Date) | undefined;
+  /** The built web console (default: the monorepo's packages/console/dist/app). */
+  readonly consoleDir?: string | undefined;
 }
 
 export interface RunningServer {
@@ -118,7 +121,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       );
       logger.log('info', 'created the admin API key', { file: adminKeyFile, prefix: admin.prefix });
     }
-    const app = createManagementApp({ deps, logger, platformRoot: platform.root, version: SERVER_VERSION });
+    const app = createManagementApp({ deps, logger, platformRoot: platform.root, version: SERVER_VERSION, consoleDir: options.consoleDir ?? defaultConsoleDir() });
     const server = createAdaptorServer({ fetch: app.fetch }) as Server;
     const host = options.host ?? '127.0.0.1';
     const httpUrl = await listen(server, options.httpPort ?? DEFAULT_HTTP_PORT, host, 'http').catch((error: Error) => {

@@ -45,13 +45,23 @@ export function auditRow(at: Date, entry: AuditEntry): Insertable<AuditEventsTab
   };
 }
 
+/** A page of the log, optionally only some actions, one target or one actor. */
+export interface AuditQuery extends PageRequest {
+  readonly action?: readonly string[] | undefined;
+  readonly targetId?: string | undefined;
+  readonly actor?: string | undefined;
+}
+
 /**
  * Audit events, newest first: one project's (by its internal id), or with `null` every event
  * of the platform — including those of deleted projects and those tied to no project (the
  * admin key's creation, devices whose certificate names no project).
  */
-export async function listAuditEvents(deps: ServiceDeps, projectId: string | null, request: PageRequest): Promise<Page<AuditEvent>> {
-  const query = projectId === null ? deps.db.selectFrom('audit_events') : deps.db.selectFrom('audit_events').where('project_id', '=', projectId);
+export async function listAuditEvents(deps: ServiceDeps, projectId: string | null, request: AuditQuery): Promise<Page<AuditEvent>> {
+  let query = projectId === null ? deps.db.selectFrom('audit_events') : deps.db.selectFrom('audit_events').where('project_id', '=', projectId);
+  if (request.action !== undefined && request.action.length > 0) query = query.where('action', 'in', request.action);
+  if (request.targetId !== undefined) query = query.where('target_id', '=', request.targetId);
+  if (request.actor !== undefined) query = query.where('actor', '=', request.actor);
   return fetchPage(
     query,
     (q) => q.selectAll().orderBy('id', 'desc'),

@@ -12,6 +12,7 @@ import { problemResponse } from './problem.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { auditRoutes } from './routes/audit.js';
 import { certificateRoutes } from './routes/certificates.js';
+import { consoleRoutes } from './console-static.js';
 import { deviceRoutes } from './routes/devices.js';
 import { projectRoutes } from './routes/projects.js';
 import { serverCaRoutes } from './routes/server-ca.js';
@@ -24,6 +25,8 @@ export interface AppOptions {
   readonly logger: Logger;
   readonly platformRoot: Certificate;
   readonly version: string;
+  /** The built web console served at `/`; a page saying it is not built when absent. */
+  readonly consoleDir?: string | undefined;
 }
 
 /** The management API (DESIGN §5) as a fetch handler: routes, auth, limits, problem errors, OpenAPI. */
@@ -75,6 +78,8 @@ export function createManagementApp(options: AppOptions): OpenAPIHono<AppEnv> {
     openapi: '3.0.3',
     info: { title: 'fleetpki management API', version: options.version, description: 'Certificate-based device authentication for IoT fleets (DESIGN §5).' },
   });
+  // Last: every other GET is the web console's.
+  consoleRoutes(app, options.consoleDir);
 
   app.notFound((c) => problemResponse(c, new ServiceError('ROUTE_NOT_FOUND', `no route ${c.req.method} ${c.req.path}`)));
   app.onError((error, c) => {

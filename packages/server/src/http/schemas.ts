@@ -163,5 +163,23 @@ export const AuditEvent = z
   })
   .openapi('AuditEvent');
 export const AuditEventPage = pageOf(AuditEvent, 'AuditEventPage');
+/** Bound on the actions one audit query may name. */
+export const MAX_AUDIT_ACTIONS = 32;
+export const AuditQuery = PageQuery.extend({
+  action: safeText(2000)
+    .optional()
+    .transform((value, ctx) => {
+      if (value === undefined) return undefined;
+      const actions = value.split(',').map((a) => a.trim()).filter((a) => a !== '');
+      if (actions.length > MAX_AUDIT_ACTIONS) {
+        ctx.addIssue({ code: 'custom', message: `at most ${MAX_AUDIT_ACTIONS} actions` });
+        return z.NEVER;
+      }
+      return actions;
+    })
+    .openapi({ type: 'string', description: 'only these actions, comma-separated (e.g. `device.authentication-failed`)', example: 'device.authentication-failed' }),
+  targetId: safeText(200).optional().openapi({ description: 'only events about this target (a device ID, a CA certificate ID, a slug…)' }),
+  actor: safeText(200).optional().openapi({ description: 'only events by this actor (`admin-key:fpk_…`, `project-key:fpk_…`, `device:sensor-7`, …)' }),
+});
 
 export const SECURITY = [{ ApiKey: [] }];

@@ -87,5 +87,11 @@ export function migrations(dialect: StoreDialect): Record<string, Migration> {
         await db.schema.alterTable('projects').addColumn('auth_generation', 'integer', (c) => c.notNull().defaultTo(0)).execute();
       },
     },
+    '0003-audit-target-index': {
+      // The console's device page reads one target's events (`GET …/audit?targetId=`).
+      async up(db: Kysely<unknown>): Promise<void> {
+        await db.schema.createIndex('audit_events_target').on('audit_events').columns(['target_id', 'id']).execute();
+      },
+    },
   };
 }

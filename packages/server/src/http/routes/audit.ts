@@ -5,7 +5,7 @@ import type { ServiceDeps } from '../../domain/service-deps.js';
 import { ServiceError } from '../../service-error.js';
 import type { AppEnv } from '../app-env.js';
 import { jsonResponse } from '../route-helpers.js';
-import { AuditEventPage, PageQuery, problemResponses, ProjectIdParam, SECURITY } from '../schemas.js';
+import { AuditEventPage, AuditQuery, problemResponses, ProjectIdParam, SECURITY } from '../schemas.js';
 
 export function auditRoutes(deps: ServiceDeps, app: OpenAPIHono<AppEnv>): void {
   app.openapi(
@@ -15,7 +15,7 @@ export function auditRoutes(deps: ServiceDeps, app: OpenAPIHono<AppEnv>): void {
       tags: ['audit'],
       summary: 'The whole platform’s audit log, newest first (admin key): deleted projects and refusals tied to no project included',
       security: SECURITY,
-      request: { query: PageQuery },
+      request: { query: AuditQuery },
       responses: { 200: jsonResponse(AuditEventPage, 'a page of audit events'), ...problemResponses(400, 401, 403) },
     }),
     async (c) => {
@@ -30,7 +30,7 @@ export function auditRoutes(deps: ServiceDeps, app: OpenAPIHono<AppEnv>): void {
       tags: ['audit'],
       summary: 'The project’s audit log, newest first: who changed what, and when',
       security: SECURITY,
-      request: { params: ProjectIdParam, query: PageQuery },
+      request: { params: ProjectIdParam, query: AuditQuery },
       responses: { 200: jsonResponse(AuditEventPage, 'a page of audit events'), ...problemResponses(400, 401, 403, 404) },
     }),
     async (c) => {

@@ -1,0 +1,261 @@
+import { useEffect, useId, useState } from 'react';
+import { toBase64, type BundleUploadResult, type CaCertificate, type CaCertificateCreated, type CertType, type UploadWarning } from '../api';
+import { describeError, describeProblem } from '../messages';
+import { useSession } from '../session';
+import { ConfirmDialog, Dialog, ErrorMessage, ExpiryBadge, EnabledSwitch, Fingerprint, formatDay, Loading, Pager, useResource } from '../ui';
+
+const PER_PAGE = 50;
+/** Matches the server's body limit; a bigger file is refused before it is read. */
+const MAX_FILE_BYTES = 700 * 1024;
+const ACCEPT = '.pem,.crt,.der,.cer,application/x-pem-file,application/x-x509-ca-cert,application/pkix-cert';
+
+export function CertificatesPage({ slug }: { slug: string }) {
+  const { api } = useSession();
+  const [page, setPage] = useState(0);
+  const certificates = useResource(() => api.listCertificates(slug, page, PER_PAGE), [api, slug, page]);
+  const [adding, setAdding] = useState(false);
+  const [deleting, setDeleting] = useState<CaCertificate | undefined>(undefined);
+  const [notice, setNotice] = useState<{ kind: 'ok' | 'warning'; lines: string[] } | undefined>(undefined);
+  const [actionError, setActionError] = useState<unknown>(undefined);
+  useEffect(() => {
+    document.title = `Certificates · ${slug} · fleetpki`;
+  }, [slug]);
+
+  return (
+    <section aria-labelledby="certificates-title">
+      <p className="breadcrumb">Credentials</p>
+      <div className="page-header">
+        <h1 id="certificates-title">Certificates</h1>
+        <button type="button" className="button button-primary" onClick={() => setAdding(true)}>
+          Add CA Certificate
+        </button>
+      </div>
+      <p className="lead">
+        The CA certificates this project trusts. A device connects when its certificate chains to one of them that is enabled, with <code>O={slug}</code> and its
+        certificate ID as CN.
+      </p>
+      {notice && (
+        <div className={`alert ${notice.kind === 'ok' ? 'alert-ok' : 'alert-warning'}`} role="status">
+          {notice.lines.map((line) => (
+            <p key={line}>{line}</p>
+          ))}
+          <button type="button" className="icon-button alert-close" aria-label="Dismiss" onClick={() => setNotice(undefined)}>
+            ×
+          </button>
+        </div>
+      )}
+      <ErrorMessage error={actionError ?? certificates.error} />
+      {certificates.loading && !certificates.data && <Loading what="CA certificates" />}
+      {certificates.data && certificates.data.total === 0 && (
+        <div className="empty">
+          <p>No CA certificates yet. Add the root (or intermediate) CA that signs your devices’ certificates.</p>
+        </div>
+      )}
+      {certificates.data && certificates.data.list.length > 0 && (
+        <>
+          <div className="table-wrap">
+            <table className="table" aria-describedby="certificates-title">
+              <thead>
+                <tr>
+                  <th scope="col">Subject</th>
+                  <th scope="col">Issuer</th>
+                  <th scope="col">Type</th>
+                  <th scope="col">Not after</th>
+                  <th scope="col">SHA-256 fingerprint</th>
+                  <th scope="col">Enabled</th>
+                  <th scope="col">
+                    <span className="visually-hidden">Actions</span>
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {certificates.data.list.map((ca) => (
+                  <tr key={ca.id}>
+                    <td data-label="Subject" className="cell-strong">
+                      {ca.certificateContent.subject}
+                    </td>
+                    <td data-label="Issuer">{ca.certificateContent.issuer}</td>
+                    <td data-label="Type">
+                      <span className="badge badge-neutral">{ca.certType === 'root' ? 'Root' : 'Intermediate'}</span>
+                    </td>
+                    <td data-label="Not after">
+                      <span className="nowrap">{formatDay(ca.certificateContent.notAfter)}</span> <ExpiryBadge notAfter={ca.certificateContent.notAfter} />
+                    </td>
+                    <td data-label="SHA-256">
+                      <Fingerprint hex={ca.certificateContent.fingerprintSha256} />
+                    </td>
+                    <td data-label="Enabled">
+                      <EnabledSwitch
+                        enabled={ca.enabled}
+                        label={`Enabled: ${ca.certificateContent.subject}`}
+                        onChange={async (enabled) => {
+                          setActionError(undefined);
+                          try {
+                            await api.setCertificateEnabled(slug, ca.id, enabled);
+                          } catch (e) {
+                            setActionError(e);
+                          }
+                          await certificates.reload();
+                        }}
+                      />
+                    </td>
+                    <td className="actions">
+                      <button type="button" className="button button-small button-danger-quiet" aria-label={`Delete ${ca.certificateContent.subject}`} onClick={() => setDeleting(ca)}>
+                        Delete
+                      </button>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+          <Pager page={page} perPage={PER_PAGE} total={certificates.data.total} onPage={setPage} what="CA certificate" />
+        </>
+      )}
+      <AddCertificateDialog
+        slug={slug}
+        open={adding}
+        onClose={() => setAdding(false)}
+        onAdded={async (lines, warn) => {
+          setAdding(false);
+          setNotice({ kind: warn ? 'warning' : 'ok', lines });
+          await certificates.reload();
+        }}
+      />
+      <ConfirmDialog
+        open={deleting !== undefined}
+        title="Delete CA certificate"
+        message={
+          <p>
+            Delete <strong>{deleting?.certificateContent.subject}</strong>? Devices whose certificates chain only to it will be refused and their open connections
+            ended. To stop trusting it for a while, disable it instead.
+          </p>
+        }
+        confirmLabel="Delete certificate"
+        onClose={() => setDeleting(undefined)}
+        onConfirm={async () => {
+          if (!deleting) return;
+          await api.deleteCertificate(slug, deleting.id);
+          await certificates.reload();
+        }}
+      />
+    </section>
+  );
+}
+
+function warningLines(warnings: readonly UploadWarning[] | undefined): string[] {
+  return (warnings ?? []).map((w) =>
+    w.code === 'CA_EXPIRES_SOON' && w.daysLeft !== undefined
+      ? `It expires in ${w.daysLeft} day${w.daysLeft === 1 ? '' : 's'}: devices under it stop connecting then. Plan its replacement.`
+      : w.message,
+  );
+}
+
+function isBundle(result: CaCertificateCreated | BundleUploadResult): result is BundleUploadResult {
+  return 'results' in result;
+}
+
+function AddCertificateDialog({ slug, open, onClose, onAdded }: { slug: string; open: boolean; onClose: () => void; onAdded: (lines: string[], warn: boolean) => Promise<void> }) {
+  const { api } = useSession();
+  const [certType, setCertType] = useState<CertType>('root');
+  const [file, setFile] = useState<File | undefined>(undefined);
+  const [error, setError] = useState<string[] | undefined>(undefined);
+  const [busy, setBusy] = useState(false);
+  const fileId = useId();
+  const fileHelpId = useId();
+  const typeHelpId = useId();
+
+  useEffect(() => {
+    if (open) {
+      setCertType('root');
+      setFile(undefined);
+      setError(undefined);
+      setBusy(false);
+    }
+  }, [open]);
+
+  return (
+    <Dialog title="Add CA Certificate" open={open} onClose={onClose}>
+      <form
+        onSubmit={async (event) => {
+          event.preventDefault();
+          if (!file || busy) return;
+          if (file.size > MAX_FILE_BYTES) {
+            setError(['The file is too large (the limit is 700 KiB). A CA certificate is usually a few kilobytes.']);
+            return;
+          }
+          setBusy(true);
+          setError(undefined);
+          try {
+            const bytes = new Uint8Array(await file.arrayBuffer());
+            const result = await api.uploadCertificate(slug, toBase64(bytes), certType);
+            if (isBundle(result)) {
+              const lines = result.results.map((r) =>
+                r.certificate ? `Certificate ${r.index + 1}: added ${r.certificate.certificateContent.subject}.` : `Certificate ${r.index + 1}: ${r.problem ? describeProblem(r.problem) : 'refused'}`,
+              );
+              const warnings = result.results.flatMap((r) => warningLines(r.warnings));
+              await onAdded([`${result.created} of ${result.results.length} certificates added.`, ...lines, ...warnings], result.refused > 0 || warnings.length > 0);
+            } else {
+              const warnings = warningLines(result.warnings);
+              await onAdded([`Added ${result.certificateContent.subject} as a ${result.certType === 'root' ? 'root' : 'intermediate'} CA.`, ...warnings], warnings.length > 0);
+            }
+          } catch (e) {
+            setError([describeError(e)]);
+            setBusy(false);
+          }
+        }}
+      >
+        <fieldset className="field">
+          <legend>Type</legend>
+          <div className="radio-row" role="radiogroup" aria-describedby={typeHelpId}>
+            <label className="radio">
+              <input type="radio" name="certType" value="root" checked={certType === 'root'} onChange={() => setCertType('root')} />
+              Root
+            </label>
+            <label className="radio">
+              <input type="radio" name="certType" value="intermediate" checked={certType === 'intermediate'} onChange={() => setCertType('intermediate')} />
+              Intermediate
+            </label>
+          </div>
+          <p id={typeHelpId} className="hint">
+            A root is self-signed. An intermediate was issued by another CA; either one lets the devices it signed connect.
+          </p>
+        </fieldset>
+        <div className="field">
+          <label htmlFor={fileId}>Certificate file</label>
+          <div className="file-picker">
+            <input
+              id={fileId}
+              type="file"
+              accept={ACCEPT}
+              className="file-input"
+              aria-describedby={fileHelpId}
+              onChange={(e) => {
+                setFile(e.target.files?.[0]);
+                setError(undefined);
+              }}
+            />
+          </div>
+          <p id={fileHelpId} className="hint">
+            PEM or DER: <code>.pem</code>, <code>.crt</code>, <code>.der</code> or <code>.cer</code>. Only the certificate — never the private key.
+          </p>
+        </div>
+        {error && (
+          <div className="alert alert-error" role="alert">
+            {error.map((line) => (
+              <p key={line}>{line}</p>
+            ))}
+          </div>
+        )}
+        <div className="form-actions">
+          <button type="button" className="button" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit" className="button button-primary" disabled={!file || busy}>
+            {busy ? 'Uploading…' : 'Upload'}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}

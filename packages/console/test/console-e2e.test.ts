@@ -1,0 +1,271 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { curlIdentity, type DeviceFiles } from '../../server/dist/test/helpers/device-clients.js';
+import { openssl } from '../../server/dist/test/helpers/openssl.js';
+import { spawnServe, type ServeProcess } from '../../server/dist/test/helpers/serve-process.js';
+
+/**
+ * The web console end to end, as a person uses it: the real `fleetpki serve`, Debian's chromium
+ * driven by playwright-core, openssl-made certificates chosen through the real file chooser, and
+ * a device connecting with curl. The screenshots it takes are the README's: every run takes them
+ * all, into a temporary directory; with FLEETPKI_UPDATE_SCREENSHOTS=1 into docs/screenshots.
+ */
+
+const here = dirname(fileURLToPath(import.meta.url));
+const REPO = resolve(here, '../../..');
+const UPDATE_SCREENSHOTS = process.env['FLEETPKI_UPDATE_SCREENSHOTS'] === '1';
+const CHROMIUM = process.env['FLEETPKI_TEST_CHROMIUM'] ?? '/usr/bin/chromium';
+const PNG_MAGIC = Buffer.from([0x89, 0x50, 0x4e, 0x47]);
+
+/** Takes a screenshot into `dir` and checks that it is a non-empty PNG. */
+async function screenshot(page: Page, dir: string, name: string): Promise<void> {
+  const path = join(dir, `${name}.png`);
+  await page.screenshot({ path });
+  const png = readFileSync(path);
+  assert.ok(png.length > PNG_MAGIC.length && png.subarray(0, PNG_MAGIC.length).equals(PNG_MAGIC), `${path} is a non-empty PNG`);
+}
+
+/** Chooses a file the way a person does: the click opens the browser's file chooser. */
+async function chooseFile(page: Page, label: string, file: string): Promise<void> {
+  const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.getByLabel(label).click()]);
+  await chooser.setFiles(file);
+}
+
+describe('web console in chromium', { timeout: 180_000 }, () => {
+  let dir: string;
+  let served: ServeProcess;
+  let device: DeviceFiles;
+  let browser: Browser;
+  let page: Page;
+  let adminKey: string;
+  let screenshots: string;
+
+  before(async () => {
+    assert.ok(existsSync(CHROMIUM), `the console tests drive Debian's chromium at ${CHROMIUM}: apt-get install chromium (.ci/run does)`);
+    dir = mkdtempSync(join(tmpdir(), 'fleetpki-console-'));
+    // The seed's openssl flow: a root CA, and a device certificate under it for project acme.
+    openssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'ca.key.pem'], dir);
+    openssl(['req', '-x509', '-new', '-nodes', '-key', 'ca.key.pem', '-sha256', '-subj', '/CN=Root CA', '-days', '10', '-out', 'ca.crt.pem'], dir);
+    openssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'device.key.pem'], dir);
+    openssl(['req', '-new', '-key', 'device.key.pem', '-subj', '/O=acme/CN=sensor-1', '-out', 'device.csr.pem'], dir);
+    openssl(['x509', '-req', '-in', 'device.csr.pem', '-CA', 'ca.crt.pem', '-CAkey', 'ca.key.pem', '-CAcreateserial', '-out', 'device.crt.pem', '-days', '7', '-sha256'], dir);
+    device = { cert: join(dir, 'device.crt.pem'), key: join(dir, 'device.key.pem') };
+    served = await spawnServe(['--data-dir', join(dir, 'data')]);
+    adminKey = readFileSync(join(dir, 'data', 'admin-api-key'), 'utf8').trim();
+    const serverCa = await fetch(`${served.url}/v1/server-ca`);
+    writeFileSync(join(dir, 'server-ca.pem'), Buffer.from(await serverCa.arrayBuffer()));
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    screenshots = UPDATE_SCREENSHOTS ? join(REPO, 'docs/screenshots') : join(dir, 'screenshots');
+    mkdirSync(screenshots, { recursive: true });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await served?.stop('SIGTERM');
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('refuses a wrong key in words, then signs in with the admin key', async () => {
+    await page.goto(served.url);
+    await page.getByLabel('API key').fill('fpk_not-a-real-key');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'does not accept this API key' }).waitFor();
+    await page.getByLabel('API key').fill(adminKey);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Projects', level: 1 }).waitFor();
+    assert.equal(await page.getByText('Admin key').count(), 1);
+  });
+
+  it('creates project acme: the slug is suggested from the name and checked live', async () => {
+    await page.getByRole('button', { name: 'Create project' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Create project' });
+    await dialog.getByLabel('Name').fill('Acme');
+    assert.equal(await dialog.getByLabel('Slug (project ID)').inputValue(), 'acme');
+    await dialog.getByText('“acme” is available.').waitFor();
+    await dialog.getByLabel('Slug (project ID)').fill('Not A Slug');
+    await dialog.getByText('A slug is 2 to 63 characters').waitFor();
+    await dialog.getByLabel('Slug (project ID)').fill('acme');
+    await dialog.getByText('“acme” is available.').waitFor();
+    await dialog.getByRole('button', { name: 'Create project' }).click();
+    await page.waitForURL('**/projects/acme/devices');
+    await page.getByRole('heading', { name: 'Devices', level: 1 }).waitFor();
+  });
+
+  it('Credentials → Certificates: adds the openssl-made root through the file chooser and lists it with subject and expiry', async () => {
+    const nav = page.getByRole('navigation', { name: 'Project acme' });
+    await nav.getByRole('link', { name: 'Certificates' }).click();
+    await page.waitForURL('**/projects/acme/credentials/certificates');
+    await page.getByRole('button', { name: 'Add CA Certificate' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Add CA Certificate' });
+    await dialog.getByRole('radio', { name: 'Root' }).check();
+    await chooseFile(page, 'Certificate file', join(dir, 'ca.crt.pem'));
+    await dialog.getByRole('button', { name: 'Upload' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    const row = page.getByRole('row').filter({ hasText: 'CN=Root CA' });
+    await row.waitFor();
+    const text = await row.innerText();
+    assert.match(text, /Root/);
+    // -days 10: it expires in 9 whole days, under 30, so the badge is amber.
+    const badge = row.getByText(/expires in \d+ days/);
+    assert.match(await badge.innerText(), /expires in (9|10) days/);
+    assert.match((await badge.getAttribute('class')) ?? '', /badge-amber/);
+    const fingerprint = openssl(['x509', '-in', 'ca.crt.pem', '-noout', '-fingerprint', '-sha256'], dir).toString('utf8').split('=')[1]?.trim();
+    assert.ok(text.includes(fingerprint as string), `the row shows the SHA-256 fingerprint ${fingerprint}`);
+    assert.equal(await row.getByRole('switch').getAttribute('aria-checked'), 'true');
+    await page.getByRole('status').filter({ hasText: 'It expires in' }).waitFor();
+  });
+
+  it('a device certificate uploaded as a CA is refused in words a person understands', async () => {
+    await page.getByRole('button', { name: 'Add CA Certificate' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Add CA Certificate' });
+    await chooseFile(page, 'Certificate file', join(dir, 'device.crt.pem'));
+    await dialog.getByRole('button', { name: 'Upload' }).click();
+    await dialog.getByRole('alert').filter({ hasText: 'This is a device certificate, not a CA.' }).waitFor();
+    // Escape closes the dialog, as every dialog here.
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden' });
+    assert.equal(await page.getByRole('row').filter({ hasText: 'CN=Root CA' }).count(), 1);
+    await screenshot(page, screenshots, 'certificates');
+  });
+
+  it('a device that connects with curl appears on the Devices page without a reload, as created', async () => {
+    await page.getByRole('navigation', { name: 'Project acme' }).getByRole('link', { name: 'Devices' }).click();
+    await page.getByText('No devices yet.').waitFor();
+    const first = await curlIdentity(served.gatewayUrl, join(dir, 'server-ca.pem'), device);
+    assert.equal(first.status, 200, JSON.stringify(first.body));
+    assert.equal(first.body['provisioning'], 'created');
+    const row = page.getByRole('row').filter({ hasText: 'sensor-1' });
+    await row.waitFor({ timeout: 15_000 });
+    await row.getByText('Created', { exact: true }).waitFor();
+    assert.equal(await row.getByRole('switch').getAttribute('aria-checked'), 'true');
+    await row.getByText('just now').waitFor();
+    await screenshot(page, screenshots, 'devices');
+  });
+
+  it('disabling the device in the UI makes its next curl fail', async () => {
+    const row = page.getByRole('row').filter({ hasText: 'sensor-1' });
+    await row.getByRole('switch', { name: 'Enabled: sensor-1' }).click();
+    await row.getByRole('switch', { name: 'Enabled: sensor-1', checked: false }).waitFor();
+    const refused = await curlIdentity(served.gatewayUrl, join(dir, 'server-ca.pem'), device);
+    assert.equal(refused.status, 403);
+    assert.equal(refused.body['code'], 'DEVICE_DISABLED');
+  });
+
+  it('the device page shows its certificate and recent authentication events', async () => {
+    await page.getByRole('link', { name: 'sensor-1' }).click();
+    await page.getByRole('heading', { name: 'sensor-1', level: 1 }).waitFor();
+    await page.getByText('CN=Root CA').first().waitFor();
+    const events = page.getByRole('table', { name: 'Recent authentication events' });
+    await events.getByText('Refused: DEVICE_DISABLED').waitFor();
+    await events.getByText('Accepted (created)').waitFor();
+    await events.getByText('The device is disabled in this project').waitFor();
+    await screenshot(page, screenshots, 'device');
+  });
+
+  it('the audit log explains the refusal and filters to refusals or changes', async () => {
+    await page.getByRole('navigation', { name: 'Project acme' }).getByRole('link', { name: 'Audit' }).click();
+    await page.getByRole('heading', { name: 'Audit', level: 1 }).waitFor();
+    await page.getByLabel('Show').selectOption({ label: 'Authentication refusals' });
+    await page.getByText('The device is disabled in this project, so its connections are refused.').waitFor();
+    const refusalRows = page.locator('tbody tr');
+    await page.waitForFunction(() => [...document.querySelectorAll('tbody tr')].every((tr) => tr.textContent?.includes('Device refused')));
+    assert.ok((await refusalRows.count()) >= 1);
+    await screenshot(page, screenshots, 'audit-refusals');
+    await page.getByLabel('Show').selectOption({ label: 'Changes' });
+    await page.getByText('CA certificate added').waitFor();
+    await page.waitForFunction(() => ![...document.querySelectorAll('tbody tr')].some((tr) => tr.textContent?.includes('Device refused')));
+  });
+
+  it('Project Settings: the slug with a copy button, and the server CA to download', async () => {
+    await page.getByRole('navigation', { name: 'Project acme' }).getByRole('link', { name: 'Project Settings' }).click();
+    await page.getByRole('heading', { name: 'Project Settings', level: 1 }).waitFor();
+    assert.equal(await page.getByTestId('project-slug').innerText(), 'acme');
+    await screenshot(page, screenshots, 'settings');
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write']);
+    await page.getByRole('button', { name: 'Copy the project ID' }).click();
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), 'acme');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download DER' }).click()]);
+    assert.equal(download.suggestedFilename(), 'fleetpki-root.der');
+    const der = readFileSync((await download.path()) as string);
+    const expected = Buffer.from(await (await fetch(`${served.url}/v1/server-ca?format=der`)).arrayBuffer());
+    assert.ok(der.equals(expected));
+  });
+
+  it('is usable by keyboard and readable at phone width', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(`${served.url}/projects/acme/credentials/certificates`);
+    await page.getByRole('row').filter({ hasText: 'CN=Root CA' }).waitFor();
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    assert.ok(overflow <= 0, `no sideways scrolling at 390 px (overflow ${overflow} px)`);
+    await screenshot(page, screenshots, 'certificates-phone');
+    // Keyboard only: Tab to "Add CA Certificate", open it with Enter, Escape closes it.
+    await page.locator('body').focus();
+    let reached = false;
+    for (let i = 0; i < 20 && !reached; i++) {
+      await page.keyboard.press('Tab');
+      reached = await page.evaluate(() => document.activeElement?.textContent === 'Add CA Certificate');
+    }
+    assert.ok(reached, 'Tab reaches Add CA Certificate');
+    await page.keyboard.press('Enter');
+    await page.getByRole('dialog', { name: 'Add CA Certificate' }).waitFor();
+    await page.keyboard.press('Escape');
+    await page.getByRole('dialog', { name: 'Add CA Certificate' }).waitFor({ state: 'hidden' });
+    await page.setViewportSize({ width: 1280, height: 800 });
+  });
+
+  it('deletes a project only after its slug is typed', async () => {
+    await page.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: 'Projects' }).click();
+    await page.getByRole('button', { name: 'Create project' }).click();
+    const create = page.getByRole('dialog', { name: 'Create project' });
+    await create.getByLabel('Name').fill('Doomed Lab');
+    await create.getByText('“doomed-lab” is available.').waitFor();
+    await create.getByRole('button', { name: 'Create project' }).click();
+    await page.waitForURL('**/projects/doomed-lab/devices');
+    await page.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: 'Projects' }).click();
+    await page.getByRole('button', { name: 'Delete project Doomed Lab' }).click();
+    const confirm = page.getByRole('dialog', { name: 'Delete project Doomed Lab' });
+    const button = confirm.getByRole('button', { name: 'Delete project' });
+    assert.equal(await button.isDisabled(), true);
+    await confirm.getByLabel('Type doomed-lab to confirm').fill('doomed-lab');
+    await button.click();
+    await confirm.waitFor({ state: 'hidden' });
+    await page.getByRole('row').filter({ hasText: 'doomed-lab' }).waitFor({ state: 'detached' });
+    assert.equal(await page.getByRole('row').filter({ hasText: 'acme' }).count(), 1);
+  });
+
+  it('signs out, and the key is gone from the browser session', async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('API key').waitFor();
+    await page.reload();
+    await page.getByLabel('API key').waitFor();
+  });
+
+  it('a project key sees its one project and cannot create one; revoking it signs the console out', async () => {
+    const made = await fetch(`${served.url}/v1/projects/acme/api-keys`, {
+      method: 'POST',
+      headers: { 'x-api-key': adminKey, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'console test' }),
+    });
+    const projectKey = (await made.json()) as { id: string; key: string };
+    await page.getByLabel('API key').fill(projectKey.key);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByText('Project key', { exact: true }).waitFor();
+    await page.getByRole('row').filter({ hasText: 'acme' }).waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Create project' }).count(), 0);
+    assert.equal(await page.getByRole('link', { name: 'Platform audit' }).count(), 0);
+    await fetch(`${served.url}/v1/projects/acme/api-keys/${projectKey.id}`, { method: 'DELETE', headers: { 'x-api-key': adminKey } });
+    await page.getByRole('link', { name: 'acme' }).first().click();
+    await page.getByRole('status').filter({ hasText: 'You were signed out' }).waitFor();
+    await page.getByLabel('API key').waitFor();
+  });
+});
