@@ -3,7 +3,6 @@ import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import { createAdaptorServer } from '@hono/node-server';
 import { ensureAdminKey, revokeAdminKeys } from './domain/api-keys.js';
-import type { ServiceDeps } from './domain/service-deps.js';
 import { createManagementApp } from './http/create-app.js';
 import { listen } from './listen.js';
 import { jsonLogger, type Logger } from './logger.js';
@@ -20,6 +19,13 @@ import { startDeviceHttps } from './gateway/device-https.js';
 import { startDeviceMqtt } from './gateway/device-mqtt.js';
 import { deviceTlsOptions } from './gateway/tls-server-options.js';
 import { openStore, type Store } from './store/open-store.js';
+import { CaKeyVault } from './domain/ca-key-vault.js';
+import { IssuanceRecorder } from './domain/issuance-recorder.js';
+import { IssuingCaCache } from './domain/issuing-cas.js';
+import type { KeyToken } from './domain/key-token.js';
+import type { PkiDeps } from './domain/pki-deps.js';
+import { openPkcs11Token, type Pkcs11Options } from './domain/pkcs11-token.js';
+import { loadMasterKey, MASTER_KEY_ENV } from './platform/master-key.js';
 
 export const ADMIN_KEY_FILE = 'admin-api-key';
 export const DEFAULT_DATA_DIR = './fleetpki-data';
@@ -48,6 +54,10 @@ export interface ServeOptions {
   /** Where the one-time admin key message goes (default: standard error). */
   readonly announce?: ((text: string) => void) | undefined;
   readonly now?: (() => Date) | undefined;
+  /** The master key sealing managed CA keys (64 hex digits or base64); default FLEETPKI_MASTER_KEY, else <data-dir>/master.key. */
+  readonly masterKey?: string | undefined;
+  /** A PKCS#11 token for managed CA keys (`keyStorage: "pkcs11"`). */
+  readonly pkcs11?: Pkcs11Options | undefined;
 }
 
 export interface RunningServer {
@@ -82,8 +92,11 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   const store = await openStore(options.database ? { kind: 'postgres', url: options.database } : { kind: 'sqlite', dataDir }).catch((error: unknown) => {
     throw new StartupError('DATABASE_UNAVAILABLE', `cannot open the store: ${(error as Error).message}`);
   });
+  let keyToken: KeyToken | undefined;
   try {
-    const deps: ServiceDeps = { db: store.db, now };
+    const vault = new CaKeyVault(loadMasterKey(dataDir, options.masterKey ?? process.env[MASTER_KEY_ENV]));
+    keyToken = options.pkcs11 ? await openPkcs11Token(options.pkcs11) : undefined;
+    const deps: PkiDeps = { db: store.db, now, vault, keyToken, issuingCas: new IssuingCaCache(store.db, vault, keyToken), recorder: new IssuanceRecorder(store.db) };
     const platform = await ensurePlatformPki({
       dataDir,
       names,
@@ -132,6 +145,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     const transport = {
       authenticator: new DeviceAuthenticator(deps, new ProjectAnchorCache(store.db), journal),
       registry,
+      pki: deps,
       tls: deviceTlsOptions(platform.serverChainPem, platform.serverKeyPem),
       host,
       logger,
@@ -167,12 +181,14 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
           clearTimeout(timer);
           await journal.flush();
           await store.close();
+          keyToken?.close();
           logger.log('info', 'stopped');
         })();
         return closing;
       },
     };
   } catch (error) {
+    keyToken?.close();
     await store.close();
     throw error;
   }
