@@ -317,6 +317,33 @@ for (const dialect of DIALECTS) {
       assert.equal((await api.call('POST', '/v1/projects/acme/pki/issue', { json: { csr: base64(csr.pem) } })).status, 201);
     });
 
+    it('CA creation refusals: no PKCS#11 token configured, unknown mode, an inverted profile', async () => {
+      const cases: [string, unknown, number, string][] = [
+        ['pkcs11 without a token', { mode: 'generate', keyStorage: 'pkcs11' }, 409, 'PKCS11_NOT_CONFIGURED'],
+        ['an unknown mode', { mode: 'magic' }, 400, 'VALIDATION_FAILED'],
+        ['defaultDays over maxDays', { mode: 'generate', profile: { defaultDays: 100, maxDays: 10 } }, 400, 'VALIDATION_FAILED'],
+        ['cfssl without its URL', { mode: 'cfssl' }, 400, 'VALIDATION_FAILED'],
+        ['an unknown key type', { mode: 'generate', profile: { keyTypes: ['DSA-1024'] } }, 400, 'VALIDATION_FAILED'],
+      ];
+      const before = (await api.call('GET', '/v1/projects/beta/pki/cas')).body['total'];
+      for (const [name, json, status, code] of cases) {
+        const r = await api.call('POST', '/v1/projects/beta/pki/cas', { json });
+        assert.equal(r.status, status, `${name}: ${r.text}`);
+        assert.equal(r.body['code'], code, name);
+      }
+      assert.equal((await api.call('GET', '/v1/projects/beta/pki/cas')).body['total'], before);
+    });
+
+    it('a profile allowing only P-384 refuses P-256 keys with KEY_TYPE_NOT_ALLOWED', async () => {
+      assert.equal((await api.call('POST', '/v1/projects/beta/pki/cas', { json: { mode: 'generate', profile: { keyTypes: ['P-384'] } } })).status, 201);
+      const p256 = await keyAndCsr('beta-256', '/O=beta/CN=b1');
+      const refused = await api.call('POST', '/v1/projects/beta/pki/issue', { json: { csr: base64(p256.pem) } });
+      assert.equal(refused.status, 422);
+      assert.equal(refused.body['code'], 'KEY_TYPE_NOT_ALLOWED');
+      const p384 = await keyAndCsr('beta-384', '/O=beta/CN=b2', ['ecparam', '-name', 'secp384r1', '-genkey', '-noout']);
+      assert.equal((await api.call('POST', '/v1/projects/beta/pki/issue', { json: { csr: base64(p384.pem) } })).status, 201);
+    });
+
     it('a project key of another project cannot issue here', async () => {
       const key = await api.call('POST', '/v1/projects/beta/api-keys', { json: { name: 'beta' } });
       const csr = await keyAndCsr('cross', '/O=acme/CN=cross');
