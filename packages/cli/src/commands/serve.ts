@@ -23,7 +23,12 @@ interface ServeFlags {
   tlsCert?: string;
   tlsKey?: string;
   resetAdminKey?: boolean;
+  pkcs11Module?: string;
+  pkcs11Token?: string;
 }
+
+/** The token PIN comes from the environment, never a flag (flags show in the process list). */
+export const PKCS11_PIN_ENV = 'FLEETPKI_PKCS11_PIN';
 
 export function registerServeCommand(program: Command): void {
   program
@@ -39,7 +44,12 @@ export function registerServeCommand(program: Command): void {
     .option('--tls-cert <file>', 'your own server certificate chain (PEM) instead of one from the platform root')
     .option('--tls-key <file>', 'the key of --tls-cert')
     .option('--reset-admin-key', 'revoke the admin API key and make a new one (shown once, written to <data-dir>/admin-api-key)')
+    .option('--pkcs11-module <file>', 'a PKCS#11 module for managed CA keys (SoftHSM2: /usr/lib/softhsm/libsofthsm2.so); PIN in $' + 'FLEETPKI_PKCS11_PIN')
+    .option('--pkcs11-token <label>', 'the token label for --pkcs11-module')
     .action(async (flags: ServeFlags) => {
+      if ((flags.pkcs11Module === undefined) !== (flags.pkcs11Token === undefined)) throw new CliError('USAGE', '--pkcs11-module and --pkcs11-token go together');
+      const pin = process.env[PKCS11_PIN_ENV];
+      if (flags.pkcs11Module !== undefined && pin === undefined) throw new CliError('USAGE', `--pkcs11-module needs the token PIN in $${PKCS11_PIN_ENV}`);
       // Loaded here, not at the top: the server package is most of a CLI start (serve-defaults.ts).
       const { startServer } = await import('@fleetpki/server');
       const server = await startServer({
@@ -53,6 +63,7 @@ export function registerServeCommand(program: Command): void {
         tlsCertFile: flags.tlsCert,
         tlsKeyFile: flags.tlsKey,
         resetAdminKey: flags.resetAdminKey,
+        pkcs11: flags.pkcs11Module !== undefined && flags.pkcs11Token !== undefined && pin !== undefined ? { module: flags.pkcs11Module, tokenLabel: flags.pkcs11Token, pin } : undefined,
       });
       // Graceful shutdown: stop accepting, finish requests in flight, close the store, exit 0.
       await new Promise<void>((done) => {
