@@ -1,7 +1,9 @@
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
-import { createAdaptorServer } from '@hono/node-server';
+import { createServer } from 'node:http';
+import { getRequestListener } from '@hono/node-server';
+import { issueFastPath } from './http/issue-fast-path.js';
 import { ensureAdminKey, revokeAdminKeys } from './domain/api-keys.js';
 import { createManagementApp } from './http/create-app.js';
 import { listen } from './listen.js';
@@ -132,7 +134,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       logger.log('info', 'created the admin API key', { file: adminKeyFile, prefix: admin.prefix });
     }
     const app = createManagementApp({ deps, logger, platformRoot: platform.root, version: SERVER_VERSION });
-    const server = createAdaptorServer({ fetch: app.fetch }) as Server;
+    const server = createServer(issueFastPath(deps, logger, getRequestListener(app.fetch)));
     const host = options.host ?? '127.0.0.1';
     const httpUrl = await listen(server, options.httpPort ?? DEFAULT_HTTP_PORT, host, 'http').catch((error: Error) => {
       throw new StartupError('INVALID_OPTION', `cannot listen on ${host}:${options.httpPort ?? DEFAULT_HTTP_PORT}: ${error.message}`);

@@ -88,7 +88,11 @@ export function registerServeCommand(program: Command): void {
         const stop = (): void => {
           process.off('SIGTERM', stop);
           process.off('SIGINT', stop);
-          void server.close().then(done);
+          // A cluster worker's IPC channel to its primary would keep it alive: let go of it last.
+          void server.close().then(() => {
+            cluster.worker?.disconnect();
+            done();
+          });
         };
         process.on('SIGTERM', stop);
         process.on('SIGINT', stop);

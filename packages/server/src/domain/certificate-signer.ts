@@ -19,7 +19,13 @@ export interface CertificateSigner {
   readonly kind: 'sealed' | 'pkcs11' | 'remote';
   /** The CA certificate issued certificates chain to. */
   readonly caCertificate: Certificate;
-  sign(request: SignRequest): Promise<Buffer>;
+  sign(request: SignRequest): Promise<SignedCertificate>;
+}
+
+/** What a signer returns: the certificate, and its serial when the signer chose it here (local signers). */
+export interface SignedCertificate {
+  readonly der: Buffer;
+  readonly serialNumber?: Buffer | undefined;
 }
 
 /** A signer whose key this process can use, in memory or through a token: pki's own issuance builds and signs. */
@@ -27,9 +33,6 @@ export function localCertificateSigner(kind: 'sealed' | 'pkcs11', authority: Iss
   return {
     kind,
     caCertificate: authority.certificate,
-    sign: (request) =>
-      Promise.resolve(
-        issueCertificate(authority, { subject: request.subject, publicKey: request.publicKey, validity: request.validity, profile: request.profile }).der,
-      ),
+    sign: (request) => Promise.resolve(issueCertificate(authority, { subject: request.subject, publicKey: request.publicKey, validity: request.validity, profile: request.profile })),
   };
 }

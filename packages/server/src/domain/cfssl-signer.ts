@@ -93,7 +93,7 @@ export function cfsslCertificateSigner(baseUrl: string, profile: string | null, 
         subject: { CN: cn[0], names: [{ O: o[0] }] },
         ...(profile ? { profile } : {}),
       });
-      return certificateFromPem(pem, baseUrl).der;
+      return { der: certificateFromPem(pem, baseUrl).der };
     },
   };
 }

@@ -17,6 +17,7 @@ import { ServiceError } from '../service-error.js';
 import type { Database, ProjectRow } from '../store/schema.js';
 import { auditRow } from './audit-log.js';
 import { checkDeviceKey, validityDays } from './issuance-profile.js';
+import type { SignedCertificate } from './certificate-signer.js';
 import { IssuanceRecorder, type IssuanceRecord } from './issuance-recorder.js';
 import type { PkiDeps } from './pki-deps.js';
 
@@ -110,23 +111,31 @@ export async function issueDeviceCertificateFor(deps: PkiDeps, request: Issuance
   }
 
   // 5. Sign, through whatever holds the key.
-  let der: Buffer;
+  let signed: SignedCertificate;
   try {
-    der = await ca.signer.sign({ subject, publicKey: csr.publicKey, validity, csrDer: csr.der, profile: { kind: 'device' } });
+    signed = await ca.signer.sign({ subject, publicKey: csr.publicKey, validity, csrDer: csr.der, profile: { kind: 'device' } });
   } catch (error) {
     if (isPkiError(error) && error.code === 'WEAK_KEY') throw new ServiceError('WEAK_KEY', error.message);
     throw error;
   }
-  const certificate = parseCertificate(der);
-  if (ca.signer.kind === 'remote') checkRemoteCertificate(certificate, csr, project.slug, certificateId, caCertificate, now, ca.profile.maxDays);
+  const { der } = signed;
+  // A local signer built this certificate from the template above; a remote one is read back and checked.
+  let serialNumber = signed.serialNumber;
+  let notAfter = validity.notAfter;
+  if (ca.signer.kind === 'remote' || serialNumber === undefined) {
+    const certificate = parseCertificate(der);
+    if (ca.signer.kind === 'remote') checkRemoteCertificate(certificate, csr, project.slug, certificateId, caCertificate, now, ca.profile.maxDays);
+    serialNumber = certificate.serialNumber;
+    notAfter = certificate.notAfter;
+  }
 
   // 6–7. Record and audit, committed before the certificate leaves the server.
   const issued: IssuedDeviceCertificate = {
     der,
     certificateId,
-    serialNumber: serialHex(certificate),
+    serialNumber: serialHex({ serialNumber }),
     fingerprintSha256: fingerprintSha256(der),
-    notAfter: certificate.notAfter.toISOString(),
+    notAfter: notAfter.toISOString(),
     caId: ca.id,
     caCertificateDer: caCertificate.der,
   };

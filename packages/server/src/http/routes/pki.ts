@@ -1,12 +1,9 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
-import { encodePem } from '@fleetpki/pki';
-import { decodeCsrField } from '../../domain/csr-input.js';
+import { issueThroughApi } from '../../domain/api-issuance.js';
 import { createEnrollmentTokens, DEFAULT_TOKEN_VALID_HOURS, MAX_TOKEN_VALID_HOURS, MAX_TOKENS_PER_BATCH } from '../../domain/enrollment-tokens.js';
 import { DEVICE_KEY_TYPES } from '../../domain/issuance-profile.js';
-import { issueDeviceCertificateFor } from '../../domain/issuance-pipeline.js';
 import { completeManagedCa, createManagedCa, getManagedCa, listManagedCas } from '../../domain/managed-cas.js';
 import type { PkiDeps } from '../../domain/pki-deps.js';
-import { actorName } from '../../domain/principal.js';
 import { projectForPrincipal } from '../../domain/projects.js';
 import { MAX_VALIDITY_DAYS } from '@fleetpki/pki';
 import type { AppEnv } from '../app-env.js';
@@ -49,7 +46,7 @@ const ManagedCaCreate = z
 const ManagedCaPage = z.object({ list: z.array(ManagedCa).readonly(), page: z.number().int(), perPage: z.number().int(), total: z.number().int() }).openapi('ManagedCaPage');
 const CertFileBody = z.object({ certFile: z.string().min(1).max(1_400_000) }).strict().openapi('ManagedCaCertificate');
 
-const IssueRequest = z
+export const IssueRequest = z
   .object({ csr: z.string().min(1).max(64 * 1024).openapi({ description: 'base64 of a PEM or DER PKCS#10 request' }), days: Days.optional() })
   .strict()
   .openapi('IssueRequest');
@@ -84,6 +81,8 @@ const TokenBatch = z
 const CaParams = ProjectIdParam.extend({ caId: pathParam('caId') });
 
 /** Integrated PKI (DESIGN §5): managed CAs, issuance, enrollment tokens. */
+export const ISSUE_PATH = /^\/v1\/projects\/([^/]{1,200})\/pki\/issue$/;
+
 export function pkiRoutes(deps: PkiDeps, app: OpenAPIHono<AppEnv>): void {
   app.openapi(
     createRoute({
@@ -157,30 +156,9 @@ export function pkiRoutes(deps: PkiDeps, app: OpenAPIHono<AppEnv>): void {
       request: { params: ProjectIdParam, body: jsonBody(IssueRequest) },
       responses: { 201: jsonResponse(IssuedCertificate, 'the certificate'), ...problemResponses(400, 401, 403, 404, 409, 422, 502, 503) },
     }),
-    async (c) => {
-      const project = await projectForPrincipal(deps, c.var.principal, c.req.valid('param').projectId);
-      const { csr, days } = c.req.valid('json');
-      const issued = await issueDeviceCertificateFor(deps, {
-        project,
-        csrDer: decodeCsrField(csr),
-        days,
-        channel: 'api',
-        actor: actorName(c.var.principal),
-        entitlement: { kind: 'csr-subject' },
-      });
-      return c.json(
-        {
-          certificate: encodePem('CERTIFICATE', issued.der),
-          certificateId: issued.certificateId,
-          serialNumber: issued.serialNumber,
-          fingerprintSha256: issued.fingerprintSha256,
-          notAfter: issued.notAfter,
-          caId: issued.caId,
-          chain: encodePem('CERTIFICATE', issued.caCertificateDer),
-        },
-        201,
-      );
-    },
+    // Served by http/issue-fast-path.ts in `fleetpki serve`; this handler answers the same for
+    // every other way the app is mounted, and its declaration is the OpenAPI document's.
+    async (c) => c.json(await issueThroughApi(deps, c.var.principal, c.req.valid('param').projectId, c.req.valid('json')), 201),
   );
   app.openapi(
     createRoute({
