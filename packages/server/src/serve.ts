@@ -97,7 +97,15 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   try {
     const vault = new CaKeyVault(loadMasterKey(dataDir, options.masterKey ?? process.env[MASTER_KEY_ENV]));
     keyToken = options.pkcs11 ? await openPkcs11Token(options.pkcs11) : undefined;
-    const deps: PkiDeps = { db: store.db, now, vault, keyToken, issuingCas: new IssuingCaCache(store.db, vault, keyToken), recorder: new IssuanceRecorder(store.db) };
+    const deps: PkiDeps = {
+      db: store.db,
+      now,
+      vault,
+      keyToken,
+      issuingCas: new IssuingCaCache(store.db, vault, keyToken),
+      recorder: new IssuanceRecorder(store.db),
+      projectAnchors: new ProjectAnchorCache(store.db),
+    };
     const platform = await ensurePlatformPki({
       dataDir,
       names,
@@ -144,7 +152,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     const journal = new AuthenticationJournal(store.db, (error) => logger.log('error', 'cannot write authentication events', { error: error.message }));
     // One identity service and one TLS configuration behind every device transport.
     const transport = {
-      authenticator: new DeviceAuthenticator(deps, new ProjectAnchorCache(store.db), journal),
+      authenticator: new DeviceAuthenticator(deps, deps.projectAnchors, journal),
       registry,
       pki: deps,
       tls: deviceTlsOptions(platform.serverChainPem, platform.serverKeyPem),

@@ -259,6 +259,50 @@ for (const dialect of DIALECTS) {
       assert.equal(identity.body['provisioning'], 'associated');
     });
 
+    it('EST: a manufacturer certificate (IDevID) enrolls with its CN; it never connects by itself', async () => {
+      // The factory's CA, uploaded for that purpose only, and a factory certificate with a device-like subject.
+      await ssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'factory.key.pem']);
+      await ssl(['req', '-x509', '-new', '-nodes', '-key', 'factory.key.pem', '-sha256', '-subj', '/CN=Acme Factory CA', '-days', '365', '-out', 'factory.crt.pem']);
+      const uploaded = await api.call('POST', '/v1/projects/acme/certificates', { json: { certFile: base64(readFileSync(join(dir, 'factory.crt.pem'))), purpose: 'manufacturer' } });
+      assert.equal(uploaded.status, 201, uploaded.text);
+      assert.equal(uploaded.body['purpose'], 'manufacturer');
+      writeFileSync(join(dir, 'idevid.ext'), 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n');
+      const makeIdevid = async (name: string, caCert: string, caKey: string) => {
+        await ssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', `${name}.key.pem`]);
+        await ssl(['req', '-new', '-key', `${name}.key.pem`, '-subj', `/O=acme/CN=${name}`, '-out', `${name}.csr.pem`]);
+        await ssl(['x509', '-req', '-in', `${name}.csr.pem`, '-CA', caCert, '-CAkey', caKey, '-CAcreateserial', '-days', '30', '-extfile', 'idevid.ext', '-out', `${name}.crt.pem`]);
+        return { cert: join(dir, `${name}.crt.pem`), key: join(dir, `${name}.key.pem`) };
+      };
+      const idevid = await makeIdevid('mfg-0001', 'factory.crt.pem', 'factory.key.pem');
+      const direct = await curlIdentity(api.server.gatewayUrl, serverCa, idevid);
+      assert.equal(direct.status, 403);
+      assert.equal(direct.body['code'], 'UNKNOWN_ISSUER');
+      const operational = await keyAndCsr('mfg-0001-op', '/O=acme/CN=whatever');
+      writeFileSync(join(dir, 'mfg-0001-op.b64'), operational.der.toString('base64'));
+      const enroll = (files: { cert: string; key: string }, label: string) =>
+        curl(['--cacert', serverCa, '--cert', files.cert, '--key', files.key, '--data-binary', `@${join(dir, 'mfg-0001-op.b64')}`, gateway(`/.well-known/est${label}/simpleenroll`)]);
+      const unlabelled = await enroll(idevid, '');
+      assert.equal(unlabelled.status, 401);
+      assert.equal(JSON.parse(unlabelled.body.toString('utf8')).code, 'ENROLLMENT_TOKEN_MISSING');
+      // A factory certificate from a CA the project did not upload for that purpose.
+      await ssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'rogue.key.pem']);
+      await ssl(['req', '-x509', '-new', '-nodes', '-key', 'rogue.key.pem', '-sha256', '-subj', '/CN=Rogue Factory', '-days', '365', '-out', 'rogue.crt.pem']);
+      const rogue = await makeIdevid('mfg-rogue', 'rogue.crt.pem', 'rogue.key.pem');
+      const before = await countIssued();
+      const refused = await enroll(rogue, '/acme');
+      assert.equal(refused.status, 403);
+      assert.equal(JSON.parse(refused.body.toString('utf8')).code, 'MANUFACTURER_CERT_INVALID');
+      assert.equal(await countIssued(), before);
+      const r = await enroll(idevid, '/acme');
+      assert.equal(r.status, 200, r.body.toString('utf8'));
+      writeFileSync(join(dir, 'mfg-0001-op.p7.der'), Buffer.from(r.body.toString('latin1'), 'base64'));
+      writeFileSync(join(dir, 'mfg-0001-op.crt.pem'), await ssl(['pkcs7', '-inform', 'DER', '-in', 'mfg-0001-op.p7.der', '-print_certs']));
+      assert.equal(await subjectOf('mfg-0001-op.crt.pem'), 'subject=O = acme, CN = mfg-0001');
+      const identity = await curlIdentity(api.server.gatewayUrl, serverCa, { cert: join(dir, 'mfg-0001-op.crt.pem'), key: operational.key });
+      assert.equal(identity.status, 200);
+      assert.equal(identity.body['certificateId'], 'mfg-0001');
+    });
+
     it('EST cacerts returns the issuing CA and its root as certs-only PKCS#7', async () => {
       const r = await curl(['--cacert', serverCa, gateway('/.well-known/est/acme/cacerts')]);
       assert.equal(r.status, 200);

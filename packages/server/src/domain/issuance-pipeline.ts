@@ -30,6 +30,8 @@ export type IssuanceChannel = 'api' | 'rotation' | 'est-enroll' | 'est-reenroll'
  */
 export type Entitlement =
   | { readonly kind: 'device'; readonly deviceId: string; readonly certificateId: string }
+  /** An identity vouched for by someone else (a manufacturer certificate's CN), the device perhaps not yet known. */
+  | { readonly kind: 'identity'; readonly certificateId: string }
   | { readonly kind: 'csr-subject' };
 
 export interface IssuanceRequest {
@@ -80,10 +82,16 @@ export async function issueDeviceCertificateFor(deps: PkiDeps, request: Issuance
   if (!ca.anchorEnabled) {
     throw new ServiceError('MANAGED_CA_DISABLED', 'the project’s issuing CA is disabled as a trust anchor; it issues nothing until enabled', { caId: ca.id });
   }
+  let deviceId: string | null = null;
   if (request.entitlement.kind === 'device') {
     const device = await deps.db.selectFrom('devices').select(['enabled']).where('id', '=', request.entitlement.deviceId).where('project_id', '=', project.id).executeTakeFirst();
     if (!device) throw new ServiceError('DEVICE_NOT_FOUND', 'the device no longer exists', { deviceId: request.entitlement.deviceId });
     if (device.enabled !== 1) throw new ServiceError('DEVICE_DISABLED', 'the device is disabled; it gets no certificate', { deviceId: request.entitlement.deviceId });
+    deviceId = request.entitlement.deviceId;
+  } else if (request.entitlement.kind === 'identity') {
+    const device = await deps.db.selectFrom('devices').select(['id', 'enabled']).where('project_id', '=', project.id).where('certificate_id', '=', request.entitlement.certificateId).executeTakeFirst();
+    if (device && device.enabled !== 1) throw new ServiceError('DEVICE_DISABLED', 'the device is disabled; it gets no certificate', { deviceId: device.id });
+    deviceId = device?.id ?? null;
   }
 
   // 2. Template from the profile: validity (default and maximum).
@@ -98,7 +106,7 @@ export async function issueDeviceCertificateFor(deps: PkiDeps, request: Issuance
   checkDeviceKey(ca.profile, csr.publicKey.algorithm);
 
   // 3. Enforce the subject: O = the project's slug, CN = the certificate ID the caller is entitled to.
-  const certificateId = request.entitlement.kind === 'device' ? request.entitlement.certificateId : certificateIdFromCsr(csr, project.slug);
+  const certificateId = request.entitlement.kind === 'csr-subject' ? certificateIdFromCsr(csr, project.slug) : request.entitlement.certificateId;
   const subject = deviceSubject(project.slug, certificateId);
 
   // 4. Lint what no signer may be asked for: a certificate outliving its CA stops validating early.
@@ -148,7 +156,7 @@ export async function issueDeviceCertificateFor(deps: PkiDeps, request: Issuance
       serial: issued.serialNumber,
       fingerprint_sha256: issued.fingerprintSha256,
       certificate_id: certificateId,
-      device_id: request.entitlement.kind === 'device' ? request.entitlement.deviceId : null,
+      device_id: deviceId,
       channel: request.channel,
       not_after: issued.notAfter,
       created_at: at,

@@ -225,11 +225,12 @@ async function activate(
     content: JSON.stringify(content),
     created_at: at,
     updated_at: at,
+    purpose: 'device',
   };
   const active: ManagedCasTable = { ...row, status: 'active', certificate_der: certificate.der, chain_pem: chainPem, ca_certificate_id: anchor.id, updated_at: at, activated_at: at };
   try {
     await deps.db.transaction().execute(async (trx) => {
-      const existing = await trx.selectFrom('ca_certificates').select('id').where('project_id', '=', project.id).where('fingerprint_sha256', '=', anchor.fingerprint_sha256).executeTakeFirst();
+      const existing = await trx.selectFrom('ca_certificates').select('id').where('project_id', '=', project.id).where('fingerprint_sha256', '=', anchor.fingerprint_sha256).where('purpose', '=', 'device').executeTakeFirst();
       if (existing) {
         // The same CA already uploaded by hand (a cfssl CA the project trusted before): reuse that anchor.
         active.ca_certificate_id = existing.id;

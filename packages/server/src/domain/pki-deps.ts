@@ -2,6 +2,7 @@ import type { CaKeyVault } from './ca-key-vault.js';
 import type { IssuanceRecorder } from './issuance-recorder.js';
 import type { IssuingCaCache } from './issuing-cas.js';
 import type { KeyToken } from './key-token.js';
+import type { ProjectAnchorCache } from './project-anchors.js';
 import type { ServiceDeps } from './service-deps.js';
 
 /** What the integrated PKI needs beyond the store and clock: where keys are kept, and the signer cache. */
@@ -11,4 +12,6 @@ export interface PkiDeps extends ServiceDeps {
   readonly keyToken: KeyToken | undefined;
   readonly issuingCas: IssuingCaCache;
   readonly recorder: IssuanceRecorder;
+  /** The projects' parsed CA certificates, shared with the device-identity service. */
+  readonly projectAnchors: ProjectAnchorCache;
 }

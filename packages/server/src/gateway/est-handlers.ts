@@ -1,12 +1,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
 import { decodePem } from '@fleetpki/pki';
 import type { DeviceAuthResult } from '../domain/device-authentication.js';
 import { enrollWithToken } from '../domain/enrollment-tokens.js';
+import { enrollWithManufacturerCertificate } from '../domain/manufacturer-enrollment.js';
 import { MAX_CSR_BYTES } from '../domain/issuance-pipeline.js';
 import type { PkiDeps } from '../domain/pki-deps.js';
 import { ServiceError } from '../service-error.js';
 import { renewDeviceCertificate } from './device-rotation.js';
 import { basicPassword, decodeEstCsr, EST_CERTS_HEADERS, estCertsOnly } from './est-messages.js';
+import { peerChain } from './peer-chain.js';
 import { readBoundedBody } from './request-body.js';
 
 /**
@@ -56,8 +59,14 @@ export async function handleEst(
   }
   const result = await verdictOf(req);
   if (!result.ok) {
-    if (operation === 'simpleenroll' && result.code === 'NO_CLIENT_CERTIFICATE') {
-      throw new ServiceError('ENROLLMENT_TOKEN_MISSING', 'EST simpleenroll needs a one-time enrollment token as HTTP Basic credentials, or a device certificate');
+    if (operation === 'simpleenroll') {
+      const chain = peerChain(req.socket as TLSSocket);
+      // A certificate that is not a device's may be a manufacturer's (IDevID), checked against the labelled project.
+      if (chain.length > 0 && label !== undefined) return sendCerts(res, [(await enrollWithManufacturerCertificate(deps, label, chain, decodeEstCsr(body))).der]);
+      throw new ServiceError(
+        'ENROLLMENT_TOKEN_MISSING',
+        'EST simpleenroll needs a one-time enrollment token as HTTP Basic credentials, a device certificate, or a manufacturer certificate at /.well-known/est/{projectId}/simpleenroll',
+      );
     }
     return refusal(res, result, path);
   }

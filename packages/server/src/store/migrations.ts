@@ -113,6 +113,9 @@ export function migrations(dialect: StoreDialect): Record<string, Migration> {
           .addColumn('updated_at', 'text', (c) => c.notNull())
           .addColumn('activated_at', 'text')
           .execute();
+        // A manufacturer CA vouches for devices' factory identities (IDevIDs) at EST enrollment
+        // only; it is never a trust anchor for connecting.
+        await db.schema.alterTable('ca_certificates').addColumn('purpose', 'text', (c) => c.notNull().defaultTo('device')).execute();
         await db.schema.createIndex('managed_cas_project').on('managed_cas').columns(['project_id', 'status', 'activated_at']).execute();
         await db.schema
           .createTable('issued_certificates')

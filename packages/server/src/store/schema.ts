@@ -41,6 +41,8 @@ export interface CaCertificatesTable {
   content: string;
   created_at: string;
   updated_at: string;
+  /** `device`: a trust anchor for connecting; `manufacturer`: vouches for factory certificates at EST enrollment only (migration 0003). */
+  purpose: 'device' | 'manufacturer';
 }
 
 export interface DevicesTable {
