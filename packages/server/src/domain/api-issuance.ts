@@ -1,6 +1,6 @@
 import { encodePem } from '@fleetpki/pki';
 import { decodeCsrField } from './csr-input.js';
-import { issueDeviceCertificateFor } from './issuance-pipeline.js';
+import { issueDeviceCertificateFor, type IssuedDeviceCertificate } from './issuance-pipeline.js';
 import type { PkiDeps } from './pki-deps.js';
 import { actorName, type Principal } from './principal.js';
 import { projectForPrincipal } from './projects.js';
@@ -17,16 +17,35 @@ export interface ApiIssuedCertificate {
 }
 
 /** A factory line's issuance through the management API: the caller's key decides the project, the CSR's CN the device. */
-export async function issueThroughApi(deps: PkiDeps, principal: Principal, projectId: string, input: { csr: string; days?: number | undefined }): Promise<ApiIssuedCertificate> {
-  const project = await projectForPrincipal(deps, principal, projectId);
-  const issued = await issueDeviceCertificateFor(deps, {
-    project,
-    csrDer: decodeCsrField(input.csr),
-    days: input.days,
-    channel: 'api',
-    actor: actorName(principal),
-    entitlement: { kind: 'csr-subject' },
-  });
+export async function issueThroughApi(
+  deps: PkiDeps,
+  principal: Principal,
+  projectId: string,
+  input: { csr: string; days?: number | undefined },
+  announced = false,
+): Promise<ApiIssuedCertificate> {
+  let handedOver = false;
+  try {
+    const project = await projectForPrincipal(deps, principal, projectId);
+    const csrDer = decodeCsrField(input.csr);
+    handedOver = true;
+    return apiView(
+      await issueDeviceCertificateFor(deps, {
+        project,
+        csrDer,
+        days: input.days,
+        channel: 'api',
+        actor: actorName(principal),
+        entitlement: { kind: 'csr-subject' },
+        announced,
+      }),
+    );
+  } finally {
+    if (announced && !handedOver) deps.recorder.leave();
+  }
+}
+
+function apiView(issued: IssuedDeviceCertificate): ApiIssuedCertificate {
   return {
     certificate: encodePem('CERTIFICATE', issued.der),
     certificateId: issued.certificateId,

@@ -47,6 +47,8 @@ export interface IssuanceRequest {
    * token); it throws to refuse, and then nothing is recorded or returned.
    */
   readonly inTransaction?: ((trx: Transaction<Database>, certificateId: string) => Promise<void>) | undefined;
+  /** The caller already announced this issuance to the recorder (`enter`) when its request arrived. */
+  readonly announced?: boolean | undefined;
 }
 
 export interface IssuedDeviceCertificate {
@@ -74,6 +76,17 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  * before every check passed, and nothing is returned before it is recorded.
  */
 export async function issueDeviceCertificateFor(deps: PkiDeps, request: IssuanceRequest): Promise<IssuedDeviceCertificate> {
+  // Announced to the recorder so that concurrent issuances share one commit (issuance-recorder.ts).
+  if (!request.announced) deps.recorder.enter();
+  let recording = false;
+  try {
+    return await runPipeline(deps, request, () => (recording = true));
+  } finally {
+    if (!recording) deps.recorder.leave();
+  }
+}
+
+async function runPipeline(deps: PkiDeps, request: IssuanceRequest, recordingStarts: () => void): Promise<IssuedDeviceCertificate> {
   const { project } = request;
   const now = deps.now();
 
@@ -172,11 +185,15 @@ export async function issueDeviceCertificateFor(deps: PkiDeps, request: Issuance
   };
   const alsoInTransaction = request.inTransaction;
   if (alsoInTransaction) {
+    // Its own transaction: the recorder's batch need not wait for it.
+    recordingStarts();
+    deps.recorder.leave();
     await deps.db.transaction().execute(async (trx) => {
       await alsoInTransaction(trx, certificateId);
       await IssuanceRecorder.recordIn(trx, record);
     });
   } else {
+    recordingStarts();
     await deps.recorder.record(record);
   }
   return issued;

@@ -31,6 +31,10 @@ export function issueFastPath(deps: PkiDeps, logger: Logger, fallback: (req: Inc
       res.end(text);
       logger.log('info', 'request', { requestId, method: 'POST', path, status, durationMs: Math.round((performance.now() - started) * 10) / 10 });
     };
+    // Counted by the recorder from arrival, so concurrent requests still reading their bodies or
+    // keys are waited for by the batch commit (issuance-recorder.ts); handed to the pipeline below.
+    deps.recorder.enter();
+    let handedOver = false;
     const handle = async (): Promise<void> => {
       const body = await readBoundedBody(req, MAX_BODY_BYTES);
       const principal = await authenticate(deps, req.headers['x-api-key'] as string | undefined);
@@ -47,9 +51,17 @@ export function issueFastPath(deps: PkiDeps, logger: Logger, fallback: (req: Inc
         const summary = issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ');
         throw new ServiceError('VALIDATION_FAILED', `the request is not valid: ${summary}`, { issues });
       }
-      answer(201, await issueThroughApi(deps, principal, decodeURIComponent(match[1] as string), parsed.data), 'application/json');
+      let projectId: string;
+      try {
+        projectId = decodeURIComponent(match[1] as string);
+      } catch {
+        throw new ServiceError('VALIDATION_FAILED', 'the project ID in the path is not valid percent-encoding');
+      }
+      handedOver = true;
+      answer(201, await issueThroughApi(deps, principal, projectId, parsed.data, true), 'application/json');
     };
     handle().catch((error: unknown) => {
+      if (!handedOver) deps.recorder.leave();
       if (res.headersSent) return void res.destroy();
       if (isServiceError(error)) {
         const status = PROBLEM_STATUS[error.code];
