@@ -388,6 +388,21 @@ for (const dialect of DIALECTS) {
       assert.equal((await api.call('POST', '/v1/projects/beta/pki/issue', { json: { csr: base64(p384.pem) } })).status, 201);
     });
 
+    it('concurrent issuances, some refused, are each answered and each recorded once (group commit)', async () => {
+      const before = await countIssued();
+      const good = await Promise.all(Array.from({ length: 24 }, (_, i) => keyAndCsr(`burst-${i}`, `/O=acme/CN=burst-${i}`)));
+      const bad = await keyAndCsr('burst-bad', '/O=beta/CN=burst-bad');
+      const results = await Promise.all([
+        ...good.map((csr) => api.call('POST', '/v1/projects/acme/pki/issue', { json: { csr: base64(csr.pem) } })),
+        ...Array.from({ length: 8 }, () => api.call('POST', '/v1/projects/acme/pki/issue', { json: { csr: base64(bad.pem) } })),
+      ]);
+      assert.deepEqual(results.map((r) => r.status), [...Array(24).fill(201), ...Array(8).fill(422)]);
+      assert.equal(new Set(results.slice(0, 24).map((r) => r.body['fingerprintSha256'])).size, 24);
+      assert.equal(await countIssued(), before + 24);
+      const rows = await api.server.store.db.selectFrom('issued_certificates').select('certificate_id').where('certificate_id', 'like', 'burst-%').execute();
+      assert.deepEqual(rows.map((r) => r.certificate_id).sort(), good.map((_, i) => `burst-${i}`).sort());
+    });
+
     it('a project key of another project cannot issue here', async () => {
       const key = await api.call('POST', '/v1/projects/beta/api-keys', { json: { name: 'beta' } });
       const csr = await keyAndCsr('cross', '/O=acme/CN=cross');
