@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import type * as Pkcs11Js from 'pkcs11js';
-import { startTestApi, type TestApi } from './helpers/api.js';
+import { silentLogger, startServer } from '@fleetpki/server';
+import { apiRequest, startTestApi, type TestApi } from './helpers/api.js';
 import { base64 } from './helpers/ca-fixtures.js';
 import { curlIdentity } from './helpers/device-clients.js';
 import { opensslAsync } from './helpers/openssl.js';
@@ -117,6 +118,39 @@ describe('PKCS#11 (SoftHSM2) managed CA keys', () => {
           execFile('openssl', ['req', '-in', join(dir, 'hsm-ca.csr.pem'), '-verify', '-noout'], (error, stdout, stderr) => (error ? reject(error) : resolve(stdout + stderr))),
         );
         assert.match(verified, /verify OK|Certificate request self-signature verify OK/);
+      });
+
+      it('after a restart the server finds the key in the token by its label and issues again', async () => {
+        await api.server.close();
+        const restarted = await startServer({
+          dataDir: api.store.dataDir,
+          database: api.store.database,
+          httpPort: 0,
+          gatewayPort: 0,
+          mqttPort: 0,
+          logger: silentLogger,
+          announce: () => {},
+          pkcs11: { module: SOFTHSM_MODULE, tokenLabel: TOKEN, pin: PIN },
+        });
+        try {
+          await ssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'h2.key.pem']);
+          await ssl(['req', '-new', '-key', 'h2.key.pem', '-subj', '/O=hsm/CN=h2', '-out', 'h2.csr.pem']);
+          const r = await apiRequest('POST', `${restarted.httpUrl}/v1/projects/hsm/pki/issue`, api.adminKey, { json: { csr: base64(readFileSync(join(dir, 'h2.csr.pem'))) } });
+          assert.equal(r.status, 201, r.text);
+          writeFileSync(join(dir, 'h2.crt.pem'), r.body['certificate']);
+          assert.match((await ssl(['verify', '-CAfile', 'hsm-root.pem', '-untrusted', 'hsm-issuing.pem', 'h2.crt.pem'])).toString('utf8'), /h2.crt.pem: OK/);
+        } finally {
+          await restarted.close();
+        }
+        const tokenless = await startServer({ dataDir: api.store.dataDir, database: api.store.database, httpPort: 0, gatewayPort: 0, mqttPort: 0, logger: silentLogger, announce: () => {} });
+        try {
+          // Without the token configured, the same CA cannot sign.
+          const r = await apiRequest('POST', `${tokenless.httpUrl}/v1/projects/hsm/pki/issue`, api.adminKey, { json: { csr: base64(readFileSync(join(dir, 'h2.csr.pem'))) } });
+          assert.equal(r.status, 503);
+          assert.equal(r.body['code'], 'CA_KEY_UNAVAILABLE');
+        } finally {
+          await tokenless.close();
+        }
       });
     });
   }
