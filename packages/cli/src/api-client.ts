@@ -67,7 +67,7 @@ export function apiPath(strings: TemplateStringsArray, ...values: readonly strin
 export type QueryValue = string | number | boolean | undefined;
 
 export interface ApiRequest {
-  readonly method?: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  readonly method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   readonly query?: Readonly<Record<string, QueryValue>>;
   /** Sent as JSON. */
   readonly body?: unknown;

@@ -33,3 +33,35 @@ export interface BundleUploadResult {
   readonly created: number;
   readonly refused: number;
 }
+
+/** A managed issuing CA (DESIGN §5 `…/pki/cas`). */
+export interface ManagedCa {
+  readonly id: string;
+  readonly status: 'pending' | 'active';
+  readonly mode: 'generate' | 'csr' | 'cfssl';
+  readonly keyStorage: 'sealed' | 'pkcs11' | 'remote';
+  readonly certificate: string | null;
+  readonly chain: string | null;
+  readonly csr: string | null;
+  readonly caCertificateId: string | null;
+  readonly profile: { readonly defaultDays: number; readonly maxDays: number; readonly keyTypes: readonly string[] };
+  readonly createdAt: string;
+  readonly activatedAt: string | null;
+}
+
+/** `POST …/pki/issue`'s answer. */
+export interface IssuedCertificate {
+  readonly certificate: string;
+  readonly certificateId: string;
+  readonly serialNumber: string;
+  readonly fingerprintSha256: string;
+  readonly notAfter: string;
+  readonly caId: string;
+  readonly chain: string;
+}
+
+export interface EnrollmentTokenBatch {
+  readonly batchId: string;
+  readonly expiresAt: string;
+  readonly tokens: readonly { readonly id: string; readonly token: string; readonly deviceId: string | null; readonly certificateId: string | null }[];
+}

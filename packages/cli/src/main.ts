@@ -12,6 +12,7 @@ import { registerCsrCommands } from './commands/csr-create.js';
 import { registerDevicesCommands } from './commands/devices.js';
 import { registerInspectCommand } from './commands/inspect.js';
 import { registerKeyCommands } from './commands/key-create.js';
+import { registerPkiCommands } from './commands/pki.js';
 import { registerProjectsCommands } from './commands/projects.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerServerCaCommand } from './commands/server-ca.js';
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
   registerCertificatesCommands(program);
   registerApiKeysCommands(program);
   registerServerCaCommand(program);
+  registerPkiCommands(program);
   // Subcommands inherit exitOverride only when it is set on them too.
   const overrideAll = (command: Command): void => {
     command.exitOverride();

@@ -3,7 +3,7 @@ import { parseCsr, verifyCsrSignature, type CertificationRequest } from './csr.j
 import { PkiError } from './errors.js';
 import { deviceIdentityFromSubject, type DeviceIdentity } from './identity.js';
 import { issueCertificate, type IssuedCertificate } from './issuance.js';
-import type { PreparedIssuer } from './issuer.js';
+import type { IssuingAuthority } from './issuer.js';
 import type { Validity } from './validity.js';
 
 export interface CsrSigningOptions {
@@ -26,7 +26,7 @@ export interface CsrSigningResult extends IssuedCertificate {
  * identity policy on the subject → template from the profile → lint → sign. Extensions the
  * CSR asks for are not copied: the profile decides, as `openssl x509 -req` does by default.
  */
-export async function signCsr(issuer: PreparedIssuer, csrDer: Buffer, options: CsrSigningOptions): Promise<CsrSigningResult> {
+export async function signCsr(issuer: IssuingAuthority, csrDer: Buffer, options: CsrSigningOptions): Promise<CsrSigningResult> {
   const csr = parseCsr(csrDer);
   if (!(await verifyCsrSignature(csr))) {
     throw new PkiError('CSR_SIGNATURE_INVALID', 'the CSR’s signature does not verify: it was altered or not signed by its key');

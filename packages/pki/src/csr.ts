@@ -9,7 +9,8 @@ import { parseExtensionList, type Extension } from './extensions.js';
 import { importPublicKey, parseSubjectPublicKeyInfo, spkiDer, type PublicKeyInfo } from './public-key.js';
 import { parseName, type DistinguishedName } from './name.js';
 import { Oid } from './oids.js';
-import { signatureAlgorithmName, signingAlgorithmFor, signWith, verifySignature } from './signature.js';
+import { signatureAlgorithmName, verifySignature } from './signature.js';
+import { keySigner, type Signer } from './signer.js';
 
 /** A parsed PKCS#10 certification request (RFC 2986). */
 export interface CertificationRequest {
@@ -88,8 +89,11 @@ export function csrSignatureAlgorithmName(csr: CertificationRequest): string {
 
 /** Builds and signs a CSR with an empty attribute set, as `openssl req -new` does. */
 export function createCsr(subject: DistinguishedName, privateKey: KeyObject): Buffer {
-  const algorithm = signingAlgorithmFor(privateKey);
-  const info = sequence([smallInteger(0), subject.der, spkiDer(privateKey), constructed(0xa0, [])]);
-  const signature = signWith(info, privateKey, algorithm);
-  return sequence([info, algorithm.identifier, bitStringOf(signature)]);
+  return createCsrWithSigner(subject, spkiDer(privateKey), keySigner(privateKey));
+}
+
+/** The same for a key only a signer can use (a PKCS#11 token): its SubjectPublicKeyInfo is given. */
+export function createCsrWithSigner(subject: DistinguishedName, subjectPublicKeyInfo: Buffer, signer: Signer): Buffer {
+  const info = sequence([smallInteger(0), subject.der, subjectPublicKeyInfo, constructed(0xa0, [])]);
+  return sequence([info, signer.algorithm.identifier, bitStringOf(signer.sign(info))]);
 }

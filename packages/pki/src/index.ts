@@ -19,6 +19,7 @@ export * from './device-validation.js';
 export * from './validity.js';
 export * from './serial-number.js';
 export * from './certificate-profile.js';
+export * from './signer.js';
 export * from './issuer.js';
 export * from './issuance.js';
 export * from './csr-signing.js';
@@ -39,3 +40,4 @@ export {
   type DerElement,
 } from './der/reader.js';
 export { Tag } from './der/tags.js';
+export * from './certs-only-pkcs7.js';

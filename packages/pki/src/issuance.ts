@@ -3,12 +3,12 @@ import { keyIdentifier, profileExtensions, type CertificateProfile } from './cer
 import { bitStringOf, explicit, sequence, time, unsignedInteger } from './der/writer.js';
 import { normalizeDnsName } from './dns-name.js';
 import { PkiError } from './errors.js';
-import { checkValidityAgainstIssuer, type PreparedIssuer } from './issuer.js';
+import { checkValidityAgainstIssuer, type IssuingAuthority } from './issuer.js';
 import type { KeyAlgorithm } from './key-algorithm.js';
 import type { DistinguishedName } from './name.js';
 import { parseSubjectPublicKeyInfo, spkiDer, type PublicKeyInfo } from './public-key.js';
 import { randomSerialNumber } from './serial-number.js';
-import { signingAlgorithmFor, signWith, type SigningAlgorithm } from './signature.js';
+import { keySigner, type Signer } from './signer.js';
 import { assertEncodableValidity, type Validity } from './validity.js';
 
 export interface CertificateTemplate {
@@ -39,7 +39,7 @@ export function isAcceptableKey(algorithm: KeyAlgorithm, profile: CertificatePro
 }
 
 /** The lint stage: what no certificate of ours may carry, checked before anything is signed. */
-function lint(template: CertificateTemplate, issuer: PreparedIssuer | undefined): void {
+function lint(template: CertificateTemplate, issuer: IssuingAuthority | undefined): void {
   assertEncodableValidity(template.validity);
   const { profile } = template;
   if (!isAcceptableKey(template.publicKey.algorithm, profile)) {
@@ -90,7 +90,8 @@ function lintServerNames(profile: { readonly dnsNames: readonly string[]; readon
   }
 }
 
-function build(template: CertificateTemplate, issuerName: Buffer, signer: KeyObject, algorithm: SigningAlgorithm, aki: Buffer | undefined): IssuedCertificate {
+function build(template: CertificateTemplate, issuerName: Buffer, signer: Signer, aki: Buffer | undefined): IssuedCertificate {
+  const { algorithm } = signer;
   const serialNumber = template.serialNumber ?? randomSerialNumber();
   const subjectKeyId = keyIdentifier(template.publicKey.keyBytes);
   const extensions = profileExtensions(template.profile, template.publicKey.algorithm, subjectKeyId, aki);
@@ -104,14 +105,14 @@ function build(template: CertificateTemplate, issuerName: Buffer, signer: KeyObj
     template.publicKey.der,
     explicit(3, sequence(extensions)),
   ]);
-  const signature = signWith(tbs, signer, algorithm);
+  const signature = signer.sign(tbs);
   return { der: sequence([tbs, algorithm.identifier, bitStringOf(signature)]), serialNumber };
 }
 
 /** Signs a certificate with a prepared CA: the "template → lint → sign" part of the pipeline. */
-export function issueCertificate(issuer: PreparedIssuer, template: CertificateTemplate): IssuedCertificate {
+export function issueCertificate(issuer: IssuingAuthority, template: CertificateTemplate): IssuedCertificate {
   lint(template, issuer);
-  return build(template, issuer.certificate.subject.der, issuer.privateKey, issuer.algorithm, issuer.authorityKeyIdExtension);
+  return build(template, issuer.certificate.subject.der, issuer.signer, issuer.authorityKeyIdExtension);
 }
 
 /** A self-signed root CA (`openssl req -x509`). */
@@ -129,12 +130,12 @@ export function createSelfSignedCa(options: {
     profile: { kind: 'root-ca', pathLen: options.pathLen },
   };
   lint(template, undefined);
-  return build(template, options.subject.der, options.privateKey, signingAlgorithmFor(options.privateKey), undefined);
+  return build(template, options.subject.der, keySigner(options.privateKey), undefined);
 }
 
 /** Issues a device certificate straight from a public key (the factory line: no CSR round trip). */
 export function issueDeviceCertificate(
-  issuer: PreparedIssuer,
+  issuer: IssuingAuthority,
   subject: DistinguishedName,
   publicKey: KeyObject | PublicKeyInfo,
   validity: Validity,

@@ -4,14 +4,20 @@ import { authorityKeyIdentifierExtension, keyIdentifier } from './certificate-pr
 import { PkiError } from './errors.js';
 import { spkiDer, type PublicKeyInfo } from './public-key.js';
 import { signingAlgorithmFor, signWith, verifySignature, type SigningAlgorithm } from './signature.js';
+import { keySigner, type Signer } from './signer.js';
 import type { Validity } from './validity.js';
 
-/** A CA certificate and its key, checked once and pre-encoded for fast repeated issuance. */
-export interface PreparedIssuer {
+/** A CA certificate and what signs for it, checked once and pre-encoded for fast repeated issuance. */
+export interface IssuingAuthority {
   readonly certificate: Certificate;
+  readonly signer: Signer;
+  readonly authorityKeyIdExtension: Buffer;
+}
+
+/** An issuing authority whose key is in memory (the offline CLI, the platform root). */
+export interface PreparedIssuer extends IssuingAuthority {
   readonly privateKey: KeyObject;
   readonly algorithm: SigningAlgorithm;
-  readonly authorityKeyIdExtension: Buffer;
 }
 
 /** Whether a private key is the one a certificate's public key belongs to. */
@@ -34,22 +40,44 @@ export function keyMatchesCertificate(privateKey: KeyObject, certificate: { read
  * and the key must be its key.
  */
 export function prepareIssuer(certificate: Certificate, privateKey: KeyObject): PreparedIssuer {
+  assertIssuingCa(certificate);
+  if (!keyMatchesCertificate(privateKey, certificate)) {
+    throw new PkiError('CA_KEY_MISMATCH', 'the CA private key does not belong to the CA certificate');
+  }
+  const signer = keySigner(privateKey);
+  return { certificate, signer, privateKey, algorithm: signer.algorithm, authorityKeyIdExtension: authorityKeyIdExtensionOf(certificate) };
+}
+
+/**
+ * The same checks for a key the process cannot hold (a PKCS#11 token): the signer must sign
+ * for the certificate's public key, proven by one probe signature that the certificate's key
+ * verifies.
+ */
+export function prepareSignerIssuer(certificate: Certificate, signer: Signer): IssuingAuthority {
+  assertIssuingCa(certificate);
+  const probe = Buffer.from('fleetpki signer match probe');
+  let matches: boolean;
+  try {
+    const algorithm = { oid: signer.algorithm.oid, parameters: undefined, der: signer.algorithm.identifier };
+    matches = verifySignature(probe, signer.sign(probe), algorithm, certificate.publicKey);
+  } catch {
+    matches = false;
+  }
+  if (!matches) throw new PkiError('CA_KEY_MISMATCH', 'the signer does not sign for the CA certificate’s public key');
+  return { certificate, signer, authorityKeyIdExtension: authorityKeyIdExtensionOf(certificate) };
+}
+
+function assertIssuingCa(certificate: Certificate): void {
   if (!isCaCertificate(certificate)) {
     throw new PkiError('ISSUER_NOT_CA', 'the issuer certificate is not a CA (basicConstraints cA is not TRUE)');
   }
   if (certificate.keyUsage && !certificate.keyUsage.includes('keyCertSign')) {
     throw new PkiError('ISSUER_KEY_USAGE', 'the issuer certificate’s keyUsage does not allow keyCertSign');
   }
-  if (!keyMatchesCertificate(privateKey, certificate)) {
-    throw new PkiError('CA_KEY_MISMATCH', 'the CA private key does not belong to the CA certificate');
-  }
-  const keyId = certificate.subjectKeyIdentifier ?? keyIdentifier(certificate.publicKey.keyBytes);
-  return {
-    certificate,
-    privateKey,
-    algorithm: signingAlgorithmFor(privateKey),
-    authorityKeyIdExtension: authorityKeyIdentifierExtension(keyId),
-  };
+}
+
+function authorityKeyIdExtensionOf(certificate: Certificate): Buffer {
+  return authorityKeyIdentifierExtension(certificate.subjectKeyIdentifier ?? keyIdentifier(certificate.publicKey.keyBytes));
 }
 
 /**
@@ -57,7 +85,7 @@ export function prepareIssuer(certificate: Certificate, privateKey: KeyObject): 
  * and a certificate that would outlive its issuer stops validating early, so it is refused
  * rather than signed (RFC 5280 §6.1.3 (a)(2) judges every certificate of a path at one time).
  */
-export function checkValidityAgainstIssuer(issuer: PreparedIssuer, validity: Validity): void {
+export function checkValidityAgainstIssuer(issuer: IssuingAuthority, validity: Validity): void {
   const ca = issuer.certificate;
   if (ca.notAfter.getTime() < validity.notBefore.getTime()) {
     throw new PkiError('ISSUER_EXPIRED', `the issuing CA expired at ${ca.notAfter.toISOString()}`, {

@@ -1,9 +1,9 @@
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
-import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
-import { createAdaptorServer } from '@hono/node-server';
+import { createServer } from 'node:http';
+import { getRequestListener } from '@hono/node-server';
+import { issueFastPath } from './http/issue-fast-path.js';
 import { ensureAdminKey, revokeAdminKeys } from './domain/api-keys.js';
-import type { ServiceDeps } from './domain/service-deps.js';
 import { defaultConsoleDir } from './http/console-static.js';
 import { createManagementApp } from './http/create-app.js';
 import { listen } from './listen.js';
@@ -21,6 +21,13 @@ import { startDeviceHttps } from './gateway/device-https.js';
 import { startDeviceMqtt } from './gateway/device-mqtt.js';
 import { deviceTlsOptions } from './gateway/tls-server-options.js';
 import { openStore, type Store } from './store/open-store.js';
+import { CaKeyVault } from './domain/ca-key-vault.js';
+import { IssuanceRecorder } from './domain/issuance-recorder.js';
+import { IssuingCaCache } from './domain/issuing-cas.js';
+import type { KeyToken } from './domain/key-token.js';
+import type { PkiDeps } from './domain/pki-deps.js';
+import { openPkcs11Token, type Pkcs11Options } from './domain/pkcs11-token.js';
+import { loadMasterKey, MASTER_KEY_ENV } from './platform/master-key.js';
 
 export const ADMIN_KEY_FILE = 'admin-api-key';
 export const DEFAULT_DATA_DIR = './fleetpki-data';
@@ -51,6 +58,10 @@ export interface ServeOptions {
   readonly now?: (() => Date) | undefined;
   /** The built web console (default: the monorepo's packages/console/dist/app). */
   readonly consoleDir?: string | undefined;
+  /** The master key sealing managed CA keys (64 hex digits or base64); default FLEETPKI_MASTER_KEY, else <data-dir>/master.key. */
+  readonly masterKey?: string | undefined;
+  /** A PKCS#11 token for managed CA keys (`keyStorage: "pkcs11"`). */
+  readonly pkcs11?: Pkcs11Options | undefined;
 }
 
 export interface RunningServer {
@@ -85,8 +96,19 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   const store = await openStore(options.database ? { kind: 'postgres', url: options.database } : { kind: 'sqlite', dataDir }).catch((error: unknown) => {
     throw new StartupError('DATABASE_UNAVAILABLE', `cannot open the store: ${(error as Error).message}`);
   });
+  let keyToken: KeyToken | undefined;
   try {
-    const deps: ServiceDeps = { db: store.db, now };
+    const vault = new CaKeyVault(loadMasterKey(dataDir, options.masterKey ?? process.env[MASTER_KEY_ENV]));
+    keyToken = options.pkcs11 ? await openPkcs11Token(options.pkcs11) : undefined;
+    const deps: PkiDeps = {
+      db: store.db,
+      now,
+      vault,
+      keyToken,
+      issuingCas: new IssuingCaCache(store.db, vault, keyToken),
+      recorder: new IssuanceRecorder(store.db),
+      projectAnchors: new ProjectAnchorCache(store.db),
+    };
     const platform = await ensurePlatformPki({
       dataDir,
       names,
@@ -122,7 +144,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       logger.log('info', 'created the admin API key', { file: adminKeyFile, prefix: admin.prefix });
     }
     const app = createManagementApp({ deps, logger, platformRoot: platform.root, version: SERVER_VERSION, consoleDir: options.consoleDir ?? defaultConsoleDir() });
-    const server = createAdaptorServer({ fetch: app.fetch }) as Server;
+    const server = createServer(issueFastPath(deps, logger, getRequestListener(app.fetch)));
     const host = options.host ?? '127.0.0.1';
     const httpUrl = await listen(server, options.httpPort ?? DEFAULT_HTTP_PORT, host, 'http').catch((error: Error) => {
       throw new StartupError('INVALID_OPTION', `cannot listen on ${host}:${options.httpPort ?? DEFAULT_HTTP_PORT}: ${error.message}`);
@@ -133,8 +155,9 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     const journal = new AuthenticationJournal(store.db, (error) => logger.log('error', 'cannot write authentication events', { error: error.message }));
     // One identity service and one TLS configuration behind every device transport.
     const transport = {
-      authenticator: new DeviceAuthenticator(deps, new ProjectAnchorCache(store.db), journal),
+      authenticator: new DeviceAuthenticator(deps, deps.projectAnchors, journal),
       registry,
+      pki: deps,
       tls: deviceTlsOptions(platform.serverChainPem, platform.serverKeyPem),
       host,
       logger,
@@ -170,12 +193,14 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
           clearTimeout(timer);
           await journal.flush();
           await store.close();
+          keyToken?.close();
           logger.log('info', 'stopped');
         })();
         return closing;
       },
     };
   } catch (error) {
+    keyToken?.close();
     await store.close();
     throw error;
   }

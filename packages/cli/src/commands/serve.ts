@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import type { Command } from 'commander';
 import { CliError } from '../cli-error.js';
 import { DEFAULT_DATA_DIR, DEFAULT_GATEWAY_PORT, DEFAULT_HTTP_PORT, DEFAULT_MQTT_PORT } from '../serve-defaults.js';
@@ -23,7 +24,22 @@ interface ServeFlags {
   tlsCert?: string;
   tlsKey?: string;
   resetAdminKey?: boolean;
+  pkcs11Module?: string;
+  pkcs11Token?: string;
+  workers: number;
 }
+
+/** Bound on --workers: more processes than cores only add contention. */
+export const MAX_WORKERS = 64;
+
+function workerCount(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_WORKERS) throw new CliError('USAGE', `--workers must be a whole number from 1 to ${MAX_WORKERS}, got "${value}"`);
+  return n;
+}
+
+/** The token PIN comes from the environment, never a flag (flags show in the process list). */
+export const PKCS11_PIN_ENV = 'FLEETPKI_PKCS11_PIN';
 
 export function registerServeCommand(program: Command): void {
   program
@@ -39,7 +55,17 @@ export function registerServeCommand(program: Command): void {
     .option('--tls-cert <file>', 'your own server certificate chain (PEM) instead of one from the platform root')
     .option('--tls-key <file>', 'the key of --tls-cert')
     .option('--reset-admin-key', 'revoke the admin API key and make a new one (shown once, written to <data-dir>/admin-api-key)')
+    .option('--pkcs11-module <file>', 'a PKCS#11 module for managed CA keys (SoftHSM2: /usr/lib/softhsm/libsofthsm2.so); PIN in $' + 'FLEETPKI_PKCS11_PIN')
+    .option('--pkcs11-token <label>', 'the token label for --pkcs11-module')
+    .option('--workers <n>', 'server processes sharing the ports (node:cluster), e.g. one per core; needs explicit ports', workerCount, 1)
     .action(async (flags: ServeFlags) => {
+      if (flags.workers > 1 && cluster.isPrimary) {
+        await superviseWorkers(flags);
+        return;
+      }
+      if ((flags.pkcs11Module === undefined) !== (flags.pkcs11Token === undefined)) throw new CliError('USAGE', '--pkcs11-module and --pkcs11-token go together');
+      const pin = process.env[PKCS11_PIN_ENV];
+      if (flags.pkcs11Module !== undefined && pin === undefined) throw new CliError('USAGE', `--pkcs11-module needs the token PIN in $${PKCS11_PIN_ENV}`);
       // Loaded here, not at the top: the server package is most of a CLI start (serve-defaults.ts).
       const { startServer } = await import('@fleetpki/server');
       const server = await startServer({
@@ -52,17 +78,79 @@ export function registerServeCommand(program: Command): void {
         hostnames: flags.hostname,
         tlsCertFile: flags.tlsCert,
         tlsKeyFile: flags.tlsKey,
-        resetAdminKey: flags.resetAdminKey,
+        // Under --workers the primary has already done it, once.
+        resetAdminKey: flags.resetAdminKey === true && !cluster.isWorker,
+        pkcs11: flags.pkcs11Module !== undefined && flags.pkcs11Token !== undefined && pin !== undefined ? { module: flags.pkcs11Module, tokenLabel: flags.pkcs11Token, pin } : undefined,
       });
       // Graceful shutdown: stop accepting, finish requests in flight, close the store, exit 0.
+      // A cluster worker stops on its primary's signal; the primary relays SIGTERM/SIGINT.
       await new Promise<void>((done) => {
         const stop = (): void => {
           process.off('SIGTERM', stop);
           process.off('SIGINT', stop);
-          void server.close().then(done);
+          // A cluster worker's IPC channel to its primary would keep it alive: let go of it last.
+          void server.close().then(() => {
+            cluster.worker?.disconnect();
+            done();
+          });
         };
         process.on('SIGTERM', stop);
         process.on('SIGINT', stop);
       });
     });
+}
+
+/**
+ * `--workers N`: the primary prepares the data directory and store once (migrations, platform
+ * keys, the admin key shown once, the master key) so the workers do not race to create them,
+ * then forks N workers that run the whole server on the same ports (the cluster module shares
+ * the listening sockets). SIGTERM/SIGINT are relayed; the primary exits when every worker has,
+ * with the first failure's status if a worker died on its own.
+ */
+async function superviseWorkers(flags: ServeFlags): Promise<void> {
+  if (flags.httpPort === 0 || flags.gatewayPort === 0 || flags.mqttPort === 0) {
+    throw new CliError('USAGE', '--workers needs explicit ports: with port 0 every worker would pick its own');
+  }
+  const { silentLogger, startServer } = await import('@fleetpki/server');
+  const prepared = await startServer({
+    dataDir: flags.dataDir,
+    database: flags.database,
+    host: flags.host,
+    httpPort: 0,
+    gatewayPort: 0,
+    mqttPort: 0,
+    hostnames: flags.hostname,
+    tlsCertFile: flags.tlsCert,
+    tlsKeyFile: flags.tlsKey,
+    resetAdminKey: flags.resetAdminKey,
+    logger: silentLogger,
+  });
+  await prepared.close();
+  let stopping = false;
+  let failure: number | undefined;
+  const workers = Array.from({ length: flags.workers }, () => cluster.fork());
+  const stop = (): void => {
+    stopping = true;
+    for (const worker of workers) if (!worker.isDead()) worker.process.kill('SIGTERM');
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  await Promise.all(
+    workers.map(
+      (worker) =>
+        new Promise<void>((done) =>
+          worker.once('exit', (code, signal) => {
+            if (!stopping) {
+              failure ??= code ?? 1;
+              process.stderr.write(`fleetpki: worker ${worker.process.pid ?? '?'} exited (${signal ?? code}); stopping the others\n`);
+              stop();
+            }
+            done();
+          }),
+        ),
+    ),
+  );
+  process.off('SIGTERM', stop);
+  process.off('SIGINT', stop);
+  if (failure !== undefined) process.exitCode = failure;
 }

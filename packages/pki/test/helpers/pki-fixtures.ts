@@ -10,6 +10,7 @@ import {
   parseSubjectPublicKeyInfo,
   parseSubjectString,
   prepareIssuer,
+  keySigner,
   signingAlgorithmFor,
   spkiDer,
   validityForDays,
@@ -113,6 +114,7 @@ export function forgeIssuer(issuer: Issued): PreparedIssuer {
   return {
     certificate: { ...issuer.cert, basicConstraints: undefined },
     privateKey: issuer.key,
+    signer: keySigner(issuer.key),
     algorithm: signingAlgorithmFor(issuer.key),
     authorityKeyIdExtension: authorityKeyIdentifierExtension(
       issuer.cert.subjectKeyIdentifier ?? keyIdentifier(issuer.cert.publicKey.keyBytes),

@@ -20,7 +20,10 @@ export interface CaCertificate {
   readonly createdAt: string;
   readonly updatedAt: string;
   readonly certificateContent: CertificateContent;
+  readonly purpose: CaPurpose;
 }
+
+export type CaPurpose = CaCertificatesTable['purpose'];
 
 /** What happened to one certificate of an upload. */
 export type UploadResult =
@@ -35,6 +38,7 @@ export function caCertificateView(row: CaCertificatesTable): CaCertificate {
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     certificateContent: JSON.parse(row.content) as CertificateContent,
+    purpose: row.purpose,
   };
 }
 
@@ -46,7 +50,7 @@ export async function uploadCaCertificates(
   deps: ServiceDeps,
   principal: Principal,
   project: ProjectRow,
-  input: { certFile: string; certType?: CertType | undefined },
+  input: { certFile: string; certType?: CertType | undefined; purpose?: CaPurpose | undefined },
 ): Promise<UploadResult[]> {
   const items = decodeCertFile(input.certFile);
   const results: UploadResult[] = [];
@@ -72,6 +76,7 @@ export async function uploadCaCertificates(
         content: JSON.stringify(content),
         created_at: at,
         updated_at: at,
+        purpose: input.purpose ?? 'device',
       };
       await insertCaCertificate(deps, principal, project, row);
       results.push({ index: item.index, status: 'created', certificate: caCertificateView(row), warnings });
@@ -94,7 +99,7 @@ async function insertCaCertificate(deps: ServiceDeps, principal: Principal, proj
         targetType: 'ca-certificate',
         targetId: row.id,
         projectId: project.id,
-        details: { certType: row.cert_type, subject: row.subject, fingerprintSha256: row.fingerprint_sha256 },
+        details: { certType: row.cert_type, purpose: row.purpose, subject: row.subject, fingerprintSha256: row.fingerprint_sha256 },
       });
     });
   } catch (error) {

@@ -10,6 +10,8 @@ export interface ProjectAnchors {
   readonly enabled: readonly Certificate[];
   /** Disabled CAs, so a refusal can say CA_DISABLED rather than UNKNOWN_ISSUER. */
   readonly disabled: readonly Certificate[];
+  /** Enabled manufacturer CAs: they vouch for factory certificates at EST enrollment, never for connecting. */
+  readonly manufacturers: readonly Certificate[];
   /** CA certificate id by SHA-256 fingerprint of its DER. */
   readonly idByFingerprint: ReadonlyMap<string, string>;
 }
@@ -29,16 +31,21 @@ export class ProjectAnchorCache {
   async anchorsFor(project: ProjectRow): Promise<ProjectAnchors> {
     const cached = this.entries.get(project.id);
     if (cached && cached.generation === project.ca_generation) return cached;
-    const rows = await this.db.selectFrom('ca_certificates').select(['id', 'der', 'enabled']).where('project_id', '=', project.id).execute();
+    const rows = await this.db.selectFrom('ca_certificates').select(['id', 'der', 'enabled', 'purpose']).where('project_id', '=', project.id).execute();
     const enabled: Certificate[] = [];
     const disabled: Certificate[] = [];
+    const manufacturers: Certificate[] = [];
     const idByFingerprint = new Map<string, string>();
     for (const row of rows) {
       const certificate = parseCertificate(Buffer.from(row.der));
+      if (row.purpose === 'manufacturer') {
+        if (row.enabled === 1) manufacturers.push(certificate);
+        continue;
+      }
       (row.enabled === 1 ? enabled : disabled).push(certificate);
       idByFingerprint.set(fingerprintSha256(certificate.der), row.id);
     }
-    const anchors: ProjectAnchors = { generation: project.ca_generation, enabled, disabled, idByFingerprint };
+    const anchors: ProjectAnchors = { generation: project.ca_generation, enabled, disabled, manufacturers, idByFingerprint };
     this.entries.set(project.id, anchors);
     return anchors;
   }

@@ -2,7 +2,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import type { DeviceAuthResult } from '../domain/device-authentication.js';
-import { problemBody } from '../http/problem.js';
+import { problemBody, problemDocument } from '../http/problem.js';
+import { PROBLEM_STATUS } from '../http/problem-status.js';
+import { isServiceError } from '../service-error.js';
+import { MAX_CSR_BYTES, renewDeviceCertificate } from './device-rotation.js';
+import { EST_PATH, handleEst, type EstOperation } from './est-handlers.js';
+import { readBoundedBody } from './request-body.js';
 import { listen } from '../listen.js';
 import { deviceProblem } from './device-problem.js';
 import { tlsClientErrorHandler } from './handshake-failure.js';
@@ -22,6 +27,7 @@ export const REFUSED_CONNECTION_GRACE_MS = 5_000;
 
 export type DeviceHttpsOptions = DeviceTransportOptions;
 
+
 export interface DeviceHttps {
   readonly url: string;
   readonly server: HttpsServer;
@@ -37,32 +43,53 @@ export async function startDeviceHttps(options: DeviceHttpsOptions): Promise<Dev
   // Verdicts still pending, and refusals; an admitted connection is found in the registry, so an
   // idle device connection holds no promise or result of its own.
   const verdicts = new WeakMap<TLSSocket, Promise<DeviceAuthResult>>();
-  const verdictOf = async (socket: TLSSocket): Promise<DeviceAuthResult> => {
-    const device = options.registry.deviceOf(socket);
+  const refusal = (res: ServerResponse, result: Extract<DeviceAuthResult, { ok: false }>, path: string): void => {
+    const problem = deviceProblem(result.code, result.message, path);
+    res.setHeader('connection', 'close'); // a refused device gets its answer, then the connection ends
+    send(res, problem.status, 'application/problem+json', problem.body);
+  };
+  const verdictOf = async (req: IncomingMessage): Promise<DeviceAuthResult> => {
+    const device = options.registry.deviceOf(req.socket);
     if (device) return { ok: true, device };
-    return (await verdicts.get(socket)) ?? { ok: false, code: 'NO_CLIENT_CERTIFICATE', message: 'this connection was not authenticated' };
+    return (await verdicts.get(req.socket as TLSSocket)) ?? { ok: false, code: 'NO_CLIENT_CERTIFICATE', message: 'this connection was not authenticated' };
   };
 
-  // One route on the hot path of every device: a plain handler, no framework layers per request.
+  // Plain handlers, no framework layers per request: GET /v1/device/identity is on the hot path of every device.
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
-    if (req.method !== 'GET' || path !== '/v1/device/identity') {
-      send(res, 404, 'application/problem+json', problemBody(404, 'ROUTE_NOT_FOUND', `no route ${req.method ?? ''} ${path}`, path));
+    if (req.method === 'GET' && path === '/v1/device/identity') {
+      const result = await verdictOf(req);
+      if (!result.ok) return refusal(res, result, path);
+      const { projectId, certificateId, deviceId, deviceName, provisioning } = result.device;
+      send(res, 200, 'application/json', { projectId, certificateId, deviceId, deviceName, provisioning });
       return;
     }
-    const result = await verdictOf(req.socket as TLSSocket);
-    if (!result.ok) {
-      const problem = deviceProblem(result.code, result.message, path);
-      res.setHeader('connection', 'close'); // a refused device gets its answer, then the connection ends
-      send(res, problem.status, 'application/problem+json', problem.body);
+    if (req.method === 'POST' && path === '/v1/csr') {
+      // Golioth's rotation path: DER PKCS#10 in, DER certificate out, over the device's own connection.
+      const result = await verdictOf(req);
+      if (!result.ok) return refusal(res, result, path);
+      const issued = await renewDeviceCertificate(options.pki, result.device, await readBoundedBody(req, MAX_CSR_BYTES), 'rotation');
+      res.writeHead(200, { 'content-type': 'application/pkix-cert', 'content-length': issued.der.length });
+      res.end(issued.der);
       return;
     }
-    const { projectId, certificateId, deviceId, deviceName, provisioning } = result.device;
-    send(res, 200, 'application/json', { projectId, certificateId, deviceId, deviceName, provisioning });
+    const est = EST_PATH.exec(path);
+    if (est) {
+      await handleEst(options.pki, req, res, est[2] as EstOperation, est[1], path, verdictOf, refusal);
+      return;
+    }
+    send(res, 404, 'application/problem+json', problemBody(404, 'ROUTE_NOT_FOUND', `no route ${req.method ?? ''} ${path}`, path));
   };
 
   const server = createHttpsServer(options.tls, (req, res) => {
     handle(req, res).catch((error: unknown) => {
+      const path = (req.url ?? '/').split('?')[0] ?? '/';
+      if (isServiceError(error) && !res.headersSent) {
+        const status = PROBLEM_STATUS[error.code];
+        if (status === 401) res.setHeader('www-authenticate', 'Basic realm="fleetpki EST", charset="UTF-8"');
+        send(res, status, 'application/problem+json', problemDocument(error, path));
+        return;
+      }
       options.logger.log('error', 'device request failed', { error: (error as Error).stack ?? String(error) });
       if (!res.headersSent) send(res, 500, 'application/problem+json', problemBody(500, 'INTERNAL_ERROR', 'the request failed; it is logged'));
       else res.destroy();
@@ -103,7 +130,7 @@ export async function startDeviceHttps(options: DeviceHttpsOptions): Promise<Dev
   };
 }
 
-function send(res: ServerResponse, status: number, contentType: string, body: unknown): void {
+export function send(res: ServerResponse, status: number, contentType: string, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(text) });
   res.end(text);

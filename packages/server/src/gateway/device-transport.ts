@@ -1,5 +1,6 @@
 import type { TlsOptions } from 'node:tls';
 import type { DeviceAuthenticator } from '../domain/device-authentication.js';
+import type { PkiDeps } from '../domain/pki-deps.js';
 import type { Logger } from '../logger.js';
 import type { ConnectionRegistry } from './connection-registry.js';
 
@@ -7,6 +8,8 @@ import type { ConnectionRegistry } from './connection-registry.js';
 export interface DeviceTransportOptions {
   readonly authenticator: DeviceAuthenticator;
   readonly registry: ConnectionRegistry;
+  /** The integrated PKI, for certificate rotation and EST on the HTTPS gateway. */
+  readonly pki: PkiDeps;
   readonly tls: TlsOptions;
   readonly host: string;
   readonly port: number;

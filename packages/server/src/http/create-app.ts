@@ -3,7 +3,7 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Certificate } from '@fleetpki/pki';
 import { HTTPException } from 'hono/http-exception';
 import { bodyLimit } from 'hono/body-limit';
-import type { ServiceDeps } from '../domain/service-deps.js';
+import type { PkiDeps } from '../domain/pki-deps.js';
 import type { Logger } from '../logger.js';
 import { isServiceError, ServiceError } from '../service-error.js';
 import type { AppEnv } from './app-env.js';
@@ -14,6 +14,7 @@ import { auditRoutes } from './routes/audit.js';
 import { certificateRoutes } from './routes/certificates.js';
 import { consoleRoutes } from './console-static.js';
 import { deviceRoutes } from './routes/devices.js';
+import { pkiRoutes } from './routes/pki.js';
 import { projectRoutes } from './routes/projects.js';
 import { serverCaRoutes } from './routes/server-ca.js';
 
@@ -21,7 +22,7 @@ import { serverCaRoutes } from './routes/server-ca.js';
 export const MAX_BODY_BYTES = 1024 * 1024;
 
 export interface AppOptions {
-  readonly deps: ServiceDeps;
+  readonly deps: PkiDeps;
   readonly logger: Logger;
   readonly platformRoot: Certificate;
   readonly version: string;
@@ -73,6 +74,7 @@ export function createManagementApp(options: AppOptions): OpenAPIHono<AppEnv> {
   deviceRoutes(deps, app);
   apiKeyRoutes(deps, app);
   auditRoutes(deps, app);
+  pkiRoutes(deps, app);
   serverCaRoutes(options.platformRoot, app);
   app.doc('/openapi.json', {
     openapi: '3.0.3',

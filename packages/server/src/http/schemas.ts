@@ -91,6 +91,7 @@ export const CaCertificate = z
     createdAt: z.string(),
     updatedAt: z.string(),
     certificateContent: CertificateContent,
+    purpose: z.enum(['device', 'manufacturer']).openapi({ description: 'device: a trust anchor for connecting; manufacturer: vouches for factory certificates at EST enrollment only' }),
   })
   .openapi('CaCertificate');
 export const CaCertificatePage = pageOf(CaCertificate, 'CaCertificatePage');
@@ -99,6 +100,10 @@ export const CaCertificateUpload = z
   .object({
     certFile: z.string().min(1).openapi({ description: 'base64 of a PEM or DER file holding one or more CA certificates' }),
     certType: z.enum(['root', 'intermediate']).optional().openapi({ description: 'defaults to root for a self-issued certificate, else intermediate' }),
+    purpose: z
+      .enum(['device', 'manufacturer'])
+      .optional()
+      .openapi({ description: 'device (default): devices chain to it; manufacturer: its certificates may enroll over EST (simpleenroll), never connect' }),
   })
   .strict()
   .openapi('CaCertificateUpload');

@@ -93,5 +93,64 @@ export function migrations(dialect: StoreDialect): Record<string, Migration> {
         await db.schema.createIndex('audit_events_target').on('audit_events').columns(['target_id', 'id']).execute();
       },
     },
+    '0004-integrated-pki': {
+      // Managed issuing CAs (keys sealed under the master key, or in a PKCS#11 token, or at a
+      // remote signer), every certificate they issue, and one-time EST enrollment tokens.
+      async up(db: Kysely<unknown>): Promise<void> {
+        await db.schema
+          .createTable('managed_cas')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('project_id', 'text', (c) => c.notNull().references('projects.id').onDelete('cascade'))
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('mode', 'text', (c) => c.notNull())
+          .addColumn('key_storage', 'text', (c) => c.notNull())
+          .addColumn('sealed_key', sql.raw(blob))
+          .addColumn('pkcs11_label', 'text')
+          .addColumn('remote_url', 'text')
+          .addColumn('remote_profile', 'text')
+          .addColumn('csr_der', sql.raw(blob))
+          .addColumn('certificate_der', sql.raw(blob))
+          .addColumn('chain_pem', 'text')
+          .addColumn('ca_certificate_id', 'text')
+          .addColumn('default_days', 'integer', (c) => c.notNull())
+          .addColumn('max_days', 'integer', (c) => c.notNull())
+          .addColumn('key_types', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .addColumn('activated_at', 'text')
+          .execute();
+        // A manufacturer CA vouches for devices' factory identities (IDevIDs) at EST enrollment
+        // only; it is never a trust anchor for connecting.
+        await db.schema.alterTable('ca_certificates').addColumn('purpose', 'text', (c) => c.notNull().defaultTo('device')).execute();
+        await db.schema.createIndex('managed_cas_project').on('managed_cas').columns(['project_id', 'status', 'activated_at']).execute();
+        await db.schema
+          .createTable('issued_certificates')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('project_id', 'text', (c) => c.notNull().references('projects.id').onDelete('cascade'))
+          .addColumn('managed_ca_id', 'text', (c) => c.notNull())
+          .addColumn('serial', 'text', (c) => c.notNull())
+          .addColumn('fingerprint_sha256', 'text', (c) => c.notNull())
+          .addColumn('certificate_id', 'text', (c) => c.notNull())
+          .addColumn('device_id', 'text')
+          .addColumn('channel', 'text', (c) => c.notNull())
+          .addColumn('not_after', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addUniqueConstraint('issued_certificates_fingerprint', ['project_id', 'fingerprint_sha256'])
+          .execute();
+        await db.schema.createIndex('issued_certificates_project').on('issued_certificates').columns(['project_id', 'certificate_id']).execute();
+        await db.schema
+          .createTable('enrollment_tokens')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('project_id', 'text', (c) => c.notNull().references('projects.id').onDelete('cascade'))
+          .addColumn('token_hash', 'text', (c) => c.notNull().unique())
+          .addColumn('device_id', 'text')
+          .addColumn('certificate_id', 'text')
+          .addColumn('batch_id', 'text')
+          .addColumn('expires_at', 'text', (c) => c.notNull())
+          .addColumn('used_at', 'text')
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .execute();
+      },
+    },
   };
 }

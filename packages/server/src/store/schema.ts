@@ -11,6 +11,9 @@ export interface Database {
   api_keys: ApiKeysTable;
   audit_events: AuditEventsTable;
   platform_settings: PlatformSettingsTable;
+  managed_cas: ManagedCasTable;
+  issued_certificates: IssuedCertificatesTable;
+  enrollment_tokens: EnrollmentTokensTable;
 }
 
 export interface ProjectsTable {
@@ -38,6 +41,8 @@ export interface CaCertificatesTable {
   content: string;
   created_at: string;
   updated_at: string;
+  /** `device`: a trust anchor for connecting; `manufacturer`: vouches for factory certificates at EST enrollment only (migration 0003). */
+  purpose: 'device' | 'manufacturer';
 }
 
 export interface DevicesTable {
@@ -80,6 +85,64 @@ export interface AuditEventsTable {
 export interface PlatformSettingsTable {
   name: string;
   value: string;
+}
+
+/** An issuing CA the platform runs for a project (migration 0003). */
+export interface ManagedCasTable {
+  id: string;
+  project_id: string;
+  /** `pending` while a `csr` mode CA waits for its signed certificate. */
+  status: 'pending' | 'active';
+  mode: 'generate' | 'csr' | 'cfssl';
+  /** Where the key is: sealed under the master key, in a PKCS#11 token, or at a remote signer. */
+  key_storage: 'sealed' | 'pkcs11' | 'remote';
+  /** AES-256-GCM sealed PKCS#8 DER (see ca-key-vault.ts); null unless key_storage is `sealed`. */
+  sealed_key: Buffer | null;
+  pkcs11_label: string | null;
+  remote_url: string | null;
+  remote_profile: string | null;
+  csr_der: Buffer | null;
+  certificate_der: Buffer | null;
+  /** Certificates above the issuing one (its root), PEM. */
+  chain_pem: string | null;
+  /** The project CA certificate (trust anchor) this CA's certificate was registered as. */
+  ca_certificate_id: string | null;
+  default_days: number;
+  max_days: number;
+  /** JSON array of the key types devices may have certified. */
+  key_types: string;
+  created_at: string;
+  updated_at: string;
+  activated_at: string | null;
+}
+
+export interface IssuedCertificatesTable {
+  id: string;
+  project_id: string;
+  managed_ca_id: string;
+  /** Hex, as `openssl x509 -serial` prints it. */
+  serial: string;
+  fingerprint_sha256: string;
+  certificate_id: string;
+  device_id: string | null;
+  /** api | rotation | est-enroll | est-reenroll */
+  channel: string;
+  not_after: string;
+  created_at: string;
+}
+
+export interface EnrollmentTokensTable {
+  id: string;
+  project_id: string;
+  /** SHA-256 of the token, hex: the token itself is shown once and never stored. */
+  token_hash: string;
+  /** Set for a token made for one device: the certificate is issued to that device's identity. */
+  device_id: string | null;
+  certificate_id: string | null;
+  batch_id: string | null;
+  expires_at: string;
+  used_at: string | null;
+  created_at: string;
 }
 
 /** A project as read from the store (generated columns resolved). */

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 
 /** The real openssl binary; throws with its stderr when it fails. */
 export function openssl(args: readonly string[], cwd: string, input?: Buffer | string): Buffer {
@@ -19,4 +19,15 @@ export function opensslFingerprint(certFile: string, cwd: string): string {
 export function opensslNotAfter(certFile: string, cwd: string): Date {
   const line = openssl(['x509', '-in', certFile, '-noout', '-enddate'], cwd).toString('utf8');
   return new Date((line.split('=')[1] ?? '').trim());
+}
+
+/** The real openssl binary as an async child process, for tests whose server runs in this process (its event loop must keep turning). */
+export async function opensslAsync(args: readonly string[], cwd: string, input?: Buffer | string): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const child = execFile('openssl', args, { cwd, encoding: 'buffer', maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`openssl ${args.join(' ')} failed: ${stderr.toString('utf8')}`));
+      else resolve(stdout);
+    });
+    child.stdin?.end(input);
+  });
 }

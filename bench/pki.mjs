@@ -1,0 +1,176 @@
+// Integrated PKI benchmark (issue 7): in one run, with the same CSRs and the same load generator,
+//  1. certificates/s issued by fleetpki through POST /v1/projects/{id}/pki/issue (the whole
+//     pipeline: API key, CSR proof of possession, profile, subject, sign, recorded in SQLite with
+//     its audit event before the answer), `fleetpki serve --workers <cores>`;
+//  2. certificates/s signed by CloudFlare's `cfssl serve` (/api/v1/cfssl/sign, EC P-256 CA,
+//     in-memory key, no database), the baseline;
+// and their ratio, with each server's CPU time per certificate. Both servers are separate
+// processes, as is the load generator. Rounds are interleaved; medians.
+import { spawn, execFileSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as pki from '../packages/pki/dist/src/index.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const ROUND_MS = Number(process.env.BENCH_ROUND_MS ?? 4000);
+const LOAD_PROCESSES = 2;
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+const CSR_COUNT = 2000;
+const WORKERS = Number(process.env.BENCH_WORKERS ?? availableParallelism());
+const CLK_TCK = 100; // Linux USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s
+const median = (values) => [...values].sort((a, b) => a - b)[values.length >> 1];
+
+const dir = mkdtempSync(join(tmpdir(), 'fleetpki-bench-pki-'));
+const children = [];
+process.on('exit', () => {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function freePort() {
+  return new Promise((done, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => done(port));
+    });
+  });
+}
+
+/** CPU ticks of a process and every process below it (the cluster workers). */
+function treeTicks(pid) {
+  let total = 0;
+  const ppids = new Map();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const fields = readFileSync(`/proc/${name}/stat`, 'utf8').split(') ')[1].split(' ');
+      ppids.set(Number(name), { ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) });
+    } catch {
+      /* gone */
+    }
+  }
+  const inTree = new Set([pid]);
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const [p, info] of ppids) {
+      if (!inTree.has(p) && inTree.has(info.ppid)) {
+        inTree.add(p);
+        changed = true;
+      }
+    }
+  }
+  for (const p of inTree) total += ppids.get(p)?.ticks ?? 0;
+  return total;
+}
+
+// The same CSRs for both: EC P-256 device keys, subjects O=bench, CN=device-N.
+const csrPems = Array.from({ length: CSR_COUNT }, (_, i) => {
+  const { privateKey } = pki.generateKeyPair({ kind: 'ec', curve: 'P-256' });
+  return pki.encodePem('CERTIFICATE REQUEST', pki.createCsr(pki.deviceSubject('bench', `device-${i}`), privateKey));
+});
+
+// 1. fleetpki: `fleetpki serve --workers N` on SQLite, a project and a generated managed CA.
+const [httpPort, gatewayPort, mqttPort] = [await freePort(), await freePort(), await freePort()];
+const serve = spawn(
+  process.execPath,
+  [resolve(here, '../packages/cli/bin/fleetpki.js'), 'serve', '--data-dir', join(dir, 'data'), '--workers', String(WORKERS), '--http-port', String(httpPort), '--gateway-port', String(gatewayPort), '--mqtt-port', String(mqttPort)],
+  // The request log goes to a file: read through a pipe, it would cost this process CPU per
+  // request on the cores the servers share.
+  { stdio: ['ignore', openSync(join(dir, 'serve.log'), 'w'), 'ignore'] },
+);
+children.push(serve);
+for (let i = 0; ; i++) {
+  const listening = readFileSync(join(dir, 'serve.log'), 'utf8').split('"management API listening"').length - 1;
+  if (listening === WORKERS) break;
+  if (serve.exitCode !== null || i > 600) throw new Error(`fleetpki serve did not start (exit ${serve.exitCode})`);
+  await new Promise((r) => setTimeout(r, 100));
+}
+const fleetUrl = `http://127.0.0.1:${httpPort}`;
+const adminKey = readFileSync(join(dir, 'data', 'admin-api-key'), 'utf8').trim();
+const api = async (method, path, body) => {
+  const r = await fetch(`${fleetUrl}${path}`, { method, headers: { 'x-api-key': adminKey, 'content-type': 'application/json' }, body: body && JSON.stringify(body) });
+  if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${await r.text()}`);
+  return r.json();
+};
+await api('POST', '/v1/projects', { name: 'Bench', slug: 'bench' });
+await api('POST', '/v1/projects/bench/pki/cas', { mode: 'generate', profile: { defaultDays: 30, maxDays: 90 } });
+writeFileSync(join(dir, 'fleetpki-bodies.json'), JSON.stringify(csrPems.map((pem) => JSON.stringify({ csr: Buffer.from(pem).toString('base64') }))));
+
+// 2. cfssl: `cfssl serve` with an EC P-256 CA (made with openssl) and a client-certificate profile.
+const ssl = (args) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+ssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'cfssl-ca.key.pem']);
+writeFileSync(join(dir, 'ca.cnf'), '[req]\ndistinguished_name=dn\n[dn]\n[ext]\nbasicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\n');
+ssl(['req', '-x509', '-new', '-key', 'cfssl-ca.key.pem', '-sha256', '-subj', '/CN=cfssl Bench CA', '-days', '365', '-config', 'ca.cnf', '-extensions', 'ext', '-out', 'cfssl-ca.crt.pem']);
+writeFileSync(join(dir, 'cfssl.json'), JSON.stringify({ signing: { default: { expiry: '720h', usages: ['digital signature', 'client auth'] } } }));
+const cfsslPort = await freePort();
+const cfssl = spawn('cfssl', ['serve', '-address', '127.0.0.1', '-port', String(cfsslPort), '-ca', join(dir, 'cfssl-ca.crt.pem'), '-ca-key', join(dir, 'cfssl-ca.key.pem'), '-config', join(dir, 'cfssl.json'), '-loglevel', '5'], {
+  stdio: ['ignore', 'ignore', 'ignore'],
+});
+children.push(cfssl);
+const cfsslUrl = `http://127.0.0.1:${cfsslPort}`;
+for (let i = 0; ; i++) {
+  const up = await fetch(`${cfsslUrl}/api/v1/cfssl/info`, { method: 'POST', body: '{}' }).then((r) => r.ok, () => false);
+  if (up) break;
+  if (i > 200) throw new Error('cfssl serve did not start');
+  await new Promise((r) => setTimeout(r, 50));
+}
+writeFileSync(join(dir, 'cfssl-bodies.json'), JSON.stringify(csrPems.map((pem) => JSON.stringify({ certificate_request: pem }))));
+
+const targets = {
+  fleetpki: { pid: serve.pid, url: `${fleetUrl}/v1/projects/bench/pki/issue`, bodies: join(dir, 'fleetpki-bodies.json'), headers: { 'x-api-key': adminKey } },
+  cfssl: { pid: cfssl.pid, url: `${cfsslUrl}/api/v1/cfssl/sign`, bodies: join(dir, 'cfssl-bodies.json'), headers: {} },
+};
+
+function runLoad(target, ms) {
+  return new Promise((done, reject) => {
+    const child = spawn(process.execPath, [join(here, 'pki-load.mjs'), target.url, target.bodies, JSON.stringify(target.headers), String(CONCURRENCY), String(ms)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (c) => (out += c));
+    child.once('exit', (code) => (code === 0 ? done(JSON.parse(out)) : reject(new Error(`load exited ${code}`))));
+  });
+}
+
+async function round(name, ms = ROUND_MS) {
+  const target = targets[name];
+  const ticks = treeTicks(target.pid);
+  const results = await Promise.all(Array.from({ length: LOAD_PROCESSES }, () => runLoad(target, ms)));
+  const cpuMs = ((treeTicks(target.pid) - ticks) * 1000) / CLK_TCK;
+  const completed = results.reduce((n, r) => n + r.completed, 0);
+  const failed = results.reduce((n, r) => n + r.failed, 0);
+  if (failed > 0) throw new Error(`${name}: ${failed} requests failed, e.g. ${results.find((r) => r.firstError)?.firstError}`);
+  const elapsed = Math.max(...results.map((r) => r.ms));
+  return { rate: (completed * 1000) / elapsed, cpuUs: (cpuMs * 1000) / completed, completed };
+}
+
+const warmUp = await round('fleetpki', 1000); // warm-up: JIT, caches, the CA opened in every worker
+await round('cfssl', 1000);
+const rounds = { fleetpki: [], cfssl: [] };
+for (let i = 0; i < ROUNDS; i++) {
+  for (const name of i % 2 === 0 ? ['cfssl', 'fleetpki'] : ['fleetpki', 'cfssl']) rounds[name].push(await round(name));
+}
+const answered = warmUp.completed + rounds.fleetpki.reduce((n, r) => n + r.completed, 0);
+const rate = (name) => median(rounds[name].map((r) => r.rate));
+const cpu = (name) => median(rounds[name].map((r) => r.cpuUs));
+const ratios = rounds.fleetpki.map((r, i) => r.rate / rounds.cfssl[i].rate);
+const f = (n, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+console.log(`integrated PKI benchmark: ${ROUNDS} interleaved rounds of ${ROUND_MS} ms, ${LOAD_PROCESSES} load processes x ${CONCURRENCY} keep-alive connections, the same ${CSR_COUNT} P-256 CSRs, ${availableParallelism()} cores shared by servers and load; medians`);
+console.log(`  cfssl serve /api/v1/cfssl/sign (baseline):            ${f(rate('cfssl'))} certificates/s, ${f(cpu('cfssl'))} µs server CPU per certificate`);
+console.log(`  fleetpki POST …/pki/issue (--workers ${WORKERS}, SQLite):      ${f(rate('fleetpki'))} certificates/s, ${f(cpu('fleetpki'))} µs server CPU per certificate`);
+console.log(`  fleetpki / cfssl: ${f(median(ratios), 2)} (per round: ${ratios.map((r) => f(r, 2)).join(', ')}; goal >= 1.0, stretch 1.2)`);
+serve.kill('SIGTERM');
+cfssl.kill('SIGTERM');
+await new Promise((r) => serve.once('exit', r));
+// Every certificate answered was recorded before its answer: count them in the store.
+const { default: Database } = await import('better-sqlite3');
+const store = new Database(join(dir, 'data', 'fleetpki.sqlite'), { readonly: true });
+const recorded = store.prepare("SELECT count(*) AS n FROM issued_certificates WHERE channel = 'api'").get().n;
+store.close();
+console.log(`  ${f(recorded)} certificates recorded in the store for ${f(answered)} answered by fleetpki${recorded === answered ? '' : '  <-- MISMATCH'}`);
+process.exit(recorded === answered ? 0 : 1);

@@ -1,0 +1,106 @@
+import type { Insertable, Kysely, Transaction } from 'kysely';
+import type { AuditEventsTable, Database, IssuedCertificatesTable } from '../store/schema.js';
+
+/** One issuance to record: the certificate's facts and its audit event, stored together. */
+export interface IssuanceRecord {
+  readonly certificate: IssuedCertificatesTable;
+  readonly audit: Insertable<AuditEventsTable>;
+}
+
+/** Bound on records committed in one transaction. */
+export const MAX_RECORDS_PER_COMMIT = 512;
+
+/**
+ * The longest the first record of a batch waits for the issuances still on their way (see
+ * `enter`). A commit is one fsync, and on SQLite it holds the event loop while it syncs; without
+ * the wait the first certificate of every burst got a commit of its own (bench:pki: 0.48 of
+ * cfssl with a fixed 2 ms window, 0.57 with 10 ms).
+ */
+export const GROUP_COMMIT_WINDOW_MS = 10;
+
+/**
+ * Records issued certificates with group commit: concurrent issuances share one transaction
+ * (one fsync on SQLite), and each caller is answered only after the transaction holding its
+ * record has committed — so no certificate leaves the server unrecorded, and the store's sync
+ * rate does not cap issuance (one commit per certificate did, as the authentication journal found).
+ */
+export class IssuanceRecorder {
+  private queue: { record: IssuanceRecord; done: (error?: unknown) => void }[] = [];
+  private flushing = false;
+  private timer: NodeJS.Timeout | undefined;
+  private immediate: NodeJS.Immediate | undefined;
+  /** Issuances in this process that have started and not yet recorded or failed. */
+  private onTheirWay = 0;
+
+  constructor(private readonly db: Kysely<Database>) {}
+
+  /** An issuance has started: a batch waits for it (up to the window) rather than commit without it. */
+  enter(): void {
+    this.onTheirWay++;
+  }
+
+  /** An issuance that will record nothing here (refused, or recorded in its own transaction). */
+  leave(): void {
+    this.onTheirWay--;
+    this.maybeFlush();
+  }
+
+  /** Records one issuance (its `enter` ends here); resolves once the commit holding it is done. */
+  record(record: IssuanceRecord): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.onTheirWay--;
+      this.queue.push({ record, done: (error) => (error === undefined ? resolve() : reject(error)) });
+      this.maybeFlush();
+    });
+  }
+
+  /**
+   * When to commit: after the current turn of the event loop (an issuance runs from its request
+   * to its record without real I/O, so requests that arrived together reach here in the same
+   * turn and share the commit); then at once if no other issuance is on its way (a lone factory
+   * line waits for nothing), else when the last arrives or the window ends.
+   */
+  private maybeFlush(): void {
+    if (this.flushing || this.queue.length === 0) return;
+    if (this.queue.length >= MAX_RECORDS_PER_COMMIT) {
+      void this.flush();
+      return;
+    }
+    this.immediate ??= setImmediate(() => {
+      this.immediate = undefined;
+      if (this.flushing || this.queue.length === 0) return;
+      if (this.onTheirWay <= 0) void this.flush();
+      else this.timer ??= setTimeout(() => void this.flush(), GROUP_COMMIT_WINDOW_MS);
+    });
+  }
+
+  /** Inside a caller's own transaction, for issuance that must commit with another change (a consumed token). */
+  static async recordIn(trx: Transaction<Database>, record: IssuanceRecord): Promise<void> {
+    await trx.insertInto('issued_certificates').values(record.certificate).execute();
+    await trx.insertInto('audit_events').values(record.audit).execute();
+  }
+
+  private async flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.flushing = true;
+    try {
+      if (this.queue.length > 0) {
+        const batch = this.queue.splice(0, MAX_RECORDS_PER_COMMIT);
+        try {
+          await this.db.transaction().execute(async (trx) => {
+            await trx.insertInto('issued_certificates').values(batch.map((b) => b.record.certificate)).execute();
+            await trx.insertInto('audit_events').values(batch.map((b) => b.record.audit)).execute();
+          });
+          for (const item of batch) item.done();
+        } catch (error) {
+          for (const item of batch) item.done(error ?? new Error('the issuance record was not stored'));
+        }
+      }
+    } finally {
+      this.flushing = false;
+    }
+    // Records that came while the last commit ran wait for their companions too.
+    this.maybeFlush();
+  }
+}

@@ -1,0 +1,90 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import { decodePem } from '@fleetpki/pki';
+import type { DeviceAuthResult } from '../domain/device-authentication.js';
+import { enrollWithToken } from '../domain/enrollment-tokens.js';
+import { enrollWithManufacturerCertificate } from '../domain/manufacturer-enrollment.js';
+import { MAX_CSR_BYTES } from '../domain/issuance-pipeline.js';
+import type { PkiDeps } from '../domain/pki-deps.js';
+import { ServiceError } from '../service-error.js';
+import { renewDeviceCertificate } from './device-rotation.js';
+import { basicPassword, decodeEstCsr, EST_CERTS_HEADERS, estCertsOnly } from './est-messages.js';
+import { peerChain } from './peer-chain.js';
+import { readBoundedBody } from './request-body.js';
+
+/**
+ * RFC 7030 §3.2.2: `/.well-known/est/[label/]operation`; fleetpki's label is the project slug
+ * (needed only where nothing else names the project: `cacerts` without a device certificate).
+ */
+export const EST_PATH = /^\/\.well-known\/est(?:\/([a-z0-9][a-z0-9-]{1,62}))?\/(cacerts|simpleenroll|simplereenroll)$/;
+export type EstOperation = 'cacerts' | 'simpleenroll' | 'simplereenroll';
+
+/** A base64 body is 4/3 of the DER it carries, plus line breaks. */
+const MAX_EST_BODY_BYTES = MAX_CSR_BYTES * 2;
+
+type Refusal = (res: ServerResponse, result: Extract<DeviceAuthResult, { ok: false }>, path: string) => void;
+
+/**
+ * EST over the device gateway (RFC 7030 §4.1, §4.2): `cacerts` answers the project's issuing
+ * CA and its chain; `simpleenroll` bootstraps a device with a one-time token as HTTP Basic
+ * credentials (§3.2.3), or serves a device that already holds a certificate; `simplereenroll`
+ * renews over the device's certificate (§4.2.2). Every issuance goes through the one pipeline.
+ */
+export async function handleEst(
+  deps: PkiDeps,
+  req: IncomingMessage,
+  res: ServerResponse,
+  operation: EstOperation,
+  label: string | undefined,
+  path: string,
+  verdictOf: (req: IncomingMessage) => Promise<DeviceAuthResult>,
+  refusal: Refusal,
+): Promise<void> {
+  const expected = operation === 'cacerts' ? 'GET' : 'POST';
+  if (req.method !== expected) throw new ServiceError('ROUTE_NOT_FOUND', `EST ${operation} takes ${expected}`);
+  if (operation === 'cacerts') {
+    const slug = label ?? (await deviceProjectSlug(req, verdictOf));
+    const project = await deps.db.selectFrom('projects').selectAll().where('slug', '=', slug).executeTakeFirst();
+    if (!project) throw new ServiceError('PROJECT_NOT_FOUND', `no project ${JSON.stringify(slug)}`, { projectId: slug });
+    const ca = await deps.issuingCas.forProject(project);
+    const row = await deps.db.selectFrom('managed_cas').select('chain_pem').where('id', '=', ca.id).executeTakeFirstOrThrow();
+    const chain = row.chain_pem ? decodePem(row.chain_pem).map((b) => b.der) : [];
+    return sendCerts(res, [ca.signer.caCertificate.der, ...chain]);
+  }
+  const body = await readBoundedBody(req, MAX_EST_BODY_BYTES);
+  const token = basicPassword(req.headers.authorization);
+  if (operation === 'simpleenroll' && token !== undefined) {
+    const issued = await enrollWithToken(deps, token, decodeEstCsr(body), label);
+    return sendCerts(res, [issued.der]);
+  }
+  const result = await verdictOf(req);
+  if (!result.ok) {
+    if (operation === 'simpleenroll') {
+      const chain = peerChain(req.socket as TLSSocket);
+      // A certificate that is not a device's may be a manufacturer's (IDevID), checked against the labelled project.
+      if (chain.length > 0 && label !== undefined) return sendCerts(res, [(await enrollWithManufacturerCertificate(deps, label, chain, decodeEstCsr(body))).der]);
+      throw new ServiceError(
+        'ENROLLMENT_TOKEN_MISSING',
+        'EST simpleenroll needs a one-time enrollment token as HTTP Basic credentials, a device certificate, or a manufacturer certificate at /.well-known/est/{projectId}/simpleenroll',
+      );
+    }
+    return refusal(res, result, path);
+  }
+  if (label !== undefined && label !== result.device.projectId) {
+    throw new ServiceError('PROJECT_ACCESS_DENIED', `this device belongs to project ${JSON.stringify(result.device.projectId)}, not ${JSON.stringify(label)}`, { projectId: label });
+  }
+  const issued = await renewDeviceCertificate(deps, result.device, decodeEstCsr(body), 'est-reenroll');
+  return sendCerts(res, [issued.der]);
+}
+
+async function deviceProjectSlug(req: IncomingMessage, verdictOf: (req: IncomingMessage) => Promise<DeviceAuthResult>): Promise<string> {
+  const result = await verdictOf(req);
+  if (!result.ok) throw new ServiceError('ROUTE_NOT_FOUND', 'EST cacerts without a device certificate needs the project as label: /.well-known/est/{projectId}/cacerts');
+  return result.device.projectId;
+}
+
+function sendCerts(res: ServerResponse, certificates: readonly Buffer[]): void {
+  const text = estCertsOnly(certificates);
+  res.writeHead(200, { ...EST_CERTS_HEADERS, 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}

@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { startTestApi, type TestApi } from './helpers/api.js';
+import { base64 } from './helpers/ca-fixtures.js';
+import { startCfssl, type CfsslServer } from './helpers/cfssl.js';
+import { curl } from './helpers/curl.js';
+import { curlIdentity } from './helpers/device-clients.js';
+import { opensslAsync } from './helpers/openssl.js';
+import { DIALECTS } from './helpers/stores.js';
+
+/** A project whose CA fleetpki does not hold: certificates signed by a real `cfssl serve` started here. */
+describe('cfssl remote signer', () => {
+  let cfsslDir: string;
+  let cfssl: CfsslServer;
+  before(async () => {
+    cfsslDir = mkdtempSync(join(tmpdir(), 'fleetpki-cfssl-'));
+    cfssl = await startCfssl(cfsslDir, { expiryHours: 24 * 30 });
+  });
+  after(async () => {
+    await cfssl.stop();
+    rmSync(cfsslDir, { recursive: true, force: true });
+  });
+
+  for (const dialect of DIALECTS) {
+    describe(`[${dialect}]`, () => {
+      let api: TestApi;
+      let dir: string;
+      let serverCa: string;
+      const ssl = (args: readonly string[]) => opensslAsync(args, dir);
+
+      before(async () => {
+        api = await startTestApi(dialect);
+        dir = api.store.dataDir;
+        serverCa = join(dir, 'server-ca.pem');
+        writeFileSync(serverCa, (await api.call('GET', '/v1/server-ca', { key: null })).text);
+        assert.equal((await api.call('POST', '/v1/projects', { json: { name: 'remote', slug: 'remote' } })).status, 201);
+      });
+      after(() => api.close());
+
+      it('mode cfssl takes the CA certificate from cfssl and makes it a trust anchor', async () => {
+        const r = await api.call('POST', '/v1/projects/remote/pki/cas', { json: { mode: 'cfssl', cfssl: { url: cfssl.url }, profile: { maxDays: 31, defaultDays: 30 } } });
+        assert.equal(r.status, 201, r.text);
+        assert.equal(r.body['status'], 'active');
+        assert.equal(r.body['keyStorage'], 'remote');
+        assert.equal(r.body['certificate'], readFileSync(cfssl.caCertFile, 'utf8'));
+        const anchors = await api.call('GET', '/v1/projects/remote/certificates');
+        assert.equal(anchors.body['list'][0].id, r.body['caCertificateId']);
+        assert.equal(anchors.body['list'][0].certType, 'root');
+      });
+
+      it('issues through cfssl with the enforced subject; the certificate authenticates at the gateway', async () => {
+        await ssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'r1.key.pem']);
+        // The CSR asks for another identity and a SAN: the pipeline's subject wins, the SAN is dropped.
+        await ssl(['req', '-new', '-key', 'r1.key.pem', '-subj', '/O=remote/CN=probe-1', '-addext', 'subjectAltName=DNS:evil.example', '-out', 'r1.csr.pem']);
+        const r = await api.call('POST', '/v1/projects/remote/pki/issue', { json: { csr: base64(readFileSync(join(dir, 'r1.csr.pem'))) } });
+        assert.equal(r.status, 201, r.text);
+        writeFileSync(join(dir, 'r1.crt.pem'), r.body['certificate']);
+        writeFileSync(join(dir, 'cfssl-ca.crt.pem'), readFileSync(cfssl.caCertFile));
+        assert.match((await ssl(['verify', '-CAfile', 'cfssl-ca.crt.pem', '-purpose', 'sslclient', 'r1.crt.pem'])).toString('utf8'), /OK/);
+        const text = (await ssl(['x509', '-in', 'r1.crt.pem', '-noout', '-subject', '-issuer', '-ext', 'subjectAltName'])).toString('utf8');
+        assert.match(text, /subject=O = remote, CN = probe-1/);
+        assert.match(text, /issuer=CN = cfssl Device CA/);
+        assert.doesNotMatch(text, /evil\.example/);
+        const identity = await curlIdentity(api.server.gatewayUrl, serverCa, { cert: join(dir, 'r1.crt.pem'), key: join(dir, 'r1.key.pem') });
+        assert.equal(identity.status, 200);
+        assert.equal(identity.body['projectId'], 'remote');
+        assert.equal(identity.body['certificateId'], 'probe-1');
+        const audit = await api.call('GET', '/v1/projects/remote/audit?perPage=10');
+        const issued = audit.body['list'].find((e: { action: string }) => e.action === 'pki.certificate.issue');
+        assert.equal(issued?.details.certificateId, 'probe-1');
+      });
+
+      it('rotation over POST /v1/csr goes through cfssl too', async () => {
+        await ssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'r1b.key.pem']);
+        await ssl(['req', '-new', '-key', 'r1b.key.pem', '-subj', '/O=other/CN=someone', '-outform', 'DER', '-out', 'r1b.csr.der']);
+        const port = new URL(api.server.gatewayUrl).port;
+        const r = await curl(['--cacert', serverCa, '--cert', join(dir, 'r1.crt.pem'), '--key', join(dir, 'r1.key.pem'), '--data-binary', `@${join(dir, 'r1b.csr.der')}`, `https://localhost:${port}/v1/csr`]);
+        assert.equal(r.status, 200, r.body.toString('utf8'));
+        writeFileSync(join(dir, 'r1b.crt.der'), r.body);
+        const text = (await ssl(['x509', '-in', 'r1b.crt.der', '-inform', 'DER', '-noout', '-subject', '-issuer'])).toString('utf8');
+        assert.match(text, /subject=O = remote, CN = probe-1/);
+        assert.match(text, /issuer=CN = cfssl Device CA/);
+      });
+
+      it('a cfssl profile longer than the project allows is refused as SIGNER_RESPONSE_INVALID, and a dead signer as SIGNER_UNAVAILABLE', async () => {
+        assert.equal((await api.call('POST', '/v1/projects', { json: { name: 'strict', slug: 'strict' } })).status, 201);
+        const made = await api.call('POST', '/v1/projects/strict/pki/cas', { json: { mode: 'cfssl', cfssl: { url: cfssl.url }, profile: { maxDays: 7, defaultDays: 7 } } });
+        assert.equal(made.status, 201, made.text);
+        await ssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 's1.key.pem']);
+        await ssl(['req', '-new', '-key', 's1.key.pem', '-subj', '/O=strict/CN=s1', '-out', 's1.csr.pem']);
+        const r = await api.call('POST', '/v1/projects/strict/pki/issue', { json: { csr: base64(readFileSync(join(dir, 's1.csr.pem'))) } });
+        assert.equal(r.status, 502);
+        assert.equal(r.body['code'], 'SIGNER_RESPONSE_INVALID');
+        const dead = await api.call('POST', '/v1/projects/strict/pki/cas', { json: { mode: 'cfssl', cfssl: { url: 'http://127.0.0.1:1' } } });
+        assert.equal(dead.status, 502);
+        assert.equal(dead.body['code'], 'SIGNER_UNAVAILABLE');
+        const count = await api.server.store.db.selectFrom('issued_certificates').select((eb) => eb.fn.countAll<number>().as('n')).where('project_id', '=', (await api.server.store.db.selectFrom('projects').select('id').where('slug', '=', 'strict').executeTakeFirstOrThrow()).id).executeTakeFirstOrThrow();
+        assert.equal(Number(count.n), 0);
+      });
+    });
+  }
+});
