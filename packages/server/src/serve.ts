@@ -19,6 +19,10 @@ import { ConnectionEnforcer } from './gateway/connection-enforcer.js';
 import { ConnectionRegistry } from './gateway/connection-registry.js';
 import { startDeviceHttps } from './gateway/device-https.js';
 import { startDeviceMqtt } from './gateway/device-mqtt.js';
+import { startDeviceCoap } from './gateway/device-coap.js';
+import type { DtlsLimits } from './gateway/dtls-server.js';
+import { PskAuthenticator } from './domain/psk-authentication.js';
+import { loadOrCreateMasterKey } from './platform/master-key.js';
 import { deviceTlsOptions } from './gateway/tls-server-options.js';
 import { openStore, type Store } from './store/open-store.js';
 
@@ -27,6 +31,7 @@ export const DEFAULT_DATA_DIR = './fleetpki-data';
 export const DEFAULT_HTTP_PORT = 8080;
 export const DEFAULT_GATEWAY_PORT = 8443;
 export const DEFAULT_MQTT_PORT = 8883;
+export const DEFAULT_COAP_PORT = 5684;
 export const SERVER_VERSION = '0.1.0';
 
 export interface ServeOptions {
@@ -40,6 +45,12 @@ export interface ServeOptions {
   readonly gatewayPort?: number | undefined;
   /** MQTT over TLS with client certificates; 0 picks a free port. */
   readonly mqttPort?: number | undefined;
+  /** CoAP over DTLS 1.2 (UDP); 0 picks a free port. */
+  readonly coapPort?: number | undefined;
+  /** DTLS bounds and timers (tests shorten the handshake deadline). */
+  readonly coapLimits?: Partial<DtlsLimits> | undefined;
+  /** FLEETPKI_MASTER_KEY and the like (default: process.env). */
+  readonly env?: NodeJS.ProcessEnv | undefined;
   readonly hostnames?: readonly string[] | undefined;
   readonly tlsCertFile?: string | undefined;
   readonly tlsKeyFile?: string | undefined;
@@ -57,6 +68,8 @@ export interface RunningServer {
   readonly httpUrl: string;
   readonly gatewayUrl: string;
   readonly mqttUrl: string;
+  /** `coaps://host:port` (UDP). */
+  readonly coapUrl: string;
   readonly dataDir: string;
   readonly store: Store;
   readonly platform: PlatformPki;
@@ -121,7 +134,10 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       );
       logger.log('info', 'created the admin API key', { file: adminKeyFile, prefix: admin.prefix });
     }
-    const app = createManagementApp({ deps, logger, platformRoot: platform.root, version: SERVER_VERSION, consoleDir: options.consoleDir ?? defaultConsoleDir() });
+    // Loaded (or created 0600) on first use: a server whose devices never use PSKs needs none.
+    let masterKey: Buffer | undefined;
+    const masterKeySource = (): Buffer => (masterKey ??= loadOrCreateMasterKey(dataDir, options.env ?? process.env));
+    const app = createManagementApp({ deps, logger, platformRoot: platform.root, version: SERVER_VERSION, consoleDir: options.consoleDir ?? defaultConsoleDir(), masterKey: masterKeySource });
     const server = createAdaptorServer({ fetch: app.fetch }) as Server;
     const host = options.host ?? '127.0.0.1';
     const httpUrl = await listen(server, options.httpPort ?? DEFAULT_HTTP_PORT, host, 'http').catch((error: Error) => {
@@ -148,14 +164,30 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       await gateway.close();
       throw new StartupError('INVALID_OPTION', `cannot listen on ${host}:${options.mqttPort ?? DEFAULT_MQTT_PORT} for MQTT: ${error.message}`);
     });
+    const coap = await startDeviceCoap({
+      authenticator: transport.authenticator,
+      psk: new PskAuthenticator(deps, masterKeySource, journal),
+      registry,
+      certChainPem: platform.serverChainPem,
+      keyPem: platform.serverKeyPem,
+      host,
+      port: options.coapPort ?? DEFAULT_COAP_PORT,
+      logger,
+      limits: options.coapLimits,
+    }).catch(async (error: Error) => {
+      server.close();
+      await Promise.all([gateway.close(), mqtt.close()]);
+      throw new StartupError('INVALID_OPTION', `cannot listen on ${host}:${options.coapPort ?? DEFAULT_COAP_PORT} (UDP) for CoAP: ${error.message}`);
+    });
     enforcer.start();
-    logger.log('info', 'device gateway listening', { url: gateway.url, mqtt: mqtt.url });
+    logger.log('info', 'device gateway listening', { url: gateway.url, mqtt: mqtt.url, coap: coap.url });
     logger.log('info', 'management API listening', { url: httpUrl, openapi: `${httpUrl}/openapi.json`, store: store.dialect, location: store.location });
     let closing: Promise<void> | undefined;
     return {
       httpUrl,
       gatewayUrl: gateway.url,
       mqttUrl: mqtt.url,
+      coapUrl: coap.url,
       dataDir,
       store,
       platform,
@@ -166,7 +198,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
           server.closeIdleConnections();
           const timer = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
           enforcer.stop();
-          await Promise.all([closed, gateway.close(), mqtt.close()]);
+          await Promise.all([closed, gateway.close(), mqtt.close(), coap.close()]);
           clearTimeout(timer);
           await journal.flush();
           await store.close();

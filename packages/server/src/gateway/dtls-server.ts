@@ -163,6 +163,12 @@ export class DtlsServer extends EventEmitter<DtlsServerEvents> {
     return { address: bound.address, port: bound.port };
   }
 
+  /** The established session with this address and port, if any. */
+  peerAt(address: string, port: number): DtlsPeer | undefined {
+    const peer = this.peers.get(`${address}|${port}`);
+    return peer?.established ? peer : undefined;
+  }
+
   get sessionCount(): number {
     return this.established;
   }

@@ -11,6 +11,18 @@ export interface Database {
   api_keys: ApiKeysTable;
   audit_events: AuditEventsTable;
   platform_settings: PlatformSettingsTable;
+  device_credentials: DeviceCredentialsTable;
+}
+
+/** A device's pre-shared key for CoAP/DTLS (migration 0004); the key is sealed (platform/master-key.ts). */
+export interface DeviceCredentialsTable {
+  id: string;
+  project_id: string;
+  device_id: string;
+  type: 'PRE_SHARED_KEY';
+  identity: string;
+  secret_sealed: string;
+  created_at: string;
 }
 
 export interface ProjectsTable {

@@ -1,4 +1,4 @@
-import { silentLogger, startServer, type RunningServer } from '@fleetpki/server';
+import { silentLogger, startServer, type RunningServer, type ServeOptions } from '@fleetpki/server';
 import { createTestStore, type Dialect, type TestStore } from './stores.js';
 
 export interface ApiResponse {
@@ -39,9 +39,9 @@ export async function apiRequest(method: string, url: string, key: string | null
   return { status: response.status, contentType, text, body: contentType.includes('json') && text ? JSON.parse(text) : {} };
 }
 
-export async function startTestApi(dialect: Dialect, options: { now?: () => Date } = {}): Promise<TestApi> {
+export async function startTestApi(dialect: Dialect, options: { now?: () => Date; coapLimits?: ServeOptions['coapLimits'] } = {}): Promise<TestApi> {
   const store = await createTestStore(dialect);
-  const server = await startServer({ dataDir: store.dataDir, database: store.database, httpPort: 0, gatewayPort: 0, mqttPort: 0, logger: silentLogger, announce: () => {}, now: options.now });
+  const server = await startServer({ dataDir: store.dataDir, database: store.database, httpPort: 0, gatewayPort: 0, mqttPort: 0, coapPort: 0, coapLimits: options.coapLimits, logger: silentLogger, announce: () => {}, now: options.now });
   const adminKey = server.adminApiKey;
   if (!adminKey) throw new Error('a fresh store must create an admin key');
   return {
