@@ -70,6 +70,8 @@ export interface RunningServer {
   readonly mqttUrl: string;
   /** `coaps://host:port` (UDP). */
   readonly coapUrl: string;
+  /** DTLS state this process holds: established sessions and half-open handshakes (past the cookie). */
+  coapStats(): { sessions: number; halfOpen: number };
   readonly dataDir: string;
   readonly store: Store;
   readonly platform: PlatformPki;
@@ -188,6 +190,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       gatewayUrl: gateway.url,
       mqttUrl: mqtt.url,
       coapUrl: coap.url,
+      coapStats: () => ({ sessions: coap.dtls.sessionCount, halfOpen: coap.dtls.halfOpenCount }),
       dataDir,
       store,
       platform,
