@@ -2,12 +2,14 @@ import { spawn } from 'node:child_process';
 
 /**
  * A DTLS 1.2 ClientHello with no cookie (RFC 6347 §4.2.1): version, random, empty session ID and
- * cookie, one Golioth suite, null compression, no extensions. Enough for the server to answer a
+ * cookie, one Golioth suite, null compression, the extensions ECDHE-ECDSA needs. Enough for the server to answer a
  * HelloVerifyRequest, which is all a spoofing flooder ever gets.
  */
 export const CLIENT_HELLO_SOURCE = `
-function clientHello(random) {
-  const body = Buffer.concat([Buffer.from([0xfe, 0xfd]), random, Buffer.from([0, 0, 0, 2, 0xc0, 0xac, 1, 0])]);
+// supported_groups: secp256r1; ec_point_formats: uncompressed; signature_algorithms: ecdsa_secp256r1_sha256
+const EXTENSIONS = Buffer.from([0, 22, 0, 10, 0, 4, 0, 2, 0, 23, 0, 11, 0, 2, 1, 0, 0, 13, 0, 4, 0, 2, 4, 3]);
+function clientHello(random, cookie = Buffer.alloc(0)) {
+  const body = Buffer.concat([Buffer.from([0xfe, 0xfd]), random, Buffer.from([0, cookie.length]), cookie, Buffer.from([0, 2, 0xc0, 0xac, 1, 0]), EXTENSIONS]);
   const handshake = Buffer.alloc(12);
   handshake[0] = 1;
   handshake.writeUIntBE(body.length, 1, 3);
@@ -22,8 +24,11 @@ function clientHello(random) {
 }
 `;
 
-export function clientHello(random: Buffer): Buffer {
-  return new Function('Buffer', `${CLIENT_HELLO_SOURCE}; return clientHello;`)(Buffer)(random) as Buffer;
+/** The same ClientHello in this process; with `cookie`, the second ClientHello of RFC 6347 §4.2.1 (message_seq 1). */
+export function clientHello(random: Buffer, cookie?: Buffer): Buffer {
+  const hello = new Function('Buffer', `${CLIENT_HELLO_SOURCE}; return clientHello;`)(Buffer)(random, cookie) as Buffer;
+  if (cookie) hello.writeUInt16BE(1, 13 + 4);
+  return hello;
 }
 
 export interface FloodResult {
