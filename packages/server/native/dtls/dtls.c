@@ -190,10 +190,11 @@ static napi_value result_object(napi_env env, session_t *s, napi_value data, con
 
 /* ---- exported functions ---- */
 
-/* createContext(certChainPem: Buffer, keyPem: Buffer, cipherList: string) */
+/* createContext(certChainPem: Buffer, keyPem: Buffer, cipherList: string, client?: boolean)
+ * The client role exists for the load generator of `npm run bench:coap` and for tests. */
 static napi_value create_context(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
+  size_t argc = 4;
+  napi_value argv[4];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   void *cert_pem, *key_pem;
   size_t cert_len, key_len;
@@ -201,8 +202,10 @@ static napi_value create_context(napi_env env, napi_callback_info info) {
   size_t ciphers_len;
   if (argc < 3 || !buffer_arg(env, argv[0], &cert_pem, &cert_len) || !buffer_arg(env, argv[1], &key_pem, &key_len)) return NULL;
   CHECK(napi_get_value_string_utf8(env, argv[2], ciphers, sizeof ciphers, &ciphers_len));
+  bool client = false;
+  if (argc >= 4) CHECK(napi_get_value_bool(env, argv[3], &client));
 
-  SSL_CTX *ctx = SSL_CTX_new(DTLS_server_method());
+  SSL_CTX *ctx = SSL_CTX_new(client ? DTLS_client_method() : DTLS_server_method());
   if (ctx == NULL) {
     napi_throw_error(env, "DTLS_CONTEXT", "SSL_CTX_new failed");
     return NULL;
@@ -237,12 +240,15 @@ static napi_value create_context(napi_env env, napi_callback_info info) {
    * carries no client chain (as on the HTTPS gateway). No renegotiation either: a peer must not
    * swap its identity inside a session. */
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-  SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_QUERY_MTU | SSL_OP_COOKIE_EXCHANGE);
-  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, accept_any_chain);
-  SSL_CTX_set_cookie_generate_cb(ctx, generate_cookie);
-  SSL_CTX_set_cookie_verify_cb(ctx, verify_cookie);
-  SSL_CTX_set_psk_server_callback(ctx, psk_for_identity);
+  SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_QUERY_MTU);
   SSL_CTX_set_read_ahead(ctx, 1);
+  if (!client) {
+    SSL_CTX_set_options(ctx, SSL_OP_COOKIE_EXCHANGE);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, accept_any_chain);
+    SSL_CTX_set_cookie_generate_cb(ctx, generate_cookie);
+    SSL_CTX_set_cookie_verify_cb(ctx, verify_cookie);
+    SSL_CTX_set_psk_server_callback(ctx, psk_for_identity);
+  }
 
   napi_value external;
   if (napi_create_external(env, ctx, free_context, NULL, &external) != napi_ok) {
@@ -369,6 +375,17 @@ static napi_value listen_datagram(napi_env env, napi_callback_info info) {
   BIO_ADDR_free(peer);
   (void)BIO_reset(rbio); /* whatever DTLSv1_listen did not take is dropped, not kept */
   if (rc <= 0) return result_object(env, s, NULL, "listening", 0);
+  return drive(env, s);
+}
+
+/* connect(session): the client role's first flight (ClientHello) */
+static napi_value connect_session(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  session_t *s = argc >= 1 ? session_arg(env, argv[0]) : NULL;
+  if (s == NULL) return NULL;
+  SSL_set_connect_state(s->ssl);
   return drive(env, s);
 }
 
@@ -566,6 +583,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"createSession", NULL, create_session, NULL, NULL, NULL, napi_default, NULL},
       {"listen", NULL, listen_datagram, NULL, NULL, NULL, napi_default, NULL},
       {"feed", NULL, feed, NULL, NULL, NULL, napi_default, NULL},
+      {"connect", NULL, connect_session, NULL, NULL, NULL, napi_default, NULL},
       {"write", NULL, write_data, NULL, NULL, NULL, napi_default, NULL},
       {"timeout", NULL, timeout_ms, NULL, NULL, NULL, napi_default, NULL},
       {"handleTimeout", NULL, handle_timeout, NULL, NULL, NULL, napi_default, NULL},

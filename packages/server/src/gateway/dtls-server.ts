@@ -20,6 +20,11 @@ export const GOLIOTH_CIPHER_LIST = [
   'PSK-AES128-CBC-SHA256',
 ].join(':');
 
+/** A plaintext ClientHello: handshake record (22) at epoch 0 whose first message is client_hello (1). */
+function isClientHello(datagram: Buffer): boolean {
+  return datagram.length >= 26 && datagram[0] === 22 && datagram[3] === 0 && datagram[4] === 0 && datagram[13] === 1;
+}
+
 /** Bounds on the server's state; every table keyed by something a peer chooses has one. */
 export interface DtlsLimits {
   /** A handshake not finished by then is dropped (constrained devices on lossy links need seconds). */
@@ -189,7 +194,11 @@ export class DtlsServer extends EventEmitter<DtlsServerEvents> {
   private receive(datagram: Buffer, remote: RemoteInfo): void {
     const key = `${remote.address}|${remote.port}`;
     const peer = this.peers.get(key);
-    if (peer) {
+    const hello = isClientHello(datagram);
+    // RFC 6347 §4.2.8: a ClientHello on an established association is a client that lost its
+    // state (a reboot, a reused port). It goes through the stateless cookie exchange like any
+    // other; the old association ends only once the cookie proves the address.
+    if (peer && !(peer.established && hello)) {
       peer.lastActivity = Date.now();
       if (peer.pskLookup === 'pending') {
         if (peer.held.length < this.limits.maxHeldDatagrams) peer.held.push(datagram);
@@ -199,7 +208,7 @@ export class DtlsServer extends EventEmitter<DtlsServerEvents> {
       return;
     }
     // No state for this address: only a ClientHello (RFC 6347 §4.2.1) is worth a look.
-    if (datagram.length < 26 || datagram[0] !== 22 || datagram[13] !== 1) {
+    if (!hello) {
       this.dropped.notClientHello++;
       return;
     }
@@ -219,6 +228,7 @@ export class DtlsServer extends EventEmitter<DtlsServerEvents> {
       return;
     }
     // The cookie proved the address: this listener object becomes the peer's session.
+    if (peer) this.end(peer, false);
     const handle = this.listener;
     this.listener = this.native.createSession(this.context);
     const fresh = new DtlsPeer(key, remote.address, remote.port, handle, this);

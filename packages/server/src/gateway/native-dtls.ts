@@ -19,10 +19,13 @@ export interface NativeResult {
 }
 
 export interface NativeDtls {
-  createContext(certChainPem: Buffer, keyPem: Buffer, cipherList: string): NativeHandle;
+  /** `client` true: a DTLS client context (the bench's load generator and tests). */
+  createContext(certChainPem: Buffer, keyPem: Buffer, cipherList: string, client?: boolean): NativeHandle;
   createSession(context: NativeHandle): NativeHandle;
   listen(session: NativeHandle, datagram: Buffer, cookies: readonly Buffer[]): NativeResult;
   feed(session: NativeHandle, datagram: Buffer): NativeResult;
+  /** Client role: starts the handshake (ClientHello). */
+  connect(session: NativeHandle): NativeResult;
   write(session: NativeHandle, plaintext: Buffer): NativeResult;
   timeout(session: NativeHandle): number;
   handleTimeout(session: NativeHandle): NativeResult;
