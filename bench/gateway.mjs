@@ -73,7 +73,7 @@ function runLoad(args) {
 const GC_PRELOAD = ['--expose-gc', '--import', join(here, 'gc-on-signal.mjs')];
 const startGateway = () => {
   let gatewayUrl;
-  return startChild([...GC_PRELOAD, resolve(here, '../packages/cli/bin/fleetpki.js'), 'serve', '--data-dir', dir, '--http-port', '0', '--gateway-port', '0', '--mqtt-port', '0'], (l) => {
+  return startChild([...GC_PRELOAD, resolve(here, '../packages/cli/bin/fleetpki.js'), 'serve', '--data-dir', dir, '--http-port', '0', '--gateway-port', '0', '--mqtt-port', '0', '--coap-port', '0'], (l) => {
     if (l.msg === 'device gateway listening') gatewayUrl = l.url;
     return l.msg === 'management API listening' ? { api: l.url, url: gatewayUrl } : undefined;
   });

@@ -4,7 +4,7 @@ import { createServer as createHttpServer, type Server as HttpServer, type Serve
 import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { DEFAULT_DATA_DIR, DEFAULT_GATEWAY_PORT, DEFAULT_HTTP_PORT, DEFAULT_MQTT_PORT, silentLogger, startServer, type RunningServer } from '@fleetpki/server';
+import { DEFAULT_COAP_PORT, DEFAULT_DATA_DIR, DEFAULT_GATEWAY_PORT, DEFAULT_HTTP_PORT, DEFAULT_MQTT_PORT, silentLogger, startServer, type RunningServer } from '@fleetpki/server';
 import { LIST_PAGE_SIZE } from '../src/api-client.js';
 import * as cliDefaults from '../src/serve-defaults.js';
 import { errorCode, fleetpkiAsync, openssl, withTempDir } from './helpers/cli.js';
@@ -60,7 +60,7 @@ interface ApiKey {
 const WARNING = (code: string): RegExp => new RegExp(`^fleetpki: warning: ${code}:`, 'm');
 
 it("the CLI's copy of the serve defaults equals the server's", () => {
-  assert.deepEqual([cliDefaults.DEFAULT_DATA_DIR, cliDefaults.DEFAULT_HTTP_PORT, cliDefaults.DEFAULT_GATEWAY_PORT, cliDefaults.DEFAULT_MQTT_PORT], [DEFAULT_DATA_DIR, DEFAULT_HTTP_PORT, DEFAULT_GATEWAY_PORT, DEFAULT_MQTT_PORT]);
+  assert.deepEqual([cliDefaults.DEFAULT_DATA_DIR, cliDefaults.DEFAULT_HTTP_PORT, cliDefaults.DEFAULT_GATEWAY_PORT, cliDefaults.DEFAULT_MQTT_PORT, cliDefaults.DEFAULT_COAP_PORT], [DEFAULT_DATA_DIR, DEFAULT_HTTP_PORT, DEFAULT_GATEWAY_PORT, DEFAULT_MQTT_PORT, DEFAULT_COAP_PORT]);
 });
 
 describe('management CLI against a live server', { concurrency: true }, () => {
@@ -90,7 +90,7 @@ describe('management CLI against a live server', { concurrency: true }, () => {
   };
 
   before(async () => {
-    server = await startServer({ dataDir: join(dir, 'data'), httpPort: 0, gatewayPort: 0, mqttPort: 0, logger: silentLogger, announce: () => {} });
+    server = await startServer({ dataDir: join(dir, 'data'), httpPort: 0, gatewayPort: 0, mqttPort: 0, coapPort: 0, logger: silentLogger, announce: () => {} });
     assert.ok(server.adminApiKey);
     admin = server.adminApiKey;
     // The newcomer's root, as the seed makes it: 10 days, so the server warns CA_EXPIRES_SOON.

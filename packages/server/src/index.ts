@@ -1,4 +1,4 @@
-export { startServer, ADMIN_KEY_FILE, DEFAULT_DATA_DIR, DEFAULT_HTTP_PORT, DEFAULT_GATEWAY_PORT, DEFAULT_MQTT_PORT, type RunningServer, type ServeOptions } from './serve.js';
+export { startServer, ADMIN_KEY_FILE, DEFAULT_DATA_DIR, DEFAULT_HTTP_PORT, DEFAULT_GATEWAY_PORT, DEFAULT_MQTT_PORT, DEFAULT_COAP_PORT, type RunningServer, type ServeOptions } from './serve.js';
 export { StartupError, type StartupErrorCode } from './startup-error.js';
 export { SERVICE_ERROR_CODES, ServiceError, type ServiceErrorCode } from './service-error.js';
 export { PROBLEM_STATUS } from './http/problem-status.js';

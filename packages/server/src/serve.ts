@@ -19,6 +19,9 @@ import { ConnectionEnforcer } from './gateway/connection-enforcer.js';
 import { ConnectionRegistry } from './gateway/connection-registry.js';
 import { startDeviceHttps } from './gateway/device-https.js';
 import { startDeviceMqtt } from './gateway/device-mqtt.js';
+import { startDeviceCoap } from './gateway/device-coap.js';
+import type { DtlsLimits } from './gateway/dtls-server.js';
+import { PskAuthenticator } from './domain/psk-authentication.js';
 import { deviceTlsOptions } from './gateway/tls-server-options.js';
 import { openStore, type Store } from './store/open-store.js';
 import { CaKeyVault } from './domain/ca-key-vault.js';
@@ -34,6 +37,7 @@ export const DEFAULT_DATA_DIR = './fleetpki-data';
 export const DEFAULT_HTTP_PORT = 8080;
 export const DEFAULT_GATEWAY_PORT = 8443;
 export const DEFAULT_MQTT_PORT = 8883;
+export const DEFAULT_COAP_PORT = 5684;
 export const SERVER_VERSION = '0.1.0';
 
 export interface ServeOptions {
@@ -47,6 +51,12 @@ export interface ServeOptions {
   readonly gatewayPort?: number | undefined;
   /** MQTT over TLS with client certificates; 0 picks a free port. */
   readonly mqttPort?: number | undefined;
+  /** CoAP over DTLS 1.2 (UDP); 0 picks a free port. */
+  readonly coapPort?: number | undefined;
+  /** DTLS bounds and timers (tests shorten the handshake deadline). */
+  readonly coapLimits?: Partial<DtlsLimits> | undefined;
+  /** FLEETPKI_MASTER_KEY and the like (default: process.env). */
+  readonly env?: NodeJS.ProcessEnv | undefined;
   readonly hostnames?: readonly string[] | undefined;
   readonly tlsCertFile?: string | undefined;
   readonly tlsKeyFile?: string | undefined;
@@ -68,6 +78,10 @@ export interface RunningServer {
   readonly httpUrl: string;
   readonly gatewayUrl: string;
   readonly mqttUrl: string;
+  /** `coaps://host:port` (UDP). */
+  readonly coapUrl: string;
+  /** DTLS state this process holds: established sessions and half-open handshakes (past the cookie). */
+  coapStats(): { sessions: number; halfOpen: number };
   readonly dataDir: string;
   readonly store: Store;
   readonly platform: PlatformPki;
@@ -98,7 +112,9 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   });
   let keyToken: KeyToken | undefined;
   try {
-    const vault = new CaKeyVault(loadMasterKey(dataDir, options.masterKey ?? process.env[MASTER_KEY_ENV]));
+    const masterKey = loadMasterKey(dataDir, options.masterKey ?? (options.env ?? process.env)[MASTER_KEY_ENV]);
+    const masterKeySource = (): Buffer => masterKey;
+    const vault = new CaKeyVault(masterKey);
     keyToken = options.pkcs11 ? await openPkcs11Token(options.pkcs11) : undefined;
     const deps: PkiDeps = {
       db: store.db,
@@ -143,7 +159,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       );
       logger.log('info', 'created the admin API key', { file: adminKeyFile, prefix: admin.prefix });
     }
-    const app = createManagementApp({ deps, logger, platformRoot: platform.root, version: SERVER_VERSION, consoleDir: options.consoleDir ?? defaultConsoleDir() });
+    const app = createManagementApp({ deps, logger, platformRoot: platform.root, version: SERVER_VERSION, consoleDir: options.consoleDir ?? defaultConsoleDir(), masterKey: masterKeySource });
     const server = createServer(issueFastPath(deps, logger, getRequestListener(app.fetch)));
     const host = options.host ?? '127.0.0.1';
     const httpUrl = await listen(server, options.httpPort ?? DEFAULT_HTTP_PORT, host, 'http').catch((error: Error) => {
@@ -171,14 +187,31 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       await gateway.close();
       throw new StartupError('INVALID_OPTION', `cannot listen on ${host}:${options.mqttPort ?? DEFAULT_MQTT_PORT} for MQTT: ${error.message}`);
     });
+    const coap = await startDeviceCoap({
+      authenticator: transport.authenticator,
+      psk: new PskAuthenticator(deps, masterKeySource, journal),
+      registry,
+      certChainPem: platform.serverChainPem,
+      keyPem: platform.serverKeyPem,
+      host,
+      port: options.coapPort ?? DEFAULT_COAP_PORT,
+      logger,
+      limits: options.coapLimits,
+    }).catch(async (error: Error) => {
+      server.close();
+      await Promise.all([gateway.close(), mqtt.close()]);
+      throw new StartupError('INVALID_OPTION', `cannot listen on ${host}:${options.coapPort ?? DEFAULT_COAP_PORT} (UDP) for CoAP: ${error.message}`);
+    });
     enforcer.start();
-    logger.log('info', 'device gateway listening', { url: gateway.url, mqtt: mqtt.url });
+    logger.log('info', 'device gateway listening', { url: gateway.url, mqtt: mqtt.url, coap: coap.url });
     logger.log('info', 'management API listening', { url: httpUrl, openapi: `${httpUrl}/openapi.json`, store: store.dialect, location: store.location });
     let closing: Promise<void> | undefined;
     return {
       httpUrl,
       gatewayUrl: gateway.url,
       mqttUrl: mqtt.url,
+      coapUrl: coap.url,
+      coapStats: () => ({ sessions: coap.dtls.sessionCount, halfOpen: coap.dtls.halfOpenCount }),
       dataDir,
       store,
       platform,
@@ -189,7 +222,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
           server.closeIdleConnections();
           const timer = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
           enforcer.stop();
-          await Promise.all([closed, gateway.close(), mqtt.close()]);
+          await Promise.all([closed, gateway.close(), mqtt.close(), coap.close()]);
           clearTimeout(timer);
           await journal.flush();
           await store.close();

@@ -19,7 +19,7 @@ describe('the web console at / (issue 6)', () => {
     writeFileSync(join(app, 'index.html'), '<!doctype html><title>console</title><div id="root"></div>');
     writeFileSync(join(app, 'assets', 'index-abc123.js'), 'console.log("app")');
     writeFileSync(join(dir, 'secret.txt'), 'outside the console folder');
-    const common = { httpPort: 0, gatewayPort: 0, mqttPort: 0, logger: silentLogger, announce: () => {} };
+    const common = { httpPort: 0, gatewayPort: 0, mqttPort: 0, coapPort: 0, logger: silentLogger, announce: () => {} };
     server = await startServer({ ...common, dataDir: join(dir, 'data'), consoleDir: app });
     missing = await startServer({ ...common, dataDir: join(dir, 'data2'), consoleDir: join(dir, 'not-built') });
   });

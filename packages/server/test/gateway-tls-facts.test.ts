@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -7,18 +7,8 @@ import { startTestApi, type TestApi } from './helpers/api.js';
 import { base64, makeDevice, makeRoot } from './helpers/ca-fixtures.js';
 import { writeDeviceFiles, type DeviceFiles } from './helpers/device-clients.js';
 import { eventually } from './helpers/eventually.js';
+import { buildKeyMatchShim } from './helpers/key-match-shim.js';
 import { openssl } from './helpers/openssl.js';
-
-/**
- * A shim that makes OpenSSL skip its own check that a client's key belongs to its certificate,
- * so `openssl s_client` will present a stolen certificate and sign the handshake with another
- * key. Loaded with LD_PRELOAD into the client only.
- */
-const KEY_MATCH_SHIM = `
-int X509_check_private_key(const void *certificate, const void *key) { (void)certificate; (void)key; return 1; }
-int SSL_CTX_check_private_key(const void *ctx) { (void)ctx; return 1; }
-int SSL_check_private_key(const void *ssl) { (void)ssl; return 1; }
-`;
 
 /** `openssl s_client` against the gateway, asynchronously: the server runs in this very process. */
 function sClient(gatewayUrl: string, serverCa: string, files: DeviceFiles, extra: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
@@ -72,14 +62,13 @@ describe('device TLS: the facts the gateway is built on, with openssl s_client',
   }
 
   it('a stolen certificate presented without its key is refused in the handshake (KEY_POSSESSION_NOT_PROVEN) and creates nothing', async () => {
-    writeFileSync(join(dir, 'shim.c'), KEY_MATCH_SHIM);
-    execFileSync('cc', ['-shared', '-fPIC', '-o', join(dir, 'shim.so'), join(dir, 'shim.c')]);
+    const shim = buildKeyMatchShim(dir);
     const stolen = makeDevice(root, 'acme', 'victim-1');
     const thief = writeDeviceFiles(dir, 'victim-1', stolen.pem, openssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout'], dir).toString('utf8'));
     // Without the shim, OpenSSL itself refuses to pair the certificate with another key.
     assert.match(await sClient(api.server.gatewayUrl, serverCa, thief, []), /key values mismatch/);
     for (const version of ['-tls1_2', '-tls1_3']) {
-      const out = await sClient(api.server.gatewayUrl, serverCa, thief, [version], { LD_PRELOAD: join(dir, 'shim.so') });
+      const out = await sClient(api.server.gatewayUrl, serverCa, thief, [version], { LD_PRELOAD: shim });
       assert.doesNotMatch(out, /"certificateId"/, 'no identity is ever answered');
     }
     // The refusal is audited once the server has seen the failed handshake.

@@ -123,11 +123,11 @@ describe('the admin key is written before it is committed', () => {
     try {
       mkdirSync(join(store.dataDir, ADMIN_KEY_FILE)); // a directory where the file must go
       await assert.rejects(
-        startServer({ dataDir: store.dataDir, httpPort: 0, gatewayPort: 0, mqttPort: 0, logger: silentLogger, announce: () => {} }),
+        startServer({ dataDir: store.dataDir, httpPort: 0, gatewayPort: 0, mqttPort: 0, coapPort: 0, logger: silentLogger, announce: () => {} }),
         (error: unknown) => error instanceof StartupError && error.code === 'DATA_DIR_UNUSABLE',
       );
       rmSync(join(store.dataDir, ADMIN_KEY_FILE), { recursive: true });
-      const server = await startServer({ dataDir: store.dataDir, httpPort: 0, gatewayPort: 0, mqttPort: 0, logger: silentLogger, announce: () => {} });
+      const server = await startServer({ dataDir: store.dataDir, httpPort: 0, gatewayPort: 0, mqttPort: 0, coapPort: 0, logger: silentLogger, announce: () => {} });
       try {
         assert.ok(server.adminApiKey, 'the next start makes the key, since none was committed');
         assert.equal(readFileSync(join(store.dataDir, ADMIN_KEY_FILE), 'utf8').trim(), server.adminApiKey);
@@ -144,7 +144,7 @@ describe('the admin key is written before it is committed', () => {
 describe('serve --reset-admin-key', () => {
   it('revokes the lost admin key and makes a new one that works', async () => {
     const store = await createTestStore('sqlite');
-    const options = { dataDir: store.dataDir, httpPort: 0, gatewayPort: 0, mqttPort: 0, logger: silentLogger, announce: () => {} };
+    const options = { dataDir: store.dataDir, httpPort: 0, gatewayPort: 0, mqttPort: 0, coapPort: 0, logger: silentLogger, announce: () => {} };
     try {
       const first = await startServer(options);
       const lost = first.adminApiKey as string;

@@ -1,7 +1,7 @@
 import cluster from 'node:cluster';
 import type { Command } from 'commander';
 import { CliError } from '../cli-error.js';
-import { DEFAULT_DATA_DIR, DEFAULT_GATEWAY_PORT, DEFAULT_HTTP_PORT, DEFAULT_MQTT_PORT } from '../serve-defaults.js';
+import { DEFAULT_DATA_DIR, DEFAULT_GATEWAY_PORT, DEFAULT_HTTP_PORT, DEFAULT_MQTT_PORT, DEFAULT_COAP_PORT } from '../serve-defaults.js';
 
 function port(value: string): number {
   const n = Number(value);
@@ -20,6 +20,7 @@ interface ServeFlags {
   httpPort: number;
   gatewayPort: number;
   mqttPort: number;
+  coapPort: number;
   hostname?: string[];
   tlsCert?: string;
   tlsKey?: string;
@@ -51,6 +52,7 @@ export function registerServeCommand(program: Command): void {
     .option('--http-port <port>', 'management API port', port, DEFAULT_HTTP_PORT)
     .option('--gateway-port <port>', 'device HTTPS port (client certificates required)', port, DEFAULT_GATEWAY_PORT)
     .option('--mqtt-port <port>', 'MQTT over TLS port (client certificates required)', port, DEFAULT_MQTT_PORT)
+    .option('--coap-port <port>', 'CoAP over DTLS 1.2 UDP port (device certificate or pre-shared key)', port, DEFAULT_COAP_PORT)
     .option('--hostname <name>', 'a DNS name or IP address for the server certificate (repeatable; default localhost and 127.0.0.1)', collect)
     .option('--tls-cert <file>', 'your own server certificate chain (PEM) instead of one from the platform root')
     .option('--tls-key <file>', 'the key of --tls-cert')
@@ -75,6 +77,7 @@ export function registerServeCommand(program: Command): void {
         httpPort: flags.httpPort,
         gatewayPort: flags.gatewayPort,
         mqttPort: flags.mqttPort,
+        coapPort: flags.coapPort,
         hostnames: flags.hostname,
         tlsCertFile: flags.tlsCert,
         tlsKeyFile: flags.tlsKey,

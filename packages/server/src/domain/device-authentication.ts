@@ -31,7 +31,11 @@ export type DeviceAuthFailureCode =
   /** The handshake's CertificateVerify did not verify with the certificate's key: a certificate without its key. */
   | 'KEY_POSSESSION_NOT_PROVEN'
   /** The handshake failed after the client sent a certificate, for another reason. */
-  | 'TLS_HANDSHAKE_FAILED';
+  | 'TLS_HANDSHAKE_FAILED'
+  /** DTLS with a pre-shared key: the identity names no credential. */
+  | 'PSK_IDENTITY_UNKNOWN'
+  /** DTLS with a pre-shared key: the identity is known, the handshake did not prove the key. */
+  | 'PSK_MISMATCH';
 
 export type DeviceTransport = 'https' | 'mqtt' | 'coap';
 
@@ -45,8 +49,13 @@ export interface AuthenticatedDevice {
   readonly deviceId: string;
   readonly deviceName: string;
   readonly provisioning: ProvisioningOutcome;
-  /** The CA certificate (by id) the validated path ends at: disabling it ends the connection. */
-  readonly anchorCaId: string;
+  /**
+   * The CA certificate (by id) the validated path ends at: disabling it ends the connection.
+   * Null for a device that authenticated with a pre-shared key (CoAP/DTLS).
+   */
+  readonly anchorCaId: string | null;
+  /** How the device proved itself. */
+  readonly credential: 'certificate' | 'pre-shared-key';
   readonly fingerprintSha256: string;
   /** The project's auth_generation when this authentication read it (see ConnectionEnforcer). */
   readonly authGeneration: number;
@@ -169,6 +178,7 @@ export class DeviceAuthenticator {
       deviceName: device.name,
       provisioning: outcome,
       anchorCaId: validated.anchorCaId,
+      credential: 'certificate',
       fingerprintSha256: validated.fingerprintSha256,
       authGeneration,
       validUntil: validated.notAfter,

@@ -13,8 +13,10 @@ import { apiKeyRoutes } from './routes/api-keys.js';
 import { auditRoutes } from './routes/audit.js';
 import { certificateRoutes } from './routes/certificates.js';
 import { consoleRoutes } from './console-static.js';
+import { deviceCredentialRoutes } from './routes/device-credentials.js';
 import { deviceRoutes } from './routes/devices.js';
 import { pkiRoutes } from './routes/pki.js';
+import type { MasterKeySource } from '../domain/device-credentials.js';
 import { projectRoutes } from './routes/projects.js';
 import { serverCaRoutes } from './routes/server-ca.js';
 
@@ -28,6 +30,8 @@ export interface AppOptions {
   readonly version: string;
   /** The built web console served at `/`; a page saying it is not built when absent. */
   readonly consoleDir?: string | undefined;
+  /** The master key that seals device pre-shared keys, loaded on first use. */
+  readonly masterKey: MasterKeySource;
 }
 
 /** The management API (DESIGN §5) as a fetch handler: routes, auth, limits, problem errors, OpenAPI. */
@@ -72,6 +76,7 @@ export function createManagementApp(options: AppOptions): OpenAPIHono<AppEnv> {
   projectRoutes(deps, app);
   certificateRoutes(deps, app);
   deviceRoutes(deps, app);
+  deviceCredentialRoutes(deps, options.masterKey, app);
   apiKeyRoutes(deps, app);
   auditRoutes(deps, app);
   pkiRoutes(deps, app);

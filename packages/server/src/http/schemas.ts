@@ -148,6 +148,18 @@ export const DeviceQuery = PageQuery.extend({
   enabled: z.enum(['true', 'false']).optional(),
 });
 
+export const DeviceCredential = z
+  .object({ id: z.string(), deviceId: z.string(), type: z.literal('PRE_SHARED_KEY'), identity: z.string(), createdAt: z.string() })
+  .openapi('DeviceCredential');
+export const DeviceCredentialPage = pageOf(DeviceCredential, 'DeviceCredentialPage');
+export const DeviceCredentialCreate = z
+  .object({
+    type: z.literal('PRE_SHARED_KEY'),
+    identity: safeText(200).openapi({ description: '`<device>@<projectId>`, as the device sends it in its DTLS handshake' }),
+    preSharedKey: safeText(200).openapi({ description: 'the key, 16 to 64 bytes; write-only (never returned)' }),
+  })
+  .strict()
+  .openapi('DeviceCredentialCreate');
 export const ApiKey = z
   .object({ id: z.string(), name: z.string(), prefix: z.string(), createdAt: z.string(), revokedAt: z.string().nullable() })
   .openapi('ApiKey');

@@ -1,18 +1,39 @@
-import { randomBytes } from 'node:crypto';
-import { linkSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { closeSync, fstatSync, linkSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { StartupError } from '../startup-error.js';
 
+/**
+ * The platform's master key: 32 octets that seal secrets at rest with AES-256-GCM (node:crypto)
+ * — managed CAs' private keys (ca-key-vault.ts) and devices' pre-shared keys (sealValue below).
+ * `FLEETPKI_MASTER_KEY` (64 hex digits or base64 of 32 octets) when set — what several servers
+ * sharing one PostgreSQL must use — else `<data-dir>/master.key` (0600), made on first start.
+ */
 export const MASTER_KEY_FILE = 'master.key';
 export const MASTER_KEY_ENV = 'FLEETPKI_MASTER_KEY';
 /** AES-256: 32 octets. */
 export const MASTER_KEY_BYTES = 32;
+const IV_BYTES = 12; // NIST SP 800-38D §8.2: 96-bit IVs, random per seal
+const TAG_BYTES = 16;
+const SEALED_PREFIX = 'v1.';
+
+export type MasterKeyErrorCode = 'SEALED_VALUE_INVALID';
+
+export class MasterKeyError extends Error {
+  override readonly name = 'MasterKeyError';
+
+  constructor(
+    readonly code: MasterKeyErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
 
 /**
- * The key that seals managed CAs' private keys at rest: `FLEETPKI_MASTER_KEY` (64 hex digits
- * or base64 of 32 octets) when set, else `<data-dir>/master.key` (0600), made on first start.
- * The file is linked into place only if absent, so servers starting together on one data
- * directory (the benchmark's cluster) agree on one key.
+ * Loads the master key at start. The file is written under a temporary name (exclusive create,
+ * so no symlink or older file is followed) and linked into place only if absent, so servers
+ * starting together on one data directory agree on one whole key.
  */
 export function loadMasterKey(dataDir: string, env: string | undefined): Buffer {
   if (env !== undefined && env !== '') return parseMasterKey(env, MASTER_KEY_ENV);
@@ -24,7 +45,7 @@ export function loadMasterKey(dataDir: string, env: string | undefined): Buffer 
   }
   const temporary = join(dataDir, `.${MASTER_KEY_FILE}.${process.pid}.tmp`);
   try {
-    writeFileSync(temporary, `${randomBytes(MASTER_KEY_BYTES).toString('base64')}\n`, { mode: 0o600, flush: true });
+    writeFileSync(temporary, `${randomBytes(MASTER_KEY_BYTES).toString('base64')}\n`, { mode: 0o600, flag: 'wx', flush: true });
     try {
       linkSync(temporary, path);
     } catch (error) {
@@ -39,12 +60,17 @@ export function loadMasterKey(dataDir: string, env: string | undefined): Buffer 
   return readKeyFile(path);
 }
 
+/** Reads the key file through one descriptor, so the mode checked is the file's that was read. */
 function readKeyFile(path: string): Buffer {
-  const text = readFileSync(path, 'utf8');
-  if ((statSync(path).mode & 0o077) !== 0) {
-    throw new StartupError('DATA_DIR_UNUSABLE', `${path} holds the master key and must not be readable by group or others (chmod 600)`);
+  const fd = openSync(path, 'r');
+  try {
+    if ((fstatSync(fd).mode & 0o077) !== 0) {
+      throw new StartupError('DATA_DIR_UNUSABLE', `${path} holds the master key and must not be readable by group or others (chmod 600)`);
+    }
+    return parseMasterKey(readFileSync(fd, 'utf8'), path);
+  } finally {
+    closeSync(fd);
   }
-  return parseMasterKey(text, path);
 }
 
 function parseMasterKey(text: string, source: string): Buffer {
@@ -54,4 +80,31 @@ function parseMasterKey(text: string, source: string): Buffer {
     throw new StartupError('INVALID_OPTION', `${source} must hold a 256-bit key: 64 hex digits or 44 characters of base64`);
   }
   return key;
+}
+
+/**
+ * Seals a value: `v1.` + base64(iv | tag | ciphertext). `context` is authenticated, not stored:
+ * binding a sealed value to its row (e.g. the credential id) stops it being swapped into another.
+ */
+export function sealValue(key: Buffer, plaintext: Buffer, context: string): string {
+  const iv = randomBytes(IV_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
+  cipher.setAAD(Buffer.from(context, 'utf8'));
+  const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+  return SEALED_PREFIX + Buffer.concat([iv, cipher.getAuthTag(), ciphertext]).toString('base64');
+}
+
+/** Opens a sealed value; a wrong key, context or a changed byte is MasterKeyError SEALED_VALUE_INVALID. */
+export function openValue(key: Buffer, sealed: string, context: string): Buffer {
+  if (!sealed.startsWith(SEALED_PREFIX)) throw new MasterKeyError('SEALED_VALUE_INVALID', 'not a sealed value of this format');
+  const raw = Buffer.from(sealed.slice(SEALED_PREFIX.length), 'base64');
+  if (raw.length < IV_BYTES + TAG_BYTES) throw new MasterKeyError('SEALED_VALUE_INVALID', 'the sealed value is truncated');
+  const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, IV_BYTES), { authTagLength: TAG_BYTES });
+  decipher.setAAD(Buffer.from(context, 'utf8'));
+  decipher.setAuthTag(raw.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
+  try {
+    return Buffer.concat([decipher.update(raw.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]);
+  } catch {
+    throw new MasterKeyError('SEALED_VALUE_INVALID', 'the sealed value does not open with this master key');
+  }
 }

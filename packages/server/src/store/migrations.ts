@@ -152,5 +152,22 @@ export function migrations(dialect: StoreDialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0005-device-credentials': {
+      // Pre-shared keys for CoAP/DTLS (DESIGN §5), sealed with the master key. The identity is
+      // unique across the platform: a DTLS ClientKeyExchange names only the identity.
+      async up(db: Kysely<unknown>): Promise<void> {
+        await db.schema
+          .createTable('device_credentials')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('project_id', 'text', (c) => c.notNull().references('projects.id').onDelete('cascade'))
+          .addColumn('device_id', 'text', (c) => c.notNull().references('devices.id').onDelete('cascade'))
+          .addColumn('type', 'text', (c) => c.notNull())
+          .addColumn('identity', 'text', (c) => c.notNull().unique())
+          .addColumn('secret_sealed', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('device_credentials_device').on('device_credentials').columns(['device_id']).execute();
+      },
+    },
   };
 }

@@ -14,6 +14,18 @@ export interface Database {
   managed_cas: ManagedCasTable;
   issued_certificates: IssuedCertificatesTable;
   enrollment_tokens: EnrollmentTokensTable;
+  device_credentials: DeviceCredentialsTable;
+}
+
+/** A device's pre-shared key for CoAP/DTLS (migration 0005); the key is sealed (platform/master-key.ts). */
+export interface DeviceCredentialsTable {
+  id: string;
+  project_id: string;
+  device_id: string;
+  type: 'PRE_SHARED_KEY';
+  identity: string;
+  secret_sealed: string;
+  created_at: string;
 }
 
 export interface ProjectsTable {

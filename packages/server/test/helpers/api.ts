@@ -39,9 +39,9 @@ export async function apiRequest(method: string, url: string, key: string | null
   return { status: response.status, contentType, text, body: contentType.includes('json') && text ? JSON.parse(text) : {} };
 }
 
-export async function startTestApi(dialect: Dialect, options: { now?: () => Date; serve?: Partial<ServeOptions> } = {}): Promise<TestApi> {
+export async function startTestApi(dialect: Dialect, options: { now?: () => Date; coapLimits?: ServeOptions['coapLimits']; serve?: Partial<ServeOptions> } = {}): Promise<TestApi> {
   const store = await createTestStore(dialect);
-  const server = await startServer({ dataDir: store.dataDir, database: store.database, httpPort: 0, gatewayPort: 0, mqttPort: 0, logger: silentLogger, announce: () => {}, now: options.now, ...options.serve });
+  const server = await startServer({ dataDir: store.dataDir, database: store.database, httpPort: 0, gatewayPort: 0, mqttPort: 0, coapPort: 0, coapLimits: options.coapLimits, logger: silentLogger, announce: () => {}, now: options.now, ...options.serve });
   const adminKey = server.adminApiKey;
   if (!adminKey) throw new Error('a fresh store must create an admin key');
   return {

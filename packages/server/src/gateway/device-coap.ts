@@ -1,0 +1,188 @@
+import { EventEmitter } from 'node:events';
+import { createServer as createCoapServer, type IncomingMessage, type OutgoingMessage } from 'coap';
+import type { DeviceAuthenticator, DeviceAuthResult } from '../domain/device-authentication.js';
+import type { PskAuthenticator } from '../domain/psk-authentication.js';
+import type { Logger } from '../logger.js';
+import type { ConnectionRegistry } from './connection-registry.js';
+import { DtlsServer, type DtlsHandshakeFailure, type DtlsLimits, type DtlsPeer } from './dtls-server.js';
+import { nativeDtls } from './native-dtls.js';
+
+/** How long a refused session may stay to fetch the answer that says why (as on HTTPS). */
+export const REFUSED_SESSION_GRACE_MS = 5_000;
+
+/** The device identity resource, the same path as on HTTPS (DESIGN §5). */
+export const COAP_IDENTITY_PATH = '/v1/device/identity';
+
+/** RFC 6690 §2: what a device finds at /.well-known/core. */
+const WELL_KNOWN_CORE = `<${COAP_IDENTITY_PATH}>;rt="fleetpki.device-identity";ct=50`;
+
+export interface DeviceCoapOptions {
+  readonly authenticator: DeviceAuthenticator;
+  readonly psk: PskAuthenticator;
+  readonly registry: ConnectionRegistry;
+  readonly certChainPem: string;
+  readonly keyPem: string;
+  readonly host: string;
+  readonly port: number;
+  readonly logger: Logger;
+  readonly limits?: Partial<DtlsLimits> | undefined;
+}
+
+export interface DeviceCoap {
+  /** `coaps://host:port` */
+  readonly url: string;
+  readonly port: number;
+  readonly dtls: DtlsServer;
+  close(): Promise<void>;
+}
+
+/**
+ * The socket the `coap` package is given: CoAP messages in and out of the DTLS sessions, each
+ * addressed by its peer's address and port as on plain UDP (RFC 7252 §9.1: one DTLS session per
+ * endpoint pair carries the CoAP messages of that pair).
+ */
+class DtlsCoapSocket extends EventEmitter {
+  constructor(private readonly dtls: DtlsServer) {
+    super();
+  }
+
+  send(buffer: Buffer, offset: number, length: number, port: number, address: string, callback?: (error: Error | null, bytes: number) => void): void {
+    const peer = this.dtls.peerAt(address, port);
+    if (peer) peer.send(buffer.subarray(offset, offset + length));
+    callback?.(null, length);
+  }
+
+  close(): void {}
+}
+
+/**
+ * CoAP over DTLS 1.2 on `--coap-port` (Golioth's device transport): each DTLS session is
+ * authenticated once, when its handshake finishes, by the same identity service as HTTPS and
+ * MQTT (certificate chain) or by the device's pre-shared key; admitted sessions are registered
+ * so disabling the device or its CA ends them.
+ */
+export async function startDeviceCoap(options: DeviceCoapOptions): Promise<DeviceCoap> {
+  const facts = (peer: DtlsPeer) => ({ transport: 'coap' as const, remoteAddress: peer.address });
+  const dtls = new DtlsServer({
+    certChainPem: options.certChainPem,
+    keyPem: options.keyPem,
+    lookupPsk: (identity) => options.psk.keyFor(identity),
+    limits: options.limits,
+  });
+  // Pending verdicts and refusals; an admitted session is found in the registry.
+  const verdicts = new WeakMap<DtlsPeer, Promise<DeviceAuthResult>>();
+
+  dtls.on('session', (peer) => {
+    const verdict = peer.pskIdentity !== null ? options.psk.authenticate(peer.pskIdentity, facts(peer)) : options.authenticator.authenticate(peer.chain, facts(peer));
+    verdicts.set(peer, verdict);
+    verdict.then(
+      (result) => {
+        if (!result.ok) {
+          setTimeout(() => peer.destroy(), REFUSED_SESSION_GRACE_MS).unref();
+          return;
+        }
+        if (!peer.closed) options.registry.add(result.device, peer, peer);
+        verdicts.delete(peer);
+      },
+      (error: unknown) => {
+        options.logger.log('error', 'device authentication failed unexpectedly', { error: (error as Error).stack ?? String(error) });
+        peer.destroy();
+      },
+    );
+  });
+  dtls.on('handshakeFailed', (failure) => auditHandshakeFailure(options, failure));
+
+  const socket = new DtlsCoapSocket(dtls);
+  dtls.on('message', (peer, data) => socket.emit('message', data, { address: peer.address, port: peer.port, family: peer.address.includes(':') ? 'IPv6' : 'IPv4', size: data.length }));
+
+  const verdictOf = async (peer: DtlsPeer): Promise<DeviceAuthResult> => {
+    const device = options.registry.deviceOf(peer);
+    if (device) return { ok: true, device };
+    return (await verdicts.get(peer)) ?? { ok: false, code: 'NO_CLIENT_CERTIFICATE', message: 'this session was not authenticated' };
+  };
+
+  const coap = createCoapServer({ piggybackReplyMs: 500 });
+  coap.on('request', (req: IncomingMessage, res: OutgoingMessage) => {
+    handle(req, res).catch((error: unknown) => {
+      options.logger.log('error', 'CoAP request failed', { error: (error as Error).stack ?? String(error) });
+      reply(res, '5.00', { code: 'INTERNAL_ERROR', detail: 'the request failed; it is logged' });
+    });
+  });
+  const handle = async (req: IncomingMessage, res: OutgoingMessage): Promise<void> => {
+    const path = req.url.split('?')[0] ?? '/';
+    const peer = dtls.peerAt(req.rsinfo.address, req.rsinfo.port);
+    if (!peer) return; // the session ended while the request was queued
+    if (path === '/.well-known/core' && req.method === 'GET') {
+      res.code = '2.05';
+      res.setOption('Content-Format', 'application/link-format');
+      res.end(WELL_KNOWN_CORE);
+      return;
+    }
+    if (path !== COAP_IDENTITY_PATH) {
+      reply(res, '4.04', { code: 'ROUTE_NOT_FOUND', detail: `no resource ${path}` });
+      return;
+    }
+    if (req.method !== 'GET') {
+      reply(res, '4.05', { code: 'METHOD_NOT_ALLOWED', detail: `${path} answers GET` });
+      return;
+    }
+    const result = await verdictOf(peer);
+    if (!result.ok) {
+      // RFC 7252 §5.9.2.2 / §5.9.2.4: 4.01 to a peer that presented nothing, 4.03 to one refused.
+      reply(res, result.code === 'NO_CLIENT_CERTIFICATE' ? '4.01' : '4.03', { code: result.code, detail: result.message });
+      return;
+    }
+    const { projectId, certificateId, deviceId, deviceName, provisioning, credential } = result.device;
+    reply(res, '2.05', { projectId, certificateId: credential === 'certificate' ? certificateId : null, deviceId, deviceName, provisioning, credential, ...(peer.pskIdentity !== null ? { pskIdentity: peer.pskIdentity } : {}) });
+  };
+
+  const bound = await dtls.listen(options.port, options.host);
+  await new Promise<void>((resolve) => coap.listen(socket, () => resolve()));
+  const hostPart = bound.address.includes(':') ? `[${bound.address}]` : bound.address;
+  return {
+    url: `coaps://${hostPart}:${bound.port}`,
+    port: bound.port,
+    dtls,
+    async close() {
+      await new Promise<void>((resolve) => coap.close(() => resolve()));
+      await dtls.close();
+    },
+  };
+}
+
+/** A JSON answer (Content-Format 50); refusals carry the stable failure code, as the HTTPS problem does. */
+function reply(res: OutgoingMessage, code: string, body: Record<string, unknown>): void {
+  res.code = code;
+  res.setOption('Content-Format', 'application/json');
+  res.end(JSON.stringify(body));
+}
+
+/**
+ * Audits a handshake that failed after the client said who it is: a certificate whose
+ * CertificateVerify does not verify (the certificate without its key), another failure after a
+ * certificate, an unknown PSK identity, or a known identity whose key was not proven (with a
+ * wrong key the client's Finished does not decrypt, and DTLS drops such records silently —
+ * RFC 6347 §4.1.2.7 — so that one ends at the handshake deadline).
+ */
+function auditHandshakeFailure(options: DeviceCoapOptions, failure: DtlsHandshakeFailure): void {
+  const { peer } = failure;
+  const facts = { transport: 'coap' as const, remoteAddress: peer.address };
+  options.logger.log('info', 'device DTLS handshake failed', { transport: 'coap', kind: failure.kind, reason: failure.reasonText, remoteAddress: peer.address });
+  const audited = (promise: Promise<void>) =>
+    promise.catch((error: unknown) => options.logger.log('error', 'cannot audit a failed handshake', { error: (error as Error).message }));
+  if (failure.pskIdentity !== null || failure.reason === nativeDtls().REASON_PSK_IDENTITY_NOT_FOUND) {
+    if (!failure.pskKnown) void audited(options.psk.recordHandshakeRefusal(failure.pskIdentity, 'PSK_IDENTITY_UNKNOWN', 'no credential has this PSK identity', facts));
+    else void audited(options.psk.recordHandshakeRefusal(failure.pskIdentity, 'PSK_MISMATCH', 'the handshake did not prove the pre-shared key of this identity', facts));
+    return;
+  }
+  if (failure.chain.length === 0) return;
+  const stolen = failure.reason === nativeDtls().REASON_BAD_SIGNATURE;
+  void audited(
+    options.authenticator.recordHandshakeRefusal(
+      failure.chain,
+      stolen ? 'KEY_POSSESSION_NOT_PROVEN' : 'TLS_HANDSHAKE_FAILED',
+      stolen ? 'the handshake signature does not verify with the certificate’s key: the client does not hold the key' : `the DTLS handshake failed: ${failure.reasonText || failure.kind}`,
+      facts,
+    ),
+  );
+}

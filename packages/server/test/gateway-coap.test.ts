@@ -1,0 +1,324 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { startTestApi, type TestApi } from './helpers/api.js';
+import { base64, makeDevice, makeIntermediate, makeRoot } from './helpers/ca-fixtures.js';
+import { coapGet, dtlsHandshake, type CoapCredentials } from './helpers/coap-clients.js';
+import { writeDeviceFiles, writeSecurityLevel0Config, type DeviceFiles } from './helpers/device-clients.js';
+import { eventually } from './helpers/eventually.js';
+import { buildKeyMatchShim } from './helpers/key-match-shim.js';
+import { openssl } from './helpers/openssl.js';
+import { storeSnapshot } from './helpers/snapshot.js';
+import { DIALECTS } from './helpers/stores.js';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+/** Short, so a wrong PSK (which DTLS can only notice at the deadline) is refused quickly. */
+const HANDSHAKE_DEADLINE_MS = 2_000;
+const CERT_SUITES = ['ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-ECDSA-AES128-CCM', 'ECDHE-ECDSA-AES128-CCM8'];
+const PSK_SUITES = ['PSK-AES128-GCM-SHA256', 'PSK-AES128-CCM', 'PSK-AES128-CCM8', 'PSK-AES128-CBC-SHA256'];
+const PSK = 'correct horse battery staple';
+
+for (const dialect of DIALECTS) {
+  describe(`device CoAP over DTLS 1.2 with libcoap and openssl clients [${dialect}]`, () => {
+    let api: TestApi;
+    let dir: string;
+    let serverCa: string;
+    let coapUrl: string;
+    const acmeRoot = makeRoot('/CN=Acme Root', { from: new Date(Date.now() - 800 * DAY_MS), days: 3650 });
+    const acmeIssuing = makeIntermediate(acmeRoot, '/CN=Acme Issuing', { from: new Date(Date.now() - 700 * DAY_MS), days: 2000 });
+    const betaRoot = makeRoot('/CN=Beta Root');
+    let acmeRootId: string;
+
+    const upload = async (slug: string, pem: string): Promise<string> => {
+      const r = await api.call('POST', `/v1/projects/${slug}/certificates`, { json: { certFile: base64(pem) } });
+      assert.equal(r.status, 201, r.text);
+      return r.body['id'] as string;
+    };
+    const device = (name: string, pem: string, keyPem: string): DeviceFiles => writeDeviceFiles(dir, name, pem, keyPem);
+    const certOf = (files: DeviceFiles): CoapCredentials => ({ files });
+    const identity = (flavour: 'openssl' | 'gnutls', credentials: CoapCredentials, env: NodeJS.ProcessEnv = {}) =>
+      coapGet(flavour, coapUrl, '/v1/device/identity', credentials, serverCa, env);
+    const lastFailure = async (path: string, expectedCode: string): Promise<Record<string, unknown> | undefined> =>
+      eventually(
+        async () => {
+          const audit = await api.call('GET', `${path}?perPage=20`);
+          const list = audit.body['list'] as { action: string; details: Record<string, unknown> }[];
+          return list.find((e) => e.action === 'device.authentication-failed' && e.details['code'] === expectedCode)?.details;
+        },
+        (details) => details !== undefined,
+        HANDSHAKE_DEADLINE_MS + 3000,
+      );
+    const pskDevice = async (name: string): Promise<{ deviceId: string; identity: string }> => {
+      const made = await api.call('POST', '/v1/projects/acme/devices', { json: { name } });
+      assert.equal(made.status, 201, made.text);
+      const credential = await api.call('POST', `/v1/projects/acme/devices/${made.body['id']}/credentials`, { json: { type: 'PRE_SHARED_KEY', identity: `${name}@acme`, preSharedKey: PSK } });
+      assert.equal(credential.status, 201, credential.text);
+      return { deviceId: made.body['id'] as string, identity: `${name}@acme` };
+    };
+
+    before(async () => {
+      api = await startTestApi(dialect, { coapLimits: { handshakeTimeoutMs: HANDSHAKE_DEADLINE_MS } });
+      dir = api.store.dataDir;
+      coapUrl = api.server.coapUrl;
+      for (const slug of ['acme', 'beta', 'chain']) assert.equal((await api.call('POST', '/v1/projects', { json: { name: slug, slug } })).status, 201);
+      serverCa = join(dir, 'server-ca.pem');
+      writeFileSync(serverCa, (await api.call('GET', '/v1/server-ca', { key: null })).text);
+      acmeRootId = await upload('acme', acmeRoot.pem);
+      await upload('beta', betaRoot.pem);
+    });
+    after(() => api.close());
+
+    it('the seed’s openssl-made root and device: coap-client-openssl creates the device, coap-client-gnutls finds it existing', async () => {
+      openssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'seed-ca.key.pem'], dir);
+      openssl(['req', '-x509', '-new', '-nodes', '-key', 'seed-ca.key.pem', '-sha256', '-subj', '/CN=Root CA', '-days', '10', '-out', 'seed-ca.crt.pem'], dir);
+      await upload('acme', readFileSync(join(dir, 'seed-ca.crt.pem'), 'utf8'));
+      openssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'coap-device.key.pem'], dir);
+      openssl(['req', '-new', '-key', 'coap-device.key.pem', '-subj', '/O=acme/CN=sensor-7', '-out', 'coap-device.csr.pem'], dir);
+      openssl(['x509', '-req', '-in', 'coap-device.csr.pem', '-CA', 'seed-ca.crt.pem', '-CAkey', 'seed-ca.key.pem', '-CAcreateserial', '-out', 'coap-device.crt.pem', '-days', '7', '-sha256'], dir);
+      const files = { cert: join(dir, 'coap-device.crt.pem'), key: join(dir, 'coap-device.key.pem') };
+      const first = await identity('openssl', certOf(files));
+      assert.equal(first.code, '2.05', first.text);
+      assert.equal(first.body['projectId'], 'acme');
+      assert.equal(first.body['certificateId'], 'sensor-7');
+      assert.equal(first.body['deviceName'], 'sensor-7');
+      assert.equal(first.body['provisioning'], 'created');
+      assert.equal(first.body['credential'], 'certificate');
+      const second = await identity('gnutls', certOf(files));
+      assert.equal(second.code, '2.05', second.text);
+      assert.equal(second.body['provisioning'], 'existing');
+      assert.equal(second.body['deviceId'], first.body['deviceId']);
+      const listed = await api.call('GET', '/v1/projects/acme/devices?certificateId=sensor-7');
+      assert.equal(listed.body['total'], 1);
+      assert.equal(listed.body['list'][0].id, first.body['deviceId']);
+      const audit = await eventually(
+        async () => (await api.call('GET', `/v1/projects/acme/audit?targetId=${first.body['deviceId']}`)).body['list'] as { action: string; details: Record<string, unknown> }[],
+        (list) => list.filter((e) => e.action === 'device.authenticate').length >= 1,
+      );
+      assert.ok(audit.some((e) => e.details['transport'] === 'coap'));
+    });
+
+    it('a device pre-provisioned by name is associated on its first CoAP connection', async () => {
+      const made = await api.call('POST', '/v1/projects/acme/devices', { json: { name: 'sensor-8' } });
+      const cert = makeDevice(acmeRoot, 'acme', 'sensor-8');
+      const r = await identity('gnutls', certOf(device('sensor-8', cert.pem, cert.keyPem)));
+      assert.equal(r.code, '2.05', r.text);
+      assert.equal(r.body['provisioning'], 'associated');
+      assert.equal(r.body['deviceId'], made.body['id']);
+    });
+
+    it('root → intermediate → device: the intermediate uploaded, coap-client-openssl sends only the leaf', async () => {
+      await upload('chain', acmeIssuing.pem);
+      const cert = makeDevice(acmeIssuing, 'chain', 'leaf-only');
+      const r = await identity('openssl', certOf(device('leaf-only', cert.pem, cert.keyPem)));
+      assert.equal(r.code, '2.05', r.text);
+      assert.equal(r.body['projectId'], 'chain');
+      assert.equal(r.body['provisioning'], 'created');
+    });
+
+    it('root → intermediate → device: the root alone uploaded, coap-client-gnutls sends leaf + intermediate', async () => {
+      const cert = makeDevice(acmeIssuing, 'acme', 'with-intermediate');
+      const r = await identity('gnutls', certOf(device('with-intermediate', cert.pem + acmeIssuing.pem, cert.keyPem)));
+      assert.equal(r.code, '2.05', r.text);
+      assert.equal(r.body['projectId'], 'acme');
+      assert.equal(r.body['certificateId'], 'with-intermediate');
+    });
+
+    it('GET /.well-known/core lists the identity resource (RFC 6690)', async () => {
+      const cert = makeDevice(acmeRoot, 'acme', 'discover-1');
+      for (const flavour of ['openssl', 'gnutls'] as const) {
+        const r = await coapGet(flavour, coapUrl, '/.well-known/core', certOf(device('discover-1', cert.pem, cert.keyPem)), serverCa);
+        assert.match(r.output.stdout, /<\/v1\/device\/identity>;rt="fleetpki\.device-identity";ct=50/);
+      }
+    });
+
+    it('a pre-shared key made in the API lets both clients in as its device; the key is stored sealed and never shown', async () => {
+      const { deviceId, identity: pskIdentity } = await pskDevice('psk-1');
+      for (const flavour of ['openssl', 'gnutls'] as const) {
+        const r = await identity(flavour, { identity: pskIdentity, key: PSK });
+        assert.equal(r.code, '2.05', r.text);
+        assert.equal(r.body['deviceId'], deviceId);
+        assert.equal(r.body['deviceName'], 'psk-1');
+        assert.equal(r.body['credential'], 'pre-shared-key');
+        assert.equal(r.body['pskIdentity'], pskIdentity);
+      }
+      const listed = await api.call('GET', `/v1/projects/acme/devices/${deviceId}/credentials`);
+      assert.equal(listed.status, 200);
+      assert.equal(listed.body['total'], 1);
+      assert.deepEqual(Object.keys(listed.body['list'][0]).sort(), ['createdAt', 'deviceId', 'id', 'identity', 'type']);
+      const row = await api.server.store.db.selectFrom('device_credentials').selectAll().where('identity', '=', pskIdentity).executeTakeFirstOrThrow();
+      assert.match(row.secret_sealed, /^v1\./);
+      assert.ok(!row.secret_sealed.includes(Buffer.from(PSK).toString('base64')) && !row.secret_sealed.includes(PSK));
+      assert.equal(statSync(join(dir, 'master.key')).mode & 0o777, 0o600);
+      const device = await eventually(
+        async () => (await api.call('GET', `/v1/projects/acme/devices/${deviceId}`)).body,
+        (body) => typeof body['lastSeenAt'] === 'string',
+      );
+      assert.equal(typeof device['lastSeenAt'], 'string');
+    });
+
+    it('the credentials API refuses bad input with codes and stores nothing', async () => {
+      const made = await api.call('POST', '/v1/projects/acme/devices', { json: { name: 'psk-bad' } });
+      const path = `/v1/projects/acme/devices/${made.body['id']}/credentials`;
+      const stored = async () => {
+        const tables = JSON.parse(await storeSnapshot(api.server)) as unknown[][];
+        const credentials = await api.server.store.db.selectFrom('device_credentials').select('id').execute();
+        return [tables.slice(0, 4), credentials.length];
+      };
+      const before = await stored();
+      const cases: { json: unknown; status: number; code: string; path?: string }[] = [
+        { json: { type: 'PRE_SHARED_KEY', identity: 'psk-bad@beta', preSharedKey: PSK }, status: 400, code: 'PSK_IDENTITY_INVALID' },
+        { json: { type: 'PRE_SHARED_KEY', identity: 'no-at-sign', preSharedKey: PSK }, status: 400, code: 'PSK_IDENTITY_INVALID' },
+        { json: { type: 'PRE_SHARED_KEY', identity: 'bad id!@acme', preSharedKey: PSK }, status: 400, code: 'PSK_IDENTITY_INVALID' },
+        { json: { type: 'PRE_SHARED_KEY', identity: 'psk-bad@acme', preSharedKey: 'short' }, status: 400, code: 'PSK_INVALID' },
+        { json: { type: 'PRE_SHARED_KEY', identity: 'psk-bad@acme', preSharedKey: 'x'.repeat(65) }, status: 400, code: 'PSK_INVALID' },
+        { json: { type: 'CERTIFICATE', identity: 'psk-bad@acme', preSharedKey: PSK }, status: 400, code: 'VALIDATION_FAILED' },
+        { json: { type: 'PRE_SHARED_KEY', identity: 'psk-bad@acme', preSharedKey: PSK }, status: 404, code: 'DEVICE_NOT_FOUND', path: '/v1/projects/acme/devices/no-such-device/credentials' },
+      ];
+      for (const c of cases) {
+        const r = await api.call('POST', c.path ?? path, { json: c.json });
+        assert.equal(r.status, c.status, r.text);
+        assert.equal(r.body['code'], c.code);
+      }
+      assert.deepEqual(await stored(), before, 'no project, CA, device, key or credential changed');
+      assert.equal((await api.call('POST', path, { json: { type: 'PRE_SHARED_KEY', identity: 'psk-bad@acme', preSharedKey: PSK } })).status, 201);
+      const taken = await api.call('POST', path, { json: { type: 'PRE_SHARED_KEY', identity: 'psk-bad@acme', preSharedKey: PSK } });
+      assert.equal(taken.status, 409);
+      assert.equal(taken.body['code'], 'PSK_IDENTITY_TAKEN');
+    });
+
+    it('openssl s_client -dtls1_2 completes a handshake with each of the seven Golioth cipher suites, with extended master secret', async () => {
+      const cert = makeDevice(acmeRoot, 'acme', 'suites-1');
+      const files = device('suites-1', cert.pem, cert.keyPem);
+      const { identity: pskIdentity } = await pskDevice('psk-suites');
+      for (const suite of CERT_SUITES) {
+        const r = await dtlsHandshake(coapUrl, ['-cipher', suite, '-cert', files.cert, '-key', files.key, '-CAfile', serverCa, '-verify_return_error']);
+        assert.equal(r.cipher, suite, r.output);
+        assert.ok(r.extendedMasterSecret, r.output);
+      }
+      for (const suite of PSK_SUITES) {
+        const r = await dtlsHandshake(coapUrl, ['-cipher', suite, '-psk_identity', pskIdentity, '-psk', Buffer.from(PSK).toString('hex')]);
+        assert.equal(r.cipher, suite, r.output);
+        assert.ok(r.extendedMasterSecret, r.output);
+      }
+    });
+
+    const refusals: { name: string; files: () => DeviceFiles | undefined; code: string; coap?: string; platformAudit?: boolean }[] = [
+      { name: 'a certificate from project beta’s CA claiming O=acme', files: () => { const c = makeDevice(betaRoot, 'acme', 'intruder'); return device('intruder', c.pem, c.keyPem); }, code: 'UNKNOWN_ISSUER' },
+      { name: 'an O that names no project', files: () => { const c = makeDevice(acmeRoot, 'nope', 'lost-1'); return device('lost-1', c.pem, c.keyPem); }, code: 'UNKNOWN_PROJECT', platformAudit: true },
+      { name: 'a CN that is no valid certificate ID', files: () => { const c = makeDevice(acmeRoot, 'acme', 'x', { subject: '/O=acme/CN=bad id!' }); return device('bad-cn', c.pem, c.keyPem); }, code: 'INVALID_CERTIFICATE_ID' },
+      { name: 'an expired certificate', files: () => { const c = makeDevice(acmeRoot, 'acme', 'expired-1', { from: new Date(Date.now() - 400 * DAY_MS), days: 30 }); return device('expired-1', c.pem, c.keyPem); }, code: 'CERT_EXPIRED' },
+      { name: 'a certificate not yet valid', files: () => { const c = makeDevice(acmeRoot, 'acme', 'future-1', { from: new Date(Date.now() + 5 * DAY_MS), days: 30 }); return device('future-1', c.pem, c.keyPem); }, code: 'CERT_NOT_YET_VALID' },
+      { name: 'a chain that needs an intermediate nobody supplied', files: () => { const c = makeDevice(acmeIssuing, 'acme', 'orphan-1'); return device('orphan-1', c.pem, c.keyPem); }, code: 'UNKNOWN_ISSUER' },
+      { name: 'no client certificate at all', files: () => undefined, code: 'NO_CLIENT_CERTIFICATE', coap: '4.01', platformAudit: true },
+      {
+        name: 'an RSA-1024 device key',
+        files: () => {
+          openssl(['genrsa', '-out', 'coap-rsa1024.key.pem', '1024'], dir);
+          writeFileSync(join(dir, 'acme-root.crt.pem'), acmeRoot.pem);
+          writeFileSync(join(dir, 'acme-root.key.pem'), acmeRoot.key.export({ type: 'pkcs8', format: 'pem' }));
+          openssl(['req', '-new', '-key', 'coap-rsa1024.key.pem', '-subj', '/O=acme/CN=weak-1', '-out', 'coap-rsa1024.csr.pem'], dir);
+          openssl(['x509', '-req', '-in', 'coap-rsa1024.csr.pem', '-CA', 'acme-root.crt.pem', '-CAkey', 'acme-root.key.pem', '-CAcreateserial', '-days', '7', '-out', 'coap-rsa1024.crt.pem'], dir);
+          return { cert: join(dir, 'coap-rsa1024.crt.pem'), key: join(dir, 'coap-rsa1024.key.pem') };
+        },
+        code: 'WEAK_KEY',
+      },
+    ];
+    for (const r of refusals) {
+      it(`refuses ${r.name} (${r.code}) over CoAP, audits it and creates nothing`, async () => {
+        const files = r.files();
+        const before = JSON.parse(await storeSnapshot(api.server)) as unknown[][];
+        const answer = await identity('openssl', files ? certOf(files) : undefined, r.code === 'WEAK_KEY' ? { OPENSSL_CONF: writeSecurityLevel0Config(dir) } : {});
+        assert.equal(answer.code, r.coap ?? '4.03', answer.text);
+        assert.equal(answer.body['code'], r.code);
+        const after = JSON.parse(await storeSnapshot(api.server)) as unknown[][];
+        assert.deepEqual(after.slice(0, 4), before.slice(0, 4), 'no project, CA, device or key changed');
+        const audited = await lastFailure(r.platformAudit ? '/v1/audit' : '/v1/projects/acme/audit', r.code);
+        assert.equal(audited?.['code'], r.code);
+        assert.equal(audited?.['transport'], 'coap');
+      });
+    }
+
+    it('refuses a disabled CA (CA_DISABLED) and a disabled device (DEVICE_DISABLED)', async () => {
+      const cert = makeDevice(acmeRoot, 'acme', 'coap-toggled');
+      const files = certOf(device('coap-toggled', cert.pem, cert.keyPem));
+      assert.equal((await identity('openssl', files)).code, '2.05');
+      await api.call('PATCH', `/v1/projects/acme/certificates/${acmeRootId}`, { json: { enabled: false } });
+      const caOff = await identity('openssl', files);
+      assert.equal(caOff.code, '4.03');
+      assert.equal(caOff.body['code'], 'CA_DISABLED');
+      await api.call('PATCH', `/v1/projects/acme/certificates/${acmeRootId}`, { json: { enabled: true } });
+      const [toggled] = (await api.call('GET', '/v1/projects/acme/devices?certificateId=coap-toggled')).body['list'];
+      await api.call('PATCH', `/v1/projects/acme/devices/${toggled.id}`, { json: { enabled: false } });
+      const deviceOff = await identity('gnutls', files);
+      assert.equal(deviceOff.code, '4.03');
+      assert.equal(deviceOff.body['code'], 'DEVICE_DISABLED');
+      assert.equal((await lastFailure('/v1/projects/acme/audit', 'DEVICE_DISABLED'))?.['transport'], 'coap');
+      await api.call('PATCH', `/v1/projects/acme/devices/${toggled.id}`, { json: { enabled: true } });
+      assert.equal((await identity('openssl', files)).code, '2.05');
+    });
+
+    it('a stolen certificate without its key (LD_PRELOAD shim, openssl s_client -dtls1_2) fails the handshake: KEY_POSSESSION_NOT_PROVEN, nothing created', async () => {
+      const shim = buildKeyMatchShim(dir);
+      const stolen = makeDevice(acmeRoot, 'acme', 'coap-victim-1');
+      const thief = device('coap-victim-1', stolen.pem, openssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout'], dir).toString('utf8'));
+      const withoutShim = await dtlsHandshake(coapUrl, ['-cert', thief.cert, '-key', thief.key, '-CAfile', serverCa]);
+      assert.match(withoutShim.output, /key values mismatch/);
+      const r = await dtlsHandshake(coapUrl, ['-cert', thief.cert, '-key', thief.key, '-CAfile', serverCa], { LD_PRELOAD: shim });
+      assert.equal(r.cipher, '', r.output);
+      // OpenSSL on the server checked CertificateVerify: decrypt_error (RFC 5246 §7.2.2).
+      assert.match(r.output, /alert decrypt error/);
+      const audited = await lastFailure('/v1/projects/acme/audit', 'KEY_POSSESSION_NOT_PROVEN');
+      assert.equal(audited?.['transport'], 'coap');
+      assert.equal((await api.call('GET', '/v1/projects/acme/devices?certificateId=coap-victim-1')).body['total'], 0);
+    });
+
+    it('refuses an unknown PSK identity (PSK_IDENTITY_UNKNOWN) and a wrong PSK (PSK_MISMATCH), audited in the project', async () => {
+      await pskDevice('psk-refusals');
+      const unknown = await identity('openssl', { identity: 'nobody@acme', key: PSK });
+      assert.notEqual(unknown.code, '2.05');
+      assert.doesNotMatch(unknown.text, /"deviceId"/);
+      assert.equal((await lastFailure('/v1/projects/acme/audit', 'PSK_IDENTITY_UNKNOWN'))?.['pskIdentity'], 'nobody@acme');
+      const wrong = await dtlsHandshake(coapUrl, ['-cipher', 'PSK-AES128-CCM8', '-psk_identity', 'psk-refusals@acme', '-psk', Buffer.from('not the right key at all').toString('hex')], {}, HANDSHAKE_DEADLINE_MS + 2_000);
+      assert.equal(wrong.cipher, '', wrong.output);
+      assert.equal((await lastFailure('/v1/projects/acme/audit', 'PSK_MISMATCH'))?.['pskIdentity'], 'psk-refusals@acme');
+    });
+
+    it('disabling a device ends its open DTLS session within one second (certificate and PSK)', async () => {
+      const cert = makeDevice(acmeRoot, 'acme', 'coap-held');
+      const files = device('coap-held', cert.pem, cert.keyPem);
+      const { deviceId: pskDeviceId, identity: pskIdentity } = await pskDevice('psk-held');
+      const held = [
+        { args: ['-cert', files.cert, '-key', files.key, '-CAfile', serverCa], disable: async () => (await api.call('GET', '/v1/projects/acme/devices?certificateId=coap-held')).body['list'][0].id as string },
+        { args: ['-cipher', 'PSK-AES128-GCM-SHA256', '-psk_identity', pskIdentity, '-psk', Buffer.from(PSK).toString('hex')], disable: () => Promise.resolve(pskDeviceId) },
+      ];
+      for (const h of held) {
+        const port = new URL(coapUrl.replace(/^coaps:/, 'https:')).port;
+        const child = spawn('openssl', ['s_client', '-dtls1_2', '-connect', `127.0.0.1:${port}`, ...h.args], { stdio: ['pipe', 'pipe', 'pipe'] });
+        const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+        let out = '';
+        child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+        const exited = new Promise<number>((resolve) => child.once('close', () => resolve(Date.now())));
+        try {
+          const deadline = Date.now() + 10_000;
+          while (!/Cipher is/.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+          assert.match(out, /Cipher is/);
+          const deviceId = await h.disable();
+          // Registered once authenticated (an audit event says so), then disabled.
+          await eventually(
+            async () => (await api.call('GET', `/v1/projects/acme/audit?targetId=${deviceId}`)).body['list'] as { action: string }[],
+            (list) => list.some((e) => e.action === 'device.authenticate'),
+          );
+          const since = Date.now();
+          assert.equal((await api.call('PATCH', `/v1/projects/acme/devices/${deviceId}`, { json: { enabled: false } })).status, 200);
+          const closedAt = await Promise.race([exited, new Promise<number>((resolve) => setTimeout(() => resolve(Number.NaN), 5_000))]);
+          assert.ok(closedAt - since <= 1_000, `the session ended ${closedAt - since} ms after the device was disabled`);
+        } finally {
+          clearTimeout(killer);
+          child.kill('SIGKILL');
+        }
+      }
+    });
+  });
+}
