@@ -85,6 +85,31 @@ describe('cfssl remote signer', () => {
         assert.match(text, /issuer=CN = cfssl Device CA/);
       });
 
+      it('a cfssl signer is set up only with the admin key (the server calls its URL and trusts its CA)', async () => {
+        const key = await api.call('POST', '/v1/projects/remote/api-keys', { json: { name: 'line' } });
+        assert.equal(key.status, 201, key.text);
+        const r = await api.call('POST', '/v1/projects/remote/pki/cas', { key: key.body['key'] as string, json: { mode: 'cfssl', cfssl: { url: cfssl.url } } });
+        assert.equal(r.status, 403);
+        assert.equal(r.body['code'], 'ADMIN_KEY_REQUIRED');
+      });
+
+      for (const profile of ['ca-capable', 'server-too']) {
+        it(`a certificate from cfssl's "${profile}" profile is refused as SIGNER_RESPONSE_INVALID and nothing is recorded`, async () => {
+          const slug = `wide-${profile}`;
+          assert.equal((await api.call('POST', '/v1/projects', { json: { name: slug, slug } })).status, 201);
+          const made = await api.call('POST', `/v1/projects/${slug}/pki/cas`, { json: { mode: 'cfssl', cfssl: { url: cfssl.url, profile }, profile: { maxDays: 31, defaultDays: 30 } } });
+          assert.equal(made.status, 201, made.text);
+          await ssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', `${profile}.key.pem`]);
+          await ssl(['req', '-new', '-key', `${profile}.key.pem`, '-subj', `/O=${slug}/CN=w1`, '-out', `${profile}.csr.pem`]);
+          const r = await api.call('POST', `/v1/projects/${slug}/pki/issue`, { json: { csr: base64(readFileSync(join(dir, `${profile}.csr.pem`))) } });
+          assert.equal(r.status, 502, r.text);
+          assert.equal(r.body['code'], 'SIGNER_RESPONSE_INVALID');
+          const projectRow = await api.server.store.db.selectFrom('projects').select('id').where('slug', '=', slug).executeTakeFirstOrThrow();
+          const count = await api.server.store.db.selectFrom('issued_certificates').select((eb) => eb.fn.countAll<number>().as('n')).where('project_id', '=', projectRow.id).executeTakeFirstOrThrow();
+          assert.equal(Number(count.n), 0);
+        });
+      }
+
       it('a cfssl profile longer than the project allows is refused as SIGNER_RESPONSE_INVALID, and a dead signer as SIGNER_UNAVAILABLE', async () => {
         assert.equal((await api.call('POST', '/v1/projects', { json: { name: 'strict', slug: 'strict' } })).status, 201);
         const made = await api.call('POST', '/v1/projects/strict/pki/cas', { json: { mode: 'cfssl', cfssl: { url: cfssl.url }, profile: { maxDays: 7, defaultDays: 7 } } });

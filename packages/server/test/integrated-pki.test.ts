@@ -259,6 +259,23 @@ for (const dialect of DIALECTS) {
       assert.equal(identity.body['provisioning'], 'associated');
     });
 
+    it('EST: a device token does not follow a rename — a device renamed since its token was made gets DEVICE_IDENTITY_CHANGED, nothing issued', async () => {
+      const device = await api.call('POST', '/v1/projects/acme/devices', { json: { name: 'meter-10' } });
+      const made = await api.call('POST', '/v1/projects/acme/pki/enrollment-tokens', { json: { deviceId: device.body['id'] } });
+      assert.equal(made.status, 201, made.text);
+      const renamed = await api.call('PATCH', `/v1/projects/acme/devices/${device.body['id'] as string}`, { json: { name: 'meter-10-old' } });
+      assert.equal(renamed.status, 200, renamed.text);
+      const other = await api.call('POST', '/v1/projects/acme/devices', { json: { name: 'meter-10' } });
+      assert.equal(other.status, 201, other.text);
+      const issuedBefore = await countIssued();
+      const csr = await keyAndCsr('meter-10', '/O=acme/CN=meter-10');
+      writeFileSync(join(dir, 'meter-10.b64'), csr.der.toString('base64'));
+      const r = await curl(['--cacert', serverCa, '--user', `meter-10:${made.body['tokens'][0].token}`, '--data-binary', `@${join(dir, 'meter-10.b64')}`, gateway('/.well-known/est/acme/simpleenroll')]);
+      assert.equal(r.status, 409, r.body.toString('utf8'));
+      assert.equal(JSON.parse(r.body.toString('utf8')).code, 'DEVICE_IDENTITY_CHANGED');
+      assert.equal(await countIssued(), issuedBefore);
+    });
+
     it('EST: a manufacturer certificate (IDevID) enrolls with its CN; it never connects by itself', async () => {
       // The factory's CA, uploaded for that purpose only, and a factory certificate with a device-like subject.
       await ssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'factory.key.pem']);

@@ -4,6 +4,7 @@ import {
   deviceSubject,
   fingerprintSha256,
   isPkiError,
+  Oid,
   parseCertificate,
   parseCsr,
   serialHex,
@@ -97,9 +98,15 @@ async function runPipeline(deps: PkiDeps, request: IssuanceRequest, recordingSta
   }
   let deviceId: string | null = null;
   if (request.entitlement.kind === 'device') {
-    const device = await deps.db.selectFrom('devices').select(['enabled']).where('id', '=', request.entitlement.deviceId).where('project_id', '=', project.id).executeTakeFirst();
+    const device = await deps.db.selectFrom('devices').select(['enabled', 'certificate_id', 'name']).where('id', '=', request.entitlement.deviceId).where('project_id', '=', project.id).executeTakeFirst();
     if (!device) throw new ServiceError('DEVICE_NOT_FOUND', 'the device no longer exists', { deviceId: request.entitlement.deviceId });
     if (device.enabled !== 1) throw new ServiceError('DEVICE_DISABLED', 'the device is disabled; it gets no certificate', { deviceId: request.entitlement.deviceId });
+    // The entitlement was taken earlier (a token made for the device, a connection authenticated
+    // as it): the device must still answer to that identity, or a rename since then would hand
+    // this certificate to whichever device now bears the name (DESIGN §4: certificate ID, else name).
+    if ((device.certificate_id ?? device.name) !== request.entitlement.certificateId) {
+      throw new ServiceError('DEVICE_IDENTITY_CHANGED', 'the device no longer answers to the identity this request was entitled to', { deviceId: request.entitlement.deviceId });
+    }
     deviceId = request.entitlement.deviceId;
   } else if (request.entitlement.kind === 'identity') {
     const device = await deps.db.selectFrom('devices').select(['id', 'enabled']).where('project_id', '=', project.id).where('certificate_id', '=', request.entitlement.certificateId).executeTakeFirst();
@@ -238,4 +245,13 @@ function checkRemoteCertificate(
   if (!result.ok) throw refuse(`does not validate (${result.code})`, { reason: result.code });
   if (result.identity.certificateId !== certificateId) throw refuse('names another device', { certificateId: result.identity.certificateId });
   if (certificate.notAfter.getTime() > now.getTime() + maxDays * DAY_MS + REMOTE_VALIDITY_SLACK_MS) throw refuse(`outlives the profile's ${maxDays} days`);
+  // The signer's profile is not ours to trust: a CA-capable or multi-purpose certificate under an
+  // anchor other projects may share would let its holder mint certificates for them. Only the
+  // shape fleetpki itself issues passes: an end entity, no certificate or CRL signing, EKU
+  // exactly clientAuth, no subjectAltName (RFC 5280 §4.2.1.3, §4.2.1.9, §4.2.1.12).
+  if (certificate.basicConstraints?.ca === true) throw refuse('is a CA certificate (basicConstraints cA=TRUE)');
+  if (certificate.keyUsage?.some((usage) => usage === 'keyCertSign' || usage === 'cRLSign')) throw refuse('may sign certificates or CRLs (keyUsage)');
+  const eku = certificate.extKeyUsage;
+  if (!eku || eku.length !== 1 || eku[0] !== Oid.clientAuth) throw refuse('does not carry exactly the clientAuth extended key usage');
+  if (certificate.subjectAltNames !== undefined && certificate.subjectAltNames.length > 0) throw refuse('carries subjectAltNames');
 }

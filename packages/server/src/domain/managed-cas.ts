@@ -126,6 +126,11 @@ export async function createManagedCa(deps: PkiDeps, principal: Principal, proje
   const now = deps.now();
   const at = now.toISOString();
   const id = randomUUID();
+  if (input.mode === 'cfssl' && principal.kind !== 'admin') {
+    // The server calls the URL and makes what answers there a trust anchor: an operator's
+    // decision (a project key could otherwise aim the server at any address it can reach).
+    throw new ServiceError('ADMIN_KEY_REQUIRED', 'a cfssl signer is set up with the admin API key');
+  }
   const profile = { ...DEFAULT_ISSUANCE_PROFILE, ...input.profile };
   if (profile.defaultDays > profile.maxDays) {
     throw new ServiceError('VALIDATION_FAILED', `profile.defaultDays (${profile.defaultDays}) exceeds profile.maxDays (${profile.maxDays})`);

@@ -25,6 +25,9 @@ export const DEVICE_KEEP_ALIVE_MS = 120_000;
 /** How long a refused connection may stay open to fetch the problem document that says why. */
 export const REFUSED_CONNECTION_GRACE_MS = 5_000;
 
+/** The longest a connection without a device identity may stay open while an EST enrollment runs on it. */
+export const REFUSED_CONNECTION_MAX_MS = 30_000;
+
 export type DeviceHttpsOptions = DeviceTransportOptions;
 
 
@@ -43,6 +46,15 @@ export async function startDeviceHttps(options: DeviceHttpsOptions): Promise<Dev
   // Verdicts still pending, and refusals; an admitted connection is found in the registry, so an
   // idle device connection holds no promise or result of its own.
   const verdicts = new WeakMap<TLSSocket, Promise<DeviceAuthResult>>();
+  const enrolling = new WeakSet<object>();
+  /** Ends a refused connection once its grace is over and no enrollment is running on it. */
+  const endRefused = (socket: TLSSocket, waitedMs: number): void => {
+    if (enrolling.has(socket) && waitedMs < REFUSED_CONNECTION_MAX_MS) {
+      setTimeout(() => endRefused(socket, waitedMs + REFUSED_CONNECTION_GRACE_MS), REFUSED_CONNECTION_GRACE_MS).unref();
+      return;
+    }
+    socket.destroy();
+  };
   const refusal = (res: ServerResponse, result: Extract<DeviceAuthResult, { ok: false }>, path: string): void => {
     const problem = deviceProblem(result.code, result.message, path);
     res.setHeader('connection', 'close'); // a refused device gets its answer, then the connection ends
@@ -75,7 +87,15 @@ export async function startDeviceHttps(options: DeviceHttpsOptions): Promise<Dev
     }
     const est = EST_PATH.exec(path);
     if (est) {
-      await handleEst(options.pki, req, res, est[2] as EstOperation, est[1], path, verdictOf, refusal);
+      // EST bootstrap connections carry no device certificate, so their verdict is a refusal and
+      // its grace timer runs: an enrollment in progress (a remote signer may take seconds) is
+      // not cut off, or its one-time token would be spent on an answer that never arrives.
+      enrolling.add(req.socket);
+      try {
+        await handleEst(options.pki, req, res, est[2] as EstOperation, est[1], path, verdictOf, refusal);
+      } finally {
+        enrolling.delete(req.socket);
+      }
       return;
     }
     send(res, 404, 'application/problem+json', problemBody(404, 'ROUTE_NOT_FOUND', `no route ${req.method ?? ''} ${path}`, path));
@@ -104,7 +124,7 @@ export async function startDeviceHttps(options: DeviceHttpsOptions): Promise<Dev
       (result) => {
         if (!result.ok) {
           // Time to ask for its refusal and read it; a refused peer does not hold a connection.
-          setTimeout(() => socket.destroy(), REFUSED_CONNECTION_GRACE_MS).unref();
+          setTimeout(() => endRefused(socket, REFUSED_CONNECTION_GRACE_MS), REFUSED_CONNECTION_GRACE_MS).unref();
           return;
         }
         if (!socket.destroyed) options.registry.add(result.device, socket, socket);

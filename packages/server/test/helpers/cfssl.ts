@@ -34,7 +34,18 @@ export async function startCfssl(dir: string, options: { expiryHours?: number; c
   await ssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'cfssl-ca.key.pem']);
   writeFileSync(join(dir, 'cfssl-ca.cnf'), '[req]\ndistinguished_name=dn\n[dn]\n[ext]\nbasicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\n');
   await ssl(['req', '-x509', '-new', '-key', 'cfssl-ca.key.pem', '-sha256', '-subj', options.caSubject ?? '/CN=cfssl Device CA', '-days', '365', '-config', 'cfssl-ca.cnf', '-extensions', 'ext', '-out', 'cfssl-ca.crt.pem']);
-  const config = { signing: { default: { expiry: `${options.expiryHours ?? 720}h`, usages: ['digital signature', 'client auth'] } } };
+  const expiry = `${options.expiryHours ?? 720}h`;
+  // Besides the device profile, two a careless (or hostile) operator might name: one that makes
+  // CA certificates, one that adds serverAuth. fleetpki must refuse what they sign.
+  const config = {
+    signing: {
+      default: { expiry, usages: ['digital signature', 'client auth'] },
+      profiles: {
+        'ca-capable': { expiry, usages: ['digital signature', 'cert sign', 'crl sign', 'client auth'], ca_constraint: { is_ca: true, max_path_len: 0, max_path_len_zero: true } },
+        'server-too': { expiry, usages: ['digital signature', 'client auth', 'server auth'] },
+      },
+    },
+  };
   writeFileSync(join(dir, 'cfssl-config.json'), JSON.stringify(config));
   const port = await freePort();
   const child = spawn(

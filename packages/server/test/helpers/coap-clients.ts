@@ -40,12 +40,20 @@ export interface CoapAnswer {
  * run it: `-m get coaps://…/path` with `-c/-j` (certificate and key, server checked against
  * `serverCa`) or `-u/-k` (PSK).
  */
-export async function coapGet(flavour: 'openssl' | 'gnutls', coapUrl: string, path: string, credentials: CoapCredentials, serverCa: string, env: NodeJS.ProcessEnv = {}): Promise<CoapAnswer> {
-  const args = ['-m', 'get', '-B', '8'];
+export async function coapGet(
+  flavour: 'openssl' | 'gnutls',
+  coapUrl: string,
+  path: string,
+  credentials: CoapCredentials,
+  serverCa: string,
+  env: NodeJS.ProcessEnv = {},
+  waitSeconds = 8,
+): Promise<CoapAnswer> {
+  const args = ['-m', 'get', '-B', String(waitSeconds)];
   if (credentials && 'files' in credentials) args.push('-c', credentials.files.cert, '-j', credentials.files.key, '-C', serverCa);
   else if (credentials) args.push('-u', credentials.identity, '-k', credentials.key);
   args.push(`${coapUrl}${path}`);
-  const output = await runTool(`coap-client-${flavour}`, args, { env, timeoutMs: 15_000 });
+  const output = await runTool(`coap-client-${flavour}`, args, { env, timeoutMs: (waitSeconds + 7) * 1000 });
   const text = `${output.stdout}${output.stderr}`;
   const error = /(\d\.\d\d)\s*(\{.*\})\s*$/s.exec(text);
   const json = error ? error[2] : /\{.*\}/s.exec(output.stdout)?.[0];
