@@ -191,6 +191,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       authenticator: transport.authenticator,
       psk: new PskAuthenticator(deps, masterKeySource, journal),
       registry,
+      pki: deps,
       certChainPem: platform.serverChainPem,
       keyPem: platform.serverKeyPem,
       host,

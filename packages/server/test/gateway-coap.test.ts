@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startTestApi, type TestApi } from './helpers/api.js';
 import { base64, makeDevice, makeIntermediate, makeRoot } from './helpers/ca-fixtures.js';
-import { coapGet, dtlsHandshake, type CoapCredentials } from './helpers/coap-clients.js';
+import { coapGet, dtlsHandshake, runTool, type CoapCredentials } from './helpers/coap-clients.js';
 import { writeDeviceFiles, writeSecurityLevel0Config, type DeviceFiles } from './helpers/device-clients.js';
 import { eventually } from './helpers/eventually.js';
 import { buildKeyMatchShim } from './helpers/key-match-shim.js';
@@ -130,7 +130,43 @@ for (const dialect of DIALECTS) {
       for (const flavour of ['openssl', 'gnutls'] as const) {
         const r = await coapGet(flavour, coapUrl, '/.well-known/core', certOf(device('discover-1', cert.pem, cert.keyPem)), serverCa);
         assert.match(r.output.stdout, /<\/v1\/device\/identity>;rt="fleetpki\.device-identity";ct=50/);
+        assert.match(r.output.stdout, /<\/v1\/csr>;rt="fleetpki\.csr";ct=287/);
       }
+    });
+
+    it('POST /v1/csr over CoAP (coap-client-openssl, DER PKCS#10 in, DER certificate out) rotates a device under the managed CA; the new certificate keeps its identity whatever the CSR says', async () => {
+      assert.equal((await api.call('POST', '/v1/projects', { json: { name: 'rot', slug: 'rot' } })).status, 201);
+      const ca = await api.call('POST', '/v1/projects/rot/pki/cas', { json: { mode: 'generate' } });
+      assert.equal(ca.status, 201, ca.text);
+      // The device's current certificate, issued by the managed CA to an openssl-made key.
+      openssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'rotor.key.pem'], dir);
+      openssl(['req', '-new', '-key', 'rotor.key.pem', '-subj', '/O=rot/CN=rotor-1', '-out', 'rotor.csr.pem'], dir);
+      const issued = await api.call('POST', '/v1/projects/rot/pki/issue', { json: { csr: base64(readFileSync(join(dir, 'rotor.csr.pem'), 'utf8')) } });
+      assert.equal(issued.status, 201, issued.text);
+      writeFileSync(join(dir, 'rotor.crt.pem'), issued.body['certificate'] as string);
+      const before = await identity('openssl', certOf({ cert: join(dir, 'rotor.crt.pem'), key: join(dir, 'rotor.key.pem') }));
+      assert.equal(before.code, '2.05', before.text);
+      // A new key, and a CSR that asks for another project and device.
+      openssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'rotor-2.key.pem'], dir);
+      openssl(['req', '-new', '-key', 'rotor-2.key.pem', '-subj', '/O=beta/CN=somebody-else', '-outform', 'DER', '-out', 'rotor-2.csr.der'], dir);
+      const posted = await runTool('coap-client-openssl', [
+        '-m', 'post', '-B', '8', '-t', '286', '-f', join(dir, 'rotor-2.csr.der'), '-o', join(dir, 'rotor-2.crt.der'),
+        '-c', join(dir, 'rotor.crt.pem'), '-j', join(dir, 'rotor.key.pem'), '-C', serverCa, `${coapUrl}/v1/csr`,
+      ], { timeoutMs: 15_000 });
+      assert.equal(posted.exitCode, 0, posted.stderr);
+      const subject = openssl(['x509', '-inform', 'DER', '-in', 'rotor-2.crt.der', '-noout', '-subject'], dir).toString('utf8').trim();
+      assert.equal(subject, 'subject=O = rot, CN = rotor-1');
+      openssl(['x509', '-inform', 'DER', '-in', 'rotor-2.crt.der', '-out', 'rotor-2.crt.pem'], dir);
+      const after = await identity('gnutls', certOf({ cert: join(dir, 'rotor-2.crt.pem'), key: join(dir, 'rotor-2.key.pem') }));
+      assert.equal(after.code, '2.05', after.text);
+      assert.equal(after.body['deviceId'], before.body['deviceId']);
+      assert.equal(after.body['certificateId'], 'rotor-1');
+      assert.equal(after.body['provisioning'], 'existing');
+      // A session without the device certificate (PSK) cannot rotate.
+      const psk = await api.call('POST', `/v1/projects/rot/devices/${before.body['deviceId'] as string}/credentials`, { json: { type: 'PRE_SHARED_KEY', identity: 'rotor-1@rot', preSharedKey: 'rotor-secret-key-1' } });
+      assert.equal(psk.status, 201, psk.text);
+      const viaPsk = await runTool('coap-client-openssl', ['-m', 'post', '-B', '8', '-t', '286', '-f', join(dir, 'rotor-2.csr.der'), '-u', 'rotor-1@rot', '-k', 'rotor-secret-key-1', `${coapUrl}/v1/csr`], { timeoutMs: 15_000 });
+      assert.match(`${viaPsk.stdout}${viaPsk.stderr}`, /4\.01[\s\S]*"code":"NO_CLIENT_CERTIFICATE"/);
     });
 
     it('a pre-shared key made in the API lets both clients in as its device; the key is stored sealed and never shown', async () => {

@@ -1,11 +1,15 @@
 import { EventEmitter } from 'node:events';
 import { createServer as createCoapServer, type IncomingMessage, type OutgoingMessage } from 'coap';
 import type { DeviceAuthenticator, DeviceAuthResult } from '../domain/device-authentication.js';
+import type { PkiDeps } from '../domain/pki-deps.js';
 import type { PskAuthenticator } from '../domain/psk-authentication.js';
+import { PROBLEM_STATUS } from '../http/problem-status.js';
+import { isServiceError } from '../service-error.js';
 import type { Logger } from '../logger.js';
 import type { ConnectionRegistry } from './connection-registry.js';
 import { DtlsServer, type DtlsHandshakeFailure, type DtlsLimits, type DtlsPeer } from './dtls-server.js';
 import { nativeDtls } from './native-dtls.js';
+import { MAX_CSR_BYTES, renewDeviceCertificate } from './device-rotation.js';
 
 /** How long a refused session may stay to fetch the answer that says why (as on HTTPS). */
 export const REFUSED_SESSION_GRACE_MS = 5_000;
@@ -13,13 +17,22 @@ export const REFUSED_SESSION_GRACE_MS = 5_000;
 /** The device identity resource, the same path as on HTTPS (DESIGN §5). */
 export const COAP_IDENTITY_PATH = '/v1/device/identity';
 
+/** Certificate rotation, the path Golioth's firmware SDK posts its CSR to (DESIGN §5). */
+export const COAP_CSR_PATH = '/v1/csr';
+
+/** RFC 9148 §8.4 Content-Formats: application/pkcs10 and application/pkix-cert. */
+const CONTENT_FORMAT_PKCS10 = 286;
+const CONTENT_FORMAT_PKIX_CERT = 287;
+
 /** RFC 6690 §2: what a device finds at /.well-known/core. */
-const WELL_KNOWN_CORE = `<${COAP_IDENTITY_PATH}>;rt="fleetpki.device-identity";ct=50`;
+const WELL_KNOWN_CORE = `<${COAP_IDENTITY_PATH}>;rt="fleetpki.device-identity";ct=50,<${COAP_CSR_PATH}>;rt="fleetpki.csr";ct=${CONTENT_FORMAT_PKIX_CERT}`;
 
 export interface DeviceCoapOptions {
   readonly authenticator: DeviceAuthenticator;
   readonly psk: PskAuthenticator;
   readonly registry: ConnectionRegistry;
+  /** The integrated PKI, for `POST /v1/csr` rotation. */
+  readonly pki: PkiDeps;
   readonly certChainPem: string;
   readonly keyPem: string;
   readonly host: string;
@@ -118,6 +131,14 @@ export async function startDeviceCoap(options: DeviceCoapOptions): Promise<Devic
       res.end(WELL_KNOWN_CORE);
       return;
     }
+    if (path === COAP_CSR_PATH) {
+      if (req.method !== 'POST') {
+        reply(res, '4.05', { code: 'METHOD_NOT_ALLOWED', detail: `${path} answers POST` });
+        return;
+      }
+      await rotate(peer, req, res);
+      return;
+    }
     if (path !== COAP_IDENTITY_PATH) {
       reply(res, '4.04', { code: 'ROUTE_NOT_FOUND', detail: `no resource ${path}` });
       return;
@@ -128,12 +149,43 @@ export async function startDeviceCoap(options: DeviceCoapOptions): Promise<Devic
     }
     const result = await verdictOf(peer);
     if (!result.ok) {
-      // RFC 7252 §5.9.2.2 / §5.9.2.4: 4.01 to a peer that presented nothing, 4.03 to one refused.
-      reply(res, result.code === 'NO_CLIENT_CERTIFICATE' ? '4.01' : '4.03', { code: result.code, detail: result.message });
+      refuse(res, result);
       return;
     }
     const { projectId, certificateId, deviceId, deviceName, provisioning, credential } = result.device;
     reply(res, '2.05', { projectId, certificateId: credential === 'certificate' ? certificateId : null, deviceId, deviceName, provisioning, credential, ...(peer.pskIdentity !== null ? { pskIdentity: peer.pskIdentity } : {}) });
+  };
+
+  /**
+   * Golioth's rotation over CoAP: a DER PKCS#10 in, the DER certificate out (2.04 Changed), for
+   * the identity the session's certificate authenticated — whatever the CSR's subject says.
+   */
+  const rotate = async (peer: DtlsPeer, req: IncomingMessage, res: OutgoingMessage): Promise<void> => {
+    const result = await verdictOf(peer);
+    if (!result.ok) return refuse(res, result);
+    if (result.device.credential !== 'certificate') {
+      // DESIGN §5: rotation is authenticated by the device's current certificate.
+      reply(res, '4.01', { code: 'NO_CLIENT_CERTIFICATE', detail: 'rotation needs a session authenticated with the device certificate' });
+      return;
+    }
+    const format = req.headers['Content-Format'];
+    if (format !== undefined && format !== CONTENT_FORMAT_PKCS10 && format !== 'application/pkcs10') {
+      reply(res, '4.15', { code: 'UNSUPPORTED_MEDIA_TYPE', detail: `send the CSR as DER PKCS#10 (Content-Format ${CONTENT_FORMAT_PKCS10})` });
+      return;
+    }
+    if (req.payload.length > MAX_CSR_BYTES) {
+      reply(res, '4.13', { code: 'BODY_TOO_LARGE', detail: `a CSR is at most ${MAX_CSR_BYTES} bytes` });
+      return;
+    }
+    try {
+      const issued = await renewDeviceCertificate(options.pki, result.device, req.payload, 'rotation');
+      res.code = '2.04';
+      res.setOption('Content-Format', CONTENT_FORMAT_PKIX_CERT);
+      res.end(issued.der);
+    } catch (error) {
+      if (!isServiceError(error)) throw error;
+      reply(res, coapCodeFor(PROBLEM_STATUS[error.code]), { code: error.code, detail: error.message });
+    }
   };
 
   const bound = await dtls.listen(options.port, options.host);
@@ -148,6 +200,16 @@ export async function startDeviceCoap(options: DeviceCoapOptions): Promise<Devic
       await dtls.close();
     },
   };
+}
+
+/** RFC 7252 §5.9 / RFC 8132: the CoAP response code of an HTTP status (4.09 and 4.22 exist since RFC 8132). */
+function coapCodeFor(status: number): string {
+  return `${Math.floor(status / 100)}.${String(status % 100).padStart(2, '0')}`;
+}
+
+/** RFC 7252 §5.9.2.2 / §5.9.2.4: 4.01 to a peer that presented nothing, 4.03 to one refused. */
+function refuse(res: OutgoingMessage, result: Extract<DeviceAuthResult, { ok: false }>): void {
+  reply(res, result.code === 'NO_CLIENT_CERTIFICATE' ? '4.01' : '4.03', { code: result.code, detail: result.message });
 }
 
 /** A JSON answer (Content-Format 50); refusals carry the stable failure code, as the HTTPS problem does. */
