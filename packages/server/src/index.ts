@@ -4,6 +4,7 @@ export { SERVICE_ERROR_CODES, ServiceError, type ServiceErrorCode } from './serv
 export { PROBLEM_STATUS } from './http/problem-status.js';
 export { jsonLogger, silentLogger, type Logger, type LogLevel } from './logger.js';
 export { ROOT_CERT_FILE, ROOT_KEY_FILE, SERVER_CERT_FILE, SERVER_KEY_FILE } from './platform/platform-pki.js';
+export { MASTER_KEY_ENV, MASTER_KEY_FILE } from './platform/master-key.js';
 export { SQLITE_FILE_NAME } from './store/open-store.js';
 // The API's resource shapes, for clients (the CLI) to share instead of restating them.
 export type { Project } from './domain/projects.js';

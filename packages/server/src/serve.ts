@@ -31,6 +31,7 @@ import type { KeyToken } from './domain/key-token.js';
 import type { PkiDeps } from './domain/pki-deps.js';
 import { openPkcs11Token, type Pkcs11Options } from './domain/pkcs11-token.js';
 import { loadMasterKey, MASTER_KEY_ENV } from './platform/master-key.js';
+import { claimMasterKey } from './platform/master-key-claim.js';
 
 export const ADMIN_KEY_FILE = 'admin-api-key';
 export const DEFAULT_DATA_DIR = './fleetpki-data';
@@ -134,6 +135,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       tlsKeyPem: options.tlsKeyFile ? readFileSync(options.tlsKeyFile) : undefined,
     });
     for (const event of platform.events) logger.log('info', event, { dataDir });
+    await claimMasterKey(store.db, masterKey);
     const adminKeyFile = join(dataDir, ADMIN_KEY_FILE);
     if (options.resetAdminKey) {
       const revoked = await revokeAdminKeys(deps);

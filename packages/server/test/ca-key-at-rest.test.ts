@@ -103,18 +103,17 @@ for (const dialect of DIALECTS) {
       }
     });
 
-    it('with another master key the server cannot sign: CA_KEY_UNAVAILABLE, nothing issued', async () => {
+    it('another master key is refused at start (MASTER_KEY_MISMATCH); a sealed key that does not open answers CA_KEY_UNAVAILABLE, nothing issued', async () => {
       await server.close();
-      server = await startServer({
-        dataDir: store.dataDir,
-        database: store.database,
-        httpPort: 0,
-        gatewayPort: 0,
-        mqttPort: 0,
-        logger: silentLogger,
-        announce: () => {},
-        masterKey: randomBytes(32).toString('hex'),
-      });
+      const start = (masterKey?: string) =>
+        startServer({ dataDir: store.dataDir, database: store.database, httpPort: 0, gatewayPort: 0, mqttPort: 0, coapPort: 0, logger: silentLogger, announce: () => {}, masterKey });
+      await assert.rejects(start(randomBytes(32).toString('hex')), (error: Error & { code?: string }) => error.name === 'StartupError' && error.code === 'MASTER_KEY_MISMATCH');
+      server = await start();
+      // The right master key, but the CA's sealed key altered in the store: it does not open.
+      const sealed = await server.store.db.selectFrom('managed_cas').select(['id', 'sealed_key']).where('sealed_key', 'is not', null).executeTakeFirstOrThrow();
+      const altered = Buffer.from(sealed.sealed_key as Buffer);
+      altered[altered.length - 1] = (altered[altered.length - 1] as number) ^ 0xff;
+      await server.store.db.updateTable('managed_cas').set({ sealed_key: altered }).where('id', '=', sealed.id).execute();
       const before = await server.store.db.selectFrom('issued_certificates').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
       const r = await apiRequest('POST', `${server.httpUrl}/v1/projects/vault/pki/issue`, key, { json: { csr: base64(readFileSync(join(store.dataDir, 'leak.csr.pem'))) } });
       assert.equal(r.status, 503);

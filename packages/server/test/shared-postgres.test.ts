@@ -3,7 +3,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ADMIN_KEY_FILE, ROOT_CERT_FILE, ROOT_KEY_FILE } from '@fleetpki/server';
+import { ADMIN_KEY_FILE, MASTER_KEY_FILE, ROOT_CERT_FILE, ROOT_KEY_FILE } from '@fleetpki/server';
 import { apiRequest } from './helpers/api.js';
 import { base64, makeDevice, makeRoot } from './helpers/ca-fixtures.js';
 import { holdConnection } from './helpers/device-clients.js';
@@ -23,9 +23,10 @@ describe('two fleetpki serve processes on one PostgreSQL database', () => {
     store = await createTestStore('postgres');
     first = await spawnServe(['--data-dir', store.dataDir, '--database', store.database!]);
     key = readFileSync(join(store.dataDir, ADMIN_KEY_FILE), 'utf8').trim();
-    // The second server has its own data directory holding a copy of the platform root.
+    // The second server has its own data directory holding a copy of the platform root and of
+    // the master key (README: servers sharing a database share both).
     secondDataDir = mkdtempSync(join(tmpdir(), 'fleetpki-second-'));
-    for (const file of [ROOT_CERT_FILE, ROOT_KEY_FILE]) cpSync(join(store.dataDir, file), join(secondDataDir, file));
+    for (const file of [ROOT_CERT_FILE, ROOT_KEY_FILE, MASTER_KEY_FILE]) cpSync(join(store.dataDir, file), join(secondDataDir, file));
     second = await spawnServe(['--data-dir', secondDataDir, '--database', store.database!]);
   });
   after(async () => {
@@ -87,6 +88,21 @@ describe('two fleetpki serve processes on one PostgreSQL database', () => {
       const refusal = await serveRefusal(['--data-dir', stranger, '--database', store.database!]);
       assert.equal(refusal.exitCode, 4);
       assert.match(refusal.stderr, /^fleetpki: PLATFORM_ROOT_MISMATCH:/m);
+    } finally {
+      rmSync(stranger, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses to start a server with the platform root but another master key (MASTER_KEY_MISMATCH), and starts once given the shared one', async () => {
+    const stranger = mkdtempSync(join(tmpdir(), 'fleetpki-stranger-key-'));
+    try {
+      for (const file of [ROOT_CERT_FILE, ROOT_KEY_FILE]) cpSync(join(store.dataDir, file), join(stranger, file));
+      const refusal = await serveRefusal(['--data-dir', stranger, '--database', store.database!]);
+      assert.equal(refusal.exitCode, 4);
+      assert.match(refusal.stderr, /^fleetpki: MASTER_KEY_MISMATCH:/m);
+      const shared = readFileSync(join(store.dataDir, MASTER_KEY_FILE), 'utf8').trim();
+      const third = await spawnServe(['--data-dir', stranger, '--database', store.database!], { env: { FLEETPKI_MASTER_KEY: shared } });
+      await third.stop('SIGTERM');
     } finally {
       rmSync(stranger, { recursive: true, force: true });
     }

@@ -26,8 +26,11 @@ export interface ServeProcess {
 }
 
 /** Starts `fleetpki serve` on a free port and resolves once the management API listens. */
-export function spawnServe(args: readonly string[]): Promise<ServeProcess> {
-  const child = spawn(process.execPath, [FLEETPKI_BIN, 'serve', '--http-port', '0', '--gateway-port', '0', '--mqtt-port', '0', '--coap-port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+export function spawnServe(args: readonly string[], options: { env?: NodeJS.ProcessEnv } = {}): Promise<ServeProcess> {
+  const child = spawn(process.execPath, [FLEETPKI_BIN, 'serve', '--http-port', '0', '--gateway-port', '0', '--mqtt-port', '0', '--coap-port', '0', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...options.env },
+  });
   const logs: LogLine[] = [];
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));

@@ -1,0 +1,35 @@
+import type { Kysely } from 'kysely';
+import { StartupError } from '../startup-error.js';
+import { isUniqueViolation } from '../store/constraint-violations.js';
+import type { Database } from '../store/schema.js';
+import { MASTER_KEY_ENV, MASTER_KEY_FILE, MasterKeyError, openValue, sealValue } from './master-key.js';
+
+const MASTER_KEY_CHECK_SETTING = 'master-key-check';
+const CHECK_CONTEXT = 'fleetpki master key check';
+const CHECK_PLAINTEXT = Buffer.from('the master key this store was sealed under', 'utf8');
+
+/**
+ * Binds the store to one master key: the first start seals a known value under it, every later
+ * start (every server sharing the database) must open it. Without this, a server given another
+ * key — a lost master.key remade, a host with its own file beside a shared PostgreSQL — starts
+ * happily and fails on its first sealed CA key or PSK, and seals new ones under a key the others
+ * do not hold.
+ */
+export async function claimMasterKey(db: Kysely<Database>, masterKey: Buffer): Promise<void> {
+  try {
+    await db.insertInto('platform_settings').values({ name: MASTER_KEY_CHECK_SETTING, value: sealValue(masterKey, CHECK_PLAINTEXT, CHECK_CONTEXT) }).execute();
+    return;
+  } catch (error) {
+    if (!isUniqueViolation(error)) throw error;
+  }
+  const recorded = await db.selectFrom('platform_settings').select('value').where('name', '=', MASTER_KEY_CHECK_SETTING).executeTakeFirstOrThrow();
+  try {
+    if (openValue(masterKey, recorded.value, CHECK_CONTEXT).equals(CHECK_PLAINTEXT)) return;
+  } catch (error) {
+    if (!(error instanceof MasterKeyError)) throw error;
+  }
+  throw new StartupError(
+    'MASTER_KEY_MISMATCH',
+    `this store's secrets are sealed under another master key; servers sharing a database must share it (${MASTER_KEY_ENV}, or the first server's ${MASTER_KEY_FILE})`,
+  );
+}
