@@ -93,6 +93,18 @@ describe('cfssl remote signer', () => {
         assert.equal(r.body['code'], 'ADMIN_KEY_REQUIRED');
       });
 
+      it('the cfssl CA already uploaded as the project\'s manufacturer CA is not made its issuing CA: 409 CA_DUPLICATE, no anchor added', async () => {
+        assert.equal((await api.call('POST', '/v1/projects', { json: { name: 'factory', slug: 'factory' } })).status, 201);
+        const uploaded = await api.call('POST', '/v1/projects/factory/certificates', { json: { certFile: base64(readFileSync(cfssl.caCertFile)), purpose: 'manufacturer' } });
+        assert.equal(uploaded.status, 201, uploaded.text);
+        const made = await api.call('POST', '/v1/projects/factory/pki/cas', { json: { mode: 'cfssl', cfssl: { url: cfssl.url } } });
+        assert.equal(made.status, 409, made.text);
+        assert.equal(made.body['code'], 'CA_DUPLICATE');
+        const listed = await api.call('GET', '/v1/projects/factory/certificates');
+        assert.equal(listed.body['total'], 1);
+        assert.equal((await api.call('GET', '/v1/projects/factory/pki/cas')).body['total'], 0);
+      });
+
       for (const profile of ['ca-capable', 'server-too']) {
         it(`a certificate from cfssl's "${profile}" profile is refused as SIGNER_RESPONSE_INVALID and nothing is recorded`, async () => {
           const slug = `wide-${profile}`;

@@ -235,7 +235,12 @@ async function activate(
   const active: ManagedCasTable = { ...row, status: 'active', certificate_der: certificate.der, chain_pem: chainPem, ca_certificate_id: anchor.id, updated_at: at, activated_at: at };
   try {
     await deps.db.transaction().execute(async (trx) => {
-      const existing = await trx.selectFrom('ca_certificates').select('id').where('project_id', '=', project.id).where('fingerprint_sha256', '=', anchor.fingerprint_sha256).where('purpose', '=', 'device').executeTakeFirst();
+      const existing = await trx.selectFrom('ca_certificates').select(['id', 'purpose']).where('project_id', '=', project.id).where('fingerprint_sha256', '=', anchor.fingerprint_sha256).executeTakeFirst();
+      if (existing?.purpose === 'manufacturer') {
+        // A factory CA vouches for enrollment only; it never becomes a connect anchor (and the
+        // fingerprint is unique per project, so it cannot be uploaded twice either).
+        throw new ServiceError('CA_DUPLICATE', 'this CA is already uploaded to the project as a manufacturer CA; it cannot also be its issuing CA', { existingId: existing.id });
+      }
       if (existing) {
         // The same CA already uploaded by hand (a cfssl CA the project trusted before): reuse that anchor.
         active.ca_certificate_id = existing.id;
