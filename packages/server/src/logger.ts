@@ -5,10 +5,29 @@ export interface Logger {
   log(level: LogLevel, msg: string, fields?: Readonly<Record<string, unknown>>): void;
 }
 
-export function jsonLogger(write: (line: string) => void = (line) => process.stdout.write(line)): Logger {
+/**
+ * Lines logged in one turn of the event loop are written together, at its end or when the
+ * process exits: with stdout a file, each line was a write system call of its own, as much as
+ * the rest of a request's bookkeeping on the issuance path.
+ */
+export function jsonLogger(write: (text: string) => void = (text) => process.stdout.write(text)): Logger {
+  let pending = '';
+  let scheduled = false;
+  const flush = (): void => {
+    scheduled = false;
+    if (pending === '') return;
+    const text = pending;
+    pending = '';
+    write(text);
+  };
+  process.once('exit', flush);
   return {
     log(level, msg, fields = {}) {
-      write(`${JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields })}\n`);
+      pending += `${JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields })}\n`;
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(flush);
+      }
     },
   };
 }

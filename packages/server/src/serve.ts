@@ -26,6 +26,8 @@ import { deviceTlsOptions } from './gateway/tls-server-options.js';
 import { openStore, type Store } from './store/open-store.js';
 import { CaKeyVault } from './domain/ca-key-vault.js';
 import { IssuanceRecorder } from './domain/issuance-recorder.js';
+import { kyselyRecordSink } from './domain/issuance-record-sink.js';
+import { sqliteIssuanceWriter } from './store/sqlite-issuance-writer.js';
 import { IssuingCaCache } from './domain/issuing-cas.js';
 import type { KeyToken } from './domain/key-token.js';
 import type { PkiDeps } from './domain/pki-deps.js';
@@ -112,6 +114,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     throw new StartupError('DATABASE_UNAVAILABLE', `cannot open the store: ${(error as Error).message}`);
   });
   let keyToken: KeyToken | undefined;
+  let recorder: IssuanceRecorder | undefined;
   try {
     const masterKey = loadMasterKey(dataDir, options.masterKey ?? (options.env ?? process.env)[MASTER_KEY_ENV]);
     const masterKeySource = (): Buffer => masterKey;
@@ -123,7 +126,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       vault,
       keyToken,
       issuingCas: new IssuingCaCache(store.db, vault, keyToken),
-      recorder: new IssuanceRecorder(store.db),
+      recorder: (recorder = new IssuanceRecorder(store.dialect === 'sqlite' ? sqliteIssuanceWriter(store.location) : kyselyRecordSink(store.db))),
       projectAnchors: new ProjectAnchorCache(store.db),
     };
     const platform = await ensurePlatformPki({
@@ -228,6 +231,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
           await Promise.all([closed, gateway.close(), mqtt.close(), coap.close()]);
           clearTimeout(timer);
           await journal.flush();
+          await deps.recorder.close();
           await store.close();
           keyToken?.close();
           logger.log('info', 'stopped');
@@ -237,6 +241,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     };
   } catch (error) {
     keyToken?.close();
+    await recorder?.close();
     await store.close();
     throw error;
   }

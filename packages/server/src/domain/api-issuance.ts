@@ -4,6 +4,7 @@ import { issueDeviceCertificateFor, type IssuedDeviceCertificate } from './issua
 import type { PkiDeps } from './pki-deps.js';
 import { actorName, type Principal } from './principal.js';
 import { projectForPrincipal } from './projects.js';
+import type { ProjectRow } from '../store/schema.js';
 
 /** `POST /v1/projects/{projectId}/pki/issue`'s answer (DESIGN §5 `{certificate}`, with the facts of it). */
 export interface ApiIssuedCertificate {
@@ -20,13 +21,14 @@ export interface ApiIssuedCertificate {
 export async function issueThroughApi(
   deps: PkiDeps,
   principal: Principal,
-  projectId: string,
+  /** The project's slug, or its row when the caller has already read it for this principal. */
+  projectOrId: string | ProjectRow,
   input: { csr: string; days?: number | undefined },
   announced = false,
 ): Promise<ApiIssuedCertificate> {
   let handedOver = false;
   try {
-    const project = await projectForPrincipal(deps, principal, projectId);
+    const project = typeof projectOrId === 'string' ? await projectForPrincipal(deps, principal, projectOrId) : projectOrId;
     const csrDer = decodeCsrField(input.csr);
     handedOver = true;
     return apiView(

@@ -43,10 +43,19 @@ function apiKeyView(row: ApiKeysTable): ApiKey {
 
 /** Resolves an `x-api-key` header to the principal it stands for. */
 export async function authenticate(deps: ServiceDeps, presented: string | undefined): Promise<Principal> {
+  const hash = presentedKeyHash(presented);
+  return principalOf(await deps.db.selectFrom('api_keys').selectAll().where('key_hash', '=', hash).executeTakeFirst());
+}
+
+/** The stored hash to look a presented key up by; a missing or malformed key is refused without touching the store. */
+export function presentedKeyHash(presented: string | undefined): string {
   if (presented === undefined || presented === '') throw new ServiceError('API_KEY_MISSING', 'send an API key in the x-api-key header');
-  // A malformed key cannot match; refuse it without touching the store.
   if (!KEY_PATTERN.test(presented)) throw new ServiceError('API_KEY_INVALID', 'the API key is not valid');
-  const row = await deps.db.selectFrom('api_keys').selectAll().where('key_hash', '=', hashApiKey(presented)).executeTakeFirst();
+  return hashApiKey(presented);
+}
+
+/** The principal a key's row stands for, if the key is live. */
+export function principalOf(row: Pick<ApiKeysTable, 'id' | 'project_id' | 'key_prefix' | 'revoked_at'> | undefined): Principal {
   if (!row || row.revoked_at !== null) throw new ServiceError('API_KEY_INVALID', 'the API key is not valid (unknown or revoked)');
   return row.project_id === null
     ? { kind: 'admin', keyId: row.id, keyPrefix: row.key_prefix }

@@ -19,7 +19,7 @@ import type { Database, ProjectRow } from '../store/schema.js';
 import { auditRow } from './audit-log.js';
 import { checkDeviceKey, validityDays } from './issuance-profile.js';
 import type { SignedCertificate } from './certificate-signer.js';
-import { IssuanceRecorder, type IssuanceRecord } from './issuance-recorder.js';
+import { recordIssuanceIn, type IssuanceRecord } from './issuance-record-sink.js';
 import type { PkiDeps } from './pki-deps.js';
 
 export type IssuanceChannel = 'api' | 'rotation' | 'est-enroll' | 'est-reenroll';
@@ -197,7 +197,7 @@ async function runPipeline(deps: PkiDeps, request: IssuanceRequest, recordingSta
     deps.recorder.leave();
     await deps.db.transaction().execute(async (trx) => {
       await alsoInTransaction(trx, certificateId);
-      await IssuanceRecorder.recordIn(trx, record);
+      await recordIssuanceIn(trx, record);
     });
   } else {
     recordingStarts();

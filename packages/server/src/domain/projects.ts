@@ -49,7 +49,11 @@ function requireAdmin(principal: Principal, what: string): void {
  * PROJECT_NOT_FOUND otherwise, as for the admin.
  */
 export async function projectForPrincipal(deps: ServiceDeps, principal: Principal, slug: string): Promise<ProjectRow> {
-  const row = await deps.db.selectFrom('projects').selectAll().where('slug', '=', slug).executeTakeFirst();
+  return projectForPrincipalRow(principal, slug, await deps.db.selectFrom('projects').selectAll().where('slug', '=', slug).executeTakeFirst());
+}
+
+/** The project a principal may reach, from its row as read (undefined: there is none). */
+export function projectForPrincipalRow(principal: Principal, slug: string, row: ProjectRow | undefined): ProjectRow {
   if (!row) throw new ServiceError('PROJECT_NOT_FOUND', `no project ${JSON.stringify(slug)}`, { projectId: slug });
   if (principal.kind === 'project' && principal.projectId !== row.id) {
     throw new ServiceError('PROJECT_ACCESS_DENIED', `this API key belongs to another project; it cannot reach ${JSON.stringify(slug)}`, { projectId: slug });

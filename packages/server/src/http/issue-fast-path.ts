@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { authenticate } from '../domain/api-keys.js';
+import { authenticateForProject } from '../domain/key-and-project.js';
 import { issueThroughApi } from '../domain/api-issuance.js';
 import type { PkiDeps } from '../domain/pki-deps.js';
 import { readBoundedBody } from '../gateway/request-body.js';
@@ -15,7 +16,8 @@ import { ISSUE_PATH, IssueRequest } from './routes/pki.js';
  * `POST /v1/projects/{projectId}/pki/issue` without the framework: a factory line calls it
  * thousands of times a minute, and the fetch adapter's Request/Response/stream objects cost more
  * than the rest of the request around the signature (measured by npm run bench:pki). Same order
- * and answers as the app: body limit, API key, JSON, schema, then the one issuance function;
+ * and answers as the app: declared body limit, API key and project (one read), content type,
+ * body, JSON, schema, then the one issuance function;
  * the same problem documents and request log line. Other requests go to the app.
  */
 export function issueFastPath(deps: PkiDeps, logger: Logger, fallback: (req: IncomingMessage, res: ServerResponse) => void): (req: IncomingMessage, res: ServerResponse) => void {
@@ -36,9 +38,20 @@ export function issueFastPath(deps: PkiDeps, logger: Logger, fallback: (req: Inc
     deps.recorder.enter();
     let handedOver = false;
     const handle = async (): Promise<void> => {
-      const body = await readBoundedBody(req, MAX_BODY_BYTES);
-      const principal = await authenticate(deps, req.headers['x-api-key'] as string | undefined);
+      let projectId: string;
+      try {
+        projectId = decodeURIComponent(match[1] as string);
+      } catch {
+        // Said only to a caller with a valid key, as every other refusal past the key.
+        await authenticate(deps, req.headers['x-api-key'] as string | undefined);
+        throw new ServiceError('VALIDATION_FAILED', 'the project ID in the path is not valid percent-encoding');
+      }
+      // The app's order: a declared body over the limit, then the key, and only then the body is read.
+      const declared = Number(req.headers['content-length']);
+      if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) throw new ServiceError('BODY_TOO_LARGE', `request bodies are limited to ${MAX_BODY_BYTES} bytes here`, { maxBytes: MAX_BODY_BYTES });
+      const { principal, project } = await authenticateForProject(deps, req.headers['x-api-key'] as string | undefined, projectId);
       if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) throw new ServiceError('UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json');
+      const body = await readBoundedBody(req, MAX_BODY_BYTES);
       let json: unknown;
       try {
         json = JSON.parse(body.toString('utf8'));
@@ -51,14 +64,8 @@ export function issueFastPath(deps: PkiDeps, logger: Logger, fallback: (req: Inc
         const summary = issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ');
         throw new ServiceError('VALIDATION_FAILED', `the request is not valid: ${summary}`, { issues });
       }
-      let projectId: string;
-      try {
-        projectId = decodeURIComponent(match[1] as string);
-      } catch {
-        throw new ServiceError('VALIDATION_FAILED', 'the project ID in the path is not valid percent-encoding');
-      }
       handedOver = true;
-      answer(201, await issueThroughApi(deps, principal, projectId, parsed.data, true), 'application/json');
+      answer(201, await issueThroughApi(deps, principal, project, parsed.data, true), 'application/json');
     };
     handle().catch((error: unknown) => {
       if (!handedOver) deps.recorder.leave();

@@ -6,6 +6,8 @@ import pg from 'pg';
 import { LruMap } from '../lru-map.js';
 import type { StoreDialect } from './dialect.js';
 import { migrations } from './migrations.js';
+import { applySqlitePragmas } from './sqlite-pragmas.js';
+import { registerSqliteReader } from './sqlite-reader.js';
 import type { Database } from './schema.js';
 
 export const SQLITE_FILE_NAME = 'fleetpki.sqlite';
@@ -36,14 +38,20 @@ function openSqlite(dataDir: string): Store {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const file = join(dataDir, SQLITE_FILE_NAME);
   const database = new BetterSqlite3(file);
-  // WAL lets readers run beside the writer; synchronous=FULL makes every acknowledged commit
-  // durable even if the machine, not only the process, goes down.
-  database.pragma('journal_mode = WAL');
-  database.pragma('synchronous = FULL');
-  database.pragma('foreign_keys = ON');
-  database.pragma('busy_timeout = 5000');
+  applySqlitePragmas(database);
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
-  return { db, dialect: 'sqlite', location: file, close: () => db.destroy() };
+  const reader = new BetterSqlite3(file, { readonly: true });
+  reader.pragma('busy_timeout = 5000');
+  registerSqliteReader(db, reader);
+  return {
+    db,
+    dialect: 'sqlite',
+    location: file,
+    close: async () => {
+      reader.close();
+      await db.destroy();
+    },
+  };
 }
 
 /** Prepared statements kept per SQL text; the queries are few and repeat (one per route or step). */

@@ -1,10 +1,13 @@
 import type { Compilable, CompiledQuery, Kysely } from 'kysely';
+import { sqliteReaderFor } from './sqlite-reader.js';
 
 /**
  * A query Kysely builds and compiles once, run many times with new parameter values. The
  * device gateway reads the same two rows on every handshake; building and compiling their
  * query each time made more garbage than the rest of an authentication (and garbage made
  * during 5,000 handshakes stays in the heap's and malloc's high-water marks).
+ *
+ * On SQLite the statement runs on the store's read-only connection (sqlite-reader.ts).
  *
  * `build` receives placeholder values and must pass each to the query exactly once; `run`
  * puts the real values in their places.
@@ -23,6 +26,11 @@ export function preparedQuery<DB, Row, Name extends string>(
   });
   for (const name of names) {
     if (positions.filter((p) => p === name).length !== 1) throw new Error(`preparedQuery: placeholder ${name} must be used exactly once`);
+  }
+  const reader = sqliteReaderFor(db);
+  if (reader) {
+    const statement = reader.prepare(compiled.sql);
+    return (values) => Promise.resolve(statement.get(positions.map((name) => values[name])) as Row | undefined);
   }
   return async (values) => {
     const query: CompiledQuery<Row> = { ...compiled, parameters: positions.map((name) => values[name]) };

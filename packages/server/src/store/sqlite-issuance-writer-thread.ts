@@ -1,0 +1,69 @@
+// The SQLite issuance writer's thread (see sqlite-issuance-writer.ts): its own connection to
+// the store, one transaction per batch of records. Runs nothing else.
+import { parentPort, workerData } from 'node:worker_threads';
+import BetterSqlite3 from 'better-sqlite3';
+import type { IssuanceRecord } from '../domain/issuance-record-sink.js';
+import { applySqlitePragmas } from './sqlite-pragmas.js';
+import type { WriterReply, WriterRequest } from './sqlite-issuance-writer.js';
+
+const port = parentPort;
+if (!port) throw new Error('sqlite-issuance-writer-thread runs only as a worker thread');
+const database = new BetterSqlite3((workerData as { file: string }).file);
+applySqlitePragmas(database);
+
+const insertCertificate = database.prepare(
+  `INSERT INTO issued_certificates (id, project_id, managed_ca_id, serial, fingerprint_sha256, certificate_id, device_id, channel, not_after, created_at)
+   VALUES (@id, @project_id, @managed_ca_id, @serial, @fingerprint_sha256, @certificate_id, @device_id, @channel, @not_after, @created_at)`,
+);
+const insertAudit = database.prepare(
+  `INSERT INTO audit_events (project_id, actor, action, target_type, target_id, details, created_at)
+   VALUES (@project_id, @actor, @action, @target_type, @target_id, @details, @created_at)`,
+);
+const insertRecord = (record: IssuanceRecord): void => {
+  insertCertificate.run(record.certificate);
+  insertAudit.run(record.audit);
+};
+// BEGIN IMMEDIATE takes the write lock up front, so a batch waits for another writer (a cluster
+// sibling, the request path) in the busy handler instead of failing halfway through.
+const commitAll = database.transaction((records: readonly IssuanceRecord[]) => {
+  for (const record of records) insertRecord(record);
+});
+// Nested in commitEach, a savepoint per record: a refused one is undone alone, the rest commit together.
+const commitOne = database.transaction(insertRecord);
+const commitEach = database.transaction((records: readonly IssuanceRecord[]) =>
+  records.map((record) => {
+    try {
+      commitOne(record);
+      return undefined;
+    } catch (error) {
+      return failure(error);
+    }
+  }),
+);
+
+function failure(error: unknown): { message: string; code?: string } {
+  const { message, code } = error as { message?: unknown; code?: unknown };
+  return { message: typeof message === 'string' ? message : String(error), ...(typeof code === 'string' ? { code } : {}) };
+}
+
+port.on('message', (request: WriterRequest) => {
+  if (request.kind === 'close') {
+    database.close();
+    port.close();
+    return;
+  }
+  let reply: WriterReply;
+  try {
+    commitAll.immediate(request.records);
+    reply = { id: request.id, outcomes: request.records.map(() => undefined) };
+  } catch {
+    // Some record was refused: each in a savepoint of its own, so only that one fails.
+    try {
+      reply = { id: request.id, outcomes: commitEach.immediate(request.records) };
+    } catch (again) {
+      // The store itself failed (disk full, locked past the busy timeout): nothing was stored.
+      reply = { id: request.id, outcomes: request.records.map(() => failure(again)) };
+    }
+  }
+  port.postMessage(reply);
+});

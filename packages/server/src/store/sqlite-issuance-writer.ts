@@ -1,0 +1,78 @@
+import { Worker } from 'node:worker_threads';
+import type { IssuanceRecord, IssuanceRecordSink } from '../domain/issuance-record-sink.js';
+
+/** A batch for the writer thread, or the word to stop. */
+export type WriterRequest = { readonly kind: 'commit'; readonly id: number; readonly records: readonly IssuanceRecord[] } | { readonly kind: 'close' };
+
+/** Per record: undefined once committed, else what refused it (an Error does not cross threads with its code). */
+export interface WriterReply {
+  readonly id: number;
+  readonly outcomes: readonly ({ readonly message: string; readonly code?: string } | undefined)[];
+}
+
+/** An error from the writer thread, with the store's code kept (the constraint checks read it). */
+class StoreWriteError extends Error {
+  constructor(
+    message: string,
+    readonly code: string | undefined,
+  ) {
+    super(message);
+    this.name = 'StoreWriteError';
+  }
+}
+
+/**
+ * Issuance records on SQLite, committed by a thread of their own. better-sqlite3 runs on the
+ * thread that calls it, and a commit waits for its fsync (synchronous=FULL): on the request
+ * thread every group commit stopped all issuance for the sync's duration (a third of the time
+ * under bench:pki). The thread keeps its own connection; the request thread only hands over
+ * plain rows and is answered per record.
+ */
+export function sqliteIssuanceWriter(file: string): IssuanceRecordSink {
+  const worker = new Worker(new URL('./sqlite-issuance-writer-thread.js', import.meta.url), { workerData: { file } });
+  const waiting = new Map<number, { readonly count: number; resolve(outcomes: (Error | undefined)[]): void }>();
+  let nextId = 0;
+  let stopped: Error | undefined;
+  const failAll = (error: Error): void => {
+    stopped ??= error;
+    for (const [id, batch] of waiting) {
+      waiting.delete(id);
+      batch.resolve(Array.from({ length: batch.count }, () => error));
+    }
+  };
+  worker.on('message', (reply: WriterReply) => {
+    const batch = waiting.get(reply.id);
+    if (!batch) return;
+    waiting.delete(reply.id);
+    batch.resolve(reply.outcomes.map((outcome) => (outcome === undefined ? undefined : new StoreWriteError(outcome.message, outcome.code))));
+  });
+  worker.on('error', (error) => failAll(error));
+  worker.on('exit', (code) => failAll(new Error(`the issuance writer thread stopped (exit ${code})`)));
+  // Idle, the thread must not keep the process alive; it is referenced while a batch is out.
+  worker.unref();
+  return {
+    commit(records) {
+      if (stopped) return Promise.resolve(records.map(() => stopped));
+      const id = nextId++;
+      return new Promise((resolve) => {
+        if (waiting.size === 0) worker.ref();
+        waiting.set(id, {
+          count: records.length,
+          resolve: (outcomes) => {
+            if (waiting.size === 0) worker.unref();
+            resolve(outcomes);
+          },
+        });
+        worker.postMessage({ kind: 'commit', id, records } satisfies WriterRequest);
+      });
+    },
+    async close() {
+      if (stopped) return;
+      const exited = new Promise<void>((done) => worker.once('exit', () => done()));
+      // Held until it has gone, or the process could end first and leave the connection open.
+      worker.ref();
+      worker.postMessage({ kind: 'close' } satisfies WriterRequest);
+      await exited;
+    },
+  };
+}
