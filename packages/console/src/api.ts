@@ -66,6 +66,37 @@ export interface BundleUploadResult {
   readonly refused: number;
 }
 
+/** The template of every certificate a managed CA issues. */
+export interface IssuanceProfile {
+  readonly defaultDays: number;
+  readonly maxDays: number;
+  readonly keyTypes: readonly string[];
+}
+
+export type ManagedCaMode = 'generate' | 'csr' | 'cfssl';
+
+/** An issuing CA the server runs for a project (integrated PKI); its key never leaves the server. */
+export interface ManagedCa {
+  readonly id: string;
+  readonly status: 'pending' | 'active';
+  readonly mode: ManagedCaMode;
+  readonly keyStorage: 'sealed' | 'pkcs11' | 'remote';
+  readonly certificate: string | null;
+  readonly chain: string | null;
+  readonly csr: string | null;
+  readonly certificateContent: CertificateContent | null;
+  readonly caCertificateId: string | null;
+  readonly profile: IssuanceProfile;
+  readonly createdAt: string;
+  readonly activatedAt: string | null;
+}
+
+export interface ManagedCaCreate {
+  readonly mode: ManagedCaMode;
+  readonly profile?: Partial<Pick<IssuanceProfile, 'defaultDays' | 'maxDays'>>;
+  readonly cfssl?: { readonly url: string; readonly profile?: string };
+}
+
 export type Provisioning = 'pre-provisioned' | 'created' | 'associated' | 'existing';
 
 export interface Device {
@@ -199,6 +230,18 @@ export class Api {
   }
   deleteCertificate(slug: string, id: string): Promise<void> {
     return this.request('DELETE', `/v1/projects/${enc(slug)}/certificates/${enc(id)}`);
+  }
+
+  // Integrated PKI: the project's managed issuing CAs
+  listManagedCas(slug: string): Promise<Page<ManagedCa>> {
+    return this.request('GET', `/v1/projects/${enc(slug)}/pki/cas`, undefined, { perPage: 100 });
+  }
+  createManagedCa(slug: string, input: ManagedCaCreate): Promise<ManagedCa> {
+    return this.request('POST', `/v1/projects/${enc(slug)}/pki/cas`, input);
+  }
+  /** Completes a csr-mode CA with the certificate its owner signed offline (base64 of PEM or DER). */
+  completeManagedCa(slug: string, caId: string, certFileBase64: string): Promise<ManagedCa> {
+    return this.request('PUT', `/v1/projects/${enc(slug)}/pki/cas/${enc(caId)}/certificate`, { certFile: certFileBase64 });
   }
 
   // Devices

@@ -3,6 +3,7 @@ import { Api, identifyKey, type Problem } from './api';
 import { describeError, describeProblem } from './messages';
 import { AuditPage } from './pages/audit-page';
 import { CertificatesPage } from './pages/certificates-page';
+import { PkiPage } from './pages/pki-page';
 import { DevicePage } from './pages/device-page';
 import { DevicesPage } from './pages/devices-page';
 import { ProjectsPage } from './pages/projects-page';
@@ -152,6 +153,7 @@ function Shell() {
     else if (section === 'devices' && sub === undefined) page = <DevicesPage slug={project.slug} />;
     else if (section === 'devices' && sub !== undefined) page = <DevicePage slug={project.slug} deviceId={sub} />;
     else if (section === 'credentials' && (sub === 'certificates' || sub === undefined) && id === undefined) page = <CertificatesPage slug={project.slug} />;
+    else if (section === 'credentials' && sub === 'pki' && id === undefined) page = <PkiPage slug={project.slug} />;
     else if (section === 'audit') page = <AuditPage slug={project.slug} />;
     else if (section === 'settings') page = <SettingsPage slug={project.slug} />;
     else page = <NotFound />;
@@ -188,7 +190,7 @@ function Shell() {
         </div>
       </header>
       <div className={project ? 'layout layout-project' : 'layout'}>
-        {project && <ProjectNav slug={project.slug} section={project.rest[0]} />}
+        {project && <ProjectNav slug={project.slug} section={project.rest[0]} sub={project.rest[1]} />}
         <main id="main" ref={mainRef} tabIndex={-1} className="content">
           {page}
         </main>
@@ -197,8 +199,9 @@ function Shell() {
   );
 }
 
-function ProjectNav({ slug, section }: { slug: string; section: string | undefined }) {
+function ProjectNav({ slug, section, sub }: { slug: string; section: string | undefined; sub: string | undefined }) {
   const current = (name: string) => (section === name ? 'page' : undefined);
+  const currentCredentials = (name: string) => (section === 'credentials' && (sub ?? 'certificates') === name ? 'page' : undefined);
   return (
     <nav className="sidenav" aria-label={`Project ${slug}`}>
       <p className="sidenav-project">
@@ -216,8 +219,13 @@ function ProjectNav({ slug, section }: { slug: string; section: string | undefin
           </span>
           <ul aria-labelledby="nav-credentials">
             <li>
-              <Link to={projectPath(slug, 'credentials', 'certificates')} aria-current={current('credentials')}>
+              <Link to={projectPath(slug, 'credentials', 'certificates')} aria-current={currentCredentials('certificates')}>
                 Certificates
+              </Link>
+            </li>
+            <li>
+              <Link to={projectPath(slug, 'credentials', 'pki')} aria-current={currentCredentials('pki')}>
+                Issuing CA
               </Link>
             </li>
           </ul>

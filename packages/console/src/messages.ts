@@ -33,6 +33,13 @@ const PROBLEM_SENTENCES: Readonly<Record<string, (p: Problem) => string>> = {
   CERT_FILE_TOO_MANY: (p) => `The file holds too many certificates${fact(p, 'max') ? ` (at most ${fact(p, 'max')} per upload)` : ''}. Split it into smaller files.`,
   CERT_FILE_INVALID_BASE64: () => 'The file could not be sent as a certificate. Choose a PEM or DER certificate file.',
   BODY_TOO_LARGE: () => 'The file is too large (the limit is 1 MiB). A CA certificate is usually a few kilobytes.',
+  // Integrated PKI
+  MANAGED_CA_KEY_MISMATCH: () => 'This certificate does not certify the issuing CA’s key. Sign the CSR shown for this CA, not another one.',
+  MANAGED_CA_NOT_PENDING: () => 'This issuing CA already has its certificate.',
+  MANAGED_CA_NOT_FOUND: () => 'This issuing CA no longer exists (it may have been deleted).',
+  PKCS11_NOT_CONFIGURED: () => 'This server runs without a PKCS#11 token, so it keeps CA keys sealed under its master key.',
+  CA_KEY_UNAVAILABLE: () => 'The server cannot use this CA’s key right now (its token or master key is not available).',
+  SIGNER_UNAVAILABLE: (p) => `The remote signer cannot be reached: ${p.detail}`,
   // Projects and devices
   PROJECT_SLUG_TAKEN: (p) => `A project with the slug “${fact(p, 'slug') ?? ''}” already exists. Choose another slug.`,
   PROJECT_SLUG_INVALID: () => 'A slug is 2 to 63 characters: lower-case letters, digits and hyphens, starting with a letter or digit.',

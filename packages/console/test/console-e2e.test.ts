@@ -125,6 +125,77 @@ describe('web console in chromium', { timeout: 180_000 }, () => {
     await page.getByRole('status').filter({ hasText: 'It expires in' }).waitFor();
   });
 
+  it('Credentials → Issuing CA: creates a generated CA, then one signed offline by the openssl root through its CSR, which takes over issuing', async () => {
+    const nav = page.getByRole('navigation', { name: 'Project acme' });
+    await nav.getByRole('link', { name: 'Issuing CA' }).click();
+    await page.waitForURL('**/projects/acme/credentials/pki');
+    await page.getByText('This project has no issuing CA').waitFor();
+
+    // (a) The server makes a root and an issuing CA.
+    await page.getByRole('button', { name: 'Create issuing CA' }).click();
+    let dialog = page.getByRole('dialog', { name: 'Create issuing CA' });
+    await dialog.getByRole('radio', { name: 'Root and issuing CA made here' }).check();
+    await dialog.getByLabel('Maximum validity (days)').fill('30');
+    await dialog.getByLabel('Default validity (days)').fill('60');
+    await dialog.getByRole('button', { name: 'Create' }).click();
+    await dialog.getByRole('alert').filter({ hasText: 'cannot be longer than the maximum' }).waitFor();
+    await dialog.getByLabel('Default validity (days)').fill('7');
+    await dialog.getByRole('button', { name: 'Create' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    const generated = page.getByRole('article', { name: /^Root and issuing CA made here: .*fleetpki acme Issuing CA/ });
+    await generated.getByText('Issuing', { exact: true }).waitFor();
+    assert.match(await generated.innerText(), /Sealed under the master key[\s\S]*7 days by default, at most 30/);
+
+    // (b) Only the issuing key here: its CSR is signed offline with the customer's own openssl root.
+    openssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'factory-root.key.pem'], dir);
+    openssl(['req', '-x509', '-new', '-nodes', '-key', 'factory-root.key.pem', '-sha256', '-subj', '/CN=Factory Root', '-days', '30', '-out', 'factory-root.crt.pem'], dir);
+    await page.getByRole('button', { name: 'Create issuing CA' }).click();
+    dialog = page.getByRole('dialog', { name: 'Create issuing CA' });
+    await dialog.getByRole('radio', { name: 'Issuing CA signed by your own root' }).check();
+    await dialog.getByLabel('Default validity (days)').fill('1');
+    await dialog.getByLabel('Maximum validity (days)').fill('3');
+    await dialog.getByRole('button', { name: 'Create' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    const pending = page.getByRole('article', { name: 'Issuing CA signed by your own root: waiting for its certificate' });
+    await pending.getByText('Pending', { exact: true }).waitFor();
+    const csrPem = await pending.getByLabel('Issuing CA CSR, PEM').innerText();
+    assert.match(csrPem, /^-----BEGIN CERTIFICATE REQUEST-----/);
+    writeFileSync(join(dir, 'issuing.csr.pem'), csrPem);
+    writeFileSync(join(dir, 'issuing.ext'), 'basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n');
+    openssl(['x509', '-req', '-in', 'issuing.csr.pem', '-CA', 'factory-root.crt.pem', '-CAkey', 'factory-root.key.pem', '-CAcreateserial', '-days', '5', '-sha256', '-extfile', 'issuing.ext', '-out', 'issuing.crt.pem'], dir);
+    // The wrong file first: the device certificate does not certify the issuing key.
+    await pending.getByRole('button', { name: 'Upload signed certificate' }).click();
+    dialog = page.getByRole('dialog', { name: 'Upload signed certificate' });
+    await chooseFile(page, 'Signed certificate file', join(dir, 'device.crt.pem'));
+    await dialog.getByRole('button', { name: 'Upload' }).click();
+    await dialog.getByRole('alert').waitFor();
+    await chooseFile(page, 'Signed certificate file', join(dir, 'issuing.crt.pem'));
+    await dialog.getByRole('button', { name: 'Upload' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    const offline = page.getByRole('article', { name: /^Issuing CA signed by your own root: .*fleetpki acme Issuing CA/ });
+    await offline.getByText('Issuing', { exact: true }).waitFor();
+    assert.match(await offline.innerText(), /CN=Factory Root/);
+    await generated.getByText('Active, superseded').waitFor();
+    await screenshot(page, screenshots, 'issuing-ca');
+
+    // The newest CA is the one that issues, and both are trust anchors of the project.
+    const cas = (await (await fetch(`${served.url}/v1/projects/acme/pki/cas`, { headers: { 'x-api-key': adminKey } })).json()) as { list: { id: string; status: string; mode: string }[] };
+    const offlineCa = cas.list.find((ca) => ca.mode === 'csr');
+    assert.equal(offlineCa?.status, 'active');
+    openssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'factory.key.pem'], dir);
+    openssl(['req', '-new', '-key', 'factory.key.pem', '-subj', '/O=acme/CN=factory-1', '-out', 'factory.csr.pem'], dir);
+    const issued = await fetch(`${served.url}/v1/projects/acme/pki/issue`, {
+      method: 'POST',
+      headers: { 'x-api-key': adminKey, 'content-type': 'application/json' },
+      body: JSON.stringify({ csr: readFileSync(join(dir, 'factory.csr.pem')).toString('base64') }),
+    });
+    assert.equal(issued.status, 201);
+    assert.equal(((await issued.json()) as { caId: string }).caId, offlineCa?.id);
+    await nav.getByRole('link', { name: 'Certificates' }).click();
+    await page.getByRole('row').filter({ hasText: 'fleetpki acme Issuing CA' }).first().waitFor();
+    assert.equal(await page.getByRole('row').filter({ hasText: 'fleetpki acme Issuing CA' }).count(), 2);
+  });
+
   it('a device certificate uploaded as a CA is refused in words a person understands', async () => {
     await page.getByRole('button', { name: 'Add CA Certificate' }).click();
     const dialog = page.getByRole('dialog', { name: 'Add CA Certificate' });
