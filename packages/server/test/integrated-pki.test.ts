@@ -242,6 +242,29 @@ for (const dialect of DIALECTS) {
       assert.equal(JSON.parse(reNoCert.body.toString('utf8')).code, 'NO_CLIENT_CERTIFICATE');
     });
 
+    it('EST: batch tokens racing for one new certificate ID enroll it exactly once', async () => {
+      const made = await api.call('POST', '/v1/projects/acme/pki/enrollment-tokens', { json: { count: 6 } });
+      assert.equal(made.status, 201, made.text);
+      const tokens = made.body['tokens'].map((t: { token: string }) => t.token) as string[];
+      const files = await Promise.all(
+        tokens.map(async (_, i) => {
+          const csr = await keyAndCsr(`race-${i}`, '/O=acme/CN=race-1');
+          writeFileSync(join(dir, `race-${i}.b64`), csr.der.toString('base64'));
+          return `race-${i}.b64`;
+        }),
+      );
+      const before = await countIssued();
+      const answers = await Promise.all(
+        tokens.map((token, i) =>
+          curl(['--cacert', serverCa, '--user', `device:${token}`, '-H', 'content-type: application/pkcs10', '--data-binary', `@${join(dir, files[i] as string)}`, gateway('/.well-known/est/simpleenroll')]),
+        ),
+      );
+      const statuses = answers.map((a) => a.status).sort();
+      assert.deepEqual(statuses, [200, 409, 409, 409, 409, 409], answers.map((a) => a.body.toString('utf8').slice(0, 120)).join(' | '));
+      for (const refused of answers.filter((a) => a.status === 409)) assert.equal(JSON.parse(refused.body.toString('utf8')).code, 'CERTIFICATE_ID_TAKEN');
+      assert.equal(await countIssued(), before + 1);
+    });
+
     it('EST: a token made for one device certifies that device whatever the CSR names', async () => {
       const device = await api.call('POST', '/v1/projects/acme/devices', { json: { name: 'meter-9' } });
       const made = await api.call('POST', '/v1/projects/acme/pki/enrollment-tokens', { json: { deviceId: device.body['id'] } });

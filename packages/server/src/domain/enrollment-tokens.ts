@@ -2,7 +2,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { isValidCertificateId } from '@fleetpki/pki';
 import { ServiceError } from '../service-error.js';
 import type { EnrollmentTokensTable, ProjectRow } from '../store/schema.js';
-import { isForeignKeyViolation } from '../store/constraint-violations.js';
+import { isForeignKeyViolation, isUniqueViolation } from '../store/constraint-violations.js';
 import { recordAudit } from './audit-log.js';
 import { issueDeviceCertificateFor, type IssuedDeviceCertificate } from './issuance-pipeline.js';
 import type { PkiDeps } from './pki-deps.js';
@@ -134,6 +134,17 @@ export async function enrollWithToken(deps: PkiDeps, presented: string, csrDer: 
         // A batch token enrolls new devices: it must never mint a certificate for an identity
         // the project already has, which would let its holder connect as that device.
         // A device pre-provisioned under that name counts too: provisioning would associate it.
+        // The claim first: of two enrollments racing for one new ID, the second waits on the
+        // key and then fails on it, whatever each saw when it looked (migration 0006).
+        const taken = (): ServiceError =>
+          new ServiceError('CERTIFICATE_ID_TAKEN', `certificate ID ${JSON.stringify(certificateId)} already belongs to a device of the project; a batch token enrolls only new devices`, { certificateId });
+        await trx
+          .insertInto('enrollment_claims')
+          .values({ project_id: project.id, certificate_id: certificateId, token_id: token.id, created_at: deps.now().toISOString() })
+          .execute()
+          .catch((error: unknown) => {
+            throw isUniqueViolation(error) ? taken() : error;
+          });
         const device = await trx
           .selectFrom('devices')
           .select('id')
@@ -141,9 +152,7 @@ export async function enrollWithToken(deps: PkiDeps, presented: string, csrDer: 
           .where((eb) => eb.or([eb('certificate_id', '=', certificateId), eb.and([eb('name', '=', certificateId), eb('certificate_id', 'is', null)])]))
           .executeTakeFirst();
         const issued = await trx.selectFrom('issued_certificates').select('id').where('project_id', '=', project.id).where('certificate_id', '=', certificateId).executeTakeFirst();
-        if (device || issued) {
-          throw new ServiceError('CERTIFICATE_ID_TAKEN', `certificate ID ${JSON.stringify(certificateId)} already belongs to a device of the project; a batch token enrolls only new devices`, { certificateId });
-        }
+        if (device || issued) throw taken();
       }
     },
   });

@@ -169,5 +169,20 @@ export function migrations(dialect: StoreDialect): Record<string, Migration> {
         await db.schema.createIndex('device_credentials_device').on('device_credentials').columns(['device_id']).execute();
       },
     },
+    '0006-enrollment-claims': {
+      // A batch enrollment token names its certificate ID in the CSR: the claim row, unique per
+      // project and ID, settles two enrollments racing for one new ID (READ COMMITTED lets both
+      // see it free) — the second insert fails on the key and is refused.
+      async up(db: Kysely<unknown>): Promise<void> {
+        await db.schema
+          .createTable('enrollment_claims')
+          .addColumn('project_id', 'text', (c) => c.notNull().references('projects.id').onDelete('cascade'))
+          .addColumn('certificate_id', 'text', (c) => c.notNull())
+          .addColumn('token_id', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('enrollment_claims_pk', ['project_id', 'certificate_id'])
+          .execute();
+      },
+    },
   };
 }

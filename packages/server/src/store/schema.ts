@@ -14,6 +14,7 @@ export interface Database {
   managed_cas: ManagedCasTable;
   issued_certificates: IssuedCertificatesTable;
   enrollment_tokens: EnrollmentTokensTable;
+  enrollment_claims: EnrollmentClaimsTable;
   device_credentials: DeviceCredentialsTable;
 }
 
@@ -140,6 +141,14 @@ export interface IssuedCertificatesTable {
   /** api | rotation | est-enroll | est-reenroll */
   channel: string;
   not_after: string;
+  created_at: string;
+}
+
+/** A certificate ID taken by a batch-token enrollment (migration 0006): one per project and ID. */
+export interface EnrollmentClaimsTable {
+  project_id: string;
+  certificate_id: string;
+  token_id: string;
   created_at: string;
 }
 
