@@ -122,6 +122,20 @@ describe('cfssl remote signer', () => {
         });
       }
 
+      it('fewer days asked than the cfssl profile gives: the longer certificate is refused, nothing recorded', async () => {
+        // cfssl's sign API takes no validity (its profile's 30 days apply); a caller asking for 3 must not get 30.
+        const before = await api.server.store.db.selectFrom('issued_certificates').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+        await ssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'short.key.pem']);
+        await ssl(['req', '-new', '-key', 'short.key.pem', '-subj', '/O=remote/CN=short-1', '-out', 'short.csr.pem']);
+        const r = await api.call('POST', '/v1/projects/remote/pki/issue', { json: { csr: base64(readFileSync(join(dir, 'short.csr.pem'))), days: 3 } });
+        assert.equal(r.status, 502, r.text);
+        assert.equal(r.body['code'], 'SIGNER_RESPONSE_INVALID');
+        const after = await api.server.store.db.selectFrom('issued_certificates').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+        assert.equal(Number(after.n), Number(before.n));
+        const full = await api.call('POST', '/v1/projects/remote/pki/issue', { json: { csr: base64(readFileSync(join(dir, 'short.csr.pem'))), days: 30 } });
+        assert.equal(full.status, 201, full.text);
+      });
+
       it('a cfssl profile longer than the project allows is refused as SIGNER_RESPONSE_INVALID, and a dead signer as SIGNER_UNAVAILABLE', async () => {
         assert.equal((await api.call('POST', '/v1/projects', { json: { name: 'strict', slug: 'strict' } })).status, 201);
         const made = await api.call('POST', '/v1/projects/strict/pki/cas', { json: { mode: 'cfssl', cfssl: { url: cfssl.url }, profile: { maxDays: 7, defaultDays: 7 } } });

@@ -68,7 +68,6 @@ export const MAX_CSR_BYTES = 16 * 1024;
 
 /** Slack for a remote signer's clock when checking the validity it chose. */
 const REMOTE_VALIDITY_SLACK_MS = 5 * 60 * 1000;
-const DAY_MS = 24 * 60 * 60 * 1000;
 
 /**
  * The one issuance pipeline (DESIGN §7, step-ca's order), for every way in — the API, device
@@ -152,7 +151,7 @@ async function runPipeline(deps: PkiDeps, request: IssuanceRequest, recordingSta
   let notAfter = validity.notAfter;
   if (ca.signer.kind === 'remote' || serialNumber === undefined) {
     const certificate = parseCertificate(der);
-    if (ca.signer.kind === 'remote') checkRemoteCertificate(certificate, csr, project.slug, certificateId, caCertificate, now, ca.profile.maxDays);
+    if (ca.signer.kind === 'remote') checkRemoteCertificate(certificate, csr, project.slug, certificateId, caCertificate, now, days, validity.notAfter);
     serialNumber = certificate.serialNumber;
     notAfter = certificate.notAfter;
   }
@@ -228,7 +227,7 @@ function certificateIdFromCsr(csr: CertificationRequest, slug: string): string {
 /**
  * A remote signer built the certificate itself: it is used only if it is exactly what the
  * pipeline decided — a device certificate for this identity and this CSR's key, chaining to
- * the project's CA (the same validation the gateway applies), within the profile's lifetime.
+ * the project's CA (the same validation the gateway applies), within the lifetime decided.
  */
 function checkRemoteCertificate(
   certificate: ReturnType<typeof parseCertificate>,
@@ -237,14 +236,19 @@ function checkRemoteCertificate(
   certificateId: string,
   caCertificate: ReturnType<typeof parseCertificate>,
   now: Date,
-  maxDays: number,
+  days: number,
+  notAfter: Date,
 ): void {
   const refuse = (why: string, facts: Record<string, string> = {}) => new ServiceError('SIGNER_RESPONSE_INVALID', `the remote signer returned a certificate that ${why}`, facts);
   if (!certificate.publicKey.der.equals(csr.publicKey.der)) throw refuse('certifies another key');
   const result = validateDeviceCertificate([certificate], slug, [caCertificate], [], now);
   if (!result.ok) throw refuse(`does not validate (${result.code})`, { reason: result.code });
   if (result.identity.certificateId !== certificateId) throw refuse('names another device', { certificateId: result.identity.certificateId });
-  if (certificate.notAfter.getTime() > now.getTime() + maxDays * DAY_MS + REMOTE_VALIDITY_SLACK_MS) throw refuse(`outlives the profile's ${maxDays} days`);
+  // The lifetime decided above (the days asked for, within the profile's maximum) bounds what
+  // the signer may give: cfssl's API takes no validity, its own profile sets it.
+  if (certificate.notAfter.getTime() > notAfter.getTime() + REMOTE_VALIDITY_SLACK_MS) {
+    throw refuse(`outlives the ${days} days this issuance allows (the signer's profile sets its lifetime: keep it within them)`, { notAfter: certificate.notAfter.toISOString() });
+  }
   // The signer's profile is not ours to trust: a CA-capable or multi-purpose certificate under an
   // anchor other projects may share would let its holder mint certificates for them. Only the
   // shape fleetpki itself issues passes: an end entity, no certificate or CRL signing, EKU
