@@ -39,6 +39,7 @@ function json<T>(stdout: string): T {
 interface Certificate {
   id: string;
   certType: string;
+  purpose: string;
   enabled: boolean;
   certificateContent: { subject: string; notAfter: string; fingerprintSha256: string };
 }
@@ -105,7 +106,7 @@ describe('management CLI against a live server', { concurrency: true }, () => {
     writeFileSync(join(dir, 'bundle.pem'), Buffer.concat([readFileSync(join(dir, 'bundle-root.pem')), readFileSync(join(dir, 'dev.pem'))]));
     // Each test has its own project, so they run concurrently; made through the API, as they
     // are not what these tests are about (the newcomer flow makes its own with the CLI).
-    for (const slug of ['bundles', 'certs', 'fleet', 'keys', 'paging']) await api('POST', '/v1/projects', { name: slug, slug });
+    for (const slug of ['bundles', 'certs', 'factory', 'fleet', 'keys', 'paging']) await api('POST', '/v1/projects', { name: slug, slug });
   });
   after(async () => {
     await server?.close();
@@ -172,6 +173,18 @@ describe('management CLI against a live server', { concurrency: true }, () => {
     assert.deepEqual([enabled.id, enabled.enabled, enabled.subject], [id, 'yes', '/CN=Bundle Root']);
     await ok(['certificates', 'delete', id, '--project', 'certs']);
     await refused(['certificates', 'get', id, '--project', 'certs'], 'CA_NOT_FOUND');
+  });
+
+  it('certificates upload --purpose manufacturer: a CA that vouches for factory certificates at EST only', async () => {
+    const made = json<Certificate>((await ok(['certificates', 'upload', 'bundle-root.pem', '--project', 'factory', '--purpose', 'manufacturer', '--json'])).stdout);
+    assert.deepEqual([made.purpose, made.certType], ['manufacturer', 'root']);
+    const listed = parseTable((await ok(['certificates', 'list', '--project', 'factory'])).stdout);
+    assert.deepEqual(
+      listed.map((r) => [r.ID, r.PURPOSE]),
+      [[made.id, 'manufacturer']],
+    );
+    const wrong = await run(['certificates', 'upload', 'bundle-root.pem', '--project', 'factory', '--purpose', 'anchor']);
+    assert.deepEqual([wrong.status, errorCode(wrong.stderr)], [2, 'USAGE']);
   });
 
   it('devices filter, disable, enable and delete', async () => {

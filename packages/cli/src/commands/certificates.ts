@@ -14,6 +14,7 @@ const yesNo = (value: boolean | undefined): string | undefined => (value === und
 export const CERTIFICATE_COLUMNS: readonly Column<CaCertificate>[] = [
   { header: 'ID', value: (c) => c.id },
   { header: 'TYPE', value: (c) => c.certType },
+  { header: 'PURPOSE', value: (c) => c.purpose },
   { header: 'ENABLED', value: (c) => yesNo(c.enabled) },
   { header: 'SUBJECT', value: (c) => c.certificateContent?.subject },
   { header: 'NOT AFTER', value: (c) => c.certificateContent?.notAfter },
@@ -59,6 +60,11 @@ function parseCertType(value: string | undefined): CertType | undefined {
   throw new CliError('USAGE', `--type must be root or intermediate, got "${value}"`);
 }
 
+function parsePurpose(value: string | undefined): 'device' | 'manufacturer' | undefined {
+  if (value === undefined || value === 'device' || value === 'manufacturer') return value;
+  throw new CliError('USAGE', `--purpose must be device or manufacturer, got "${value}"`);
+}
+
 /** A 201 (one certificate) and a 207 (a bundle) as one list of results. */
 function uploadResults(status: number, body: CaCertificateCreated | BundleUploadResult): readonly BundleResult[] {
   if (status === 201) {
@@ -85,13 +91,15 @@ export function registerCertificatesCommands(program: Command): void {
       .command('upload')
       .description('upload a CA certificate, or a bundle of them, each stored or refused on its own')
       .argument('<file>', 'PEM or DER file with one or more CA certificates, - for stdin')
-      .option('--type <type>', 'root or intermediate (default: root when self-issued, else intermediate)'),
-  ).action(async (file: string, flags: ProjectFlags & { type?: string }) => {
+      .option('--type <type>', 'root or intermediate (default: root when self-issued, else intermediate)')
+      .option('--purpose <purpose>', 'device (default): devices under it connect; manufacturer: it vouches for factory certificates at EST enrollment only'),
+  ).action(async (file: string, flags: ProjectFlags & { type?: string; purpose?: string }) => {
     const certType = parseCertType(flags.type);
+    const purpose = parsePurpose(flags.purpose);
     const client = apiClient(flags);
     const certFile = readInput(file).toString('base64');
     const { status, body } = await client
-      .json<CaCertificateCreated | BundleUploadResult>(apiPath`/v1/projects/${flags.project}/certificates`, { method: 'POST', body: { certFile, certType } })
+      .json<CaCertificateCreated | BundleUploadResult>(apiPath`/v1/projects/${flags.project}/certificates`, { method: 'POST', body: { certFile, certType, ...(purpose ? { purpose } : {}) } })
       .catch((error: unknown) => {
         // A bundle of which nothing was stored is a problem that still lists every result.
         if (error instanceof ApiProblemError && Array.isArray(error.problem['results'])) {
