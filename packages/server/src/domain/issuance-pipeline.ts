@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import {
   deviceIdentityFromSubject,
   deviceSubject,
@@ -20,6 +19,7 @@ import { auditRow } from './audit-log.js';
 import { checkDeviceKey, validityDays } from './issuance-profile.js';
 import type { SignedCertificate } from './certificate-signer.js';
 import { recordIssuanceIn, type IssuanceRecord } from './issuance-record-sink.js';
+import { timeOrderedId } from './time-ordered-id.js';
 import type { PkiDeps } from './pki-deps.js';
 
 export type IssuanceChannel = 'api' | 'rotation' | 'est-enroll' | 'est-reenroll';
@@ -169,7 +169,7 @@ async function runPipeline(deps: PkiDeps, request: IssuanceRequest, recordingSta
   const at = now.toISOString();
   const record: IssuanceRecord = {
     certificate: {
-      id: randomUUID(),
+      id: timeOrderedId(now),
       project_id: project.id,
       managed_ca_id: ca.id,
       serial: issued.serialNumber,
