@@ -4,7 +4,10 @@
 //     its audit event before the answer), `fleetpki serve --workers <cores>`;
 //  2. certificates/s signed by CloudFlare's `cfssl serve` (/api/v1/cfssl/sign, EC P-256 CA,
 //     in-memory key, no database), the baseline;
-// and their ratio, with each server's CPU time per certificate. Both servers are separate
+//  3. certificates/s of Node's bare HTTP server doing only the issuance's cryptography with
+//     @fleetpki/pki on every core (bench/pki-bare-server.mjs: no key, no store, no log): what
+//     this Node and its OpenSSL allow before fleetpki adds anything;
+// and the ratios, with each server's CPU time per certificate. Both servers are separate
 // processes, as is the load generator. Rounds are interleaved; medians.
 import { spawn, execFileSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
@@ -123,9 +126,22 @@ for (let i = 0; ; i++) {
 }
 writeFileSync(join(dir, 'cfssl-bodies.json'), JSON.stringify(csrPems.map((pem) => JSON.stringify({ certificate_request: pem }))));
 
+// 3. Bare Node: the same CSRs and bodies as fleetpki's, no API key.
+const barePort = await freePort();
+const bare = spawn(process.execPath, [join(here, 'pki-bare-server.mjs'), String(barePort), String(WORKERS)], { stdio: ['ignore', 'ignore', 'inherit'] });
+children.push(bare);
+const bareUrl = `http://127.0.0.1:${barePort}/`;
+for (let i = 0; ; i++) {
+  const up = await fetch(bareUrl, { method: 'POST', body: JSON.parse(readFileSync(join(dir, 'fleetpki-bodies.json'), 'utf8'))[0] }).then((r) => r.status === 201, () => false);
+  if (up) break;
+  if (i > 200) throw new Error('the bare Node server did not start');
+  await new Promise((r) => setTimeout(r, 50));
+}
+
 const targets = {
   fleetpki: { pid: serve.pid, url: `${fleetUrl}/v1/projects/bench/pki/issue`, bodies: join(dir, 'fleetpki-bodies.json'), headers: { 'x-api-key': adminKey } },
   cfssl: { pid: cfssl.pid, url: `${cfsslUrl}/api/v1/cfssl/sign`, bodies: join(dir, 'cfssl-bodies.json'), headers: {} },
+  bare: { pid: bare.pid, url: bareUrl, bodies: join(dir, 'fleetpki-bodies.json'), headers: {} },
 };
 
 function runLoad(target, ms) {
@@ -151,21 +167,33 @@ async function round(name, ms = ROUND_MS) {
 
 const warmUp = await round('fleetpki', 1000); // warm-up: JIT, caches, the CA opened in every worker
 await round('cfssl', 1000);
-const rounds = { fleetpki: [], cfssl: [] };
+await round('bare', 1000);
+const rounds = { fleetpki: [], cfssl: [], bare: [] };
+const orders = [
+  ['cfssl', 'fleetpki', 'bare'],
+  ['fleetpki', 'bare', 'cfssl'],
+  ['bare', 'cfssl', 'fleetpki'],
+];
 for (let i = 0; i < ROUNDS; i++) {
-  for (const name of i % 2 === 0 ? ['cfssl', 'fleetpki'] : ['fleetpki', 'cfssl']) rounds[name].push(await round(name));
+  for (const name of orders[i % orders.length]) rounds[name].push(await round(name));
 }
 const answered = warmUp.completed + rounds.fleetpki.reduce((n, r) => n + r.completed, 0);
 const rate = (name) => median(rounds[name].map((r) => r.rate));
 const cpu = (name) => median(rounds[name].map((r) => r.cpuUs));
 const ratios = rounds.fleetpki.map((r, i) => r.rate / rounds.cfssl[i].rate);
+const bareRatios = rounds.bare.map((r, i) => r.rate / rounds.cfssl[i].rate);
+const ofBare = rounds.fleetpki.map((r, i) => r.rate / rounds.bare[i].rate);
 const f = (n, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 console.log(`integrated PKI benchmark: ${ROUNDS} interleaved rounds of ${ROUND_MS} ms, ${LOAD_PROCESSES} load processes x ${CONCURRENCY} keep-alive connections, the same ${CSR_COUNT} P-256 CSRs, ${availableParallelism()} cores shared by servers and load; medians`);
 console.log(`  cfssl serve /api/v1/cfssl/sign (baseline):            ${f(rate('cfssl'))} certificates/s, ${f(cpu('cfssl'))} µs server CPU per certificate`);
 console.log(`  fleetpki POST …/pki/issue (--workers ${WORKERS}, SQLite):      ${f(rate('fleetpki'))} certificates/s, ${f(cpu('fleetpki'))} µs server CPU per certificate`);
+console.log(`  bare Node http + @fleetpki/pki crypto (no key, store, log): ${f(rate('bare'))} certificates/s, ${f(cpu('bare'))} µs server CPU per certificate`);
 console.log(`  fleetpki / cfssl: ${f(median(ratios), 2)} (per round: ${ratios.map((r) => f(r, 2)).join(', ')}; goal >= 1.0, stretch 1.2)`);
+console.log(`  bare Node / cfssl: ${f(median(bareRatios), 2)} (per round: ${bareRatios.map((r) => f(r, 2)).join(', ')}): Node ${process.versions.node}, OpenSSL ${process.versions.openssl}`);
+console.log(`  fleetpki / bare Node: ${f(median(ofBare), 2)} (per round: ${ofBare.map((r) => f(r, 2)).join(', ')}): what the API key, record, audit and log cost`);
 serve.kill('SIGTERM');
 cfssl.kill('SIGTERM');
+bare.kill('SIGTERM');
 await new Promise((r) => serve.once('exit', r));
 // Every certificate answered was recorded before its answer: count them in the store.
 const { default: Database } = await import('better-sqlite3');
