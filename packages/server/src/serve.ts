@@ -183,7 +183,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       host,
       logger,
     };
-    const gateway = await startDeviceHttps({ ...transport, port: options.gatewayPort ?? DEFAULT_GATEWAY_PORT }).catch((error: Error) => {
+    const gateway = await startDeviceHttps({ ...transport, serverRootDer: platform.root.der, port: options.gatewayPort ?? DEFAULT_GATEWAY_PORT }).catch((error: Error) => {
       server.close();
       throw new StartupError('INVALID_OPTION', `cannot listen on ${host}:${options.gatewayPort ?? DEFAULT_GATEWAY_PORT} for the device gateway: ${error.message}`);
     });

@@ -343,13 +343,17 @@ for (const dialect of DIALECTS) {
       assert.equal(identity.body['certificateId'], 'mfg-0001');
     });
 
-    it('EST cacerts returns the issuing CA and its root as certs-only PKCS#7', async () => {
+    it('EST cacerts returns the issuing CA, its root and the gateway’s root as certs-only PKCS#7', async () => {
       const r = await curl(['--cacert', serverCa, gateway('/.well-known/est/acme/cacerts')]);
       assert.equal(r.status, 200);
       writeFileSync(join(dir, 'cacerts.p7.der'), Buffer.from(r.body.toString('latin1'), 'base64'));
       const printed = (await ssl(['pkcs7', '-inform', 'DER', '-in', 'cacerts.p7.der', '-print_certs', '-noout'])).toString('utf8');
       assert.match(printed, /subject=O = acme, CN = fleetpki acme Issuing CA/);
       assert.match(printed, /subject=O = acme, CN = fleetpki acme Root CA/);
+      // The root of the gateway's own certificate too: a client bootstrapped from this answer alone reaches the EST server.
+      assert.match(printed, /subject=O = fleetpki, CN = fleetpki Root X1/);
+      writeFileSync(join(dir, 'cacerts.pem'), await ssl(['pkcs7', '-inform', 'DER', '-in', 'cacerts.p7.der', '-print_certs']));
+      assert.equal((await curl(['--cacert', join(dir, 'cacerts.pem'), gateway('/.well-known/est/acme/cacerts')])).status, 200);
       const unknown = await curl(['--cacert', serverCa, gateway('/.well-known/est/nope/cacerts')]);
       assert.equal(unknown.status, 404);
       assert.equal(JSON.parse(unknown.body.toString('utf8')).code, 'PROJECT_NOT_FOUND');

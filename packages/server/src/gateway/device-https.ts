@@ -28,7 +28,10 @@ export const REFUSED_CONNECTION_GRACE_MS = 5_000;
 /** The longest a connection without a device identity may stay open while an EST enrollment runs on it. */
 export const REFUSED_CONNECTION_MAX_MS = 30_000;
 
-export type DeviceHttpsOptions = DeviceTransportOptions;
+export interface DeviceHttpsOptions extends DeviceTransportOptions {
+  /** The platform root the gateway's TLS certificate chains to, DER: EST cacerts includes it. */
+  readonly serverRootDer: Buffer;
+}
 
 
 export interface DeviceHttps {
@@ -92,7 +95,7 @@ export async function startDeviceHttps(options: DeviceHttpsOptions): Promise<Dev
       // not cut off, or its one-time token would be spent on an answer that never arrives.
       enrolling.add(req.socket);
       try {
-        await handleEst(options.pki, req, res, est[2] as EstOperation, est[1], path, verdictOf, refusal);
+        await handleEst(options.pki, req, res, est[2] as EstOperation, est[1], path, verdictOf, refusal, options.serverRootDer);
       } finally {
         enrolling.delete(req.socket);
       }

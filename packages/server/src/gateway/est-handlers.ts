@@ -26,7 +26,7 @@ type Refusal = (res: ServerResponse, result: Extract<DeviceAuthResult, { ok: fal
 
 /**
  * EST over the device gateway (RFC 7030 §4.1, §4.2): `cacerts` answers the project's issuing
- * CA and its chain; `simpleenroll` bootstraps a device with a one-time token as HTTP Basic
+ * CA, its chain and the root of the gateway's TLS certificate; `simpleenroll` bootstraps a device with a one-time token as HTTP Basic
  * credentials (§3.2.3), or serves a device that already holds a certificate; `simplereenroll`
  * renews over the device's certificate (§4.2.2). Every issuance goes through the one pipeline.
  */
@@ -39,6 +39,7 @@ export async function handleEst(
   path: string,
   verdictOf: (req: IncomingMessage) => Promise<DeviceAuthResult>,
   refusal: Refusal,
+  serverRootDer: Buffer,
 ): Promise<void> {
   const expected = operation === 'cacerts' ? 'GET' : 'POST';
   if (req.method !== expected) throw new ServiceError('ROUTE_NOT_FOUND', `EST ${operation} takes ${expected}`);
@@ -49,7 +50,11 @@ export async function handleEst(
     const ca = await deps.issuingCas.forProject(project);
     const row = await deps.db.selectFrom('managed_cas').select('chain_pem').where('id', '=', ca.id).executeTakeFirstOrThrow();
     const chain = row.chain_pem ? decodePem(row.chain_pem).map((b) => b.der) : [];
-    return sendCerts(res, [ca.signer.caCertificate.der, ...chain]);
+    // The root the gateway's own TLS certificate chains to as well: an EST client takes its
+    // explicit trust anchors for the EST server from this answer (RFC 7030 §3.6.1, §4.1.3).
+    const certificates = [ca.signer.caCertificate.der, ...chain];
+    if (!certificates.some((der) => der.equals(serverRootDer))) certificates.push(serverRootDer);
+    return sendCerts(res, certificates);
   }
   const body = await readBoundedBody(req, MAX_EST_BODY_BYTES);
   const token = basicPassword(req.headers.authorization);
