@@ -326,7 +326,15 @@ for (const dialect of DIALECTS) {
       const files = device('coap-held', cert.pem, cert.keyPem);
       const { deviceId: pskDeviceId, identity: pskIdentity } = await pskDevice('psk-held');
       const held = [
-        { args: ['-cert', files.cert, '-key', files.key, '-CAfile', serverCa], disable: async () => (await api.call('GET', '/v1/projects/acme/devices?certificateId=coap-held')).body['list'][0].id as string },
+        { args: ['-cert', files.cert, '-key', files.key, '-CAfile', serverCa], disable: async () =>
+            // Provisioned by the server once the handshake is done, which the client may see first.
+            (
+              await eventually(
+                async () => (await api.call('GET', '/v1/projects/acme/devices?certificateId=coap-held')).body['list'] as { id: string }[],
+                (list) => list.length === 1,
+              )
+            )[0]?.id as string,
+        },
         { args: ['-cipher', 'PSK-AES128-GCM-SHA256', '-psk_identity', pskIdentity, '-psk', Buffer.from(PSK).toString('hex')], disable: () => Promise.resolve(pskDeviceId) },
       ];
       for (const h of held) {
