@@ -40,8 +40,14 @@ function openSqlite(dataDir: string): Store {
   const database = new BetterSqlite3(file);
   applySqlitePragmas(database);
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
-  const reader = new BetterSqlite3(file, { readonly: true });
-  reader.pragma('busy_timeout = 5000');
+  let reader: BetterSqlite3.Database;
+  try {
+    reader = new BetterSqlite3(file, { readonly: true });
+    reader.pragma('busy_timeout = 5000');
+  } catch (error) {
+    database.close();
+    throw error;
+  }
   registerSqliteReader(db, reader);
   return {
     db,
@@ -53,6 +59,16 @@ function openSqlite(dataDir: string): Store {
     },
   };
 }
+
+/**
+ * Kysely opens SQLite transactions with a deferred `begin`. Another connection writes to the same
+ * file (the issuance writer thread, cluster siblings), so a transaction that read and then
+ * writes would fail at once with SQLITE_BUSY(_SNAPSHOT) when that one has committed since: the
+ * busy timeout cannot help a transaction that already holds a read snapshot. BEGIN IMMEDIATE
+ * takes the write lock first, waiting for it under the busy timeout, and then never fails so.
+ */
+const KYSELY_BEGIN = 'begin';
+const BEGIN_IMMEDIATE = 'begin immediate';
 
 /** Prepared statements kept per SQL text; the queries are few and repeat (one per route or step). */
 const MAX_CACHED_STATEMENTS = 500;
@@ -69,7 +85,7 @@ function withStatementCache(database: BetterSqlite3.Database): SqliteDatabase {
     prepare(sql: string) {
       let statement = statements.get(sql);
       if (!statement) {
-        statement = database.prepare(sql);
+        statement = database.prepare(sql === KYSELY_BEGIN ? BEGIN_IMMEDIATE : sql);
         statements.set(sql, statement);
       }
       return statement;
