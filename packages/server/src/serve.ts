@@ -26,7 +26,7 @@ import { deviceTlsOptions } from './gateway/tls-server-options.js';
 import { openStore, type Store } from './store/open-store.js';
 import { CaKeyVault } from './domain/ca-key-vault.js';
 import { IssuanceRecorder } from './domain/issuance-recorder.js';
-import { kyselyRecordSink } from './domain/issuance-record-sink.js';
+import { kyselyRecordSink, type IssuanceRecordSink } from './domain/issuance-record-sink.js';
 import { sqliteIssuanceWriter } from './store/sqlite-issuance-writer.js';
 import { IssuingCaCache } from './domain/issuing-cas.js';
 import type { KeyToken } from './domain/key-token.js';
@@ -120,13 +120,21 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     const masterKeySource = (): Buffer => masterKey;
     const vault = new CaKeyVault(masterKey);
     keyToken = options.pkcs11 ? await openPkcs11Token(options.pkcs11) : undefined;
+    let recordSink: IssuanceRecordSink = kyselyRecordSink(store.db);
+    if (store.dialect === 'sqlite') {
+      const writer = sqliteIssuanceWriter(store.location, (error) => logger.log('error', 'the issuance writer thread stopped; issuance fails until restart', { error: error.message }));
+      recordSink = writer;
+      await writer.ready.catch((error: unknown) => {
+        throw new StartupError('DATABASE_UNAVAILABLE', `cannot start the issuance writer: ${(error as Error).message}`);
+      });
+    }
     const deps: PkiDeps = {
       db: store.db,
       now,
       vault,
       keyToken,
       issuingCas: new IssuingCaCache(store.db, vault, keyToken),
-      recorder: (recorder = new IssuanceRecorder(store.dialect === 'sqlite' ? sqliteIssuanceWriter(store.location) : kyselyRecordSink(store.db))),
+      recorder: (recorder = new IssuanceRecorder(recordSink)),
       projectAnchors: new ProjectAnchorCache(store.db),
     };
     const platform = await ensurePlatformPki({
@@ -183,7 +191,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       host,
       logger,
     };
-    const gateway = await startDeviceHttps({ ...transport, serverRootDer: platform.root.der, port: options.gatewayPort ?? DEFAULT_GATEWAY_PORT }).catch((error: Error) => {
+    const gateway = await startDeviceHttps({ ...transport, serverRootDer: platform.serverRootDer, port: options.gatewayPort ?? DEFAULT_GATEWAY_PORT }).catch((error: Error) => {
       server.close();
       throw new StartupError('INVALID_OPTION', `cannot listen on ${host}:${options.gatewayPort ?? DEFAULT_GATEWAY_PORT} for the device gateway: ${error.message}`);
     });

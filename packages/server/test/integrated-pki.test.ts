@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startTestApi, type TestApi } from './helpers/api.js';
+import { startTestApi, type RequestOptions, type TestApi } from './helpers/api.js';
 import { base64 } from './helpers/ca-fixtures.js';
 import { curl } from './helpers/curl.js';
 import { curlIdentity } from './helpers/device-clients.js';
@@ -453,6 +453,19 @@ for (const dialect of DIALECTS) {
       const r = await api.call('POST', '/v1/projects/acme/pki/issue', { json: { csr: base64(csr.pem) }, key: key.body['key'] });
       assert.equal(r.status, 403);
       assert.equal(r.body['code'], 'PROJECT_ACCESS_DENIED');
+      // The body's own refusals come first, as on every other route: the project is checked after them.
+      const headers = { 'content-type': 'application/json' };
+      const order: [string, RequestOptions, number, string][] = [
+        ['not JSON', { rawBody: 'not json', headers }, 400, 'MALFORMED_JSON'],
+        ['no csr', { json: { days: 3 } }, 400, 'VALIDATION_FAILED'],
+        ['not JSON as such', { rawBody: '{}', headers: { 'content-type': 'text/plain' } }, 415, 'UNSUPPORTED_MEDIA_TYPE'],
+      ];
+      for (const [name, options, status, code] of order) {
+        const refused = await api.call('POST', '/v1/projects/acme/pki/issue', { ...options, key: key.body['key'] });
+        assert.deepEqual([refused.status, refused.body['code']], [status, code], name);
+        const missing = await api.call('POST', '/v1/projects/nope/pki/issue', options);
+        assert.deepEqual([missing.status, missing.body['code']], [status, code], `${name}, unknown project`);
+      }
     });
   });
 }

@@ -151,7 +151,12 @@ async function runPipeline(deps: PkiDeps, request: IssuanceRequest, recordingSta
   let notAfter = validity.notAfter;
   if (ca.signer.kind === 'remote' || serialNumber === undefined) {
     const certificate = parseCertificate(der);
-    if (ca.signer.kind === 'remote') checkRemoteCertificate(certificate, csr, project.slug, certificateId, caCertificate, now, days, validity.notAfter);
+    if (ca.signer.kind === 'remote') {
+      // The signer's own profile sets the lifetime (cfssl's API takes none): the days asked for
+      // bound it, else the profile's maximum.
+      const allowedDays = request.days ?? ca.profile.maxDays;
+      checkRemoteCertificate(certificate, csr, project.slug, certificateId, caCertificate, now, allowedDays, validityForDays(now, allowedDays).notAfter);
+    }
     serialNumber = certificate.serialNumber;
     notAfter = certificate.notAfter;
   }
@@ -244,8 +249,6 @@ function checkRemoteCertificate(
   const result = validateDeviceCertificate([certificate], slug, [caCertificate], [], now);
   if (!result.ok) throw refuse(`does not validate (${result.code})`, { reason: result.code });
   if (result.identity.certificateId !== certificateId) throw refuse('names another device', { certificateId: result.identity.certificateId });
-  // The lifetime decided above (the days asked for, within the profile's maximum) bounds what
-  // the signer may give: cfssl's API takes no validity, its own profile sets it.
   if (certificate.notAfter.getTime() > notAfter.getTime() + REMOTE_VALIDITY_SLACK_MS) {
     throw refuse(`outlives the ${days} days this issuance allows (the signer's profile sets its lifetime: keep it within them)`, { notAfter: certificate.notAfter.toISOString() });
   }

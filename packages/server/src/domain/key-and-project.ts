@@ -52,11 +52,12 @@ function keyAndProjectQuery(db: Kysely<Database>): KeyAndProjectQuery {
 }
 
 /**
- * `authenticate` then `projectForPrincipal` in one read, with the same refusals in the same
- * order (no key, bad key, no project, another project's key): for the routes a factory line
- * calls per certificate, where the two round trips were a tenth of the request.
+ * `authenticate` and `projectForPrincipal` in one read, for the routes a factory line calls per
+ * certificate, where the two round trips were a tenth of the request. A missing or bad key is
+ * refused at once; the project's refusals (no project, another project's key) wait in
+ * `project()`, so the caller says them where the app does — after the body's own checks.
  */
-export async function authenticateForProject(deps: ServiceDeps, presented: string | undefined, slug: string): Promise<{ principal: Principal; project: ProjectRow }> {
+export async function authenticateForProject(deps: ServiceDeps, presented: string | undefined, slug: string): Promise<{ principal: Principal; project: () => ProjectRow }> {
   const hash = presentedKeyHash(presented);
   const row = await keyAndProjectQuery(deps.db)({ hash, slug });
   const principal = principalOf(row && { id: row.key_id, project_id: row.key_project_id, key_prefix: row.key_prefix, revoked_at: row.key_revoked_at });
@@ -72,5 +73,5 @@ export async function authenticateForProject(deps: ServiceDeps, presented: strin
           auth_generation: row.auth_generation as number,
         } satisfies ProjectRow)
       : undefined;
-  return { principal, project: projectForPrincipalRow(principal, slug, project) };
+  return { principal, project: () => projectForPrincipalRow(principal, slug, project) };
 }

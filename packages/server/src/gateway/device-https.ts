@@ -29,8 +29,8 @@ export const REFUSED_CONNECTION_GRACE_MS = 5_000;
 export const REFUSED_CONNECTION_MAX_MS = 30_000;
 
 export interface DeviceHttpsOptions extends DeviceTransportOptions {
-  /** The platform root the gateway's TLS certificate chains to, DER: EST cacerts includes it. */
-  readonly serverRootDer: Buffer;
+  /** The root the gateway's TLS certificate chains to, DER, when known: EST cacerts includes it. */
+  readonly serverRootDer: Buffer | undefined;
 }
 
 

@@ -39,7 +39,7 @@ export async function handleEst(
   path: string,
   verdictOf: (req: IncomingMessage) => Promise<DeviceAuthResult>,
   refusal: Refusal,
-  serverRootDer: Buffer,
+  serverRootDer: Buffer | undefined,
 ): Promise<void> {
   const expected = operation === 'cacerts' ? 'GET' : 'POST';
   if (req.method !== expected) throw new ServiceError('ROUTE_NOT_FOUND', `EST ${operation} takes ${expected}`);
@@ -53,7 +53,7 @@ export async function handleEst(
     // The root the gateway's own TLS certificate chains to as well: an EST client takes its
     // explicit trust anchors for the EST server from this answer (RFC 7030 §3.6.1, §4.1.3).
     const certificates = [ca.signer.caCertificate.der, ...chain];
-    if (!certificates.some((der) => der.equals(serverRootDer))) certificates.push(serverRootDer);
+    if (serverRootDer && !certificates.some((der) => der.equals(serverRootDer))) certificates.push(serverRootDer);
     return sendCerts(res, certificates);
   }
   const body = await readBoundedBody(req, MAX_EST_BODY_BYTES);

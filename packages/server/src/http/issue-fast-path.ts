@@ -16,8 +16,8 @@ import { ISSUE_PATH, IssueRequest } from './routes/pki.js';
  * `POST /v1/projects/{projectId}/pki/issue` without the framework: a factory line calls it
  * thousands of times a minute, and the fetch adapter's Request/Response/stream objects cost more
  * than the rest of the request around the signature (measured by npm run bench:pki). Same order
- * and answers as the app: declared body limit, API key and project (one read), content type,
- * body, JSON, schema, then the one issuance function;
+ * and answers as the app: declared body limit, API key (read with the project), content type,
+ * body, JSON, schema, the project, then the one issuance function;
  * the same problem documents and request log line. Other requests go to the app.
  */
 export function issueFastPath(deps: PkiDeps, logger: Logger, fallback: (req: IncomingMessage, res: ServerResponse) => void): (req: IncomingMessage, res: ServerResponse) => void {
@@ -38,6 +38,9 @@ export function issueFastPath(deps: PkiDeps, logger: Logger, fallback: (req: Inc
     deps.recorder.enter();
     let handedOver = false;
     const handle = async (): Promise<void> => {
+      // The app's order: a declared body over the limit, the key, the body's checks, the project.
+      const declared = Number(req.headers['content-length']);
+      if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) throw new ServiceError('BODY_TOO_LARGE', `request bodies are limited to ${MAX_BODY_BYTES} bytes here`, { maxBytes: MAX_BODY_BYTES });
       let projectId: string;
       try {
         projectId = decodeURIComponent(match[1] as string);
@@ -46,9 +49,6 @@ export function issueFastPath(deps: PkiDeps, logger: Logger, fallback: (req: Inc
         await authenticate(deps, req.headers['x-api-key'] as string | undefined);
         throw new ServiceError('VALIDATION_FAILED', 'the project ID in the path is not valid percent-encoding');
       }
-      // The app's order: a declared body over the limit, then the key, and only then the body is read.
-      const declared = Number(req.headers['content-length']);
-      if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) throw new ServiceError('BODY_TOO_LARGE', `request bodies are limited to ${MAX_BODY_BYTES} bytes here`, { maxBytes: MAX_BODY_BYTES });
       const { principal, project } = await authenticateForProject(deps, req.headers['x-api-key'] as string | undefined, projectId);
       if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) throw new ServiceError('UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json');
       const body = await readBoundedBody(req, MAX_BODY_BYTES);
@@ -64,8 +64,9 @@ export function issueFastPath(deps: PkiDeps, logger: Logger, fallback: (req: Inc
         const summary = issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ');
         throw new ServiceError('VALIDATION_FAILED', `the request is not valid: ${summary}`, { issues });
       }
+      const row = project();
       handedOver = true;
-      answer(201, await issueThroughApi(deps, principal, project, parsed.data, true), 'application/json');
+      answer(201, await issueThroughApi(deps, principal, row, parsed.data, true), 'application/json');
     };
     handle().catch((error: unknown) => {
       if (!handedOver) deps.recorder.leave();

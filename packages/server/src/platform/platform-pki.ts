@@ -48,6 +48,12 @@ export interface PlatformPki {
   readonly serverCertificate: Certificate;
   /** What this start did, for the log. */
   readonly events: readonly string[];
+  /**
+   * The root the server certificate chains to, DER, when it is known: fleetpki's own root, or
+   * the self-issued top of an operator's --tls-cert chain; undefined when the operator's chain
+   * stops below its root.
+   */
+  readonly serverRootDer: Buffer | undefined;
 }
 
 export interface PlatformPkiOptions {
@@ -70,10 +76,13 @@ export async function ensurePlatformPki(options: PlatformPkiOptions): Promise<Pl
   const { root, rootKey, rootPem } = loadOrCreateRoot(options, events);
   await claimRoot(options.db, root);
   if (options.tlsCertPem || options.tlsKeyPem) {
-    return { root, rootPem, ...operatorCredentials(options), events };
+    const operator = operatorCredentials(options);
+    const top = loadCertificates(Buffer.from(operator.serverChainPem)).at(-1);
+    const serverRootDer = top && top.subject.der.equals(top.issuer.der) ? top.der : undefined;
+    return { root, rootPem, ...operator, events, serverRootDer };
   }
   const server = loadOrIssueServerCertificate(options, root, rootKey, events);
-  return { root, rootPem, ...server, events };
+  return { root, rootPem, ...server, events, serverRootDer: root.der };
 }
 
 function ecKey(pem: Buffer): KeyObject {

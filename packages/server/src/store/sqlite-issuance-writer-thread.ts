@@ -4,7 +4,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import BetterSqlite3 from 'better-sqlite3';
 import type { IssuanceRecord } from '../domain/issuance-record-sink.js';
 import { applySqlitePragmas } from './sqlite-pragmas.js';
-import type { WriterReply, WriterRequest } from './sqlite-issuance-writer.js';
+import { WRITER_READY, type WriterReply, type WriterRequest } from './sqlite-issuance-writer.js';
 
 /** Bounds on the writer's page cache and memory map (SQLite's defaults are 2 MiB and none). */
 const WRITER_CACHE_KIB = 64 * 1024;
@@ -75,3 +75,4 @@ port.on('message', (request: WriterRequest) => {
   }
   port.postMessage(reply);
 });
+port.postMessage(WRITER_READY);

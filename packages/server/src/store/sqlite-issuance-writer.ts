@@ -10,6 +10,15 @@ export interface WriterReply {
   readonly outcomes: readonly ({ readonly message: string; readonly code?: string } | undefined)[];
 }
 
+/** The thread's first word: its connection is open and its statements prepared. */
+export const WRITER_READY = 'ready';
+
+/** The writer as the server holds it: a sink, ready once its thread has opened the store. */
+export interface SqliteIssuanceWriter extends IssuanceRecordSink {
+  /** Settles when the thread is ready; rejects with why it could not start. */
+  readonly ready: Promise<void>;
+}
+
 /** An error from the writer thread, with the store's code kept (the constraint checks read it). */
 class StoreWriteError extends Error {
   constructor(
@@ -28,19 +37,34 @@ class StoreWriteError extends Error {
  * under bench:pki). The thread keeps its own connection; the request thread only hands over
  * plain rows and is answered per record.
  */
-export function sqliteIssuanceWriter(file: string): IssuanceRecordSink {
+export function sqliteIssuanceWriter(file: string, onFailure: (error: Error) => void = () => {}): SqliteIssuanceWriter {
   const worker = new Worker(new URL('./sqlite-issuance-writer-thread.js', import.meta.url), { workerData: { file } });
+  let started: () => void = () => {};
+  let notStarted: (error: Error) => void = () => {};
+  const ready = new Promise<void>((resolve, reject) => {
+    started = resolve;
+    notStarted = reject;
+  });
+  // Held until ready, so a server that awaits it does not end first.
+  ready.catch(() => {});
   const waiting = new Map<number, { readonly count: number; resolve(outcomes: (Error | undefined)[]): void }>();
   let nextId = 0;
   let stopped: Error | undefined;
   const failAll = (error: Error): void => {
+    notStarted(error);
+    if (!stopped) onFailure(error);
     stopped ??= error;
     for (const [id, batch] of waiting) {
       waiting.delete(id);
       batch.resolve(Array.from({ length: batch.count }, () => error));
     }
   };
-  worker.on('message', (reply: WriterReply) => {
+  worker.on('message', (reply: WriterReply | typeof WRITER_READY) => {
+    if (reply === WRITER_READY) {
+      started();
+      if (waiting.size === 0) worker.unref();
+      return;
+    }
     const batch = waiting.get(reply.id);
     if (!batch) return;
     waiting.delete(reply.id);
@@ -48,9 +72,9 @@ export function sqliteIssuanceWriter(file: string): IssuanceRecordSink {
   });
   worker.on('error', (error) => failAll(error));
   worker.on('exit', (code) => failAll(new Error(`the issuance writer thread stopped (exit ${code})`)));
-  // Idle, the thread must not keep the process alive; it is referenced while a batch is out.
-  worker.unref();
+  // Idle, the thread must not keep the process alive; it is referenced while starting and while a batch is out.
   return {
+    ready,
     commit(records) {
       if (stopped) return Promise.resolve(records.map(() => stopped));
       const id = nextId++;
