@@ -4,6 +4,8 @@
 //     its audit event before the answer), `fleetpki serve --workers <cores>`;
 //  2. certificates/s signed by CloudFlare's `cfssl serve` (/api/v1/cfssl/sign, EC P-256 CA,
 //     in-memory key, no database), the baseline;
+//  2b. the same cfssl with its certificate database (certdb on SQLite), which records every
+//     certificate before answering, like fleetpki;
 //  3. certificates/s of Node's bare HTTP server doing only the issuance's cryptography with
 //     @fleetpki/pki on every core (bench/pki-bare-server.mjs: no key, no store, no log): what
 //     this Node and its OpenSSL allow before fleetpki adds anything;
@@ -126,6 +128,34 @@ for (let i = 0; ; i++) {
 }
 writeFileSync(join(dir, 'cfssl-bodies.json'), JSON.stringify(csrPems.map((pem) => JSON.stringify({ certificate_request: pem }))));
 
+// 2b. The like-for-like cfssl: the same signer with its certificate database (cfssl's certdb on
+// SQLite, the schema of its migration 001), so that it too records every certificate before it
+// answers, as fleetpki does.
+{
+  const { default: Database } = await import('better-sqlite3');
+  const certdb = new Database(join(dir, 'cfssl-certs.db'));
+  certdb.exec(`CREATE TABLE certificates (serial_number blob NOT NULL, authority_key_identifier blob NOT NULL, ca_label blob, status blob NOT NULL, reason int,
+    expiry timestamp, revoked_at timestamp, pem blob NOT NULL, PRIMARY KEY(serial_number, authority_key_identifier));
+    CREATE TABLE ocsp_responses (serial_number blob NOT NULL, authority_key_identifier blob NOT NULL, body blob NOT NULL, expiry timestamp,
+    PRIMARY KEY(serial_number, authority_key_identifier), FOREIGN KEY(serial_number, authority_key_identifier) REFERENCES certificates(serial_number, authority_key_identifier));`);
+  certdb.close();
+}
+writeFileSync(join(dir, 'cfssl-db.json'), JSON.stringify({ driver: 'sqlite3', data_source: join(dir, 'cfssl-certs.db') }));
+const cfsslDbPort = await freePort();
+const cfsslDb = spawn(
+  'cfssl',
+  ['serve', '-address', '127.0.0.1', '-port', String(cfsslDbPort), '-ca', join(dir, 'cfssl-ca.crt.pem'), '-ca-key', join(dir, 'cfssl-ca.key.pem'), '-config', join(dir, 'cfssl.json'), '-db-config', join(dir, 'cfssl-db.json'), '-loglevel', '5'],
+  { stdio: ['ignore', 'ignore', 'ignore'] },
+);
+children.push(cfsslDb);
+const cfsslDbUrl = `http://127.0.0.1:${cfsslDbPort}`;
+for (let i = 0; ; i++) {
+  const up = await fetch(`${cfsslDbUrl}/api/v1/cfssl/info`, { method: 'POST', body: '{}' }).then((r) => r.ok, () => false);
+  if (up) break;
+  if (i > 200) throw new Error('cfssl serve with its certdb did not start');
+  await new Promise((r) => setTimeout(r, 50));
+}
+
 // 3. Bare Node: the same CSRs and bodies as fleetpki's, no API key.
 const barePort = await freePort();
 const bare = spawn(process.execPath, [join(here, 'pki-bare-server.mjs'), String(barePort), String(WORKERS)], { stdio: ['ignore', 'ignore', 'inherit'] });
@@ -142,6 +172,7 @@ const targets = {
   fleetpki: { pid: serve.pid, url: `${fleetUrl}/v1/projects/bench/pki/issue`, bodies: join(dir, 'fleetpki-bodies.json'), headers: { 'x-api-key': adminKey } },
   cfssl: { pid: cfssl.pid, url: `${cfsslUrl}/api/v1/cfssl/sign`, bodies: join(dir, 'cfssl-bodies.json'), headers: {} },
   bare: { pid: bare.pid, url: bareUrl, bodies: join(dir, 'fleetpki-bodies.json'), headers: {} },
+  cfsslDb: { pid: cfsslDb.pid, url: `${cfsslDbUrl}/api/v1/cfssl/sign`, bodies: join(dir, 'cfssl-bodies.json'), headers: {} },
 };
 
 function runLoad(target, ms) {
@@ -168,11 +199,13 @@ async function round(name, ms = ROUND_MS) {
 const warmUp = await round('fleetpki', 1000); // warm-up: JIT, caches, the CA opened in every worker
 await round('cfssl', 1000);
 await round('bare', 1000);
-const rounds = { fleetpki: [], cfssl: [], bare: [] };
+await round('cfsslDb', 1000);
+const rounds = { fleetpki: [], cfssl: [], bare: [], cfsslDb: [] };
 const orders = [
-  ['cfssl', 'fleetpki', 'bare'],
-  ['fleetpki', 'bare', 'cfssl'],
-  ['bare', 'cfssl', 'fleetpki'],
+  ['cfssl', 'fleetpki', 'bare', 'cfsslDb'],
+  ['fleetpki', 'bare', 'cfsslDb', 'cfssl'],
+  ['bare', 'cfsslDb', 'cfssl', 'fleetpki'],
+  ['cfsslDb', 'cfssl', 'fleetpki', 'bare'],
 ];
 for (let i = 0; i < ROUNDS; i++) {
   for (const name of orders[i % orders.length]) rounds[name].push(await round(name));
@@ -183,16 +216,20 @@ const cpu = (name) => median(rounds[name].map((r) => r.cpuUs));
 const ratios = rounds.fleetpki.map((r, i) => r.rate / rounds.cfssl[i].rate);
 const bareRatios = rounds.bare.map((r, i) => r.rate / rounds.cfssl[i].rate);
 const ofBare = rounds.fleetpki.map((r, i) => r.rate / rounds.bare[i].rate);
+const ofCfsslDb = rounds.fleetpki.map((r, i) => r.rate / rounds.cfsslDb[i].rate);
 const f = (n, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 console.log(`integrated PKI benchmark: ${ROUNDS} interleaved rounds of ${ROUND_MS} ms, ${LOAD_PROCESSES} load processes x ${CONCURRENCY} keep-alive connections, the same ${CSR_COUNT} P-256 CSRs, ${availableParallelism()} cores shared by servers and load; medians`);
 console.log(`  cfssl serve /api/v1/cfssl/sign (baseline):            ${f(rate('cfssl'))} certificates/s, ${f(cpu('cfssl'))} µs server CPU per certificate`);
-console.log(`  fleetpki POST …/pki/issue (--workers ${WORKERS}, SQLite):      ${f(rate('fleetpki'))} certificates/s, ${f(cpu('fleetpki'))} µs server CPU per certificate`);
+console.log(`  cfssl serve + its certdb (SQLite; records every certificate): ${f(rate('cfsslDb'))} certificates/s, ${f(cpu('cfsslDb'))} µs server CPU per certificate`);
 console.log(`  bare Node http + @fleetpki/pki crypto (no key, store, log): ${f(rate('bare'))} certificates/s, ${f(cpu('bare'))} µs server CPU per certificate`);
+console.log(`  fleetpki POST …/pki/issue (--workers ${WORKERS}, SQLite):      ${f(rate('fleetpki'))} certificates/s, ${f(cpu('fleetpki'))} µs server CPU per certificate`);
 console.log(`  fleetpki / cfssl: ${f(median(ratios), 2)} (per round: ${ratios.map((r) => f(r, 2)).join(', ')}; goal >= 1.0, stretch 1.2)`);
 console.log(`  bare Node / cfssl: ${f(median(bareRatios), 2)} (per round: ${bareRatios.map((r) => f(r, 2)).join(', ')}): Node ${process.versions.node}, OpenSSL ${process.versions.openssl}`);
+console.log(`  fleetpki / cfssl with its certdb (both record before answering): ${f(median(ofCfsslDb), 2)} (per round: ${ofCfsslDb.map((r) => f(r, 2)).join(', ')})`);
 console.log(`  fleetpki / bare Node: ${f(median(ofBare), 2)} (per round: ${ofBare.map((r) => f(r, 2)).join(', ')}): what the API key, record, audit and log cost`);
 serve.kill('SIGTERM');
 cfssl.kill('SIGTERM');
+cfsslDb.kill('SIGTERM');
 bare.kill('SIGTERM');
 await new Promise((r) => serve.once('exit', r));
 // Every certificate answered was recorded before its answer: count them in the store.
