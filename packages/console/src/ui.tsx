@@ -320,3 +320,29 @@ export function Fingerprint({ hex }: { hex: string }) {
     </span>
   );
 }
+
+/** A dialog form's last row: Cancel, and the submit button that says when it is busy. */
+export function FormActions({ onCancel, label, busyLabel, busy, disabled }: { onCancel: () => void; label: string; busyLabel: string; busy: boolean; disabled: boolean }) {
+  return (
+    <div className="form-actions">
+      <button type="button" className="button" onClick={onCancel}>
+        Cancel
+      </button>
+      <button type="submit" className="button button-primary" disabled={disabled}>
+        {busy ? busyLabel : label}
+      </button>
+    </div>
+  );
+}
+
+/** A dialog form's refusal, one paragraph per line, announced as an alert. */
+export function FormError({ lines }: { lines: readonly string[] | undefined }) {
+  if (!lines || lines.length === 0) return null;
+  return (
+    <div className="alert alert-error" role="alert">
+      {lines.map((line) => (
+        <p key={line}>{line}</p>
+      ))}
+    </div>
+  );
+}

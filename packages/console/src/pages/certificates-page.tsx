@@ -2,7 +2,7 @@ import { useEffect, useId, useState } from 'react';
 import { toBase64, type BundleUploadResult, type CaCertificate, type CaCertificateCreated, type CertType, type UploadWarning } from '../api';
 import { describeError, describeProblem } from '../messages';
 import { useSession } from '../session';
-import { ConfirmDialog, Dialog, ErrorMessage, ExpiryBadge, EnabledSwitch, Fingerprint, formatDay, Loading, Pager, useResource } from '../ui';
+import { ConfirmDialog, Dialog, ErrorMessage, ExpiryBadge, EnabledSwitch, Fingerprint, formatDay, FormActions, FormError, Loading, Pager, useResource } from '../ui';
 
 const PER_PAGE = 50;
 /** Matches the server's body limit; a bigger file is refused before it is read. */
@@ -240,21 +240,8 @@ function AddCertificateDialog({ slug, open, onClose, onAdded }: { slug: string; 
             PEM or DER: <code>.pem</code>, <code>.crt</code>, <code>.der</code> or <code>.cer</code>. Only the certificate — never the private key.
           </p>
         </div>
-        {error && (
-          <div className="alert alert-error" role="alert">
-            {error.map((line) => (
-              <p key={line}>{line}</p>
-            ))}
-          </div>
-        )}
-        <div className="form-actions">
-          <button type="button" className="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="button button-primary" disabled={!file || busy}>
-            {busy ? 'Uploading…' : 'Upload'}
-          </button>
-        </div>
+        <FormError lines={error} />
+        <FormActions onCancel={onClose} label="Upload" busyLabel="Uploading…" busy={busy} disabled={!file || busy} />
       </form>
     </Dialog>
   );

@@ -2,7 +2,7 @@ import { useEffect, useId, useState } from 'react';
 import type { Device, Provisioning } from '../api';
 import { Link, navigate, projectPath } from '../router';
 import { useSession } from '../session';
-import { ConfirmDialog, Dialog, EnabledSwitch, ErrorMessage, Loading, Pager, RelativeTime, useResource } from '../ui';
+import { ConfirmDialog, Dialog, EnabledSwitch, ErrorMessage, FormActions, Loading, Pager, RelativeTime, useResource } from '../ui';
 
 const PER_PAGE = 50;
 /** New devices that connect appear without a reload. */
@@ -195,14 +195,7 @@ function CreateDeviceDialog({ slug, open, onClose, onCreated }: { slug: string; 
           </p>
         </div>
         <ErrorMessage error={error} />
-        <div className="form-actions">
-          <button type="button" className="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="button button-primary" disabled={!name.trim() || busy}>
-            {busy ? 'Adding…' : 'Add device'}
-          </button>
-        </div>
+        <FormActions onCancel={onClose} label="Add device" busyLabel="Adding…" busy={busy} disabled={!name.trim() || busy} />
       </form>
     </Dialog>
   );

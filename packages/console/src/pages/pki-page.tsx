@@ -2,7 +2,7 @@ import { useEffect, useId, useState } from 'react';
 import { toBase64, type ManagedCa, type ManagedCaMode } from '../api';
 import { describeError } from '../messages';
 import { useSession } from '../session';
-import { CopyButton, Dialog, ErrorMessage, ExpiryBadge, Fingerprint, formatDate, formatDay, Loading, useResource } from '../ui';
+import { CopyButton, Dialog, ErrorMessage, ExpiryBadge, Fingerprint, formatDate, formatDay, FormActions, FormError, Loading, useResource } from '../ui';
 
 /** Matches the server's body limit for a certificate file. */
 const MAX_FILE_BYTES = 700 * 1024;
@@ -260,19 +260,8 @@ function CreateCaDialog({ slug, admin, open, onClose, onCreated }: { slug: strin
             <input id={maxId} type="number" min={1} inputMode="numeric" value={maxDays} onChange={(e) => setMaxDays(e.target.value)} />
           </div>
         </div>
-        {error && (
-          <div className="alert alert-error" role="alert">
-            <p>{error}</p>
-          </div>
-        )}
-        <div className="form-actions">
-          <button type="button" className="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="button button-primary" disabled={busy}>
-            {busy ? 'Creating…' : 'Create'}
-          </button>
-        </div>
+        <FormError lines={error === undefined ? undefined : [error]} />
+        <FormActions onCancel={onClose} label="Create" busyLabel="Creating…" busy={busy} disabled={busy} />
       </form>
     </Dialog>
   );
@@ -320,19 +309,8 @@ function CompleteCaDialog({ slug, ca, onClose, onCompleted }: { slug: string; ca
             The issuing CA’s certificate in PEM or DER, optionally followed by the certificates above it. Never the root’s key.
           </p>
         </div>
-        {error && (
-          <div className="alert alert-error" role="alert">
-            <p>{error}</p>
-          </div>
-        )}
-        <div className="form-actions">
-          <button type="button" className="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="button button-primary" disabled={!file || busy}>
-            {busy ? 'Uploading…' : 'Upload'}
-          </button>
-        </div>
+        <FormError lines={error === undefined ? undefined : [error]} />
+        <FormActions onCancel={onClose} label="Upload" busyLabel="Uploading…" busy={busy} disabled={!file || busy} />
       </form>
     </Dialog>
   );

@@ -3,7 +3,7 @@ import { ApiError, type Project } from '../api';
 import { describeError } from '../messages';
 import { Link, navigate, projectPath } from '../router';
 import { useSession } from '../session';
-import { ConfirmDialog, Dialog, ErrorMessage, formatDate, Loading, useResource } from '../ui';
+import { ConfirmDialog, Dialog, ErrorMessage, formatDate, FormActions, Loading, useResource } from '../ui';
 
 /** DESIGN §3: the project slug, the project ID in every path. */
 export const SLUG_PATTERN = /^[a-z0-9][a-z0-9-]{1,62}$/;
@@ -228,14 +228,7 @@ function CreateProjectDialog({ open, onClose, onCreated }: { open: boolean; onCl
           </p>
         </div>
         <ErrorMessage error={error} />
-        <div className="form-actions">
-          <button type="button" className="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="button button-primary" disabled={!canSubmit}>
-            {busy ? 'Creating…' : 'Create project'}
-          </button>
-        </div>
+        <FormActions onCancel={onClose} label="Create project" busyLabel="Creating…" busy={busy} disabled={!canSubmit} />
       </form>
     </Dialog>
   );
