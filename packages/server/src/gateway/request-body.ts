@@ -6,8 +6,11 @@ import { ServiceError } from '../service-error.js';
  * rather than buffering whatever a peer sends.
  */
 export function readBoundedBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > maxBytes) return Promise.reject(tooLarge(maxBytes));
+  try {
+    refuseDeclaredOversize(req, maxBytes);
+  } catch (error) {
+    return Promise.reject(error);
+  }
   if (req.destroyed) return Promise.reject(new Error('the request was aborted before its body was read'));
   // Listeners rather than `for await`: the async iterator costs more than reading a CSR's body.
   return new Promise((resolve, reject) => {
@@ -46,6 +49,12 @@ export function readBoundedBody(req: IncomingMessage, maxBytes: number): Promise
     req.on('error', onError);
     req.on('close', onClose);
   });
+}
+
+/** Refuses a request whose declared Content-Length is over `maxBytes` before any of it is read (BODY_TOO_LARGE). */
+export function refuseDeclaredOversize(req: IncomingMessage, maxBytes: number): void {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge(maxBytes);
 }
 
 function tooLarge(maxBytes: number): ServiceError {

@@ -4,7 +4,7 @@ import { authenticate } from '../domain/api-keys.js';
 import { authenticateForProject } from '../domain/key-and-project.js';
 import { issueThroughApi } from '../domain/api-issuance.js';
 import type { PkiDeps } from '../domain/pki-deps.js';
-import { readBoundedBody } from '../gateway/request-body.js';
+import { readBoundedBody, refuseDeclaredOversize } from '../gateway/request-body.js';
 import type { Logger } from '../logger.js';
 import { isServiceError, ServiceError } from '../service-error.js';
 import { MAX_BODY_BYTES } from './create-app.js';
@@ -39,8 +39,7 @@ export function issueFastPath(deps: PkiDeps, logger: Logger, fallback: (req: Inc
     let handedOver = false;
     const handle = async (): Promise<void> => {
       // The app's order: a declared body over the limit, the key, the body's checks, the project.
-      const declared = Number(req.headers['content-length']);
-      if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) throw new ServiceError('BODY_TOO_LARGE', `request bodies are limited to ${MAX_BODY_BYTES} bytes here`, { maxBytes: MAX_BODY_BYTES });
+      refuseDeclaredOversize(req, MAX_BODY_BYTES);
       let projectId: string;
       try {
         projectId = decodeURIComponent(match[1] as string);
