@@ -76,10 +76,7 @@ export async function ensurePlatformPki(options: PlatformPkiOptions): Promise<Pl
   const { root, rootKey, rootPem } = loadOrCreateRoot(options, events);
   await claimRoot(options.db, root);
   if (options.tlsCertPem || options.tlsKeyPem) {
-    const operator = operatorCredentials(options);
-    const top = loadCertificates(Buffer.from(operator.serverChainPem)).at(-1);
-    const serverRootDer = top && top.subject.der.equals(top.issuer.der) ? top.der : undefined;
-    return { root, rootPem, ...operator, events, serverRootDer };
+    return { root, rootPem, ...operatorCredentials(options), events };
   }
   const server = loadOrIssueServerCertificate(options, root, rootKey, events);
   return { root, rootPem, ...server, events, serverRootDer: root.der };
@@ -181,14 +178,22 @@ function loadOrIssueServerCertificate(
   return { serverChainPem, serverKeyPem, serverCertificate: parseCertificate(issued.der) };
 }
 
-function operatorCredentials(options: PlatformPkiOptions): { serverChainPem: string; serverKeyPem: string; serverCertificate: Certificate } {
+function operatorCredentials(options: PlatformPkiOptions): { serverChainPem: string; serverKeyPem: string; serverCertificate: Certificate; serverRootDer: Buffer | undefined } {
   if (!options.tlsCertPem || !options.tlsKeyPem) throw new StartupError('INVALID_OPTION', '--tls-cert and --tls-key go together');
   try {
-    const [leaf] = loadCertificates(options.tlsCertPem);
+    const chain = loadCertificates(options.tlsCertPem);
+    const [leaf] = chain;
+    const top = chain.at(-1);
     const key = loadPrivateKey(options.tlsKeyPem);
     if (!leaf) throw new StartupError('TLS_CREDENTIALS_INVALID', '--tls-cert holds no certificate');
     if (!keyMatchesCertificate(key.key, leaf)) throw new StartupError('TLS_CREDENTIALS_INVALID', '--tls-key is not the key of the first certificate in --tls-cert');
-    return { serverChainPem: options.tlsCertPem.toString('utf8'), serverKeyPem: options.tlsKeyPem.toString('utf8'), serverCertificate: leaf };
+    return {
+      serverChainPem: options.tlsCertPem.toString('utf8'),
+      serverKeyPem: options.tlsKeyPem.toString('utf8'),
+      serverCertificate: leaf,
+      // Known only when the chain carries its self-issued top.
+      serverRootDer: top && top.subject.der.equals(top.issuer.der) ? top.der : undefined,
+    };
   } catch (error) {
     if (isPkiError(error)) throw new StartupError('TLS_CREDENTIALS_INVALID', `--tls-cert/--tls-key: ${error.message}`);
     throw error;
