@@ -1,5 +1,4 @@
-import type { Kysely } from 'kysely';
-import { preparedQuery } from '../store/prepared-query.js';
+import { perStore, preparedQuery } from '../store/prepared-query.js';
 import type { Database, ProjectRow } from '../store/schema.js';
 import { presentedKeyHash, principalOf } from './api-keys.js';
 import type { Principal } from './principal.js';
@@ -23,11 +22,9 @@ interface KeyAndProjectRow {
 type KeyAndProjectQuery = (values: { hash: string; slug: string }) => Promise<KeyAndProjectRow | undefined>;
 
 /** Compiled once per store: the request path of a factory line runs it for every certificate. */
-const queries = new WeakMap<Kysely<Database>, KeyAndProjectQuery>();
-function keyAndProjectQuery(db: Kysely<Database>): KeyAndProjectQuery {
-  let query = queries.get(db);
-  if (!query) {
-    query = preparedQuery(db, ['hash', 'slug'], (q, p) =>
+const keyAndProjectQuery = perStore<Database, KeyAndProjectQuery>(
+  (db) =>
+    preparedQuery(db, ['hash', 'slug'], (q, p) =>
       q
         .selectFrom('api_keys as k')
         .leftJoin('projects as p', (join) => join.on('p.slug', '=', p.slug))
@@ -45,11 +42,8 @@ function keyAndProjectQuery(db: Kysely<Database>): KeyAndProjectQuery {
           'p.auth_generation',
         ])
         .where('k.key_hash', '=', p.hash),
-    ) as KeyAndProjectQuery;
-    queries.set(db, query);
-  }
-  return query;
-}
+    ) as KeyAndProjectQuery,
+);
 
 /**
  * `authenticate` and `projectForPrincipal` in one read, for the routes a factory line calls per

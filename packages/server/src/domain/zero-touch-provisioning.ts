@@ -1,11 +1,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { Kysely, Transaction } from 'kysely';
+import type { Transaction } from 'kysely';
 import type { Database, DevicesTable, ProjectRow } from '../store/schema.js';
 import { isUniqueViolation } from '../store/constraint-violations.js';
 import { recordAudit } from './audit-log.js';
 import type { AuthenticationJournal } from './authentication-journal.js';
 import type { ServiceDeps } from './service-deps.js';
-import { preparedQuery } from '../store/prepared-query.js';
+import { perStore, preparedQuery } from '../store/prepared-query.js';
 
 /** What a connection did to the device table (DESIGN §4). */
 export type ProvisioningOutcome = 'existing' | 'associated' | 'created';
@@ -24,17 +24,9 @@ export interface ProvisionedDevice {
 type DeviceByCertificateId = (values: { projectId: string; certificateId: string }) => Promise<DevicesTable | undefined>;
 
 /** The read every reconnecting device makes, compiled once per store. */
-const deviceByCertificateIdQueries = new WeakMap<Kysely<Database>, DeviceByCertificateId>();
-function deviceByCertificateId(db: Kysely<Database>): DeviceByCertificateId {
-  let query = deviceByCertificateIdQueries.get(db);
-  if (!query) {
-    query = preparedQuery(db, ['projectId', 'certificateId'], (q, p) =>
-      q.selectFrom('devices').selectAll().where('project_id', '=', p.projectId).where('certificate_id', '=', p.certificateId),
-    );
-    deviceByCertificateIdQueries.set(db, query);
-  }
-  return query;
-}
+const deviceByCertificateId = perStore<Database, DeviceByCertificateId>((db) =>
+  preparedQuery(db, ['projectId', 'certificateId'], (q, p) => q.selectFrom('devices').selectAll().where('project_id', '=', p.projectId).where('certificate_id', '=', p.certificateId)),
+);
 
 /**
  * Golioth's zero-touch provisioning for certificate ID C in project P, in one transaction

@@ -38,3 +38,19 @@ export function preparedQuery<DB, Row, Name extends string>(
     return rows[0];
   };
 }
+
+/**
+ * A prepared query made once per store, for module-level reads called with only `deps.db` at
+ * hand: the first call for a store prepares it, later ones reuse it.
+ */
+export function perStore<DB, Query>(prepare: (db: Kysely<DB>) => Query): (db: Kysely<DB>) => Query {
+  const prepared = new WeakMap<Kysely<DB>, Query>();
+  return (db) => {
+    let query = prepared.get(db);
+    if (query === undefined) {
+      query = prepare(db);
+      prepared.set(db, query);
+    }
+    return query;
+  };
+}
