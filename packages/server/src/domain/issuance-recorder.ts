@@ -21,7 +21,8 @@ export const GROUP_COMMIT_WINDOW_MS = 10;
  */
 export class IssuanceRecorder {
   private queue: { record: IssuanceRecord; done: (error?: Error) => void }[] = [];
-  private flushing = false;
+  /** The commit on its way, if any: the next batch waits for it. */
+  private committing: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private immediate: NodeJS.Immediate | undefined;
   /** Issuances in this process that have started and not yet recorded or failed. */
@@ -51,10 +52,7 @@ export class IssuanceRecorder {
 
   /** Waits for the records already handed over, then lets the sink go. */
   async close(): Promise<void> {
-    while (this.flushing || this.queue.length > 0) {
-      if (!this.flushing) await this.flush();
-      else await new Promise((r) => setTimeout(r, 1));
-    }
+    while (this.committing || this.queue.length > 0) await (this.committing ?? this.flush());
     await this.sink.close();
   }
 
@@ -65,39 +63,40 @@ export class IssuanceRecorder {
    * line waits for nothing), else when the last arrives or the window ends.
    */
   private maybeFlush(): void {
-    if (this.flushing || this.queue.length === 0) return;
+    if (this.committing || this.queue.length === 0) return;
     if (this.queue.length >= MAX_RECORDS_PER_COMMIT) {
       void this.flush();
       return;
     }
     this.immediate ??= setImmediate(() => {
       this.immediate = undefined;
-      if (this.flushing || this.queue.length === 0) return;
+      if (this.committing || this.queue.length === 0) return;
       if (this.onTheirWay <= 0) void this.flush();
       else this.timer ??= setTimeout(() => void this.flush(), GROUP_COMMIT_WINDOW_MS);
     });
   }
 
-  private async flush(): Promise<void> {
+  private flush(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.flushing) return;
-    this.flushing = true;
+    this.committing ??= this.commitBatch().finally(() => {
+      this.committing = undefined;
+      // Records that came while the last commit ran wait for their companions too.
+      this.maybeFlush();
+    });
+    return this.committing;
+  }
+
+  /** Commits the oldest batch and answers each of its callers; never rejects. */
+  private async commitBatch(): Promise<void> {
+    if (this.queue.length === 0) return;
+    const batch = this.queue.splice(0, MAX_RECORDS_PER_COMMIT);
+    let outcomes: readonly (Error | undefined)[];
     try {
-      if (this.queue.length > 0) {
-        const batch = this.queue.splice(0, MAX_RECORDS_PER_COMMIT);
-        let outcomes: readonly (Error | undefined)[];
-        try {
-          outcomes = await this.sink.commit(batch.map((b) => b.record));
-        } catch (error) {
-          outcomes = batch.map(() => (error instanceof Error ? error : new Error('the issuance record was not stored')));
-        }
-        batch.forEach((item, i) => item.done(outcomes[i]));
-      }
-    } finally {
-      this.flushing = false;
+      outcomes = await this.sink.commit(batch.map((b) => b.record));
+    } catch (error) {
+      outcomes = batch.map(() => (error instanceof Error ? error : new Error('the issuance record was not stored')));
     }
-    // Records that came while the last commit ran wait for their companions too.
-    this.maybeFlush();
+    batch.forEach((item, i) => item.done(outcomes[i]));
   }
 }
