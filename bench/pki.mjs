@@ -48,6 +48,27 @@ async function freePort() {
   });
 }
 
+/** Polls `probe` every 50 ms until it answers true, for at most 10 s. */
+async function waitUntilUp(what, probe) {
+  for (let i = 0; ; i++) {
+    if (await probe().then((up) => up, () => false)) return;
+    if (i > 200) throw new Error(`${what} did not start`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** A `cfssl serve` with the bench's CA and profile on a free port, started and answering; `extra` adds flags. */
+async function startCfssl(what, extra = []) {
+  const port = await freePort();
+  const child = spawn('cfssl', ['serve', '-address', '127.0.0.1', '-port', String(port), '-ca', join(dir, 'cfssl-ca.crt.pem'), '-ca-key', join(dir, 'cfssl-ca.key.pem'), '-config', join(dir, 'cfssl.json'), ...extra, '-loglevel', '5'], {
+    stdio: ['ignore', 'ignore', 'ignore'],
+  });
+  children.push(child);
+  const url = `http://127.0.0.1:${port}`;
+  await waitUntilUp(what, () => fetch(`${url}/api/v1/cfssl/info`, { method: 'POST', body: '{}' }).then((r) => r.ok));
+  return { child, url };
+}
+
 /** CPU ticks of a process and every process below it (the cluster workers). */
 function treeTicks(pid) {
   let total = 0;
@@ -114,18 +135,7 @@ ssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'cfssl-ca.ke
 writeFileSync(join(dir, 'ca.cnf'), '[req]\ndistinguished_name=dn\n[dn]\n[ext]\nbasicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\n');
 ssl(['req', '-x509', '-new', '-key', 'cfssl-ca.key.pem', '-sha256', '-subj', '/CN=cfssl Bench CA', '-days', '365', '-config', 'ca.cnf', '-extensions', 'ext', '-out', 'cfssl-ca.crt.pem']);
 writeFileSync(join(dir, 'cfssl.json'), JSON.stringify({ signing: { default: { expiry: '720h', usages: ['digital signature', 'client auth'] } } }));
-const cfsslPort = await freePort();
-const cfssl = spawn('cfssl', ['serve', '-address', '127.0.0.1', '-port', String(cfsslPort), '-ca', join(dir, 'cfssl-ca.crt.pem'), '-ca-key', join(dir, 'cfssl-ca.key.pem'), '-config', join(dir, 'cfssl.json'), '-loglevel', '5'], {
-  stdio: ['ignore', 'ignore', 'ignore'],
-});
-children.push(cfssl);
-const cfsslUrl = `http://127.0.0.1:${cfsslPort}`;
-for (let i = 0; ; i++) {
-  const up = await fetch(`${cfsslUrl}/api/v1/cfssl/info`, { method: 'POST', body: '{}' }).then((r) => r.ok, () => false);
-  if (up) break;
-  if (i > 200) throw new Error('cfssl serve did not start');
-  await new Promise((r) => setTimeout(r, 50));
-}
+const { child: cfssl, url: cfsslUrl } = await startCfssl('cfssl serve');
 writeFileSync(join(dir, 'cfssl-bodies.json'), JSON.stringify(csrPems.map((pem) => JSON.stringify({ certificate_request: pem }))));
 
 // 2b. The like-for-like cfssl: the same signer with its certificate database (cfssl's certdb on
@@ -141,32 +151,15 @@ writeFileSync(join(dir, 'cfssl-bodies.json'), JSON.stringify(csrPems.map((pem) =
   certdb.close();
 }
 writeFileSync(join(dir, 'cfssl-db.json'), JSON.stringify({ driver: 'sqlite3', data_source: join(dir, 'cfssl-certs.db') }));
-const cfsslDbPort = await freePort();
-const cfsslDb = spawn(
-  'cfssl',
-  ['serve', '-address', '127.0.0.1', '-port', String(cfsslDbPort), '-ca', join(dir, 'cfssl-ca.crt.pem'), '-ca-key', join(dir, 'cfssl-ca.key.pem'), '-config', join(dir, 'cfssl.json'), '-db-config', join(dir, 'cfssl-db.json'), '-loglevel', '5'],
-  { stdio: ['ignore', 'ignore', 'ignore'] },
-);
-children.push(cfsslDb);
-const cfsslDbUrl = `http://127.0.0.1:${cfsslDbPort}`;
-for (let i = 0; ; i++) {
-  const up = await fetch(`${cfsslDbUrl}/api/v1/cfssl/info`, { method: 'POST', body: '{}' }).then((r) => r.ok, () => false);
-  if (up) break;
-  if (i > 200) throw new Error('cfssl serve with its certdb did not start');
-  await new Promise((r) => setTimeout(r, 50));
-}
+const { child: cfsslDb, url: cfsslDbUrl } = await startCfssl('cfssl serve with its certdb', ['-db-config', join(dir, 'cfssl-db.json')]);
 
 // 3. Bare Node: the same CSRs and bodies as fleetpki's, no API key.
 const barePort = await freePort();
 const bare = spawn(process.execPath, [join(here, 'pki-bare-server.mjs'), String(barePort), String(WORKERS)], { stdio: ['ignore', 'ignore', 'inherit'] });
 children.push(bare);
 const bareUrl = `http://127.0.0.1:${barePort}/`;
-for (let i = 0; ; i++) {
-  const up = await fetch(bareUrl, { method: 'POST', body: JSON.parse(readFileSync(join(dir, 'fleetpki-bodies.json'), 'utf8'))[0] }).then((r) => r.status === 201, () => false);
-  if (up) break;
-  if (i > 200) throw new Error('the bare Node server did not start');
-  await new Promise((r) => setTimeout(r, 50));
-}
+const firstBody = JSON.parse(readFileSync(join(dir, 'fleetpki-bodies.json'), 'utf8'))[0];
+await waitUntilUp('the bare Node server', () => fetch(bareUrl, { method: 'POST', body: firstBody }).then((r) => r.status === 201));
 
 const targets = {
   fleetpki: { pid: serve.pid, url: `${fleetUrl}/v1/projects/bench/pki/issue`, bodies: join(dir, 'fleetpki-bodies.json'), headers: { 'x-api-key': adminKey } },
