@@ -84,7 +84,7 @@ export interface RunningServer {
   /** `coaps://host:port` (UDP). */
   readonly coapUrl: string;
   /** DTLS state this process holds: established sessions and half-open handshakes (past the cookie). */
-  coapStats(): { sessions: number; halfOpen: number };
+  coapStats(): { sessions: number; halfOpen: number; blockBytes: number };
   readonly dataDir: string;
   readonly store: Store;
   readonly platform: PlatformPki;
@@ -225,7 +225,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       gatewayUrl: gateway.url,
       mqttUrl: mqtt.url,
       coapUrl: coap.url,
-      coapStats: () => ({ sessions: coap.dtls.sessionCount, halfOpen: coap.dtls.halfOpenCount }),
+      coapStats: () => ({ sessions: coap.dtls.sessionCount, halfOpen: coap.dtls.halfOpenCount, blockBytes: coap.blockBytesInUse() }),
       dataDir,
       store,
       platform,

@@ -118,6 +118,25 @@ static unsigned int psk_for_identity(SSL *ssl, const char *identity, unsigned ch
 
 /* The trust decision is made in JavaScript from the chain the client sent; OpenSSL still checks
  * the CertificateVerify signature, which is the proof the client holds the leaf's key. */
+/*
+ * OpenSSL 3.2 and later put the CCM_8 suites (64-bit tag) below security level 1, so the default
+ * level would drop Golioth's ECDHE-ECDSA-AES128-CCM8 and PSK-AES128-CCM8, which constrained
+ * devices use (RFC 7925 §4.1 names TLS_PSK_WITH_AES_128_CCM_8 as the IoT profile's mandatory
+ * suite). This callback admits exactly those suites and leaves every other decision (key sizes,
+ * signature algorithms, other ciphers) to OpenSSL's default at the default level.
+ */
+static int (*default_security_callback)(const SSL *, const SSL_CTX *, int, int, int, void *, void *);
+
+static int allow_ccm8_suites(const SSL *ssl, const SSL_CTX *ctx, int op, int bits, int nid, void *other, void *ex) {
+  if ((op & SSL_SECOP_OTHER_TYPE) == SSL_SECOP_OTHER_CIPHER && other != NULL) {
+    const SSL_CIPHER *cipher = other;
+    uint32_t id = SSL_CIPHER_get_id(cipher) & 0xffff;
+    /* RFC 7251 / RFC 6655: TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8 (0xC0AE), TLS_PSK_WITH_AES_128_CCM_8 (0xC0A8). */
+    if (id == 0xC0AE || id == 0xC0A8) return 1;
+  }
+  return default_security_callback(ssl, ctx, op, bits, nid, other, ex);
+}
+
 static int accept_any_chain(int ok, X509_STORE_CTX *ctx) {
   (void)ok;
   (void)ctx;
@@ -167,6 +186,10 @@ static int buffer_arg(napi_env env, napi_value value, void **data, size_t *len) 
 
 /* The result of one call: { out: Buffer[], data: Buffer[], state, reason, alert }. */
 static napi_value result_object(napi_env env, session_t *s, napi_value data, const char *state, unsigned long err) {
+  /* The addon runs on Node's own OpenSSL, whose error queue is per thread: an error left there
+   * would be read by the next crypto call of the JavaScript (Node 24 fails createPrivateKey
+   * with a stale "no shared cipher"). `err` was taken from the queue; nothing else is needed. */
+  ERR_clear_error();
   napi_value result, out, value;
   CHECK(napi_create_object(env, &result));
   CHECK(napi_create_array_with_length(env, (size_t)s->out_count, &out));
@@ -210,6 +233,8 @@ static napi_value create_context(napi_env env, napi_callback_info info) {
     napi_throw_error(env, "DTLS_CONTEXT", "SSL_CTX_new failed");
     return NULL;
   }
+  if (default_security_callback == NULL) default_security_callback = SSL_CTX_get_security_callback(ctx);
+  SSL_CTX_set_security_callback(ctx, allow_ccm8_suites);
   int ok = SSL_CTX_set_min_proto_version(ctx, DTLS1_2_VERSION) && SSL_CTX_set_max_proto_version(ctx, DTLS1_2_VERSION) &&
            SSL_CTX_set_cipher_list(ctx, ciphers);
   BIO *bio = BIO_new_mem_buf(cert_pem, (int)cert_len);
@@ -233,6 +258,7 @@ static napi_value create_context(napi_env env, napi_callback_info info) {
   BIO_free(key_bio);
   if (!ok) {
     SSL_CTX_free(ctx);
+    ERR_clear_error();
     napi_throw_error(env, "DTLS_CONTEXT", "the server certificate, key or cipher list was refused by OpenSSL");
     return NULL;
   }

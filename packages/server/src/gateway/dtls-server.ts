@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { isIPv6 } from 'node:net';
@@ -83,6 +84,12 @@ export interface DtlsServerOptions {
   readonly keyPem: string;
   readonly lookupPsk: PskLookup;
   readonly limits?: Partial<DtlsLimits> | undefined;
+  /**
+   * A datagram whose handling threw (in this class or in a listener of its events): the
+   * session it came on is ended and the error reported here, so one bad exchange can end at
+   * most its own session, never the process.
+   */
+  readonly onError?: ((error: unknown) => void) | undefined;
 }
 
 /** One DTLS session with one address and port. 'close' is emitted once when it ends. */
@@ -153,7 +160,15 @@ export class DtlsServer extends EventEmitter<DtlsServerEvents> {
   async listen(port: number, host: string): Promise<{ address: string; port: number }> {
     const socket = createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4' });
     this.socket = socket;
-    socket.on('message', (datagram, remote) => this.receive(datagram, remote));
+    socket.on('message', (datagram, remote) => {
+      try {
+        this.receive(datagram, remote);
+      } catch (error) {
+        const peer = this.peers.get(`${remote.address}|${remote.port}`);
+        if (peer) this.end(peer, false);
+        this.options.onError?.(error);
+      }
+    });
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
       socket.bind(port, host, () => {
@@ -263,13 +278,20 @@ export class DtlsServer extends EventEmitter<DtlsServerEvents> {
       .then((key) => {
         if (peer.closed) return;
         peer.pskKnown = key !== null;
-        this.native.setPsk(peer.handle, identity ?? '', key);
+        // RFC 4279 §2 lets a server refuse an unknown identity with unknown_psk_identity or
+        // carry on as if it were known and fail the key's proof. We carry on with a random key,
+        // so an unknown identity fails exactly as a wrong key does and identities cannot be
+        // enumerated; the audit still tells the two apart (pskKnown).
+        this.native.setPsk(peer.handle, identity ?? '', key ?? randomBytes(32));
         peer.pskLookup = 'done';
         const held = peer.held;
         peer.held = [];
         for (const d of held) this.feed(peer, d);
       })
-      .catch(() => this.end(peer, false));
+      .catch((error: unknown) => {
+        this.end(peer, false);
+        this.options.onError?.(error);
+      });
   }
 
   private after(peer: DtlsPeer, result: NativeResult): void {
