@@ -319,6 +319,13 @@ for (const dialect of DIALECTS) {
       const wrong = await dtlsHandshake(coapUrl, ['-cipher', 'PSK-AES128-CCM8', '-psk_identity', 'psk-refusals@acme', '-psk', Buffer.from('not the right key at all').toString('hex')], {}, HANDSHAKE_DEADLINE_MS + 2_000);
       assert.equal(wrong.cipher, '', wrong.output);
       assert.equal((await lastFailure('/v1/projects/acme/audit', 'PSK_MISMATCH'))?.['pskIdentity'], 'psk-refusals@acme');
+      // No identity enumeration (RFC 4279 §2): an unknown identity fails as the wrong key does —
+      // no unknown_psk_identity alert, the same silence until the handshake deadline.
+      const stranger = await dtlsHandshake(coapUrl, ['-cipher', 'PSK-AES128-CCM8', '-psk_identity', 'nobody-at-all@acme', '-psk', Buffer.from('not the right key at all').toString('hex')], {}, HANDSHAKE_DEADLINE_MS + 2_000);
+      assert.equal(stranger.cipher, '', stranger.output);
+      const alerts = (output: string) => [...output.matchAll(/alert ([a-z ]+)/gi)].map((m) => m[1]);
+      assert.deepEqual(alerts(stranger.output), alerts(wrong.output));
+      assert.doesNotMatch(stranger.output, /unknown psk identity/i);
     });
 
     it('disabling a device ends its open DTLS session within one second (certificate and PSK)', async () => {

@@ -96,8 +96,9 @@ export function parseCoapMessage(datagram: Buffer): CoapMessage {
   const first = datagram[0] as number;
   const type = ((first >> 4) & 0x3) as CoapType;
   const messageId = datagram.readUInt16BE(2);
+  // RFC 7252 §3: a message with an unknown version is silently ignored (no header to reset).
+  if (first >> 6 !== 1) throw new CoapFormatError(`version ${first >> 6}`, null);
   const header = { type, messageId };
-  if (first >> 6 !== 1) throw new CoapFormatError(`version ${first >> 6}`, header);
   if (datagram.length > MAX_COAP_MESSAGE_BYTES) throw new CoapFormatError(`${datagram.length} bytes, more than ${MAX_COAP_MESSAGE_BYTES}`, header);
   const tokenLength = first & 0x0f;
   if (tokenLength > MAX_TOKEN_BYTES) throw new CoapFormatError(`token length ${tokenLength} is reserved`, header);

@@ -1,5 +1,6 @@
 import { randomInt } from 'node:crypto';
-import { Block1Reassembly, block2Piece, blockOption, BlockBudget, MAX_BLOCK_SIZE, readBlockOption } from './coap-blocks.js';
+import type { BlockBudget} from './coap-blocks.js';
+import { Block1Reassembly, block2Piece, blockOption, MAX_BLOCK_SIZE, readBlockOption } from './coap-blocks.js';
 import {
   CoapFormatError,
   CoapOption,

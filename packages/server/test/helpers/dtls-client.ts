@@ -35,10 +35,20 @@ export class TestDtlsClient {
     return socket.address().port;
   }
 
+  /** Application data the server sent in the session, for whoever listens. */
+  onData: ((data: Buffer) => void) | undefined;
+
   private apply(result: NativeResult): void {
     for (const d of result.out) this.socket?.send(d, this.port, '127.0.0.1');
     this.state = result.state;
+    for (const data of result.data) this.onData?.(data);
     if (result.state !== 'handshaking') this.waiting?.(result);
+  }
+
+  /** Encrypts one application datagram into the established session. */
+  write(data: Buffer): void {
+    if (!this.session) throw new Error('no session');
+    this.apply(this.native.write(this.session, data));
   }
 
   /** Starts a fresh handshake from the bound port; resolves when it ends or after `ms`. */
@@ -73,9 +83,19 @@ export class TestDtlsClient {
     socket.off('message', onMessage);
   }
 
+  /** Ends the session with a close_notify when it is established (so the server lets go of it at once), then the socket. */
   close(): void {
+    const socket = this.socket;
+    const goodbye = this.session && this.state === 'established' ? this.native.shutdown(this.session).out : [];
     if (this.session) this.native.free(this.session);
     this.session = undefined;
-    this.socket?.close();
+    this.socket = undefined;
+    if (!socket) return;
+    if (goodbye.length === 0) {
+      socket.close();
+      return;
+    }
+    let left = goodbye.length;
+    for (const datagram of goodbye) socket.send(datagram, this.port, '127.0.0.1', () => --left === 0 && socket.close());
   }
 }
