@@ -42,6 +42,12 @@ export function sniffPrivateKeyFormat(der: Buffer): PrivateKeyFormat | undefined
 
 /** Loads a private key from its DER in the given syntax, through Node's crypto. */
 export function privateKeyFromDer(der: Buffer, format: PrivateKeyFormat): LoadedPrivateKey {
+  // OpenSSL 3.2+ decoders take any syntax whatever the type asked for (a PKCS#1 RSA body read as
+  // SEC1 loads as an RSA key), so the structure must say the syntax the label or caller claims.
+  const found = sniffPrivateKeyFormat(der);
+  if (found !== format) {
+    throw new PkiError('KEY_MALFORMED', `the private key is not ${format.toUpperCase()}${found ? ` (its structure is ${found.toUpperCase()})` : ''}`, { format });
+  }
   let key: KeyObject;
   try {
     key = createPrivateKey({ key: der, format: 'der', type: format });

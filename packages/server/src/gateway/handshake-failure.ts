@@ -4,6 +4,14 @@ import type { Logger } from '../logger.js';
 import { peerChain } from './peer-chain.js';
 
 /**
+ * The error codes of a signature that does not verify in a server's handshake — the only peer
+ * signature a server checks is the client's CertificateVerify, so this is a client without the
+ * certificate's key. OpenSSL 3.0 reports SSL_R_BAD_SIGNATURE; 3.2 and later (Node 24) report the
+ * provider's own verify failure, which ends up last in the error queue.
+ */
+const SIGNATURE_FAILURES = new Set(['ERR_SSL_BAD_SIGNATURE', 'ERR_SSL_PROVIDER_SIGNATURE_FAILURE']);
+
+/**
  * The 'tlsClientError' listener of a device transport: logs the failed handshake, ends the
  * socket (with a listener, node:tls leaves it open, and a peer that never finishes would stay
  * forever) and audits it when the client had sent a certificate: a CertificateVerify that does
@@ -20,7 +28,7 @@ export function tlsClientErrorHandler(
     const chain = peerChain(socket);
     socket.destroy();
     if (chain.length === 0) return;
-    const stolen = error.code === 'ERR_SSL_BAD_SIGNATURE' || /bad signature/i.test(error.message);
+    const stolen = error.code !== undefined && SIGNATURE_FAILURES.has(error.code);
     authenticator
       .recordHandshakeRefusal(
         chain,
