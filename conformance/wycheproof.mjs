@@ -62,6 +62,16 @@ function signatureVector(file, group, test, alg, publicKey) {
   }
 }
 
+/**
+ * RFC 5915 ECPrivateKey with the scalar and the named curve only: OpenSSL derives the public
+ * point itself. (A JWK needs x and y, and Node 26 refuses a JWK whose point is not d's.)
+ */
+function sec1WithoutPublicKey(scalar, curve) {
+  const curveOid = curve === 'P-256' ? Buffer.from('06082a8648ce3d030107', 'hex') : Buffer.from('06052b81040022', 'hex');
+  const body = Buffer.concat([Buffer.from([0x02, 0x01, 0x01, 0x04, scalar.length]), scalar, Buffer.from([0xa0, curveOid.length]), curveOid]);
+  return Buffer.concat([Buffer.from([0x30, body.length]), body]);
+}
+
 function ecdhVector(group, test) {
   let info;
   try {
@@ -71,7 +81,7 @@ function ecdhVector(group, test) {
     const d = Buffer.from(test.private, 'hex');
     const size = CURVES[group.curve] === 'P-256' ? 32 : 48;
     const scalar = Buffer.concat([Buffer.alloc(Math.max(0, size - d.length)), d.subarray(Math.max(0, d.length - size))]);
-    const privateKey = createPrivateKey({ key: { kty: 'EC', crv: CURVES[group.curve], d: scalar.toString('base64url'), x: pki.spkiDer(publicKey).subarray(-2 * size, -size).toString('base64url'), y: pki.spkiDer(publicKey).subarray(-size).toString('base64url') }, format: 'jwk' });
+    const privateKey = createPrivateKey({ key: sec1WithoutPublicKey(scalar, CURVES[group.curve]), format: 'der', type: 'sec1' });
     return diffieHellman({ privateKey, publicKey }).equals(Buffer.from(test.shared, 'hex'));
   } catch {
     return false;
