@@ -89,6 +89,8 @@ export const EXIT_STATUS_BY_CODE: Readonly<Record<PkiErrorCode | CliErrorCode | 
   PLATFORM_ROOT_MISMATCH: ExitStatus.POLICY,
   MASTER_KEY_MISMATCH: ExitStatus.POLICY,
   DATA_DIR_UNUSABLE: ExitStatus.OUTPUT,
+  DATA_DIR_PERMISSIONS: ExitStatus.POLICY,
+  SECRET_FILE_PERMISSIONS: ExitStatus.POLICY,
   DATABASE_UNAVAILABLE: ExitStatus.OUTPUT,
 
   // Management commands: the API's own answers and what kept us from one.

@@ -17,3 +17,4 @@ export type { Page } from './domain/pagination.js';
 // The device transports' TLS settings and keep-alive, shared with bench/gateway.mjs's baseline.
 export { deviceTlsOptions } from './gateway/tls-server-options.js';
 export { DEVICE_KEEP_ALIVE_MS } from './gateway/device-https.js';
+export { SECRET_FILES as SECRET_FILE_NAMES } from './platform/data-dir-permissions.js';

@@ -11,6 +11,7 @@ import { jsonLogger, type Logger } from './logger.js';
 import { ensurePlatformPki, type PlatformPki } from './platform/platform-pki.js';
 import { readIfExists, writeFileAtomically } from './platform/secret-files.js';
 import { DEFAULT_SERVER_HOSTNAMES, parseServerNames } from './platform/tls-names.js';
+import { ADMIN_KEY_FILE, refuseExposedDataDir } from './platform/data-dir-permissions.js';
 import { StartupError } from './startup-error.js';
 import { AuthenticationJournal } from './domain/authentication-journal.js';
 import { DeviceAuthenticator } from './domain/device-authentication.js';
@@ -35,7 +36,7 @@ import { openPkcs11Token, type Pkcs11Options } from './domain/pkcs11-token.js';
 import { loadMasterKey, MASTER_KEY_ENV } from './platform/master-key.js';
 import { claimMasterKey } from './platform/master-key-claim.js';
 
-export const ADMIN_KEY_FILE = 'admin-api-key';
+export { ADMIN_KEY_FILE };
 export const DEFAULT_DATA_DIR = './fleetpki-data';
 export const DEFAULT_HTTP_PORT = 8080;
 export const DEFAULT_GATEWAY_PORT = 8443;
@@ -106,6 +107,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   } catch (error) {
     throw new StartupError('DATA_DIR_UNUSABLE', `cannot create the data directory ${dataDir}: ${(error as Error).message}`);
   }
+  refuseExposedDataDir(dataDir);
   const names = parseServerNames(options.hostnames ?? DEFAULT_SERVER_HOSTNAMES);
   if (options.database !== undefined && !/^postgres(ql)?:\/\//.test(options.database)) {
     throw new StartupError('INVALID_OPTION', '--database takes a postgres:// URL; without it the store is SQLite in the data directory');

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { SERVER_CERT_FILE } from '@fleetpki/server';
+import { SECRET_FILE_NAMES, SERVER_CERT_FILE, SQLITE_FILE_NAME } from '@fleetpki/server';
 import { makeRoot } from './helpers/ca-fixtures.js';
 import { openssl } from './helpers/openssl.js';
 import { serveRefusal, spawnServe } from './helpers/serve-process.js';
@@ -48,4 +48,59 @@ describe('fleetpki serve refuses bad options with a code and an exit status', ()
     assert.match(san, /DNS:localhost/);
     assert.ok(server.logs.some((l) => l.msg.startsWith('renewed the server certificate')));
   });
+});
+
+describe('the data directory and its secrets are the server user’s alone (issue 14, finding 4)', () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'fleetpki-modes-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  const modeOf = (path: string) => statSync(path).mode & 0o777;
+
+  it('a fresh data directory: 0700, and every file of the store (fleetpki.sqlite, -wal, -shm) and every secret 0600', async () => {
+    const dataDir = join(dir, 'fresh');
+    const server = await spawnServe(['--data-dir', dataDir]);
+    try {
+      assert.equal(modeOf(dataDir), 0o700);
+      for (const name of [SQLITE_FILE_NAME, `${SQLITE_FILE_NAME}-wal`, `${SQLITE_FILE_NAME}-shm`, ...SECRET_FILE_NAMES]) {
+        if (name === 'master.key' && !existsSync(join(dataDir, name))) continue; // made on first use of a sealed key
+        assert.equal(modeOf(join(dataDir, name)), 0o600, name);
+      }
+    } finally {
+      await server.stop('SIGTERM');
+    }
+  });
+
+  it('a pre-created private (0700) data directory: the store files are created 0600 whatever the umask', async () => {
+    const dataDir = join(dir, 'pre-created');
+    mkdirSync(dataDir, { mode: 0o700 });
+    chmodSync(dataDir, 0o700);
+    const server = await spawnServe(['--data-dir', dataDir]);
+    await server.stop('SIGTERM');
+    for (const name of [SQLITE_FILE_NAME, `${SQLITE_FILE_NAME}-wal`, `${SQLITE_FILE_NAME}-shm`]) {
+      if (existsSync(join(dataDir, name))) assert.equal(modeOf(join(dataDir, name)), 0o600, name);
+    }
+  });
+
+  const refusals: { name: string; prepare: (dataDir: string) => void; code: string; chmod: (dataDir: string) => string }[] = [
+    { name: 'a data directory open to others (0755)', prepare: (d) => chmodSync(d, 0o755), code: 'DATA_DIR_PERMISSIONS', chmod: (d) => `chmod 700 ${d}` },
+    { name: 'a data directory open to the group (0750)', prepare: (d) => chmodSync(d, 0o750), code: 'DATA_DIR_PERMISSIONS', chmod: (d) => `chmod 700 ${d}` },
+    { name: 'an admin-api-key readable by others (0644)', prepare: (d) => chmodSync(join(d, 'admin-api-key'), 0o644), code: 'SECRET_FILE_PERMISSIONS', chmod: (d) => `chmod 600 ${join(d, 'admin-api-key')}` },
+    { name: 'a platform root key readable by the group (0640)', prepare: (d) => chmodSync(join(d, 'platform-root-ca.key.pem'), 0o640), code: 'SECRET_FILE_PERMISSIONS', chmod: (d) => `chmod 600 ${join(d, 'platform-root-ca.key.pem')}` },
+    { name: 'a server key readable by others (0604)', prepare: (d) => chmodSync(join(d, 'server.key.pem'), 0o604), code: 'SECRET_FILE_PERMISSIONS', chmod: (d) => `chmod 600 ${join(d, 'server.key.pem')}` },
+  ];
+  for (const [i, c] of refusals.entries()) {
+    it(`refuses to start on ${c.name}: ${c.code} with the chmod to run, exit status 4`, async () => {
+      const dataDir = join(dir, `refused-${i}`);
+      // A first start makes the directory and its secrets; then the mode is loosened.
+      await (await spawnServe(['--data-dir', dataDir])).stop('SIGTERM');
+      c.prepare(dataDir);
+      const refusal = await serveRefusal(['--data-dir', dataDir]);
+      assert.equal(refusal.exitCode, 4, refusal.stderr);
+      assert.match(refusal.stderr, new RegExp(`^fleetpki: ${c.code}:`, 'm'));
+      assert.ok(refusal.stderr.includes(c.chmod(dataDir)), refusal.stderr);
+    });
+  }
 });

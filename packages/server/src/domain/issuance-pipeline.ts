@@ -13,9 +13,9 @@ import {
   type CertificationRequest,
 } from '@fleetpki/pki';
 import type { Transaction } from 'kysely';
-import { ServiceError } from '../service-error.js';
+import { isServiceError, ServiceError } from '../service-error.js';
 import type { Database, ProjectRow } from '../store/schema.js';
-import { auditRow } from './audit-log.js';
+import { auditRow, recordAudit } from './audit-log.js';
 import { checkDeviceKey, validityDays } from './issuance-profile.js';
 import type { SignedCertificate } from './certificate-signer.js';
 import { recordIssuanceIn, type IssuanceRecord } from './issuance-record-sink.js';
@@ -81,8 +81,44 @@ export async function issueDeviceCertificateFor(deps: PkiDeps, request: Issuance
   let recording = false;
   try {
     return await runPipeline(deps, request, () => (recording = true));
+  } catch (error) {
+    if (isServiceError(error) && !recording) await auditRefusal(deps, request, error);
+    throw error;
   } finally {
     if (!recording) deps.recorder.leave();
+  }
+}
+
+/** A refused issuance is audited with its code (nothing was signed or recorded). */
+async function auditRefusal(deps: PkiDeps, request: IssuanceRequest, error: ServiceError): Promise<void> {
+  try {
+    await recordAudit(deps.db, deps.now(), {
+      actor: request.actor,
+      action: 'pki.certificate.refuse',
+      targetType: 'project',
+      targetId: request.project.slug,
+      projectId: request.project.id,
+      details: { channel: request.channel, code: error.code },
+    });
+  } catch {
+    // The refusal stands whether or not the store took its audit event (it may be the store that failed).
+  }
+}
+
+/**
+ * RFC 2986 §3 proof of possession. A signature algorithm the core does not verify (SHA-1,
+ * SHA-224, SHA-3 …) is the caller's input, not our failure: refused with its own code.
+ */
+async function verifyCsrSignatureOrRefuse(csr: CertificationRequest): Promise<boolean> {
+  try {
+    return await verifyCsrSignature(csr);
+  } catch (error) {
+    if (isPkiError(error) && error.code === 'UNSUPPORTED_ALGORITHM') {
+      throw new ServiceError('CSR_SIGNATURE_ALGORITHM_UNSUPPORTED', `the CSR is signed with an algorithm the platform does not accept (${error.message}); sign it with SHA-256, SHA-384 or SHA-512`, {
+        oid: csr.signatureAlgorithm.oid,
+      });
+    }
+    throw error;
   }
 }
 
@@ -119,7 +155,7 @@ async function runPipeline(deps: PkiDeps, request: IssuanceRequest, recordingSta
 
   // The CSR: it parses, its signature proves possession of the key (RFC 2986 §3), and the key is one the profile allows.
   const csr = readCsr(request.csrDer);
-  if (!(await verifyCsrSignature(csr))) {
+  if (!(await verifyCsrSignatureOrRefuse(csr))) {
     throw new ServiceError('CSR_SIGNATURE_INVALID', 'the CSR’s signature does not verify: it was altered or not signed by its key');
   }
   checkDeviceKey(ca.profile, csr.publicKey.algorithm);

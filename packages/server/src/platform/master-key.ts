@@ -65,7 +65,7 @@ function readKeyFile(path: string): Buffer {
   const fd = openSync(path, 'r');
   try {
     if ((fstatSync(fd).mode & 0o077) !== 0) {
-      throw new StartupError('DATA_DIR_UNUSABLE', `${path} holds the master key and must not be readable by group or others (chmod 600)`);
+      throw new StartupError('SECRET_FILE_PERMISSIONS', `${path} holds the master key and is readable by group or others; run: chmod 600 ${path}`);
     }
     return parseMasterKey(readFileSync(fd, 'utf8'), path);
   } finally {

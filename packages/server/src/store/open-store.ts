@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { createPrivateFile } from '../platform/data-dir-permissions.js';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, type MigrationProvider, type SqliteDatabase } from 'kysely';
@@ -37,6 +38,8 @@ export async function openStore(location: StoreLocation): Promise<Store> {
 function openSqlite(dataDir: string): Store {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const file = join(dataDir, SQLITE_FILE_NAME);
+  // Every file of the store 0600: SQLite makes -wal and -shm with the database file's mode.
+  createPrivateFile(file);
   const database = new BetterSqlite3(file);
   applySqlitePragmas(database);
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
