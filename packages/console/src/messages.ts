@@ -76,6 +76,7 @@ const REFUSAL_SENTENCES: Readonly<Record<string, string>> = {
   UNKNOWN_ISSUER: 'The device’s certificate was not signed by any enabled CA certificate of this project.',
   UNKNOWN_PROJECT: 'The certificate’s organization (O) names no project on this server.',
   SUBJECT_O_MISSING: 'The certificate’s subject has no organization (O); it must be the project slug.',
+  SUBJECT_MULTIVALUED_RDN: 'The certificate’s subject joins its O or CN with another attribute in one name component (a multi-valued RDN such as O=acme+CN=dev-1); O and CN must each stand alone.',
   SUBJECT_O_MULTIPLE: 'The certificate’s subject has more than one organization (O); it must have exactly one, the project slug.',
   SUBJECT_O_MISMATCH: 'The certificate’s organization (O) is not this project’s slug.',
   SUBJECT_CN_MISSING: 'The certificate’s subject has no common name (CN); it must be the device’s certificate ID.',

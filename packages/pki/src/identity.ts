@@ -46,6 +46,16 @@ export function assertCertificateId(id: string): void {
  * exactly one CN, the certificate ID. With `expectedProject`, O must equal it.
  */
 export function deviceIdentityFromSubject(subject: DistinguishedName, expectedProject?: string): DeviceIdentity {
+  // DESIGN §3: one O and one CN, each an attribute of its own. In a multi-valued RDN
+  // (`/O=acme+CN=dev-1`) the two are one name component: tools that render, compare or split
+  // names by RDN disagree on what it says, so it is refused rather than read either way.
+  for (const rdn of subject.rdns) {
+    if (rdn.length > 1 && rdn.some((atv) => atv.type === Oid.organizationName || atv.type === Oid.commonName)) {
+      throw new PkiError('SUBJECT_MULTIVALUED_RDN', 'the subject joins its O or CN with other attributes in one multi-valued RDN; each must be an RDN of its own', {
+        attributes: rdn.length,
+      });
+    }
+  }
   const orgs = attributeValues(subject, Oid.organizationName);
   const cns = attributeValues(subject, Oid.commonName);
   if (orgs.length === 0) throw new PkiError('SUBJECT_O_MISSING', 'the subject has no O (project slug)');

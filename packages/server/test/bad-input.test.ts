@@ -80,7 +80,35 @@ for (const dialect of DIALECTS) {
       { name: 'an empty device name', request: () => api.call('POST', '/v1/projects/acme/devices', { json: { name: '' } }), status: 400, code: 'DEVICE_NAME_INVALID' },
       { name: 'perPage above the bound', request: () => api.call('GET', '/v1/projects/acme/devices?perPage=100000'), status: 400, code: 'VALIDATION_FAILED' },
       { name: 'an unknown route', request: () => api.call('GET', '/v1/nothing-here'), status: 404, code: 'ROUTE_NOT_FOUND' },
+      // Format characters (Unicode Cf) and separators make a displayed name read as another.
+      { name: 'a project name with a right-to-left override (U+202E)', request: () => api.call('POST', '/v1/projects', { json: { name: 'Acme\u202Egpj.exe', slug: 'rlo' } }), status: 400, code: 'VALIDATION_FAILED' },
+      { name: 'a device name with a zero-width space (U+200B)', request: () => api.call('POST', '/v1/projects/acme/devices', { json: { name: 'sensor\u200B-1' } }), status: 400, code: 'VALIDATION_FAILED' },
+      { name: 'a device name with a first-strong isolate (U+2068)', request: () => api.call('POST', '/v1/projects/acme/devices', { json: { name: '\u2068sensor-1' } }), status: 400, code: 'VALIDATION_FAILED' },
+      { name: 'a device name with a line separator (U+2028)', request: () => api.call('POST', '/v1/projects/acme/devices', { json: { name: 'sensor\u2028-1' } }), status: 400, code: 'VALIDATION_FAILED' },
+      { name: 'an API key name with a byte-order mark (U+FEFF)', request: () => api.call('POST', '/v1/projects/acme/api-keys', { json: { name: '\uFEFFci' } }), status: 400, code: 'VALIDATION_FAILED' },
+      { name: 'a project rename with a left-to-right embedding (U+202A)', request: () => api.call('PATCH', '/v1/projects/acme', { json: { name: 'Acme\u202A' } }), status: 400, code: 'VALIDATION_FAILED' },
+      // No slug enumeration: a project key gets the same answer for a project that exists and one that does not.
+      { name: 'a project key used on a project that does not exist', request: () => api.call('POST', '/v1/projects/no-such-project/devices', { key: otherProjectKey, json: { name: 'sensor-9' } }), status: 403, code: 'PROJECT_ACCESS_DENIED' },
     ];
+
+    it('a project key asking for another project: one answer whether that project exists or not (status, code, detail)', async () => {
+      const routes: [method: string, path: (slug: string) => string, json?: unknown][] = [
+        ['GET', (p) => `/v1/projects/${p}`],
+        ['GET', (p) => `/v1/projects/${p}/devices`],
+        ['POST', (p) => `/v1/projects/${p}/devices`, { name: 'sensor-9' }],
+        ['GET', (p) => `/v1/projects/${p}/certificates`],
+        ['GET', (p) => `/v1/projects/${p}/audit`],
+        ['GET', (p) => `/v1/projects/${p}/api-keys`],
+        ['POST', (p) => `/v1/projects/${p}/pki/issue`, { csr: 'AAAA' }],
+        ['GET', (p) => `/v1/projects/${p}/pki/cas`],
+      ];
+      for (const [method, path, json] of routes) {
+        const answers = await Promise.all(['acme', 'nope-missing'].map((slug) => api.call(method, path(slug), { key: otherProjectKey, ...(json ? { json } : {}) })));
+        const [existing, missing] = answers.map((a) => ({ status: a.status, code: a.body['code'], detail: String(a.body['detail']).replace(/acme|nope-missing/g, 'SLUG') }));
+        assert.deepEqual(missing, existing, `${method} ${path('SLUG')}`);
+        assert.equal(existing?.code, 'PROJECT_ACCESS_DENIED', `${method} ${path('SLUG')}`);
+      }
+    });
 
     for (const c of cases) {
       it(c.name, async () => {

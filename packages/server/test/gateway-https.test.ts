@@ -119,6 +119,19 @@ for (const dialect of DIALECTS) {
         },
         code: 'WEAK_KEY',
       },
+      {
+        name: 'O and CN in one multi-valued RDN (openssl -multivalue-rdn)',
+        slug: 'acme',
+        files: () => {
+          writeFileSync(join(dir, 'acme-root.crt.pem'), acmeRoot.pem);
+          writeFileSync(join(dir, 'acme-root.key.pem'), acmeRoot.key.export({ type: 'pkcs8', format: 'pem' }));
+          openssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'mv.key.pem'], dir);
+          openssl(['req', '-new', '-key', 'mv.key.pem', '-multivalue-rdn', '-subj', '/O=acme+CN=mv-1', '-out', 'mv.csr.pem'], dir);
+          openssl(['x509', '-req', '-in', 'mv.csr.pem', '-CA', 'acme-root.crt.pem', '-CAkey', 'acme-root.key.pem', '-CAcreateserial', '-days', '7', '-out', 'mv.crt.pem'], dir);
+          return { cert: join(dir, 'mv.crt.pem'), key: join(dir, 'mv.key.pem') };
+        },
+        code: 'SUBJECT_MULTIVALUED_RDN',
+      },
     ];
     for (const r of refusals) {
       it(`refuses ${r.name} (${r.code}), audits it and creates nothing`, async () => {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { isValidCertificateId } from '@fleetpki/pki';
+import { hasUndisplayableCharacter } from './display-text.js';
 import { ServiceError } from '../service-error.js';
 import type { DevicesTable, ProjectRow } from '../store/schema.js';
 import { isForeignKeyViolation, isUniqueViolation } from '../store/constraint-violations.js';
@@ -48,7 +49,7 @@ export function deviceView(row: DevicesTable): Device {
 
 function checkName(name: string): void {
   // Names show up in tables and logs: printable, no leading/trailing space, bounded.
-  if (name.length === 0 || name.length > MAX_DEVICE_NAME_LENGTH || name.trim() !== name || /\p{Cc}/u.test(name)) {
+  if (name.length === 0 || name.length > MAX_DEVICE_NAME_LENGTH || name.trim() !== name || hasUndisplayableCharacter(name)) {
     throw new ServiceError('DEVICE_NAME_INVALID', `a device name is 1–${MAX_DEVICE_NAME_LENGTH} printable characters without leading or trailing spaces`, { name });
   }
 }

@@ -45,8 +45,8 @@ function requireAdmin(principal: Principal, what: string): void {
 
 /**
  * Resolves the project a path names and checks the caller may see it. A project key used on
- * another project gets PROJECT_ACCESS_DENIED only when that project exists, and
- * PROJECT_NOT_FOUND otherwise, as for the admin.
+ * any other project gets PROJECT_ACCESS_DENIED, whether that project exists or not, so a key
+ * cannot enumerate the platform's slugs; the admin gets PROJECT_NOT_FOUND for a missing one.
  */
 export async function projectForPrincipal(deps: ServiceDeps, principal: Principal, slug: string): Promise<ProjectRow> {
   return projectForPrincipalRow(principal, slug, await deps.db.selectFrom('projects').selectAll().where('slug', '=', slug).executeTakeFirst());
@@ -54,10 +54,10 @@ export async function projectForPrincipal(deps: ServiceDeps, principal: Principa
 
 /** The project a principal may reach, from its row as read (undefined: there is none). */
 export function projectForPrincipalRow(principal: Principal, slug: string, row: ProjectRow | undefined): ProjectRow {
-  if (!row) throw new ServiceError('PROJECT_NOT_FOUND', `no project ${JSON.stringify(slug)}`, { projectId: slug });
-  if (principal.kind === 'project' && principal.projectId !== row.id) {
+  if (principal.kind === 'project' && principal.projectId !== row?.id) {
     throw new ServiceError('PROJECT_ACCESS_DENIED', `this API key belongs to another project; it cannot reach ${JSON.stringify(slug)}`, { projectId: slug });
   }
+  if (!row) throw new ServiceError('PROJECT_NOT_FOUND', `no project ${JSON.stringify(slug)}`, { projectId: slug });
   return row;
 }
 

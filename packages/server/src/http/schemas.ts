@@ -1,19 +1,18 @@
 import { z } from '@hono/zod-openapi';
+import { hasUndisplayableCharacter } from '../domain/display-text.js';
 import { DEFAULT_PER_PAGE, MAX_PER_PAGE } from '../domain/pagination.js';
 
 /** Schemas of the management API: they validate requests and generate /openapi.json. */
 
 /**
- * Every string a client sends: bounded, and free of control characters (PostgreSQL text cannot
- * even hold NUL, and names end up in tables, logs and MQTT topics).
+ * Every string a client sends: bounded, and free of control and format characters (PostgreSQL
+ * text cannot even hold NUL, and names end up in tables, logs and MQTT topics; see display-text.ts).
  */
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
-const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
 export const safeText = (max: number) =>
   z
     .string()
     .max(max)
-    .refine((value) => !CONTROL_CHARACTER.test(value), 'must not contain control characters');
+    .refine((value) => !hasUndisplayableCharacter(value), 'must not contain control or format characters (such as U+202E)');
 
 /** An id or slug in a path. */
 export const pathParam = (name: string) => safeText(200).openapi({ param: { name, in: 'path' } });
