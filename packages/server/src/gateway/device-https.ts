@@ -110,6 +110,8 @@ export async function startDeviceHttps(options: DeviceHttpsOptions): Promise<Dev
       if (isServiceError(error) && !res.headersSent) {
         const status = PROBLEM_STATUS[error.code];
         if (status === 401) res.setHeader('www-authenticate', 'Basic realm="fleetpki EST", charset="UTF-8"');
+        // The rest of an oversize body is never read: the connection cannot carry another request.
+        if (error.code === 'BODY_TOO_LARGE') res.setHeader('connection', 'close');
         send(res, status, 'application/problem+json', problemDocument(error, path));
         return;
       }

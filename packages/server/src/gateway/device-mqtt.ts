@@ -2,6 +2,7 @@ import { createServer as createTlsServer, type Server as TlsServer, type TLSSock
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import type { DeviceAuthResult } from '../domain/device-authentication.js';
 import { isOwnTopic } from './device-topics.js';
+import { BoundedMqttConnection } from './mqtt-packet-bound.js';
 import { tlsClientErrorHandler } from './handshake-failure.js';
 import { listen } from '../listen.js';
 import type { DeviceTransportOptions } from './device-transport.js';
@@ -93,8 +94,10 @@ export async function startDeviceMqtt(options: DeviceMqttOptions): Promise<Devic
   server.on('secureConnection', (socket: TLSSocket) => {
     const verdict = options.authenticator.authenticate(peerChain(socket), { transport: 'mqtt', remoteAddress: socket.remoteAddress });
     verdict.catch(() => {}); // awaited by the broker's hooks; logged there
-    verdicts.set(socket, verdict);
-    broker.handle(socket);
+    // The broker reads through the packet bound, never the socket itself (mqtt-packet-bound.ts).
+    const conn = new BoundedMqttConnection(socket, (why) => options.logger.log('info', 'MQTT connection cut at a bound', { why, remoteAddress: socket.remoteAddress ?? null }));
+    verdicts.set(conn, verdict);
+    broker.handle(conn);
   });
   server.on('tlsClientError', tlsClientErrorHandler(options.authenticator, 'mqtt', options.logger));
 

@@ -19,8 +19,10 @@ export function readBoundedBody(req: IncomingMessage, maxBytes: number): Promise
     const onData = (chunk: Buffer): void => {
       total += chunk.length;
       if (total > maxBytes) {
+        // Stop reading (nothing more is buffered) but keep the socket: the 413 goes out with
+        // `Connection: close`, and the connection ends after it.
         finish();
-        req.destroy();
+        req.pause();
         reject(tooLarge(maxBytes));
         return;
       }

@@ -17,6 +17,7 @@ import { deviceCredentialRoutes } from './routes/device-credentials.js';
 import { deviceRoutes } from './routes/devices.js';
 import { pkiRoutes } from './routes/pki.js';
 import type { MasterKeySource } from '../domain/device-credentials.js';
+import { jsonBodyText } from './json-body.js';
 import { projectRoutes } from './routes/projects.js';
 import { serverCaRoutes } from './routes/server-ca.js';
 
@@ -68,6 +69,13 @@ export function createManagementApp(options: AppOptions): OpenAPIHono<AppEnv> {
       onError: (c) => problemResponse(c, new ServiceError('BODY_TOO_LARGE', `request bodies are limited to ${MAX_BODY_BYTES} bytes`, { maxBytes: MAX_BODY_BYTES })),
     }),
   );
+  // A JSON body must be UTF-8: hono's reader would replace bad bytes with U+FFFD and store that.
+  app.use('/v1/*', async (c, next) => {
+    if (c.req.method !== 'GET' && c.req.method !== 'HEAD' && /^application\/json\b/i.test(c.req.header('content-type') ?? '')) {
+      jsonBodyText(new Uint8Array(await c.req.arrayBuffer()));
+    }
+    await next();
+  });
   app.use('/v1/projects', requireApiKey(deps));
   app.use('/v1/projects/*', requireApiKey(deps));
   app.use('/v1/audit', requireApiKey(deps));

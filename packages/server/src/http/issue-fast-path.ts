@@ -7,6 +7,7 @@ import type { PkiDeps } from '../domain/pki-deps.js';
 import { readBoundedBody, refuseDeclaredOversize } from '../gateway/request-body.js';
 import type { Logger } from '../logger.js';
 import { isServiceError, ServiceError } from '../service-error.js';
+import { parseJsonBody } from './json-body.js';
 import { MAX_BODY_BYTES } from './create-app.js';
 import { problemDocument } from './problem.js';
 import { PROBLEM_STATUS } from './problem-status.js';
@@ -51,12 +52,7 @@ export function issueFastPath(deps: PkiDeps, logger: Logger, fallback: (req: Inc
       const { principal, project } = await authenticateForProject(deps, req.headers['x-api-key'] as string | undefined, projectId);
       if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) throw new ServiceError('UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json');
       const body = await readBoundedBody(req, MAX_BODY_BYTES);
-      let json: unknown;
-      try {
-        json = JSON.parse(body.toString('utf8'));
-      } catch (error) {
-        throw new ServiceError('MALFORMED_JSON', `the request body is not valid JSON: ${(error as Error).message}`);
-      }
+      const json = parseJsonBody(body);
       const parsed = IssueRequest.safeParse(json);
       if (!parsed.success) {
         const issues = parsed.error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message }));
