@@ -121,7 +121,7 @@ describe('the admin key is written before it is committed', () => {
   it('a data directory that cannot take the key file refuses the start and keeps no key nobody has', async () => {
     const store = await createTestStore('sqlite');
     try {
-      mkdirSync(join(store.dataDir, ADMIN_KEY_FILE)); // a directory where the file must go
+      mkdirSync(join(store.dataDir, ADMIN_KEY_FILE), { mode: 0o700 }); // a directory where the file must go (private, or the mode check refuses first)
       await assert.rejects(
         startServer({ dataDir: store.dataDir, httpPort: 0, gatewayPort: 0, mqttPort: 0, coapPort: 0, logger: silentLogger, announce: () => {} }),
         (error: unknown) => error instanceof StartupError && error.code === 'DATA_DIR_UNUSABLE',
