@@ -1,5 +1,10 @@
 import js from '@eslint/js';
+import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
+import { importX } from 'eslint-plugin-import-x';
 import tseslint from 'typescript-eslint';
+
+/** A domain room's internals: anything under domain/<room>/ but its index.ts. */
+const DOMAIN_INTERNALS = ['**/domain/*/*', '!**/domain/*/index.js'];
 
 export default tseslint.config(
   { ignores: ['**/dist/**', '**/node_modules/**', 'bench/out/**'] },
@@ -12,6 +17,60 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
       'no-constant-condition': ['error', { checkLoops: false }],
+    },
+  },
+  // The layers (docs/architecture.md): no import circles anywhere in the sources.
+  {
+    files: ['packages/*/src/**/*.ts'],
+    plugins: { 'import-x': importX },
+    settings: {
+      'import-x/resolver-next': [createTypeScriptImportResolver({ project: 'packages/*/tsconfig.json', noWarnOnMultipleProjects: true })],
+      // The modules a cycle runs through are TypeScript: parsed as such, not skipped.
+      'import-x/parsers': { '@typescript-eslint/parser': ['.ts', '.tsx'] },
+      'import-x/extensions': ['.ts', '.tsx', '.js'],
+    },
+    // Type-only imports vanish at compile time and are no cycle at run time.
+    rules: { 'import-x/no-cycle': ['error', { ignoreExternal: true }] },
+  },
+  // pki is the pure core: it imports nothing of ours (DESIGN §1).
+  {
+    files: ['packages/pki/src/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['@fleetpki/*', '**/server/**', '**/cli/**'], message: '@fleetpki/pki imports nothing of ours (DESIGN §1)' }] }] },
+  },
+  // The server's rooms: gateway and http adapt bytes; each reaches the domain only through a room's index.
+  {
+    files: ['packages/server/src/gateway/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: DOMAIN_INTERNALS, message: 'gateway/ reaches the domain only through a room’s index.ts' },
+            { group: ['**/http/*'], message: 'gateway/ and http/ do not import each other: shared edge code lives in edge/' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['packages/server/src/http/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: DOMAIN_INTERNALS, message: 'http/ reaches the domain only through a room’s index.ts' },
+            { group: ['**/gateway/*'], message: 'gateway/ and http/ do not import each other: shared edge code lives in edge/' },
+          ],
+        },
+      ],
+    },
+  },
+  // The domain and what is below it never reach up into the transports.
+  {
+    files: ['packages/server/src/domain/**/*.ts', 'packages/server/src/edge/**/*.ts', 'packages/server/src/platform/**/*.ts', 'packages/server/src/store/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/gateway/*', '**/http/*'], message: 'the domain, edge, platform and store never import the transports' }] }],
     },
   },
   {

@@ -1,19 +1,19 @@
 export { startServer, ADMIN_KEY_FILE, DEFAULT_DATA_DIR, DEFAULT_HTTP_PORT, DEFAULT_GATEWAY_PORT, DEFAULT_MQTT_PORT, DEFAULT_COAP_PORT, type RunningServer, type ServeOptions } from './serve.js';
 export { StartupError, type StartupErrorCode } from './startup-error.js';
 export { SERVICE_ERROR_CODES, ServiceError, type ServiceErrorCode } from './service-error.js';
-export { PROBLEM_STATUS } from './http/problem-status.js';
+export { PROBLEM_STATUS } from './edge/problem-status.js';
 export { jsonLogger, silentLogger, type Logger, type LogLevel } from './logger.js';
 export { ROOT_CERT_FILE, ROOT_KEY_FILE, SERVER_CERT_FILE, SERVER_KEY_FILE } from './platform/platform-pki.js';
 export { MASTER_KEY_ENV, MASTER_KEY_FILE } from './platform/master-key.js';
 export { SQLITE_FILE_NAME } from './store/open-store.js';
 // The API's resource shapes, for clients (the CLI) to share instead of restating them.
-export type { Project } from './domain/projects.js';
-export type { CaCertificate } from './domain/ca-certificates.js';
-export type { UploadWarning, CertType } from './domain/ca-upload-rules.js';
-export type { Device, Provisioning } from './domain/devices.js';
-export type { ApiKey, NewApiKey } from './domain/api-keys.js';
-export type { AuditEvent } from './domain/audit-log.js';
-export type { Page } from './domain/pagination.js';
+export type { Project } from './domain/management/projects.js';
+export type { CaCertificate } from './domain/authorities/ca-certificates.js';
+export type { UploadWarning, CertType } from './domain/authorities/ca-upload-rules.js';
+export type { Device, Provisioning } from './domain/management/devices.js';
+export type { ApiKey, NewApiKey } from './domain/management/api-keys.js';
+export type { AuditEvent } from './domain/shared/audit-log.js';
+export type { Page } from './domain/shared/pagination.js';
 // The device transports' TLS settings and keep-alive, shared with bench/gateway.mjs's baseline.
 export { deviceTlsOptions } from './gateway/tls-server-options.js';
 export { DEVICE_KEEP_ALIVE_MS } from './gateway/device-https.js';

@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
-import { AuthenticationJournal } from '../src/domain/authentication-journal.js';
+import { AuthenticationJournal } from '../src/domain/identity/authentication-journal.js';
 import { ConnectionEnforcer } from '../src/gateway/connection-enforcer.js';
 import { ConnectionRegistry } from '../src/gateway/connection-registry.js';
 import { startTestApi, type TestApi } from './helpers/api.js';

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { kyselyRecordSink, type IssuanceRecord, type IssuanceRecordSink } from '../src/domain/issuance-record-sink.js';
-import { IssuanceRecorder } from '../src/domain/issuance-recorder.js';
+import { kyselyRecordSink, type IssuanceRecord, type IssuanceRecordSink } from '../src/domain/issuance/issuance-record-sink.js';
+import { IssuanceRecorder } from '../src/domain/issuance/issuance-recorder.js';
 import { isForeignKeyViolation, isUniqueViolation } from '../src/store/constraint-violations.js';
 import { openStore, type Store } from '../src/store/open-store.js';
 import { sqliteIssuanceWriter } from '../src/store/sqlite-issuance-writer.js';

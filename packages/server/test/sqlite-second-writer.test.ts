@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { AuthenticationJournal } from '../src/domain/authentication-journal.js';
-import type { IssuanceRecord } from '../src/domain/issuance-record-sink.js';
-import { provisionDevice } from '../src/domain/zero-touch-provisioning.js';
+import { AuthenticationJournal } from '../src/domain/identity/authentication-journal.js';
+import type { IssuanceRecord } from '../src/domain/issuance/issuance-record-sink.js';
+import { provisionDevice } from '../src/domain/identity/zero-touch-provisioning.js';
 import { openStore, type Store } from '../src/store/open-store.js';
 import type { ProjectRow } from '../src/store/schema.js';
 import { sqliteIssuanceWriter } from '../src/store/sqlite-issuance-writer.js';

@@ -1,4 +1,4 @@
-import type { ServiceDeps } from '../domain/service-deps.js';
+import type { ServiceDeps } from '../domain/shared/index.js';
 import type { Logger } from '../logger.js';
 import type { ConnectionRegistry, RegisteredConnection } from './connection-registry.js';
 

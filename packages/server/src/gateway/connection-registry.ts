@@ -1,4 +1,4 @@
-import type { AuthenticatedDevice } from '../domain/device-authentication.js';
+import type { AuthenticatedDevice } from '../domain/identity/index.js';
 
 /** What ends a connection: a socket (destroy) or an MQTT client (close). */
 export type ConnectionHandle = { destroy(): void } | { close(): void };

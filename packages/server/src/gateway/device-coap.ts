@@ -1,7 +1,7 @@
-import type { AuthenticatedDevice, DeviceAuthenticator, DeviceAuthResult } from '../domain/device-authentication.js';
-import type { PkiDeps } from '../domain/pki-deps.js';
-import type { PskAuthenticator } from '../domain/psk-authentication.js';
-import { PROBLEM_STATUS } from '../http/problem-status.js';
+import type { AuthenticatedDevice, DeviceAuthenticator, DeviceAuthResult } from '../domain/identity/index.js';
+import type { PkiDeps } from '../domain/issuance/index.js';
+import type { PskAuthenticator } from '../domain/identity/index.js';
+import { PROBLEM_STATUS } from '../edge/problem-status.js';
 import { isServiceError } from '../service-error.js';
 import type { Logger } from '../logger.js';
 import { BlockBudget } from './coap-blocks.js';

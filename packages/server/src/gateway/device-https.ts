@@ -1,13 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { TLSSocket } from 'node:tls';
-import type { DeviceAuthResult } from '../domain/device-authentication.js';
-import { problemBody, problemDocument } from '../http/problem.js';
-import { PROBLEM_STATUS } from '../http/problem-status.js';
+import type { DeviceAuthResult } from '../domain/identity/index.js';
+import { problemBody, problemDocument } from '../edge/problem.js';
+import { PROBLEM_STATUS } from '../edge/problem-status.js';
 import { isServiceError } from '../service-error.js';
 import { MAX_CSR_BYTES, renewDeviceCertificate } from './device-rotation.js';
 import { EST_PATH, handleEst, type EstOperation } from './est-handlers.js';
-import { readBoundedBody } from './request-body.js';
+import { readBoundedBody } from '../edge/request-body.js';
 import { listen } from '../listen.js';
 import { deviceProblem } from './device-problem.js';
 import { tlsClientErrorHandler } from './handshake-failure.js';

@@ -1,6 +1,6 @@
 import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
-import type { DeviceAuthResult } from '../domain/device-authentication.js';
+import type { DeviceAuthResult } from '../domain/identity/index.js';
 import { isOwnTopic } from './device-topics.js';
 import { BoundedMqttConnection } from './mqtt-packet-bound.js';
 import { tlsClientErrorHandler } from './handshake-failure.js';

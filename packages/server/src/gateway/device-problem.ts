@@ -1,5 +1,5 @@
-import type { DeviceAuthFailureCode } from '../domain/device-authentication.js';
-import { problemBody } from '../http/problem.js';
+import type { DeviceAuthFailureCode } from '../domain/identity/index.js';
+import { problemBody } from '../edge/problem.js';
 
 /**
  * The refusal a device gets over HTTPS: RFC 9457 with the failure code, so firmware logs and

@@ -1,6 +1,6 @@
-import type { AuthenticatedDevice } from '../domain/device-authentication.js';
-import { issueDeviceCertificateFor, MAX_CSR_BYTES, type IssuanceChannel, type IssuedDeviceCertificate } from '../domain/issuance-pipeline.js';
-import type { PkiDeps } from '../domain/pki-deps.js';
+import type { AuthenticatedDevice } from '../domain/identity/index.js';
+import { issueDeviceCertificateFor, MAX_CSR_BYTES, type IssuanceChannel, type IssuedDeviceCertificate } from '../domain/issuance/index.js';
+import type { PkiDeps } from '../domain/issuance/index.js';
 import { ServiceError } from '../service-error.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { AuthenticatedDevice } from '../domain/device-authentication.js';
+import type { AuthenticatedDevice } from '../domain/identity/index.js';
 
 /** The topic prefix a device owns (issue 5): `{projectId}/{certificateId}/`. */
 export function topicPrefix(device: Pick<AuthenticatedDevice, 'projectId' | 'certificateId'>): string {

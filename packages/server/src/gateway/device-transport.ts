@@ -1,6 +1,6 @@
 import type { TlsOptions } from 'node:tls';
-import type { DeviceAuthenticator } from '../domain/device-authentication.js';
-import type { PkiDeps } from '../domain/pki-deps.js';
+import type { DeviceAuthenticator } from '../domain/identity/index.js';
+import type { PkiDeps } from '../domain/issuance/index.js';
 import type { Logger } from '../logger.js';
 import type { ConnectionRegistry } from './connection-registry.js';
 

@@ -1,16 +1,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { decodePem } from '@fleetpki/pki';
-import type { DeviceAuthResult } from '../domain/device-authentication.js';
-import { enrollWithToken } from '../domain/enrollment-tokens.js';
-import { enrollWithManufacturerCertificate } from '../domain/manufacturer-enrollment.js';
-import { MAX_CSR_BYTES } from '../domain/issuance-pipeline.js';
-import type { PkiDeps } from '../domain/pki-deps.js';
+import type { DeviceAuthResult } from '../domain/identity/index.js';
+import { enrollWithToken } from '../domain/issuance/index.js';
+import { enrollWithManufacturerCertificate } from '../domain/issuance/index.js';
+import { MAX_CSR_BYTES } from '../domain/issuance/index.js';
+import type { PkiDeps } from '../domain/issuance/index.js';
 import { ServiceError } from '../service-error.js';
 import { renewDeviceCertificate } from './device-rotation.js';
 import { basicPassword, decodeEstCsr, EST_CERTS_HEADERS, estCertsOnly } from './est-messages.js';
 import { peerChain } from './peer-chain.js';
-import { readBoundedBody } from './request-body.js';
+import { readBoundedBody } from '../edge/request-body.js';
 
 /**
  * RFC 7030 §3.2.2: `/.well-known/est/[label/]operation`; fleetpki's label is the project slug

@@ -1,5 +1,5 @@
 import type { TLSSocket } from 'node:tls';
-import type { DeviceAuthenticator, DeviceTransport } from '../domain/device-authentication.js';
+import type { DeviceAuthenticator, DeviceTransport } from '../domain/identity/index.js';
 import type { Logger } from '../logger.js';
 import { peerChain } from './peer-chain.js';
 

@@ -1,6 +1,6 @@
 import type { X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
-import { MAX_PEER_CHAIN } from '../domain/device-authentication.js';
+import { MAX_PEER_CHAIN } from '../domain/identity/index.js';
 
 /**
  * The certificates the client sent in its handshake, leaf first, as DER. Call it once per

@@ -1,4 +1,4 @@
-import type { Principal } from '../domain/principal.js';
+import type { Principal } from '../domain/shared/index.js';
 
 /** What a request carries between middleware and handlers. */
 export interface AppEnv {

@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from 'hono';
-import { authenticate } from '../domain/api-keys.js';
-import type { ServiceDeps } from '../domain/service-deps.js';
+import { authenticate } from '../domain/management/index.js';
+import type { ServiceDeps } from '../domain/shared/index.js';
 import type { AppEnv } from './app-env.js';
 
 /** `x-api-key` (as Golioth): resolves the caller once; handlers read `c.var.principal`. */

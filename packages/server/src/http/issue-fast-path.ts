@@ -1,16 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { authenticate } from '../domain/api-keys.js';
-import { authenticateForProject } from '../domain/key-and-project.js';
-import { issueThroughApi } from '../domain/api-issuance.js';
-import type { PkiDeps } from '../domain/pki-deps.js';
-import { readBoundedBody, refuseDeclaredOversize } from '../gateway/request-body.js';
+import { authenticate } from '../domain/management/index.js';
+import { authenticateForProject } from '../domain/management/index.js';
+import { issueThroughApi } from '../domain/issuance/index.js';
+import type { PkiDeps } from '../domain/issuance/index.js';
+import { readBoundedBody, refuseDeclaredOversize } from '../edge/request-body.js';
 import type { Logger } from '../logger.js';
 import { isServiceError, ServiceError } from '../service-error.js';
 import { parseJsonBody } from './json-body.js';
 import { MAX_BODY_BYTES } from './create-app.js';
-import { problemDocument } from './problem.js';
-import { PROBLEM_STATUS } from './problem-status.js';
+import { problemDocument } from '../edge/problem.js';
+import { PROBLEM_STATUS } from '../edge/problem-status.js';
 import { ISSUE_PATH, IssueRequest } from './routes/pki.js';
 
 /**

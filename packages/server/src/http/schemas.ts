@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
-import { hasUndisplayableCharacter } from '../domain/display-text.js';
-import { DEFAULT_PER_PAGE, MAX_PER_PAGE } from '../domain/pagination.js';
+import { hasUndisplayableCharacter } from '../domain/shared/index.js';
+import { DEFAULT_PER_PAGE, MAX_PER_PAGE } from '../domain/shared/index.js';
 
 /** Schemas of the management API: they validate requests and generate /openapi.json. */
 

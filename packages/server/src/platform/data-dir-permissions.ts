@@ -1,4 +1,4 @@
-import { chmodSync, closeSync, existsSync, fstatSync, openSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { StartupError } from '../startup-error.js';
 import { MASTER_KEY_FILE } from './master-key.js';
@@ -31,20 +31,6 @@ export function refuseExposedDataDir(dataDir: string): void {
     if ((fileMode & GROUP_OR_OTHERS) !== 0) {
       throw new StartupError('SECRET_FILE_PERMISSIONS', `${path} holds a secret and is readable by group or others (mode ${octal(fileMode)}); run: chmod 600 ${path}`);
     }
-  }
-}
-
-/**
- * Creates a store file 0600 before SQLite opens it (SQLite would create it 0644, and gives its
- * -wal and -shm files the database file's mode), or tightens one an older version made 0644:
- * the file is ours, and its contents were never meant for anyone else.
- */
-export function createPrivateFile(path: string): void {
-  const fd = openSync(path, 'a', 0o600);
-  try {
-    if ((fstatSync(fd).mode & GROUP_OR_OTHERS) !== 0) chmodSync(path, 0o600);
-  } finally {
-    closeSync(fd);
   }
 }
 

@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { createPrivateFile } from '../platform/data-dir-permissions.js';
+import { createPrivateFile } from './private-file.js';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, type MigrationProvider, type SqliteDatabase } from 'kysely';

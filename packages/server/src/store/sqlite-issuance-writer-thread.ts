@@ -2,7 +2,7 @@
 // the store, one transaction per batch of records. Runs nothing else.
 import { parentPort, workerData } from 'node:worker_threads';
 import BetterSqlite3 from 'better-sqlite3';
-import type { IssuanceRecord } from '../domain/issuance-record-sink.js';
+import type { IssuanceRecord } from '../domain/issuance/index.js';
 import { applySqlitePragmas } from './sqlite-pragmas.js';
 import { WRITER_READY, type WriterReply, type WriterRequest } from './sqlite-issuance-writer.js';
 

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import type { IssuanceRecord, IssuanceRecordSink } from '../domain/issuance-record-sink.js';
+import type { IssuanceRecord, IssuanceRecordSink } from '../domain/issuance/index.js';
 
 /** A batch for the writer thread, or the word to stop. */
 export type WriterRequest = { readonly kind: 'commit'; readonly id: number; readonly records: readonly IssuanceRecord[] } | { readonly kind: 'close' };

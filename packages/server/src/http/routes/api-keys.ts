@@ -1,7 +1,7 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
-import { createProjectApiKey, listProjectApiKeys, revokeProjectApiKey } from '../../domain/api-keys.js';
-import { projectForPrincipal } from '../../domain/projects.js';
-import type { ServiceDeps } from '../../domain/service-deps.js';
+import { createProjectApiKey, listProjectApiKeys, revokeProjectApiKey } from '../../domain/management/index.js';
+import { projectForPrincipal } from '../../domain/management/index.js';
+import type { ServiceDeps } from '../../domain/shared/index.js';
 import type { AppEnv } from '../app-env.js';
 import { jsonBody, jsonResponse } from '../route-helpers.js';
 import { ApiKey, ApiKeyCreate, ApiKeyPage, NewApiKey, PageQuery, problemResponses, ProjectIdParam, pathParam, SECURITY } from '../schemas.js';

@@ -1,7 +1,7 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
-import { listAuditEvents } from '../../domain/audit-log.js';
-import { projectForPrincipal } from '../../domain/projects.js';
-import type { ServiceDeps } from '../../domain/service-deps.js';
+import { listAuditEvents } from '../../domain/shared/index.js';
+import { projectForPrincipal } from '../../domain/management/index.js';
+import type { ServiceDeps } from '../../domain/shared/index.js';
 import { ServiceError } from '../../service-error.js';
 import type { AppEnv } from '../app-env.js';
 import { jsonResponse } from '../route-helpers.js';

@@ -1,12 +1,12 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import { encodePem } from '@fleetpki/pki';
-import { deleteCaCertificate, getCaCertificate, listCaCertificates, setCaCertificateEnabled, uploadCaCertificates } from '../../domain/ca-certificates.js';
-import { projectForPrincipal } from '../../domain/projects.js';
-import type { ServiceDeps } from '../../domain/service-deps.js';
+import { deleteCaCertificate, getCaCertificate, listCaCertificates, setCaCertificateEnabled, uploadCaCertificates } from '../../domain/authorities/index.js';
+import { projectForPrincipal } from '../../domain/management/index.js';
+import type { ServiceDeps } from '../../domain/shared/index.js';
 import { ServiceError } from '../../service-error.js';
 import type { AppEnv } from '../app-env.js';
-import { problemDocument } from '../problem.js';
-import { PROBLEM_STATUS } from '../problem-status.js';
+import { problemDocument } from '../../edge/problem.js';
+import { PROBLEM_STATUS } from '../../edge/problem-status.js';
 import { jsonBody, jsonResponse } from '../route-helpers.js';
 import {
   BundleUploadResult,

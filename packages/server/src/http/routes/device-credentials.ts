@@ -1,7 +1,7 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
-import { createPskCredential, listDeviceCredentials, type MasterKeySource } from '../../domain/device-credentials.js';
-import { projectForPrincipal } from '../../domain/projects.js';
-import type { ServiceDeps } from '../../domain/service-deps.js';
+import { createPskCredential, listDeviceCredentials, type MasterKeySource } from '../../domain/management/index.js';
+import { projectForPrincipal } from '../../domain/management/index.js';
+import type { ServiceDeps } from '../../domain/shared/index.js';
 import type { AppEnv } from '../app-env.js';
 import { jsonBody, jsonResponse } from '../route-helpers.js';
 import { DeviceCredential, DeviceCredentialCreate, DeviceCredentialPage, PageQuery, pathParam, problemResponses, ProjectIdParam, SECURITY } from '../schemas.js';

@@ -1,7 +1,7 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
-import { createDevice, deleteDevice, getDevice, listDevices, updateDevice } from '../../domain/devices.js';
-import { projectForPrincipal } from '../../domain/projects.js';
-import type { ServiceDeps } from '../../domain/service-deps.js';
+import { createDevice, deleteDevice, getDevice, listDevices, updateDevice } from '../../domain/management/index.js';
+import { projectForPrincipal } from '../../domain/management/index.js';
+import type { ServiceDeps } from '../../domain/shared/index.js';
 import type { AppEnv } from '../app-env.js';
 import { jsonBody, jsonResponse } from '../route-helpers.js';
 import { Device, DeviceCreate, DevicePage, DeviceQuery, DeviceUpdate, problemResponses, ProjectIdParam, pathParam, SECURITY } from '../schemas.js';

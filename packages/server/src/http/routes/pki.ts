@@ -1,10 +1,10 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
-import { issueThroughApi } from '../../domain/api-issuance.js';
-import { createEnrollmentTokens, DEFAULT_TOKEN_VALID_HOURS, MAX_TOKEN_VALID_HOURS, MAX_TOKENS_PER_BATCH } from '../../domain/enrollment-tokens.js';
-import { DEVICE_KEY_TYPES } from '../../domain/issuance-profile.js';
-import { completeManagedCa, createManagedCa, getManagedCa, listManagedCas } from '../../domain/managed-cas.js';
-import type { PkiDeps } from '../../domain/pki-deps.js';
-import { projectForPrincipal } from '../../domain/projects.js';
+import { issueThroughApi } from '../../domain/issuance/index.js';
+import { createEnrollmentTokens, DEFAULT_TOKEN_VALID_HOURS, MAX_TOKEN_VALID_HOURS, MAX_TOKENS_PER_BATCH } from '../../domain/issuance/index.js';
+import { DEVICE_KEY_TYPES } from '../../domain/issuance/index.js';
+import { completeManagedCa, createManagedCa, getManagedCa, listManagedCas } from '../../domain/authorities/index.js';
+import type { PkiDeps } from '../../domain/issuance/index.js';
+import { projectForPrincipal } from '../../domain/management/index.js';
 import { MAX_VALIDITY_DAYS } from '@fleetpki/pki';
 import type { AppEnv } from '../app-env.js';
 import { jsonBody, jsonResponse } from '../route-helpers.js';

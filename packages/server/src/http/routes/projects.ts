@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
-import { createProject, deleteProject, listProjects, projectForPrincipal, projectView, updateProject } from '../../domain/projects.js';
-import type { ServiceDeps } from '../../domain/service-deps.js';
+import { createProject, deleteProject, listProjects, projectForPrincipal, projectView, updateProject } from '../../domain/management/index.js';
+import type { ServiceDeps } from '../../domain/shared/index.js';
 import type { AppEnv } from '../app-env.js';
 import { jsonBody as body, jsonResponse as json } from '../route-helpers.js';
 import { PageQuery, problemResponses, Project, ProjectCreate, ProjectIdParam, ProjectPage, ProjectUpdate, SECURITY } from '../schemas.js';

@@ -1,0 +1,188 @@
+import {
+  attributeValues,
+  deviceIdentityFromSubject,
+  isValidProjectSlug,
+  Oid,
+  fingerprintSha256,
+  formatSubjectString,
+  isPkiError,
+  parseCertificate,
+  validateDeviceCertificate,
+  type Certificate,
+} from '@fleetpki/pki';
+import type { AuthenticationJournal } from './authentication-journal.js';
+import type { ProjectRow } from '../../store/schema.js';
+import type { ProjectAnchorCache } from './project-anchors.js';
+import { RefusalThrottle } from './refusal-throttle.js';
+import { ValidatedChainCache, type ValidatedChain } from './validated-chains.js';
+import type { ServiceDeps } from '../shared/service-deps.js';
+import { preparedQuery } from '../../store/prepared-query.js';
+import { provisionDevice } from './zero-touch-provisioning.js';
+import type { AuthenticatedDevice, ConnectionFacts, DeviceAuthFailureCode, DeviceAuthResult } from './identity-types.js';
+
+/** Bound on certificates taken from one handshake: real device chains hold two or three. */
+export const MAX_PEER_CHAIN = 8;
+
+/**
+ * The one device-identity service every transport calls (DESIGN §1, §3, §4): from the chain a
+ * peer sent (leaf first; the TLS stack has already checked that the peer holds the leaf's key),
+ * find the project from the subject's O, validate the chain against that project's enabled CA
+ * certificates, provision the device with zero touch, and audit the outcome either way.
+ */
+export class DeviceAuthenticator {
+  constructor(
+    private readonly deps: ServiceDeps,
+    private readonly anchors: ProjectAnchorCache,
+    private readonly journal: AuthenticationJournal,
+  ) {
+    this.projectBySlug = preparedQuery(deps.db, ['slug'], (db, p) => db.selectFrom('projects').selectAll().where('slug', '=', p.slug));
+  }
+
+  private readonly projectBySlug: (values: { slug: string }) => Promise<ProjectRow | undefined>;
+  private readonly validated = new ValidatedChainCache();
+  private readonly refusals = new RefusalThrottle();
+
+  async authenticate(chainDer: readonly Buffer[], facts: ConnectionFacts): Promise<DeviceAuthResult> {
+    const [leafDer] = chainDer;
+    if (!leafDer) return this.refuse(null, null, 'NO_CLIENT_CERTIFICATE', 'the device presented no client certificate', facts);
+    // A device reconnecting with the chain it used before: no parsing, no path building.
+    const chainKey = ValidatedChainCache.keyOf(chainDer);
+    const knownSlug = this.validated.slugOf(chainKey);
+    if (knownSlug !== undefined) {
+      const project = await this.projectBySlug({ slug: knownSlug });
+      const hit = project ? this.validated.get(chainKey, project, this.deps.now()) : undefined;
+      if (project && hit) return this.admit(project, hit, facts);
+    }
+    let leaf: Certificate;
+    try {
+      leaf = parseCertificate(leafDer);
+    } catch (error) {
+      if (!isPkiError(error)) throw error;
+      return this.refuse(null, null, 'CERT_UNPARSABLE', `the client certificate does not parse: ${error.message}`, facts);
+    }
+    const intermediates = chainDer.slice(1, MAX_PEER_CHAIN).flatMap((der) => {
+      try {
+        return [parseCertificate(der)];
+      } catch {
+        return []; // an unparsable extra certificate is simply no candidate
+      }
+    });
+    const { slug, project } = await this.projectNamedBy(leaf);
+    try {
+      deviceIdentityFromSubject(leaf.subject);
+    } catch (error) {
+      if (!isPkiError(error)) throw error;
+      return this.refuse(project?.id ?? null, leaf, error.code, error.message, facts);
+    }
+    if (!project || slug === undefined) return this.refuse(null, leaf, 'UNKNOWN_PROJECT', `no project "${slug ?? ''}" (the certificate's O)`, facts);
+
+    const anchors = await this.anchors.anchorsFor(project);
+    const now = this.deps.now();
+    const chain = [leaf, ...intermediates];
+    const result = validateDeviceCertificate(chain, slug, anchors.enabled, [], now);
+    if (!result.ok) {
+      // Say CA_DISABLED when the chain rests on a CA the project has switched off.
+      if (result.code === 'UNKNOWN_ISSUER' && anchors.disabled.length > 0 && validateDeviceCertificate(chain, slug, anchors.disabled, [], now).ok) {
+        return this.refuse(project.id, leaf, 'CA_DISABLED', 'the CA certificate this device chains to is disabled in the project', facts);
+      }
+      return this.refuse(project.id, leaf, result.code, result.message, facts);
+    }
+    const anchor = result.path[result.path.length - 1] as Certificate;
+    const anchorCaId = anchors.idByFingerprint.get(fingerprintSha256(anchor.der));
+    if (anchorCaId === undefined) throw new Error('a validated path ends at an anchor the project does not hold');
+    const validated: ValidatedChain = {
+      projectKey: project.id,
+      caGeneration: Number(project.ca_generation),
+      projectSlug: project.slug,
+      certificateId: result.identity.certificateId,
+      anchorCaId,
+      fingerprintSha256: fingerprintSha256(leaf.der),
+      notBefore: Math.max(...result.path.map((c) => c.notBefore.getTime())),
+      notAfter: Math.min(...result.path.map((c) => c.notAfter.getTime())),
+    };
+    this.validated.set(chainKey, validated);
+    return this.admit(project, validated, facts);
+  }
+
+  /** Zero-touch provisioning and the outcome, for a chain that validated. */
+  private async admit(project: ProjectRow, validated: ValidatedChain, facts: ConnectionFacts): Promise<DeviceAuthResult> {
+    const { device, outcome } = await provisionDevice(this.deps, this.journal, project, validated.certificateId, {
+      transport: facts.transport,
+      remoteAddress: facts.remoteAddress ?? null,
+      fingerprintSha256: validated.fingerprintSha256,
+      caCertificateId: validated.anchorCaId,
+    });
+    if (device.enabled !== 1) return { ok: false, code: 'DEVICE_DISABLED', message: `device "${device.name}" is disabled` };
+    const authGeneration = Number(project.auth_generation);
+    const last = validated.lastAdmitted;
+    if (last && last.deviceId === device.id && last.deviceName === device.name && last.provisioning === outcome && last.authGeneration === authGeneration && last.projectId === project.slug) {
+      return { ok: true, device: last };
+    }
+    const admitted: AuthenticatedDevice = {
+      projectId: project.slug,
+      projectKey: project.id,
+      certificateId: validated.certificateId,
+      deviceId: device.id,
+      deviceName: device.name,
+      provisioning: outcome,
+      anchorCaId: validated.anchorCaId,
+      credential: 'certificate',
+      fingerprintSha256: validated.fingerprintSha256,
+      authGeneration,
+      validUntil: validated.notAfter,
+    };
+    validated.lastAdmitted = admitted;
+    return { ok: true, device: admitted };
+  }
+
+  /**
+   * Records a handshake the TLS stack refused after the client sent its certificate (a
+   * CertificateVerify that does not verify: the certificate without its key), in the audit log
+   * of the project the certificate names.
+   */
+  async recordHandshakeRefusal(chainDer: readonly Buffer[], code: 'KEY_POSSESSION_NOT_PROVEN' | 'TLS_HANDSHAKE_FAILED', message: string, facts: ConnectionFacts): Promise<void> {
+    const [leafDer] = chainDer;
+    if (!leafDer) return;
+    let leaf: Certificate;
+    try {
+      leaf = parseCertificate(leafDer);
+    } catch {
+      return; // nothing to attribute it to
+    }
+    const { project } = await this.projectNamedBy(leaf);
+    this.refuse(project?.id ?? null, leaf, code, message, facts);
+  }
+
+  /** The project a certificate's subject O names, so even a refusal lands in its audit log. */
+  private async projectNamedBy(leaf: Certificate): Promise<{ slug: string | undefined; project: ProjectRow | undefined }> {
+    const orgs = attributeValues(leaf.subject, Oid.organizationName);
+    const slug = orgs.length === 1 ? (orgs[0] as string) : undefined;
+    const project = slug !== undefined && isValidProjectSlug(slug) ? await this.projectBySlug({ slug }) : undefined;
+    return { slug, project };
+  }
+
+  private refuse(projectId: string | null, leaf: Certificate | null, code: DeviceAuthFailureCode, message: string, facts: ConnectionFacts): DeviceAuthResult {
+    const suppressedBefore = this.refusals.admit(facts.remoteAddress ?? 'unknown', this.deps.now().getTime());
+    if (suppressedBefore === undefined) return { ok: false, code, message };
+    const fingerprint = leaf ? fingerprintSha256(leaf.der) : null;
+    this.journal.record({
+      at: this.deps.now(),
+      entry: {
+        actor: 'device',
+        action: 'device.authentication-failed',
+        targetType: 'certificate',
+        targetId: fingerprint ?? 'none',
+        projectId,
+        details: {
+          code,
+          message,
+          transport: facts.transport,
+          remoteAddress: facts.remoteAddress ?? null,
+          subject: leaf ? formatSubjectString(leaf.subject) : null,
+          ...(suppressedBefore > 0 ? { suppressedBefore } : {}),
+        },
+      },
+    });
+    return { ok: false, code, message };
+  }
+}

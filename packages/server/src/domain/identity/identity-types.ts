@@ -1,0 +1,59 @@
+import type { PkiErrorCode } from '@fleetpki/pki';
+import type { ProvisioningOutcome } from './zero-touch-provisioning.js';
+
+/**
+ * The identity room's vocabulary, in one file so every module of the room (and every transport)
+ * names a device, a verdict and a refusal the same way without importing the service itself.
+ */
+
+/** Why a device was refused: the path validator's codes and the platform's own. */
+export type DeviceAuthFailureCode =
+  | PkiErrorCode
+  | 'NO_CLIENT_CERTIFICATE'
+  | 'CERT_UNPARSABLE'
+  | 'UNKNOWN_PROJECT'
+  | 'CA_DISABLED'
+  | 'DEVICE_DISABLED'
+  /** The handshake's CertificateVerify did not verify with the certificate's key: a certificate without its key. */
+  | 'KEY_POSSESSION_NOT_PROVEN'
+  /** The handshake failed after the client sent a certificate, for another reason. */
+  | 'TLS_HANDSHAKE_FAILED'
+  /** DTLS with a pre-shared key: the identity names no credential. */
+  | 'PSK_IDENTITY_UNKNOWN'
+  /** DTLS with a pre-shared key: the identity is known, the handshake did not prove the key. */
+  | 'PSK_MISMATCH';
+
+export type DeviceTransport = 'https' | 'mqtt' | 'coap';
+
+/** A device the platform let in, and what its connection did (DESIGN §5 `GET /v1/device/identity`). */
+export interface AuthenticatedDevice {
+  /** The project slug. */
+  readonly projectId: string;
+  /** The project's internal id, for the connection registry. */
+  readonly projectKey: string;
+  readonly certificateId: string;
+  readonly deviceId: string;
+  readonly deviceName: string;
+  readonly provisioning: ProvisioningOutcome;
+  /**
+   * The CA certificate (by id) the validated path ends at: disabling it ends the connection.
+   * Null for a device that authenticated with a pre-shared key (CoAP/DTLS).
+   */
+  readonly anchorCaId: string | null;
+  /** How the device proved itself. */
+  readonly credential: 'certificate' | 'pre-shared-key';
+  readonly fingerprintSha256: string;
+  /** The project's auth_generation when this authentication read it (see ConnectionEnforcer). */
+  readonly authGeneration: number;
+  /** The end of the validated path's validity (ms): the connection ends then (ConnectionEnforcer). */
+  readonly validUntil: number;
+}
+
+export type DeviceAuthResult =
+  | { readonly ok: true; readonly device: AuthenticatedDevice }
+  | { readonly ok: false; readonly code: DeviceAuthFailureCode; readonly message: string };
+
+export interface ConnectionFacts {
+  readonly transport: DeviceTransport;
+  readonly remoteAddress?: string | undefined;
+}

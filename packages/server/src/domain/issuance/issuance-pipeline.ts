@@ -1,0 +1,300 @@
+import {
+  deviceIdentityFromSubject,
+  deviceSubject,
+  fingerprintSha256,
+  isPkiError,
+  Oid,
+  parseCertificate,
+  parseCsr,
+  serialHex,
+  validateDeviceCertificate,
+  validityForDays,
+  verifyCsrSignature,
+  type CertificationRequest,
+} from '@fleetpki/pki';
+import type { Transaction } from 'kysely';
+import { isServiceError, ServiceError } from '../../service-error.js';
+import type { Database, ProjectRow } from '../../store/schema.js';
+import { auditRow, recordAudit } from '../shared/audit-log.js';
+import { checkDeviceKey, validityDays } from './issuance-profile.js';
+import type { SignedCertificate } from '../signers/certificate-signer.js';
+import { recordIssuanceIn, type IssuanceRecord } from './issuance-record-sink.js';
+import { timeOrderedId } from '../shared/time-ordered-id.js';
+import type { PkiDeps } from './pki-deps.js';
+
+export type IssuanceChannel = 'api' | 'rotation' | 'est-enroll' | 'est-reenroll';
+
+/**
+ * The identity the caller is entitled to have certified. A device (rotation, re-enrollment, a
+ * token made for one device) gets its own certificate ID whatever the CSR says; a factory line
+ * (the API, a batch token) names the certificate ID in the CSR's CN, under the project's O.
+ */
+export type Entitlement =
+  | { readonly kind: 'device'; readonly deviceId: string; readonly certificateId: string }
+  /** An identity vouched for by someone else (a manufacturer certificate's CN), the device perhaps not yet known. */
+  | { readonly kind: 'identity'; readonly certificateId: string }
+  | { readonly kind: 'csr-subject' };
+
+export interface IssuanceRequest {
+  readonly project: ProjectRow;
+  readonly csrDer: Buffer;
+  readonly days?: number | undefined;
+  readonly channel: IssuanceChannel;
+  /** Who asked, as the audit log names them. */
+  readonly actor: string;
+  readonly entitlement: Entitlement;
+  /**
+   * A change that must commit with the record or not at all (consuming a one-time enrollment
+   * token); it throws to refuse, and then nothing is recorded or returned.
+   */
+  readonly inTransaction?: ((trx: Transaction<Database>, certificateId: string) => Promise<void>) | undefined;
+  /** The caller already announced this issuance to the recorder (`enter`) when its request arrived. */
+  readonly announced?: boolean | undefined;
+}
+
+export interface IssuedDeviceCertificate {
+  readonly der: Buffer;
+  readonly certificateId: string;
+  readonly serialNumber: string;
+  readonly fingerprintSha256: string;
+  readonly notAfter: string;
+  readonly caId: string;
+  /** The issuing CA's certificate, for chains (EST cacerts, PEM bundles). */
+  readonly caCertificateDer: Buffer;
+}
+
+/** Bound on a CSR the pipeline reads: an RSA-4096 CSR with extensions is under 2 KiB. */
+export const MAX_CSR_BYTES = 16 * 1024;
+
+/** Slack for a remote signer's clock when checking the validity it chose. */
+const REMOTE_VALIDITY_SLACK_MS = 5 * 60 * 1000;
+
+/**
+ * The one issuance pipeline (DESIGN §7, step-ca's order), for every way in — the API, device
+ * rotation (`POST /v1/csr`), EST: authorize → template from the profile → enforce the subject
+ * → lint → sign → record → audit. Each stage refuses with its own code; nothing is signed
+ * before every check passed, and nothing is returned before it is recorded.
+ */
+export async function issueDeviceCertificateFor(deps: PkiDeps, request: IssuanceRequest): Promise<IssuedDeviceCertificate> {
+  // Announced to the recorder so that concurrent issuances share one commit (issuance-recorder.ts).
+  if (!request.announced) deps.recorder.enter();
+  let recording = false;
+  try {
+    return await runPipeline(deps, request, () => (recording = true));
+  } catch (error) {
+    if (isServiceError(error) && !recording) await auditRefusal(deps, request, error);
+    throw error;
+  } finally {
+    if (!recording) deps.recorder.leave();
+  }
+}
+
+/** A refused issuance is audited with its code (nothing was signed or recorded). */
+async function auditRefusal(deps: PkiDeps, request: IssuanceRequest, error: ServiceError): Promise<void> {
+  try {
+    await recordAudit(deps.db, deps.now(), {
+      actor: request.actor,
+      action: 'pki.certificate.refuse',
+      targetType: 'project',
+      targetId: request.project.slug,
+      projectId: request.project.id,
+      details: { channel: request.channel, code: error.code },
+    });
+  } catch {
+    // The refusal stands whether or not the store took its audit event (it may be the store that failed).
+  }
+}
+
+/**
+ * RFC 2986 §3 proof of possession. A signature algorithm the core does not verify (SHA-1,
+ * SHA-224, SHA-3 …) is the caller's input, not our failure: refused with its own code.
+ */
+async function verifyCsrSignatureOrRefuse(csr: CertificationRequest): Promise<boolean> {
+  try {
+    return await verifyCsrSignature(csr);
+  } catch (error) {
+    if (isPkiError(error) && error.code === 'UNSUPPORTED_ALGORITHM') {
+      throw new ServiceError('CSR_SIGNATURE_ALGORITHM_UNSUPPORTED', `the CSR is signed with an algorithm the platform does not accept (${error.message}); sign it with SHA-256, SHA-384 or SHA-512`, {
+        oid: csr.signatureAlgorithm.oid,
+      });
+    }
+    throw error;
+  }
+}
+
+async function runPipeline(deps: PkiDeps, request: IssuanceRequest, recordingStarts: () => void): Promise<IssuedDeviceCertificate> {
+  const { project } = request;
+  const now = deps.now();
+
+  // 1. Authorize: the project issues through an enabled CA; a device entitled by itself is enabled.
+  const ca = await deps.issuingCas.forProject(project);
+  if (!ca.anchorEnabled) {
+    throw new ServiceError('MANAGED_CA_DISABLED', 'the project’s issuing CA is disabled as a trust anchor; it issues nothing until enabled', { caId: ca.id });
+  }
+  let deviceId: string | null = null;
+  if (request.entitlement.kind === 'device') {
+    const device = await deps.db.selectFrom('devices').select(['enabled', 'certificate_id', 'name']).where('id', '=', request.entitlement.deviceId).where('project_id', '=', project.id).executeTakeFirst();
+    if (!device) throw new ServiceError('DEVICE_NOT_FOUND', 'the device no longer exists', { deviceId: request.entitlement.deviceId });
+    if (device.enabled !== 1) throw new ServiceError('DEVICE_DISABLED', 'the device is disabled; it gets no certificate', { deviceId: request.entitlement.deviceId });
+    // The entitlement was taken earlier (a token made for the device, a connection authenticated
+    // as it): the device must still answer to that identity, or a rename since then would hand
+    // this certificate to whichever device now bears the name (DESIGN §4: certificate ID, else name).
+    if ((device.certificate_id ?? device.name) !== request.entitlement.certificateId) {
+      throw new ServiceError('DEVICE_IDENTITY_CHANGED', 'the device no longer answers to the identity this request was entitled to', { deviceId: request.entitlement.deviceId });
+    }
+    deviceId = request.entitlement.deviceId;
+  } else if (request.entitlement.kind === 'identity') {
+    const device = await deps.db.selectFrom('devices').select(['id', 'enabled']).where('project_id', '=', project.id).where('certificate_id', '=', request.entitlement.certificateId).executeTakeFirst();
+    if (device && device.enabled !== 1) throw new ServiceError('DEVICE_DISABLED', 'the device is disabled; it gets no certificate', { deviceId: device.id });
+    deviceId = device?.id ?? null;
+  }
+
+  // 2. Template from the profile: validity (default and maximum).
+  const days = validityDays(ca.profile, request.days);
+  const validity = validityForDays(now, days);
+
+  // The CSR: it parses, its signature proves possession of the key (RFC 2986 §3), and the key is one the profile allows.
+  const csr = readCsr(request.csrDer);
+  if (!(await verifyCsrSignatureOrRefuse(csr))) {
+    throw new ServiceError('CSR_SIGNATURE_INVALID', 'the CSR’s signature does not verify: it was altered or not signed by its key');
+  }
+  checkDeviceKey(ca.profile, csr.publicKey.algorithm);
+
+  // 3. Enforce the subject: O = the project's slug, CN = the certificate ID the caller is entitled to.
+  const certificateId = request.entitlement.kind === 'csr-subject' ? certificateIdFromCsr(csr, project.slug) : request.entitlement.certificateId;
+  const subject = deviceSubject(project.slug, certificateId);
+
+  // 4. Lint what no signer may be asked for: a certificate outliving its CA stops validating early.
+  const caCertificate = ca.signer.caCertificate;
+  if (validity.notAfter.getTime() > caCertificate.notAfter.getTime()) {
+    throw new ServiceError('VALIDITY_EXCEEDS_CA', `${days} days would end after the issuing CA expires (${caCertificate.notAfter.toISOString()})`, {
+      days,
+      caNotAfter: caCertificate.notAfter.toISOString(),
+    });
+  }
+
+  // 5. Sign, through whatever holds the key.
+  let signed: SignedCertificate;
+  try {
+    signed = await ca.signer.sign({ subject, publicKey: csr.publicKey, validity, csrDer: csr.der, profile: { kind: 'device' } });
+  } catch (error) {
+    if (isPkiError(error) && error.code === 'WEAK_KEY') throw new ServiceError('WEAK_KEY', error.message);
+    throw error;
+  }
+  const { der } = signed;
+  // A local signer built this certificate from the template above; a remote one is read back and checked.
+  let serialNumber = signed.serialNumber;
+  let notAfter = validity.notAfter;
+  if (ca.signer.kind === 'remote' || serialNumber === undefined) {
+    const certificate = parseCertificate(der);
+    if (ca.signer.kind === 'remote') {
+      // The signer's own profile sets the lifetime (cfssl's API takes none): the days asked for
+      // bound it, else the profile's maximum.
+      const allowedDays = request.days ?? ca.profile.maxDays;
+      checkRemoteCertificate(certificate, csr, project.slug, certificateId, caCertificate, now, allowedDays, validityForDays(now, allowedDays).notAfter);
+    }
+    serialNumber = certificate.serialNumber;
+    notAfter = certificate.notAfter;
+  }
+
+  // 6–7. Record and audit, committed before the certificate leaves the server.
+  const issued: IssuedDeviceCertificate = {
+    der,
+    certificateId,
+    serialNumber: serialHex({ serialNumber }),
+    fingerprintSha256: fingerprintSha256(der),
+    notAfter: notAfter.toISOString(),
+    caId: ca.id,
+    caCertificateDer: caCertificate.der,
+  };
+  const at = now.toISOString();
+  const record: IssuanceRecord = {
+    certificate: {
+      id: timeOrderedId(now),
+      project_id: project.id,
+      managed_ca_id: ca.id,
+      serial: issued.serialNumber,
+      fingerprint_sha256: issued.fingerprintSha256,
+      certificate_id: certificateId,
+      device_id: deviceId,
+      channel: request.channel,
+      not_after: issued.notAfter,
+      created_at: at,
+    },
+    audit: auditRow(now, {
+      actor: request.actor,
+      action: 'pki.certificate.issue',
+      targetType: 'certificate',
+      targetId: issued.fingerprintSha256,
+      projectId: project.id,
+      details: { channel: request.channel, certificateId, serialNumber: issued.serialNumber, notAfter: issued.notAfter, caId: ca.id },
+    }),
+  };
+  const alsoInTransaction = request.inTransaction;
+  if (alsoInTransaction) {
+    // Its own transaction: the recorder's batch need not wait for it.
+    recordingStarts();
+    deps.recorder.leave();
+    await deps.db.transaction().execute(async (trx) => {
+      await alsoInTransaction(trx, certificateId);
+      await recordIssuanceIn(trx, record);
+    });
+  } else {
+    recordingStarts();
+    await deps.recorder.record(record);
+  }
+  return issued;
+}
+
+function readCsr(der: Buffer): CertificationRequest {
+  if (der.length > MAX_CSR_BYTES) throw new ServiceError('CSR_UNPARSABLE', `a CSR is at most ${MAX_CSR_BYTES} bytes`, { maxBytes: MAX_CSR_BYTES });
+  try {
+    return parseCsr(der);
+  } catch (error) {
+    if (isPkiError(error)) throw new ServiceError('CSR_UNPARSABLE', `the CSR does not parse: ${error.message}`, { pkiCode: error.code });
+    throw error;
+  }
+}
+
+function certificateIdFromCsr(csr: CertificationRequest, slug: string): string {
+  try {
+    return deviceIdentityFromSubject(csr.subject, slug).certificateId;
+  } catch (error) {
+    if (isPkiError(error)) throw new ServiceError('CSR_SUBJECT_INVALID', `the CSR's subject is not a device of this project: ${error.message}`, { pkiCode: error.code });
+    throw error;
+  }
+}
+
+/**
+ * A remote signer built the certificate itself: it is used only if it is exactly what the
+ * pipeline decided — a device certificate for this identity and this CSR's key, chaining to
+ * the project's CA (the same validation the gateway applies), within the lifetime decided.
+ */
+function checkRemoteCertificate(
+  certificate: ReturnType<typeof parseCertificate>,
+  csr: CertificationRequest,
+  slug: string,
+  certificateId: string,
+  caCertificate: ReturnType<typeof parseCertificate>,
+  now: Date,
+  days: number,
+  notAfter: Date,
+): void {
+  const refuse = (why: string, facts: Record<string, string> = {}) => new ServiceError('SIGNER_RESPONSE_INVALID', `the remote signer returned a certificate that ${why}`, facts);
+  if (!certificate.publicKey.der.equals(csr.publicKey.der)) throw refuse('certifies another key');
+  const result = validateDeviceCertificate([certificate], slug, [caCertificate], [], now);
+  if (!result.ok) throw refuse(`does not validate (${result.code})`, { reason: result.code });
+  if (result.identity.certificateId !== certificateId) throw refuse('names another device', { certificateId: result.identity.certificateId });
+  if (certificate.notAfter.getTime() > notAfter.getTime() + REMOTE_VALIDITY_SLACK_MS) {
+    throw refuse(`outlives the ${days} days this issuance allows (the signer's profile sets its lifetime: keep it within them)`, { notAfter: certificate.notAfter.toISOString() });
+  }
+  // The signer's profile is not ours to trust: a CA-capable or multi-purpose certificate under an
+  // anchor other projects may share would let its holder mint certificates for them. Only the
+  // shape fleetpki itself issues passes: an end entity, no certificate or CRL signing, EKU
+  // exactly clientAuth, no subjectAltName (RFC 5280 §4.2.1.3, §4.2.1.9, §4.2.1.12).
+  if (certificate.basicConstraints?.ca === true) throw refuse('is a CA certificate (basicConstraints cA=TRUE)');
+  if (certificate.keyUsage?.some((usage) => usage === 'keyCertSign' || usage === 'cRLSign')) throw refuse('may sign certificates or CRLs (keyUsage)');
+  const eku = certificate.extKeyUsage;
+  if (!eku || eku.length !== 1 || eku[0] !== Oid.clientAuth) throw refuse('does not carry exactly the clientAuth extended key usage');
+  if (certificate.subjectAltNames !== undefined && certificate.subjectAltNames.length > 0) throw refuse('carries subjectAltNames');
+}

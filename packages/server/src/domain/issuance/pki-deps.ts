@@ -1,0 +1,17 @@
+import type { CaKeyVault } from '../authorities/ca-key-vault.js';
+import type { IssuanceRecorder } from './issuance-recorder.js';
+import type { IssuingCaCache } from '../authorities/issuing-cas.js';
+import type { KeyToken } from '../authorities/key-token.js';
+import type { ProjectAnchorCache } from '../identity/project-anchors.js';
+import type { ServiceDeps } from '../shared/service-deps.js';
+
+/** What the integrated PKI needs beyond the store and clock: where keys are kept, and the signer cache. */
+export interface PkiDeps extends ServiceDeps {
+  readonly vault: CaKeyVault;
+  /** The PKCS#11 token, when the server was started with one. */
+  readonly keyToken: KeyToken | undefined;
+  readonly issuingCas: IssuingCaCache;
+  readonly recorder: IssuanceRecorder;
+  /** The projects' parsed CA certificates, shared with the device-identity service. */
+  readonly projectAnchors: ProjectAnchorCache;
+}

@@ -1,0 +1,213 @@
+import { randomUUID } from 'node:crypto';
+import { isValidCertificateId } from '@fleetpki/pki';
+import { hasUndisplayableCharacter } from '../shared/display-text.js';
+import { ServiceError } from '../../service-error.js';
+import type { DevicesTable, ProjectRow } from '../../store/schema.js';
+import { isForeignKeyViolation, isUniqueViolation } from '../../store/constraint-violations.js';
+import { projectGone } from './projects.js';
+import { recordAudit } from '../shared/audit-log.js';
+import { expectOneRow, retryOnConcurrentChange } from '../shared/concurrent-change.js';
+import { bumpGenerations } from '../shared/project-generations.js';
+import { fetchPage, type Page, type PageRequest } from '../shared/pagination.js';
+import { actorName, type Principal } from '../shared/principal.js';
+import type { ServiceDeps } from '../shared/service-deps.js';
+
+/** How a device came to be (DESIGN §4); `pre-provisioned` means created through the API by name. */
+export type Provisioning = 'pre-provisioned' | 'created' | 'associated' | 'existing';
+
+export interface Device {
+  readonly id: string;
+  readonly name: string;
+  readonly certificateId: string | null;
+  readonly enabled: boolean;
+  readonly provisioning: Provisioning;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly lastSeenAt: string | null;
+}
+
+export const MAX_DEVICE_NAME_LENGTH = 128;
+
+export interface DeviceFilter {
+  readonly certificateId?: string | undefined;
+  readonly name?: string | undefined;
+  readonly enabled?: boolean | undefined;
+}
+
+export function deviceView(row: DevicesTable): Device {
+  return {
+    id: row.id,
+    name: row.name,
+    certificateId: row.certificate_id,
+    enabled: row.enabled === 1,
+    provisioning: row.provisioning as Provisioning,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    lastSeenAt: row.last_seen_at,
+  };
+}
+
+function checkName(name: string): void {
+  // Names show up in tables and logs: printable, no leading/trailing space, bounded.
+  if (name.length === 0 || name.length > MAX_DEVICE_NAME_LENGTH || name.trim() !== name || hasUndisplayableCharacter(name)) {
+    throw new ServiceError('DEVICE_NAME_INVALID', `a device name is 1–${MAX_DEVICE_NAME_LENGTH} printable characters without leading or trailing spaces`, { name });
+  }
+}
+
+function checkCertificateId(certificateId: string): void {
+  if (!isValidCertificateId(certificateId)) {
+    throw new ServiceError('CERTIFICATE_ID_INVALID', `certificate ID ${JSON.stringify(certificateId)} must match ^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$`, { certificateId });
+  }
+}
+
+/** Maps a unique violation on devices to the field that collided. */
+async function conflictError(deps: ServiceDeps, project: ProjectRow, row: { name: string; certificate_id: string | null; id: string }): Promise<ServiceError> {
+  if (row.certificate_id !== null) {
+    const holder = await deps.db
+      .selectFrom('devices')
+      .select('id')
+      .where('project_id', '=', project.id)
+      .where('certificate_id', '=', row.certificate_id)
+      .where('id', '!=', row.id)
+      .executeTakeFirst();
+    if (holder) return new ServiceError('CERTIFICATE_ID_TAKEN', `another device already has certificate ID ${JSON.stringify(row.certificate_id)}`, { existingId: holder.id });
+  }
+  const holder = await deps.db.selectFrom('devices').select('id').where('project_id', '=', project.id).where('name', '=', row.name).where('id', '!=', row.id).executeTakeFirst();
+  return new ServiceError('DEVICE_NAME_TAKEN', `another device in this project is named ${JSON.stringify(row.name)}`, { existingId: holder?.id ?? null });
+}
+
+/**
+ * Pre-provisions a device by name (Golioth's flow): its first certificate whose CN equals the
+ * name is associated with it (DESIGN §4 step 2), unless a certificate ID is given up front.
+ */
+export async function createDevice(
+  deps: ServiceDeps,
+  principal: Principal,
+  project: ProjectRow,
+  input: { name: string; certificateId?: string | undefined; enabled?: boolean | undefined },
+): Promise<Device> {
+  checkName(input.name);
+  if (input.certificateId !== undefined) checkCertificateId(input.certificateId);
+  const at = deps.now().toISOString();
+  const row: DevicesTable = {
+    id: randomUUID(),
+    project_id: project.id,
+    name: input.name,
+    certificate_id: input.certificateId ?? null,
+    enabled: input.enabled === false ? 0 : 1,
+    provisioning: 'pre-provisioned',
+    created_at: at,
+    updated_at: at,
+    last_seen_at: null,
+  };
+  try {
+    await deps.db.transaction().execute(async (trx) => {
+      await trx.insertInto('devices').values(row).execute();
+      await recordAudit(trx, deps.now(), {
+        actor: actorName(principal),
+        action: 'device.create',
+        targetType: 'device',
+        targetId: row.id,
+        projectId: project.id,
+        details: { name: row.name, certificateId: row.certificate_id },
+      });
+    });
+  } catch (error) {
+    if (isUniqueViolation(error)) throw await conflictError(deps, project, row);
+    if (isForeignKeyViolation(error)) throw projectGone(project);
+    throw error;
+  }
+  return deviceView(row);
+}
+
+export async function listDevices(deps: ServiceDeps, project: ProjectRow, filter: DeviceFilter, request: PageRequest): Promise<Page<Device>> {
+  let query = deps.db.selectFrom('devices').where('project_id', '=', project.id);
+  if (filter.certificateId !== undefined) query = query.where('certificate_id', '=', filter.certificateId);
+  if (filter.name !== undefined) query = query.where('name', '=', filter.name);
+  if (filter.enabled !== undefined) query = query.where('enabled', '=', filter.enabled ? 1 : 0);
+  return fetchPage(query, (q) => q.selectAll().orderBy('created_at').orderBy('id'), deviceView, request);
+}
+
+async function findDevice(deps: ServiceDeps, project: ProjectRow, id: string): Promise<DevicesTable> {
+  const row = await deps.db.selectFrom('devices').selectAll().where('project_id', '=', project.id).where('id', '=', id).executeTakeFirst();
+  if (!row) throw new ServiceError('DEVICE_NOT_FOUND', `no device ${JSON.stringify(id)} in project ${JSON.stringify(project.slug)}`, { deviceId: id });
+  return row;
+}
+
+export async function getDevice(deps: ServiceDeps, project: ProjectRow, id: string): Promise<Device> {
+  return deviceView(await findDevice(deps, project, id));
+}
+
+/** Renames, enables/disables, or sets a missing certificate ID; a set certificate ID never changes (DESIGN §3). */
+export async function updateDevice(
+  deps: ServiceDeps,
+  principal: Principal,
+  project: ProjectRow,
+  id: string,
+  input: { name?: string | undefined; enabled?: boolean | undefined; certificateId?: string | undefined },
+): Promise<Device> {
+  if (input.name !== undefined) checkName(input.name);
+  if (input.certificateId !== undefined) checkCertificateId(input.certificateId);
+  return retryOnConcurrentChange(async () => {
+    const row = await findDevice(deps, project, id);
+    if (input.certificateId !== undefined && row.certificate_id !== null && row.certificate_id !== input.certificateId) {
+      throw new ServiceError('CERTIFICATE_ID_IMMUTABLE', `the device's certificate ID is ${JSON.stringify(row.certificate_id)} and cannot change; create a new device instead`, {
+        certificateId: row.certificate_id,
+      });
+    }
+    const changes: Partial<DevicesTable> = {};
+    if (input.name !== undefined && input.name !== row.name) changes.name = input.name;
+    if (input.enabled !== undefined && (row.enabled === 1) !== input.enabled) changes.enabled = input.enabled ? 1 : 0;
+    if (input.certificateId !== undefined && row.certificate_id === null) changes.certificate_id = input.certificateId;
+    if (Object.keys(changes).length === 0) return deviceView(row);
+    const updated: DevicesTable = { ...row, ...changes, updated_at: deps.now().toISOString() };
+    try {
+      await deps.db.transaction().execute(async (trx) => {
+        // Compare-and-swap on what was read: a concurrent PATCH cannot set the certificate ID twice.
+        let update = trx
+          .updateTable('devices')
+          .set({ ...changes, updated_at: updated.updated_at })
+          .where('id', '=', row.id)
+          .where('name', '=', row.name)
+          .where('enabled', '=', row.enabled);
+        update = row.certificate_id === null ? update.where('certificate_id', 'is', null) : update.where('certificate_id', '=', row.certificate_id);
+        expectOneRow(await update.executeTakeFirst());
+        if (changes.enabled !== undefined) await bumpGenerations(trx, project.id, { ca: false });
+        await recordAudit(trx, deps.now(), {
+          actor: actorName(principal),
+          action: 'device.update',
+          targetType: 'device',
+          targetId: row.id,
+          projectId: project.id,
+          details: {
+            ...(changes.name !== undefined ? { name: changes.name } : {}),
+            ...(changes.enabled !== undefined ? { enabled: changes.enabled === 1 } : {}),
+            ...(changes.certificate_id !== undefined ? { certificateId: changes.certificate_id } : {}),
+          },
+        });
+      });
+    } catch (error) {
+      if (isUniqueViolation(error)) throw await conflictError(deps, project, updated);
+      throw error;
+    }
+    return deviceView(updated);
+  });
+}
+
+export async function deleteDevice(deps: ServiceDeps, principal: Principal, project: ProjectRow, id: string): Promise<void> {
+  const row = await findDevice(deps, project, id);
+  await deps.db.transaction().execute(async (trx) => {
+    const deleted = await trx.deleteFrom('devices').where('id', '=', row.id).executeTakeFirst();
+    // Deleted by a concurrent request: that one is audited, this one is a 404.
+    if (Number(deleted.numDeletedRows) !== 1) throw new ServiceError('DEVICE_NOT_FOUND', `no device ${JSON.stringify(id)} in project ${JSON.stringify(project.slug)}`, { deviceId: id });
+    await bumpGenerations(trx, project.id, { ca: false });
+    await recordAudit(trx, deps.now(), {
+      actor: actorName(principal),
+      action: 'device.delete',
+      targetType: 'device',
+      targetId: row.id,
+      projectId: project.id,
+      details: { name: row.name, certificateId: row.certificate_id },
+    });
+  });
+}

@@ -1,0 +1,110 @@
+import { randomUUID } from 'node:crypto';
+import { isValidProjectSlug } from '@fleetpki/pki';
+import { ServiceError } from '../../service-error.js';
+import type { ProjectRow } from '../../store/schema.js';
+import { isUniqueViolation } from '../../store/constraint-violations.js';
+import { recordAudit } from '../shared/audit-log.js';
+import { fetchPage, type Page, type PageRequest } from '../shared/pagination.js';
+import { actorName, type Principal } from '../shared/principal.js';
+import type { ServiceDeps } from '../shared/service-deps.js';
+
+export interface Project {
+  /** The slug: the project ID in every path (DESIGN §3). */
+  readonly id: string;
+  readonly slug: string;
+  readonly name: string;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+export const MAX_PROJECT_NAME_LENGTH = 200;
+
+export function projectView(row: ProjectRow): Project {
+  return { id: row.slug, slug: row.slug, name: row.name, createdAt: row.created_at, updatedAt: row.updated_at };
+}
+
+/** A slug from a display name, for callers that give only a name ("Acme Sensors" -> "acme-sensors"). */
+export function slugFromName(name: string): string {
+  return name
+    .normalize('NFKD')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 63)
+    .replace(/-+$/, '');
+}
+
+/** A project deleted by a concurrent request while this one was writing into it. */
+export function projectGone(project: ProjectRow): ServiceError {
+  return new ServiceError('PROJECT_NOT_FOUND', `no project ${JSON.stringify(project.slug)} (it was deleted)`, { projectId: project.slug });
+}
+
+function requireAdmin(principal: Principal, what: string): void {
+  if (principal.kind !== 'admin') throw new ServiceError('ADMIN_KEY_REQUIRED', `${what} needs the admin API key; a project key sees only its project`);
+}
+
+/**
+ * Resolves the project a path names and checks the caller may see it. A project key used on
+ * any other project gets PROJECT_ACCESS_DENIED, whether that project exists or not, so a key
+ * cannot enumerate the platform's slugs; the admin gets PROJECT_NOT_FOUND for a missing one.
+ */
+export async function projectForPrincipal(deps: ServiceDeps, principal: Principal, slug: string): Promise<ProjectRow> {
+  return projectForPrincipalRow(principal, slug, await deps.db.selectFrom('projects').selectAll().where('slug', '=', slug).executeTakeFirst());
+}
+
+/** The project a principal may reach, from its row as read (undefined: there is none). */
+export function projectForPrincipalRow(principal: Principal, slug: string, row: ProjectRow | undefined): ProjectRow {
+  if (principal.kind === 'project' && principal.projectId !== row?.id) {
+    throw new ServiceError('PROJECT_ACCESS_DENIED', `this API key belongs to another project; it cannot reach ${JSON.stringify(slug)}`, { projectId: slug });
+  }
+  if (!row) throw new ServiceError('PROJECT_NOT_FOUND', `no project ${JSON.stringify(slug)}`, { projectId: slug });
+  return row;
+}
+
+export async function createProject(deps: ServiceDeps, principal: Principal, input: { name: string; slug?: string | undefined }): Promise<Project> {
+  requireAdmin(principal, 'creating a project');
+  const slug = input.slug ?? slugFromName(input.name);
+  if (!isValidProjectSlug(slug)) {
+    throw new ServiceError('PROJECT_SLUG_INVALID', `project slug ${JSON.stringify(slug)} must match ^[a-z0-9][a-z0-9-]{1,62}$`, { slug });
+  }
+  const at = deps.now().toISOString();
+  const row: ProjectRow = { id: randomUUID(), slug, name: input.name, created_at: at, updated_at: at, ca_generation: 0, auth_generation: 0 };
+  try {
+    await deps.db.transaction().execute(async (trx) => {
+      await trx.insertInto('projects').values(row).execute();
+      await recordAudit(trx, deps.now(), { actor: actorName(principal), action: 'project.create', targetType: 'project', targetId: slug, projectId: row.id, details: { name: row.name } });
+    });
+  } catch (error) {
+    if (isUniqueViolation(error)) throw new ServiceError('PROJECT_SLUG_TAKEN', `a project with slug ${JSON.stringify(slug)} already exists`, { slug });
+    throw error;
+  }
+  return projectView(row);
+}
+
+export async function listProjects(deps: ServiceDeps, principal: Principal, request: PageRequest): Promise<Page<Project>> {
+  let query = deps.db.selectFrom('projects');
+  if (principal.kind === 'project') query = query.where('id', '=', principal.projectId);
+  return fetchPage(query, (q) => q.selectAll().orderBy('slug'), projectView, request);
+}
+
+export async function updateProject(deps: ServiceDeps, principal: Principal, slug: string, input: { name?: string | undefined }): Promise<Project> {
+  const row = await projectForPrincipal(deps, principal, slug);
+  if (input.name === undefined || input.name === row.name) return projectView(row);
+  const updated: ProjectRow = { ...row, name: input.name, updated_at: deps.now().toISOString() };
+  await deps.db.transaction().execute(async (trx) => {
+    await trx.updateTable('projects').set({ name: updated.name, updated_at: updated.updated_at }).where('id', '=', row.id).execute();
+    await recordAudit(trx, deps.now(), { actor: actorName(principal), action: 'project.update', targetType: 'project', targetId: slug, projectId: row.id, details: { name: updated.name } });
+  });
+  return projectView(updated);
+}
+
+/** Deletes a project with its CA certificates, devices and keys; its audit log stays. */
+export async function deleteProject(deps: ServiceDeps, principal: Principal, slug: string): Promise<void> {
+  requireAdmin(principal, 'deleting a project');
+  const row = await projectForPrincipal(deps, principal, slug);
+  await deps.db.transaction().execute(async (trx) => {
+    const deleted = await trx.deleteFrom('projects').where('id', '=', row.id).executeTakeFirst();
+    if (Number(deleted.numDeletedRows) !== 1) throw projectGone(row);
+    await recordAudit(trx, deps.now(), { actor: actorName(principal), action: 'project.delete', targetType: 'project', targetId: slug, projectId: row.id });
+  });
+}

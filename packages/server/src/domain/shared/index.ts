@@ -1,0 +1,9 @@
+// What every room of the domain uses: the store and clock handed to services, who is calling,
+// paging, the audit log, optimistic concurrency, per-project counters, ids and displayable text.
+// This file is the only door gateway/ and http/ may use (npm run lint enforces it).
+
+export { listAuditEvents } from './audit-log.js';
+export { hasUndisplayableCharacter } from './display-text.js';
+export { DEFAULT_PER_PAGE, MAX_PER_PAGE } from './pagination.js';
+export { type Principal } from './principal.js';
+export { type ServiceDeps } from './service-deps.js';
