@@ -1,3 +1,4 @@
+import type { SignatureCache } from './signature-cache.js';
 import type { Certificate } from './certificate.js';
 import type { CertificateRevocationList } from './crl.js';
 import { deviceIdentityFromCertificate } from './device-policy.js';
@@ -23,6 +24,7 @@ export function validateDeviceCertificate(
   intermediates: readonly Certificate[],
   time: Date,
   crls: readonly CertificateRevocationList[] = [],
+  signatureCache?: SignatureCache,
 ): DeviceValidationResult {
   const leaf = chain[0];
   if (!leaf) throw new TypeError('validateDeviceCertificate needs at least the leaf certificate');
@@ -39,6 +41,7 @@ export function validateDeviceCertificate(
     intermediates: [...chain.slice(1), ...intermediates],
     time,
     options: { purpose: 'client', crls },
+    signatureCache,
   });
   if (!result.ok) return { ok: false, code: result.code, certificate: result.certificate, message: result.message };
   return { ok: true, identity, path: result.path };

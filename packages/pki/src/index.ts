@@ -1,37 +1,39 @@
-export * from './errors.js';
-export * from './oids.js';
-export * from './pem.js';
-export * from './name.js';
-export * from './key-algorithm.js';
-export * from './key-generation.js';
-export * from './private-key.js';
-export * from './public-key.js';
-export * from './algorithm-identifier.js';
-export * from './signature.js';
-export * from './extensions.js';
-export * from './certificate.js';
-export * from './certificate-content.js';
-export * from './csr.js';
-export * from './crl.js';
-export * from './identity.js';
-export * from './device-policy.js';
-export * from './device-validation.js';
-export * from './validity.js';
-export * from './serial-number.js';
-export * from './certificate-profile.js';
-export * from './signer.js';
-export * from './issuer.js';
-export * from './issuance.js';
-export * from './csr-signing.js';
-export * from './pki-object.js';
-export * from './verify-chain.js';
-export * from './path-checks.js';
-export * from './policy-graph.js';
-export * from './certificate-policies.js';
-export * from './name-matching.js';
-export * from './name-constraints.js';
-export * from './dns-name.js';
-export * from './ip-address.js';
+/**
+ * @fleetpki/pki's public surface: a deliberate list, module by module, of what the server, the
+ * CLI, the benchmarks and the conformance harnesses use. Anything else is internal and may change;
+ * tests of the package reach internals through their own modules.
+ */
+export { PkiError, isPkiError, isPkiErrorCode, type PkiErrorCode } from './errors.js';
+export { Oid, oidName } from './oids.js';
+export { MAX_PEM_BLOCKS, MAX_PEM_INPUT_BYTES, decodePem, encodePem, looksLikePem } from './pem.js';
+export { attributeValues, encodeName, formatNameForDisplay, formatSubjectString, parseName, parseSubjectString, type DistinguishedName } from './name.js';
+export { describeKey, formatKeyAlgorithm, type KeyAlgorithm, type KeySpec } from './key-algorithm.js';
+export { generateEncodedKeyPair, generateKeyPair } from './key-generation.js';
+export { PRIVATE_KEY_PEM_LABELS, ecPublicKeyFromSec1, privateKeyDer, privateKeyFromDer, sniffPrivateKeyFormat, type PrivateKeyFormat } from './private-key.js';
+export { parseSubjectPublicKeyInfo, publicKeyObject, spkiDer, type PublicKeyInfo } from './public-key.js';
+export { parseAlgorithmIdentifier, type AlgorithmIdentifier } from './algorithm-identifier.js';
+export { signatureAlgorithmName, signingAlgorithmFor, verifySignature } from './signature.js';
+export { decodeAuthorityKeyIdentifier, type Extension } from './extensions.js';
+export { fingerprintSha256, isCaCertificate, isSelfIssued, parseCertificate, serialHex, type Certificate } from './certificate.js';
+export { certificateContent, type CertificateContent } from './certificate-content.js';
+export { createCsr, createCsrWithSigner, csrSignatureAlgorithmName, parseCsr, verifyCsrSignature, type CertificationRequest } from './csr.js';
+export { crlSignatureAlgorithmName, parseCrl, type CertificateRevocationList } from './crl.js';
+export { assertCertificateId, assertProjectSlug, deviceIdentityFromSubject, deviceSubject, isValidCertificateId, isValidProjectSlug, type DeviceIdentity } from './identity.js';
+export { validateDeviceCertificate } from './device-validation.js';
+export { MAX_VALIDITY_DAYS, validityForDays, type Validity } from './validity.js';
+export { authorityKeyIdentifierExtension, keyIdentifier, type CertificateProfile } from './certificate-profile.js';
+export { ecdsaSignatureToDer, keySigner, type Signer } from './signer.js';
+export { checkValidityAgainstIssuer, keyMatchesCertificate, prepareIssuer, prepareSignerIssuer, type IssuingAuthority, type PreparedIssuer } from './issuer.js';
+export { MAX_PATH_LEN, createSelfSignedCa, issueCertificate, issueDeviceCertificate, type CertificateTemplate, type IssuedCertificate } from './issuance.js';
+export { signCsr, type CsrSigningResult } from './csr-signing.js';
+export { decodeObjects, loadCertificate, loadCertificates, loadCrls, loadCsr, loadPrivateKey, sniffDer, type PkiObject, type PkiObjectKind } from './pki-object.js';
+export { verifyChain, type ChainFailureCode } from './verify-chain.js';
+export { SignatureCache } from './signature-cache.js';
+export { SerialNumberSource } from './serial-number.js';
+export { type ValidationOptions } from './path-checks.js';
+export { normalizeDnsName } from './dns-name.js';
+export { parseIpAddress } from './ip-address.js';
+export { encodeCertsOnlyPkcs7 } from './certs-only-pkcs7.js';
 export {
   ACCEPT_ASTERISK_AND_AMPERSAND_IN_PRINTABLE_STRING,
   ACCEPT_GENERALIZED_TIME_BEFORE_2050,

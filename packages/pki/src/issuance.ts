@@ -7,7 +7,7 @@ import { checkValidityAgainstIssuer, type IssuingAuthority } from './issuer.js';
 import type { KeyAlgorithm } from './key-algorithm.js';
 import type { DistinguishedName } from './name.js';
 import { parseSubjectPublicKeyInfo, spkiDer, type PublicKeyInfo } from './public-key.js';
-import { randomSerialNumber } from './serial-number.js';
+import { randomSerialNumber, type SerialNumberSource } from './serial-number.js';
 import { keySigner, type Signer } from './signer.js';
 import { assertEncodableValidity, type Validity } from './validity.js';
 
@@ -90,9 +90,9 @@ function lintServerNames(profile: { readonly dnsNames: readonly string[]; readon
   }
 }
 
-function build(template: CertificateTemplate, issuerName: Buffer, signer: Signer, aki: Buffer | undefined): IssuedCertificate {
+function build(template: CertificateTemplate, issuerName: Buffer, signer: Signer, aki: Buffer | undefined, serials: SerialNumberSource | undefined): IssuedCertificate {
   const { algorithm } = signer;
-  const serialNumber = template.serialNumber ?? randomSerialNumber();
+  const serialNumber = template.serialNumber ?? serials?.next() ?? randomSerialNumber();
   const subjectKeyId = keyIdentifier(template.publicKey.keyBytes);
   const extensions = profileExtensions(template.profile, template.publicKey.algorithm, subjectKeyId, aki);
   const tbs = sequence([
@@ -112,7 +112,7 @@ function build(template: CertificateTemplate, issuerName: Buffer, signer: Signer
 /** Signs a certificate with a prepared CA: the "template → lint → sign" part of the pipeline. */
 export function issueCertificate(issuer: IssuingAuthority, template: CertificateTemplate): IssuedCertificate {
   lint(template, issuer);
-  return build(template, issuer.certificate.subject.der, issuer.signer, issuer.authorityKeyIdExtension);
+  return build(template, issuer.certificate.subject.der, issuer.signer, issuer.authorityKeyIdExtension, issuer.serials);
 }
 
 /** A self-signed root CA (`openssl req -x509`). */
@@ -130,7 +130,7 @@ export function createSelfSignedCa(options: {
     profile: { kind: 'root-ca', pathLen: options.pathLen },
   };
   lint(template, undefined);
-  return build(template, options.subject.der, keySigner(options.privateKey), undefined);
+  return build(template, options.subject.der, keySigner(options.privateKey), undefined, undefined);
 }
 
 /** Issues a device certificate straight from a public key (the factory line: no CSR round trip). */

@@ -1,3 +1,4 @@
+import { SerialNumberSource } from './serial-number.js';
 import type { KeyObject } from 'node:crypto';
 import { isCaCertificate, type Certificate } from './certificate.js';
 import { authorityKeyIdentifierExtension, keyIdentifier } from './certificate-profile.js';
@@ -12,6 +13,8 @@ export interface IssuingAuthority {
   readonly certificate: Certificate;
   readonly signer: Signer;
   readonly authorityKeyIdExtension: Buffer;
+  /** Where this issuer's serial numbers come from (a pooled CSPRNG page the issuer holds). */
+  readonly serials: SerialNumberSource;
 }
 
 /** An issuing authority whose key is in memory (the offline CLI, the platform root). */
@@ -45,7 +48,7 @@ export function prepareIssuer(certificate: Certificate, privateKey: KeyObject): 
     throw new PkiError('CA_KEY_MISMATCH', 'the CA private key does not belong to the CA certificate');
   }
   const signer = keySigner(privateKey);
-  return { certificate, signer, privateKey, algorithm: signer.algorithm, authorityKeyIdExtension: authorityKeyIdExtensionOf(certificate) };
+  return { certificate, signer, privateKey, algorithm: signer.algorithm, authorityKeyIdExtension: authorityKeyIdExtensionOf(certificate), serials: new SerialNumberSource() };
 }
 
 /**
@@ -64,7 +67,7 @@ export function prepareSignerIssuer(certificate: Certificate, signer: Signer): I
     matches = false;
   }
   if (!matches) throw new PkiError('CA_KEY_MISMATCH', 'the signer does not sign for the CA certificate’s public key');
-  return { certificate, signer, authorityKeyIdExtension: authorityKeyIdExtensionOf(certificate) };
+  return { certificate, signer, authorityKeyIdExtension: authorityKeyIdExtensionOf(certificate), serials: new SerialNumberSource() };
 }
 
 function assertIssuingCa(certificate: Certificate): void {

@@ -173,35 +173,26 @@ export interface SigningAlgorithm {
   readonly identifier: Buffer;
 }
 
-const signingCache = new Map<string, SigningAlgorithm>();
+/** RFC 5480 §4: hash strength matched to the curve (P-256/SHA-256, P-384/SHA-384, P-521/SHA-512). */
+function ecdsaAlgorithm(hash: HashName): SigningAlgorithm {
+  const id = hash === 'sha256' ? Oid.ecdsaWithSha256 : hash === 'sha384' ? Oid.ecdsaWithSha384 : Oid.ecdsaWithSha512;
+  return { hash, oid: id, identifier: sequence([oid(id)]) };
+}
+
+/** The algorithms fleetpki signs with, made once at load (a constant table; nothing is added at run time). */
+const SIGNING_ALGORITHMS: Readonly<Record<string, SigningAlgorithm>> = {
+  'ec:P-256': ecdsaAlgorithm('sha256'),
+  'ec:P-384': ecdsaAlgorithm('sha384'),
+  'ec:P-521': ecdsaAlgorithm('sha512'),
+  rsa: { hash: 'sha256', oid: Oid.sha256WithRSAEncryption, identifier: sequence([oid(Oid.sha256WithRSAEncryption), nullValue()]) },
+  ed25519: { hash: null, oid: Oid.ed25519, identifier: sequence([oid(Oid.ed25519)]) },
+};
 
 export function signingAlgorithmFor(key: KeyObject): SigningAlgorithm {
   const algorithm = describeKey(key);
-  const cacheKey = algorithm.kind === 'ec' ? `ec:${algorithm.curve}` : algorithm.kind;
-  const cached = signingCache.get(cacheKey);
-  if (cached) return cached;
-  let result: SigningAlgorithm;
-  switch (algorithm.kind) {
-    case 'ec': {
-      // Hash strength matched to the curve (RFC 5480 §4): P-256/SHA-256, P-384/SHA-384.
-      const hash: HashName = algorithm.curve === 'P-256' ? 'sha256' : algorithm.curve === 'P-384' ? 'sha384' : 'sha512';
-      const id = hash === 'sha256' ? Oid.ecdsaWithSha256 : hash === 'sha384' ? Oid.ecdsaWithSha384 : Oid.ecdsaWithSha512;
-      result = { hash, oid: id, identifier: sequence([oid(id)]) };
-      break;
-    }
-    case 'rsa':
-      result = { hash: 'sha256', oid: Oid.sha256WithRSAEncryption, identifier: sequence([oid(Oid.sha256WithRSAEncryption), nullValue()]) };
-      break;
-    case 'ed25519':
-      result = { hash: null, oid: Oid.ed25519, identifier: sequence([oid(Oid.ed25519)]) };
-      break;
-    default:
-      throw new PkiError('UNSUPPORTED_KEY_TYPE', `fleetpki does not sign with ${algorithm.kind} keys`, {
-        kind: algorithm.kind,
-      });
-  }
-  signingCache.set(cacheKey, result);
-  return result;
+  const known = SIGNING_ALGORITHMS[algorithm.kind === 'ec' ? `ec:${algorithm.curve}` : algorithm.kind];
+  if (!known) throw new PkiError('UNSUPPORTED_KEY_TYPE', `fleetpki does not sign with ${algorithm.kind} keys`, { kind: algorithm.kind });
+  return known;
 }
 
 export function signWith(data: Buffer, key: KeyObject, algorithm: SigningAlgorithm): Buffer {

@@ -1,3 +1,4 @@
+import type { SignatureCache } from './signature-cache.js';
 import { type Certificate } from './certificate.js';
 import { isPkiError, PkiError, type PkiErrorCode } from './errors.js';
 import { namesMatch } from './name-matching.js';
@@ -19,6 +20,8 @@ export interface ChainVerificationInput {
   /** The instant validity is judged at; required, as the core reads no clock. */
   readonly time: Date;
   readonly options?: ValidationOptions;
+  /** Signatures checked before, kept by the caller across validations (none: every signature is checked). */
+  readonly signatureCache?: SignatureCache | undefined;
 }
 
 export type ChainFailureCode = PathFailureCode | Extract<PkiErrorCode, 'UNKNOWN_ISSUER' | 'CERT_SIGNATURE_INVALID' | 'UNSUPPORTED_ALGORITHM'>;
@@ -69,19 +72,10 @@ const SPECIFICITY: Readonly<Record<ChainFailureCode, number>> = {
   CERT_REVOKED: 6,
 };
 
-/**
- * Signatures already checked, per parsed certificate: copies of the exact bytes that were
- * verified (the child's DER, the issuer's SPKI), so a cached anchor or intermediate has its own
- * signature checked once, not on every validation of every device below it (see
- * bench/validate.mjs), and an object changed after the check can never reuse the verdict.
- */
-const verifiedSignatures = new WeakMap<Certificate, { childDer: Buffer; issuerSpki: Buffer }[]>();
-
-function signatureVerified(child: Certificate, issuer: Certificate): boolean {
-  const known = verifiedSignatures.get(child);
-  if (known?.some((v) => v.childDer.equals(child.der) && v.issuerSpki.equals(issuer.publicKey.der))) return true;
+function signatureVerified(child: Certificate, issuer: Certificate, cache: SignatureCache | undefined): boolean {
+  if (cache?.has(child, issuer)) return true;
   const ok = verifySignature(child.tbsDer, child.signature, child.signatureAlgorithm, issuer.publicKey);
-  if (ok) verifiedSignatures.set(child, [...(known ?? []).slice(-7), { childDer: Buffer.from(child.der), issuerSpki: Buffer.from(issuer.publicKey.der) }]);
+  if (ok) cache?.add(child, issuer);
   return ok;
 }
 
@@ -138,6 +132,7 @@ export function verifyChain(input: ChainVerificationInput): ChainVerificationRes
           intermediates,
           time,
           options: { crls: options.crls, requireRevocationInfo: options.requireRevocationInfo, searchCrlSigners: false },
+          signatureCache: input.signatureCache,
         });
         verdict = result.ok;
         signerVerdicts.set(candidate, verdict);
@@ -185,7 +180,7 @@ export function verifyChain(input: ChainVerificationInput): ChainVerificationRes
       signatureChecks++;
       let verified = false;
       try {
-        verified = signatureVerified(current, cert);
+        verified = signatureVerified(current, cert, input.signatureCache);
       } catch (err) {
         if (!isPkiError(err)) throw err;
         consider(fail('UNSUPPORTED_ALGORITHM', current, `${describe(current)}: ${err.message}`));

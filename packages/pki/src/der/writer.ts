@@ -1,3 +1,4 @@
+import { Oid } from '../oids.js';
 import { Tag } from './tags.js';
 
 /**
@@ -101,11 +102,7 @@ export function namedBits(bits: readonly number[]): Buffer {
   return bitStringOf(bytes, unused);
 }
 
-const oidCache = new Map<string, Buffer>();
-
-export function oid(dotted: string): Buffer {
-  const cached = oidCache.get(dotted);
-  if (cached) return cached;
+function encodeOid(dotted: string): Buffer {
   const arcs = dotted.split('.').map((part) => {
     if (!/^[0-9]+$/.test(part)) throw new RangeError(`bad OID ${dotted}`);
     return Number(part);
@@ -123,9 +120,18 @@ export function oid(dotted: string): Buffer {
   };
   pushArc((arcs[0] as number) * 40 + (arcs[1] as number));
   for (const arc of arcs.slice(2)) pushArc(arc);
-  const encoded = tlv(Tag.OID, Buffer.from(bytes));
-  oidCache.set(dotted, encoded);
-  return encoded;
+  return tlv(Tag.OID, Buffer.from(bytes));
+}
+
+/**
+ * The encodings of the OIDs the core names, made once at load: issuance writes a dozen per
+ * certificate. A constant table, not a cache: any other OID is encoded when asked, and nothing
+ * a caller passes makes it grow.
+ */
+const KNOWN_OIDS: ReadonlyMap<string, Buffer> = new Map(Object.values(Oid).map((dotted) => [dotted, encodeOid(dotted)]));
+
+export function oid(dotted: string): Buffer {
+  return KNOWN_OIDS.get(dotted) ?? encodeOid(dotted);
 }
 
 export function nullValue(): Buffer {

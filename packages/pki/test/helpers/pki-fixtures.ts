@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import {
+import { SerialNumberSource,
   authorityKeyIdentifierExtension,
   createCsr,
   createSelfSignedCa,
@@ -116,6 +116,7 @@ export function forgeIssuer(issuer: Issued): PreparedIssuer {
     privateKey: issuer.key,
     signer: keySigner(issuer.key),
     algorithm: signingAlgorithmFor(issuer.key),
+    serials: new SerialNumberSource(),
     authorityKeyIdExtension: authorityKeyIdentifierExtension(
       issuer.cert.subjectKeyIdentifier ?? keyIdentifier(issuer.cert.publicKey.keyBytes),
     ),

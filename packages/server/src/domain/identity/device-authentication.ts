@@ -7,6 +7,7 @@ import {
   formatSubjectString,
   isPkiError,
   parseCertificate,
+  SignatureCache,
   validateDeviceCertificate,
   type Certificate,
 } from '@fleetpki/pki';
@@ -40,6 +41,8 @@ export class DeviceAuthenticator {
 
   private readonly projectBySlug: (values: { slug: string }) => Promise<ProjectRow | undefined>;
   private readonly validated = new ValidatedChainCache();
+  /** Signatures of the projects' cached anchors and of intermediates already checked (see SignatureCache). */
+  private readonly signatures = new SignatureCache();
   private readonly refusals = new RefusalThrottle();
 
   async authenticate(chainDer: readonly Buffer[], facts: ConnectionFacts): Promise<DeviceAuthResult> {
@@ -79,10 +82,10 @@ export class DeviceAuthenticator {
     const anchors = await this.anchors.anchorsFor(project);
     const now = this.deps.now();
     const chain = [leaf, ...intermediates];
-    const result = validateDeviceCertificate(chain, slug, anchors.enabled, [], now);
+    const result = validateDeviceCertificate(chain, slug, anchors.enabled, [], now, [], this.signatures);
     if (!result.ok) {
       // Say CA_DISABLED when the chain rests on a CA the project has switched off.
-      if (result.code === 'UNKNOWN_ISSUER' && anchors.disabled.length > 0 && validateDeviceCertificate(chain, slug, anchors.disabled, [], now).ok) {
+      if (result.code === 'UNKNOWN_ISSUER' && anchors.disabled.length > 0 && validateDeviceCertificate(chain, slug, anchors.disabled, [], now, [], this.signatures).ok) {
         return this.refuse(project.id, leaf, 'CA_DISABLED', 'the CA certificate this device chains to is disabled in the project', facts);
       }
       return this.refuse(project.id, leaf, result.code, result.message, facts);
