@@ -27,6 +27,9 @@ describe('parseName strictness', () => {
     { name: 'IA5String with a non-ASCII octet', der: nameOf([atv(Oid.emailAddress, Tag.IA5_STRING, Buffer.from([0x61, 0xff]))]), code: 'DER_MALFORMED' },
     { name: 'VisibleString with a control character', der: nameOf([atv(Oid.commonName, Tag.VISIBLE_STRING, Buffer.from([0x61, 0x0a]))]), code: 'DER_MALFORMED' },
     { name: 'UTF8String that is not UTF-8', der: nameOf([atv(Oid.commonName, Tag.UTF8_STRING, Buffer.from([0xc3, 0x28]))]), code: 'DER_MALFORMED' },
+    // Found by parser-fuzz.test.ts: String.fromCodePoint threw a RangeError past U+10FFFF.
+    { name: 'UniversalString past U+10FFFF (0x54657374)', der: nameOf([atv(Oid.commonName, Tag.UNIVERSAL_STRING, Buffer.from('Test', 'latin1'))]), code: 'DER_MALFORMED' },
+    { name: 'UniversalString with a surrogate code point', der: nameOf([atv(Oid.commonName, Tag.UNIVERSAL_STRING, Buffer.from([0, 0, 0xd8, 0x00]))]), code: 'DER_MALFORMED' },
   ];
   for (const refusal of refusals) {
     it(`refuses ${refusal.name}`, () => {

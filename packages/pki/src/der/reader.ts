@@ -300,7 +300,12 @@ export function stringValue(el: DerElement, what: string): string {
     case Tag.UNIVERSAL_STRING: {
       if (c.length % 4 !== 0) throw malformed(what, 'bad UniversalString length');
       let out = '';
-      for (let i = 0; i < c.length; i += 4) out += String.fromCodePoint(c.readUInt32BE(i));
+      for (let i = 0; i < c.length; i += 4) {
+        const codePoint = c.readUInt32BE(i);
+        // UCS-4 past Unicode's last code point, or a surrogate, is no character (ITU-T X.680 §41).
+        if (codePoint > 0x10ffff || (codePoint >= 0xd800 && codePoint <= 0xdfff)) throw malformed(what, `UniversalString code point 0x${codePoint.toString(16)} is not a character`);
+        out += String.fromCodePoint(codePoint);
+      }
       return out;
     }
     default:
