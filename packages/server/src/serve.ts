@@ -86,6 +86,8 @@ export interface RunningServer {
   readonly coapUrl: string;
   /** DTLS state this process holds: established sessions and half-open handshakes (past the cookie). */
   coapStats(): { sessions: number; halfOpen: number; blockBytes: number };
+  /** The management app itself, without the issue fast path in front (tests compare the two answers). */
+  readonly managementFetch: (request: Request) => Response | Promise<Response>;
   readonly dataDir: string;
   readonly store: Store;
   readonly platform: PlatformPki;
@@ -228,6 +230,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       mqttUrl: mqtt.url,
       coapUrl: coap.url,
       coapStats: () => ({ sessions: coap.dtls.sessionCount, halfOpen: coap.dtls.halfOpenCount, blockBytes: coap.blockBytesInUse() }),
+      managementFetch: (request) => app.fetch(request),
       dataDir,
       store,
       platform,

@@ -23,7 +23,7 @@ export function readBoundedBody(req: IncomingMessage, maxBytes: number): Promise
         // `Connection: close`, and the connection ends after it.
         finish();
         req.pause();
-        reject(tooLarge(maxBytes));
+        reject(bodyTooLarge(maxBytes));
         return;
       }
       chunks.push(chunk);
@@ -56,9 +56,10 @@ export function readBoundedBody(req: IncomingMessage, maxBytes: number): Promise
 /** Refuses a request whose declared Content-Length is over `maxBytes` before any of it is read (BODY_TOO_LARGE). */
 export function refuseDeclaredOversize(req: IncomingMessage, maxBytes: number): void {
   const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge(maxBytes);
+  if (Number.isFinite(declared) && declared > maxBytes) throw bodyTooLarge(maxBytes);
 }
 
-function tooLarge(maxBytes: number): ServiceError {
+/** BODY_TOO_LARGE, said the same way by every listener. */
+export function bodyTooLarge(maxBytes: number): ServiceError {
   return new ServiceError('BODY_TOO_LARGE', `request bodies are limited to ${maxBytes} bytes here`, { maxBytes });
 }

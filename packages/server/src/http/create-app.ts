@@ -8,7 +8,9 @@ import type { Logger } from '../logger.js';
 import { isServiceError, ServiceError } from '../service-error.js';
 import type { AppEnv } from './app-env.js';
 import { requireApiKey } from './auth.js';
-import { problemResponse } from './problem-response.js';
+import { internalError, problemResponse } from './problem-response.js';
+import { logRequest, requestIdOf } from './request-log.js';
+import { validationFailure } from './validation-failure.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { auditRoutes } from './routes/audit.js';
 import { certificateRoutes } from './routes/certificates.js';
@@ -17,7 +19,8 @@ import { deviceCredentialRoutes } from './routes/device-credentials.js';
 import { deviceRoutes } from './routes/devices.js';
 import { pkiRoutes } from './routes/pki.js';
 import type { MasterKeySource } from '../domain/management/index.js';
-import { jsonBodyText } from './json-body.js';
+import { parseJsonBody } from './json-body.js';
+import { bodyTooLarge } from '../edge/request-body.js';
 import { projectRoutes } from './routes/projects.js';
 import { serverCaRoutes } from './routes/server-ca.js';
 
@@ -40,39 +43,29 @@ export function createManagementApp(options: AppOptions): OpenAPIHono<AppEnv> {
   const { deps, logger } = options;
   const app = new OpenAPIHono<AppEnv>({
     // Schema failures become problems with the offending fields listed.
-    defaultHook: (result, c) => {
-      if (result.success) return undefined;
-      const issues = result.error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message }));
-      const summary = issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ');
-      return problemResponse(c, new ServiceError('VALIDATION_FAILED', `the request is not valid: ${summary}`, { issues }));
-    },
+    defaultHook: (result, c) => (result.success ? undefined : problemResponse(c, validationFailure(result.error.issues))),
   });
 
   app.use('*', async (c, next) => {
-    const requestId = c.req.header('x-request-id')?.slice(0, 100) ?? randomUUID();
+    const requestId = requestIdOf(c.req.header('x-request-id'), randomUUID);
     c.set('requestId', requestId);
     const started = performance.now();
     await next();
     c.header('x-request-id', requestId);
-    logger.log('info', 'request', {
-      requestId,
-      method: c.req.method,
-      path: c.req.path,
-      status: c.res.status,
-      durationMs: Math.round((performance.now() - started) * 10) / 10,
-    });
+    logRequest(logger, requestId, c.req.method, c.req.path, c.res.status, started);
   });
   app.use(
     '/v1/*',
     bodyLimit({
       maxSize: MAX_BODY_BYTES,
-      onError: (c) => problemResponse(c, new ServiceError('BODY_TOO_LARGE', `request bodies are limited to ${MAX_BODY_BYTES} bytes`, { maxBytes: MAX_BODY_BYTES })),
+      onError: (c) => problemResponse(c, bodyTooLarge(MAX_BODY_BYTES)),
     }),
   );
-  // A JSON body must be UTF-8: hono's reader would replace bad bytes with U+FFFD and store that.
+  // A JSON body is read here, once, as the fast path reads it: UTF-8 (hono's reader would replace
+  // bad bytes with U+FFFD and store that), then JSON, each refused with one code and one wording.
   app.use('/v1/*', async (c, next) => {
     if (c.req.method !== 'GET' && c.req.method !== 'HEAD' && /^application\/json\b/i.test(c.req.header('content-type') ?? '')) {
-      jsonBodyText(new Uint8Array(await c.req.arrayBuffer()));
+      parseJsonBody(new Uint8Array(await c.req.arrayBuffer()));
     }
     await next();
   });
@@ -101,7 +94,7 @@ export function createManagementApp(options: AppOptions): OpenAPIHono<AppEnv> {
     if (isServiceError(error)) return problemResponse(c, error);
     if (error instanceof HTTPException) return problemResponse(c, fromHttpException(error));
     logger.log('error', 'unhandled error', { requestId: c.var.requestId, error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
-    return problemResponse(c, new ServiceError('INTERNAL_ERROR', 'the server failed to handle this request; it is logged', { requestId: c.var.requestId }));
+    return problemResponse(c, internalError(c.var.requestId));
   });
   return app;
 }
@@ -109,7 +102,7 @@ export function createManagementApp(options: AppOptions): OpenAPIHono<AppEnv> {
 /** Hono's own refusals (malformed JSON, a wrong content type) carry statuses, not codes. */
 function fromHttpException(error: HTTPException): ServiceError {
   if (error.status === 415) return new ServiceError('UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json');
-  if (error.status === 413) return new ServiceError('BODY_TOO_LARGE', `request bodies are limited to ${MAX_BODY_BYTES} bytes`, { maxBytes: MAX_BODY_BYTES });
+  if (error.status === 413) return bodyTooLarge(MAX_BODY_BYTES);
   if (error.status === 400) return new ServiceError('MALFORMED_JSON', `the request body is not valid JSON: ${error.message}`);
   return new ServiceError('VALIDATION_FAILED', error.message);
 }

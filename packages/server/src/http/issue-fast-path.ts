@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { authenticate } from '../domain/management/index.js';
 import { authenticateForProject } from '../domain/management/index.js';
 import { issueThroughApi } from '../domain/issuance/index.js';
 import type { PkiDeps } from '../domain/issuance/index.js';
@@ -8,6 +7,9 @@ import { readBoundedBody, refuseDeclaredOversize } from '../edge/request-body.js
 import type { Logger } from '../logger.js';
 import { isServiceError, ServiceError } from '../service-error.js';
 import { parseJsonBody } from './json-body.js';
+import { internalError, problemHeaders } from './problem-response.js';
+import { logRequest, requestIdOf } from './request-log.js';
+import { validationFailure } from './validation-failure.js';
 import { MAX_BODY_BYTES } from './create-app.js';
 import { problemDocument } from '../edge/problem.js';
 import { PROBLEM_STATUS } from '../edge/problem-status.js';
@@ -26,13 +28,13 @@ export function issueFastPath(deps: PkiDeps, logger: Logger, fallback: (req: Inc
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     const match = req.method === 'POST' ? ISSUE_PATH.exec(path) : null;
     if (!match) return fallback(req, res);
-    const requestId = (req.headers['x-request-id'] as string | undefined)?.slice(0, 100) ?? randomUUID();
+    const requestId = requestIdOf(req.headers['x-request-id'] as string | undefined, randomUUID);
     const started = performance.now();
-    const answer = (status: number, body: unknown, contentType: string, extra: Record<string, string> = {}): void => {
+    const answer = (status: number, body: unknown, headers: Record<string, string>): void => {
       const text = JSON.stringify(body);
-      res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(text), 'x-request-id': requestId, ...extra });
+      res.writeHead(status, { ...headers, 'content-length': Buffer.byteLength(text), 'x-request-id': requestId });
       res.end(text);
-      logger.log('info', 'request', { requestId, method: 'POST', path, status, durationMs: Math.round((performance.now() - started) * 10) / 10 });
+      logRequest(logger, requestId, 'POST', path, status, started);
     };
     // Counted by the recorder from arrival, so concurrent requests still reading their bodies or
     // keys are waited for by the batch commit (issuance-recorder.ts); handed to the pipeline below.
@@ -41,38 +43,35 @@ export function issueFastPath(deps: PkiDeps, logger: Logger, fallback: (req: Inc
     const handle = async (): Promise<void> => {
       // The app's order: a declared body over the limit, the key, the body's checks, the project.
       refuseDeclaredOversize(req, MAX_BODY_BYTES);
-      let projectId: string;
-      try {
-        projectId = decodeURIComponent(match[1] as string);
-      } catch {
-        // Said only to a caller with a valid key, as every other refusal past the key.
-        await authenticate(deps, req.headers['x-api-key'] as string | undefined);
-        throw new ServiceError('VALIDATION_FAILED', 'the project ID in the path is not valid percent-encoding');
-      }
-      const { principal, project } = await authenticateForProject(deps, req.headers['x-api-key'] as string | undefined, projectId);
+      // As the router does: a path parameter that is not valid percent-encoding stays as sent (and names no project).
+      const { principal, project } = await authenticateForProject(deps, req.headers['x-api-key'] as string | undefined, pathParameter(match[1] as string));
       if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) throw new ServiceError('UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json');
       const body = await readBoundedBody(req, MAX_BODY_BYTES);
       const json = parseJsonBody(body);
       const parsed = IssueRequest.safeParse(json);
-      if (!parsed.success) {
-        const issues = parsed.error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message }));
-        const summary = issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ');
-        throw new ServiceError('VALIDATION_FAILED', `the request is not valid: ${summary}`, { issues });
-      }
+      if (!parsed.success) throw validationFailure(parsed.error.issues);
       const row = project();
       handedOver = true;
-      answer(201, await issueThroughApi(deps, principal, row, parsed.data, true), 'application/json');
+      answer(201, await issueThroughApi(deps, principal, row, parsed.data, true), { 'content-type': 'application/json' });
     };
     handle().catch((error: unknown) => {
       if (!handedOver) deps.recorder.leave();
       if (res.headersSent) return void res.destroy();
       if (isServiceError(error)) {
         const status = PROBLEM_STATUS[error.code];
-        answer(status, problemDocument(error, path), 'application/problem+json', status === 401 ? { 'www-authenticate': 'ApiKey realm="fleetpki", header="x-api-key"' } : {});
+        answer(status, problemDocument(error, path), problemHeaders(status));
         return;
       }
       logger.log('error', 'unhandled error', { requestId, error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
-      answer(500, problemDocument(new ServiceError('INTERNAL_ERROR', 'the server failed to handle this request; it is logged', { requestId }), path), 'application/problem+json');
+      answer(500, problemDocument(internalError(requestId), path), problemHeaders(500));
     });
   };
+}
+
+function pathParameter(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
 }
