@@ -53,6 +53,8 @@ export const SERVICE_ERROR_CODES = [
   'SIGNER_UNAVAILABLE',
   'SIGNER_RESPONSE_INVALID',
   'DEVICE_DISABLED',
+  /** A device operation that needs the certificate's authentication (rotation) came over a PSK session. */
+  'NO_CLIENT_CERTIFICATE',
   'DEVICE_IDENTITY_CHANGED',
   'ENROLLMENT_TOKEN_MISSING',
   'ENROLLMENT_TOKEN_INVALID',

@@ -9,7 +9,7 @@ import { runInNewContext } from 'node:vm';
 import { encodeName, encodePem, generateEncodedKeyPair, issueCertificate, prepareIssuer } from '@fleetpki/pki';
 import { blockOption } from '../src/gateway/coap-blocks.js';
 import { CoapOption, CoapType, dottedCoapCode, encodeCoapMessage, parseCoapMessage, readUintOption, uintOption, type CoapMessage } from '../src/gateway/coap-message.js';
-import { MAX_CSR_BYTES } from '../src/gateway/device-rotation.js';
+import { MAX_CSR_BYTES } from '../src/domain/issuance/index.js';
 import { startTestApi, type TestApi } from './helpers/api.js';
 import { base64, makeDevice, makeRoot } from './helpers/ca-fixtures.js';
 import { coapGet, runTool } from './helpers/coap-clients.js';

@@ -1,18 +1,17 @@
-import type { AuthenticatedDevice, DeviceAuthenticator, DeviceAuthResult } from '../domain/identity/index.js';
+import { refusalStatus, type AuthenticatedDevice, type DeviceAuthenticator, type DeviceAuthResult } from '../domain/identity/index.js';
 import type { PkiDeps } from '../domain/issuance/index.js';
 import type { PskAuthenticator } from '../domain/identity/index.js';
 import { PROBLEM_STATUS } from '../edge/problem-status.js';
+import { coapCodeFor } from '../edge/coap-code.js';
 import { isServiceError } from '../service-error.js';
 import type { Logger } from '../logger.js';
 import { BlockBudget } from './coap-blocks.js';
 import { CoapSession, problem, type CoapGate, type CoapRequest, type CoapResponse } from './coap-session.js';
 import type { ConnectionRegistry } from './connection-registry.js';
+import { ConnectionVerdicts } from './connection-verdicts.js';
 import { DtlsServer, type DtlsHandshakeFailure, type DtlsLimits, type DtlsPeer } from './dtls-server.js';
 import { nativeDtls } from './native-dtls.js';
-import { MAX_CSR_BYTES, renewDeviceCertificate } from './device-rotation.js';
-
-/** How long a refused session may stay to fetch the answer that says why (as on HTTPS). */
-export const REFUSED_SESSION_GRACE_MS = 5_000;
+import { MAX_CSR_BYTES, renewDeviceCertificate } from '../domain/issuance/index.js';
 
 /** The device identity resource, the same path as on HTTPS (DESIGN §5). */
 export const COAP_IDENTITY_PATH = '/v1/device/identity';
@@ -78,25 +77,24 @@ export async function startDeviceCoap(options: DeviceCoapOptions): Promise<Devic
     onError: logError('a DTLS datagram failed; its session was ended'),
   });
   const budget = new BlockBudget(COAP_BLOCK_BUDGET_BYTES);
+  const verdicts = new ConnectionVerdicts(options.registry);
   const sessions = new WeakMap<DtlsPeer, CoapSession<AuthenticatedDevice>>();
 
   dtls.on('session', (peer) => {
     const verdict = peer.pskIdentity !== null ? options.psk.authenticate(peer.pskIdentity, facts(peer)) : options.authenticator.authenticate(peer.chain, facts(peer));
-    const settled = verdict.then(
-      (result) => {
-        if (!result.ok) setTimeout(() => peer.destroy(), REFUSED_SESSION_GRACE_MS).unref();
-        else if (!peer.closed) options.registry.add(result.device, peer, peer);
-        return result;
+    verdicts.track(peer, verdict, {
+      admit: (result) => {
+        if (!peer.closed) options.registry.add(result.device, peer, peer);
       },
-      (error: unknown): DeviceAuthResult => {
+      end: () => peer.destroy(),
+      failed: (error) => {
         logError('device authentication failed unexpectedly')(error);
         peer.destroy();
-        return { ok: false, code: 'NO_CLIENT_CERTIFICATE', message: 'this session was not authenticated' };
       },
-    );
+    });
     const session = new CoapSession<AuthenticatedDevice>({
       send: (datagram) => peer.send(datagram),
-      gate: () => gateOf(peer, settled),
+      gate: () => gateOf(peer),
       bodyLimit: (method, path) => (method === 'POST' && path === COAP_CSR_PATH ? MAX_CSR_BYTES : 0),
       handle: (request, device) => handle(peer, request, device),
       budget,
@@ -109,10 +107,8 @@ export async function startDeviceCoap(options: DeviceCoapOptions): Promise<Devic
   dtls.on('message', (peer, data) => sessions.get(peer)?.receive(data));
 
   /** A session stays admitted while the registry holds it (enforcement removes it by ending the session). */
-  const gateOf = async (peer: DtlsPeer, settled: Promise<DeviceAuthResult>): Promise<CoapGate<AuthenticatedDevice>> => {
-    const registered = options.registry.deviceOf(peer);
-    if (registered) return { ok: true, principal: registered };
-    const result = await settled;
+  const gateOf = async (peer: DtlsPeer): Promise<CoapGate<AuthenticatedDevice>> => {
+    const result = await verdicts.of(peer);
     return result.ok ? { ok: true, principal: result.device } : { ok: false, refusal: refusal(result) };
   };
 
@@ -139,10 +135,6 @@ export async function startDeviceCoap(options: DeviceCoapOptions): Promise<Devic
    * the identity the session's certificate authenticated — whatever the CSR's subject says.
    */
   const rotate = async (request: CoapRequest, device: AuthenticatedDevice): Promise<CoapResponse> => {
-    if (device.credential !== 'certificate') {
-      // DESIGN §5: rotation is authenticated by the device's current certificate.
-      return problem('4.01', 'NO_CLIENT_CERTIFICATE', 'rotation needs a session authenticated with the device certificate');
-    }
     if (request.contentFormat !== undefined && request.contentFormat !== CONTENT_FORMAT_PKCS10) {
       return problem('4.15', 'UNSUPPORTED_MEDIA_TYPE', `send the CSR as DER PKCS#10 (Content-Format ${CONTENT_FORMAT_PKCS10})`);
     }
@@ -168,14 +160,9 @@ export async function startDeviceCoap(options: DeviceCoapOptions): Promise<Devic
   };
 }
 
-/** RFC 7252 §5.9 / RFC 8132: the CoAP response code of an HTTP status (4.09 and 4.22 exist since RFC 8132). */
-function coapCodeFor(status: number): CoapResponse['code'] {
-  return `${Math.floor(status / 100)}.${String(status % 100).padStart(2, '0')}`;
-}
-
-/** RFC 7252 §5.9.2.2 / §5.9.2.4: 4.01 to a peer that presented nothing, 4.03 to one refused. */
+/** A refused session's answer: 4.01 or 4.03 from the same status as on HTTPS (RFC 7252 §5.9.2.2, §5.9.2.4). */
 function refusal(result: Extract<DeviceAuthResult, { ok: false }>): CoapResponse {
-  return problem(result.code === 'NO_CLIENT_CERTIFICATE' ? '4.01' : '4.03', result.code, result.message);
+  return problem(coapCodeFor(refusalStatus(result.code)), result.code, result.message);
 }
 
 /**

@@ -5,7 +5,7 @@ import type { DeviceAuthResult } from '../domain/identity/index.js';
 import { problemBody, problemDocument } from '../edge/problem.js';
 import { PROBLEM_STATUS } from '../edge/problem-status.js';
 import { isServiceError } from '../service-error.js';
-import { MAX_CSR_BYTES, renewDeviceCertificate } from './device-rotation.js';
+import { MAX_CSR_BYTES, renewDeviceCertificate } from '../domain/issuance/index.js';
 import { EST_PATH, handleEst, type EstOperation } from './est-handlers.js';
 import { readBoundedBody } from '../edge/request-body.js';
 import { listen } from '../listen.js';
@@ -14,6 +14,7 @@ import { tlsClientErrorHandler } from './handshake-failure.js';
 import type { DeviceTransportOptions } from './device-transport.js';
 import { peerChain } from './peer-chain.js';
 import { trackSockets } from './socket-tracker.js';
+import { ConnectionVerdicts, REFUSED_CONNECTION_GRACE_MS } from './connection-verdicts.js';
 
 /**
  * How long an idle device connection stays open between requests. Devices poll or hold their
@@ -21,9 +22,6 @@ import { trackSockets } from './socket-tracker.js';
  * request, and idle connections are cheap (measured by npm run bench:gateway).
  */
 export const DEVICE_KEEP_ALIVE_MS = 120_000;
-
-/** How long a refused connection may stay open to fetch the problem document that says why. */
-export const REFUSED_CONNECTION_GRACE_MS = 5_000;
 
 /** The longest a connection without a device identity may stay open while an EST enrollment runs on it. */
 export const REFUSED_CONNECTION_MAX_MS = 30_000;
@@ -46,9 +44,7 @@ export interface DeviceHttps {
  * verdict. The connection is registered so disabling its device or CA ends it.
  */
 export async function startDeviceHttps(options: DeviceHttpsOptions): Promise<DeviceHttps> {
-  // Verdicts still pending, and refusals; an admitted connection is found in the registry, so an
-  // idle device connection holds no promise or result of its own.
-  const verdicts = new WeakMap<TLSSocket, Promise<DeviceAuthResult>>();
+  const verdicts = new ConnectionVerdicts(options.registry);
   const enrolling = new WeakSet<object>();
   /** Ends a refused connection once its grace is over and no enrollment is running on it. */
   const endRefused = (socket: TLSSocket, waitedMs: number): void => {
@@ -63,11 +59,7 @@ export async function startDeviceHttps(options: DeviceHttpsOptions): Promise<Dev
     res.setHeader('connection', 'close'); // a refused device gets its answer, then the connection ends
     send(res, problem.status, 'application/problem+json', problem.body);
   };
-  const verdictOf = async (req: IncomingMessage): Promise<DeviceAuthResult> => {
-    const device = options.registry.deviceOf(req.socket);
-    if (device) return { ok: true, device };
-    return (await verdicts.get(req.socket as TLSSocket)) ?? { ok: false, code: 'NO_CLIENT_CERTIFICATE', message: 'this connection was not authenticated' };
-  };
+  const verdictOf = (req: IncomingMessage): Promise<DeviceAuthResult> => verdicts.of(req.socket);
 
   // Plain handlers, no framework layers per request: GET /v1/device/identity is on the hot path of every device.
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -123,23 +115,17 @@ export async function startDeviceHttps(options: DeviceHttpsOptions): Promise<Dev
   server.keepAliveTimeout = DEVICE_KEEP_ALIVE_MS;
   const sockets = trackSockets(server);
   server.on('secureConnection', (socket: TLSSocket) => {
-    const verdict = options.authenticator.authenticate(peerChain(socket), { transport: 'https', remoteAddress: socket.remoteAddress });
-    verdicts.set(socket, verdict);
-    verdict.then(
-      (result) => {
-        if (!result.ok) {
-          // Time to ask for its refusal and read it; a refused peer does not hold a connection.
-          setTimeout(() => endRefused(socket, REFUSED_CONNECTION_GRACE_MS), REFUSED_CONNECTION_GRACE_MS).unref();
-          return;
-        }
+    verdicts.track(socket, options.authenticator.authenticate(peerChain(socket), { transport: 'https', remoteAddress: socket.remoteAddress }), {
+      admit: (result) => {
         if (!socket.destroyed) options.registry.add(result.device, socket, socket);
-        verdicts.delete(socket);
       },
-      (error: unknown) => {
+      // Time to ask for its refusal and read it; a refused peer does not hold a connection.
+      end: () => endRefused(socket, REFUSED_CONNECTION_GRACE_MS),
+      failed: (error) => {
         options.logger.log('error', 'device authentication failed unexpectedly', { error: (error as Error).stack ?? String(error) });
         socket.destroy();
       },
-    );
+    });
   });
   server.on('tlsClientError', tlsClientErrorHandler(options.authenticator, 'https', options.logger));
 

@@ -3,6 +3,7 @@ import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import type { DeviceAuthResult } from '../domain/identity/index.js';
 import { isOwnTopic } from './device-topics.js';
 import { BoundedMqttConnection } from './mqtt-packet-bound.js';
+import { ConnectionVerdicts } from './connection-verdicts.js';
 import { tlsClientErrorHandler } from './handshake-failure.js';
 import { listen } from '../listen.js';
 import type { DeviceTransportOptions } from './device-transport.js';
@@ -36,7 +37,7 @@ function refusal(message: string, returnCode: number): AuthenticateError {
  * `{projectId}/{certificateId}/`.
  */
 export async function startDeviceMqtt(options: DeviceMqttOptions): Promise<DeviceMqtt> {
-  const verdicts = new WeakMap<object, Promise<DeviceAuthResult>>();
+  const verdicts = new ConnectionVerdicts(options.registry);
   const identities = new WeakMap<Client, Extract<DeviceAuthResult, { ok: true }>['device']>();
   /** Clients whose CONNECT carried a client ID other than their certificate ID (or empty). */
   const wrongIds = new WeakSet<Client>();
@@ -46,9 +47,7 @@ export async function startDeviceMqtt(options: DeviceMqttOptions): Promise<Devic
     // another project with the same certificate ID can never take over this one's session. The
     // client still sends its bare certificate ID (or an empty one, which is given it).
     preConnect(client, packet, callback) {
-      const verdict = verdicts.get(client.conn);
-      if (!verdict) return callback(null, false);
-      verdict.then(
+      verdicts.of(client.conn).then(
         (result) => {
           if (result.ok) {
             if (packet.clientId === '' || packet.clientId === result.device.certificateId) packet.clientId = brokerClientId(result.device);
@@ -60,9 +59,7 @@ export async function startDeviceMqtt(options: DeviceMqttOptions): Promise<Devic
       );
     },
     authenticate(client, _username, _password, done) {
-      const verdict = verdicts.get(client.conn);
-      if (!verdict) return done(refusal('NO_CLIENT_CERTIFICATE', NOT_AUTHORIZED), false);
-      verdict.then(
+      verdicts.of(client.conn).then(
         (result) => {
           if (!result.ok) return done(refusal(result.code, NOT_AUTHORIZED), false);
           if (wrongIds.has(client) || client.id !== brokerClientId(result.device)) {
@@ -92,11 +89,16 @@ export async function startDeviceMqtt(options: DeviceMqttOptions): Promise<Devic
   const server: TlsServer = createTlsServer(options.tls);
   const sockets = trackSockets(server);
   server.on('secureConnection', (socket: TLSSocket) => {
-    const verdict = options.authenticator.authenticate(peerChain(socket), { transport: 'mqtt', remoteAddress: socket.remoteAddress });
-    verdict.catch(() => {}); // awaited by the broker's hooks; logged there
     // The broker reads through the packet bound, never the socket itself (mqtt-packet-bound.ts).
     const conn = new BoundedMqttConnection(socket, (why) => options.logger.log('info', 'MQTT connection cut at a bound', { why, remoteAddress: socket.remoteAddress ?? null }));
-    verdicts.set(conn, verdict);
+    // Admitted in the broker's authenticate hook, once the client ID is checked too.
+    verdicts.track(conn, options.authenticator.authenticate(peerChain(socket), { transport: 'mqtt', remoteAddress: socket.remoteAddress }), {
+      end: () => conn.destroy(),
+      failed: (error) => {
+        options.logger.log('error', 'device authentication failed unexpectedly', { error: (error as Error).stack ?? String(error) });
+        conn.destroy();
+      },
+    });
     broker.handle(conn);
   });
   server.on('tlsClientError', tlsClientErrorHandler(options.authenticator, 'mqtt', options.logger));

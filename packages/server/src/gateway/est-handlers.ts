@@ -7,7 +7,7 @@ import { enrollWithManufacturerCertificate } from '../domain/issuance/index.js';
 import { MAX_CSR_BYTES } from '../domain/issuance/index.js';
 import type { PkiDeps } from '../domain/issuance/index.js';
 import { ServiceError } from '../service-error.js';
-import { renewDeviceCertificate } from './device-rotation.js';
+import { renewDeviceCertificate } from '../domain/issuance/index.js';
 import { basicPassword, decodeEstCsr, EST_CERTS_HEADERS, estCertsOnly } from './est-messages.js';
 import { peerChain } from './peer-chain.js';
 import { readBoundedBody } from '../edge/request-body.js';

@@ -7,3 +7,4 @@ export { DeviceAuthenticator, MAX_PEER_CHAIN } from './device-authentication.js'
 export type { AuthenticatedDevice, ConnectionFacts, DeviceAuthFailureCode, DeviceAuthResult, DeviceTransport } from './identity-types.js';
 export { ProjectAnchorCache } from './project-anchors.js';
 export { PskAuthenticator } from './psk-authentication.js';
+export { refusalStatus } from './refusal-status.js';

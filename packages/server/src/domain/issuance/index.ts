@@ -10,3 +10,4 @@ export { type IssuanceRecord, type IssuanceRecordSink, kyselyRecordSink } from '
 export { IssuanceRecorder } from './issuance-recorder.js';
 export { enrollWithManufacturerCertificate } from './manufacturer-enrollment.js';
 export { type PkiDeps } from './pki-deps.js';
+export { renewDeviceCertificate } from './device-renewal.js';
