@@ -12,6 +12,16 @@ export const SERVICE_ERROR_CODES = [
   'UNSUPPORTED_MEDIA_TYPE',
   'BODY_TOO_LARGE',
   'ROUTE_NOT_FOUND',
+  /** A route or resource that exists, asked with a method it does not answer (HTTP 405, CoAP 4.05). */
+  'METHOD_NOT_ALLOWED',
+  /** MQTT: the CONNECT's client ID is not the certificate ID (CONNACK 0x02). */
+  'CLIENT_ID_MISMATCH',
+  /** CoAP: a critical option the server does not know, or a malformed one (RFC 7252 §5.4.1, 4.02). */
+  'BAD_OPTION',
+  /** CoAP: a Block1 piece missing or out of order (RFC 7959 §2.9.2, 4.08). */
+  'REQUEST_ENTITY_INCOMPLETE',
+  /** A bounded resource of the server is in use to its limit; try again (5.03 with Max-Age). */
+  'SERVER_BUSY',
   'PROJECT_NOT_FOUND',
   'PROJECT_SLUG_INVALID',
   'PROJECT_SLUG_TAKEN',

@@ -11,6 +11,12 @@ export const PROBLEM_STATUS: Readonly<Record<ServiceErrorCode, number>> = {
   UNSUPPORTED_MEDIA_TYPE: 415,
   BODY_TOO_LARGE: 413,
   ROUTE_NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  CLIENT_ID_MISMATCH: 400,
+  // CoAP's own codes: 4.02 has no HTTP twin (402 is Payment Required), so CoAP says it directly.
+  BAD_OPTION: 400,
+  REQUEST_ENTITY_INCOMPLETE: 408,
+  SERVER_BUSY: 503,
   PROJECT_NOT_FOUND: 404,
   PROJECT_SLUG_INVALID: 400,
   PROJECT_SLUG_TAKEN: 409,

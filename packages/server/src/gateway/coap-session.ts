@@ -1,4 +1,6 @@
 import { randomInt } from 'node:crypto';
+import type { DeviceAuthFailureCode } from '../domain/identity/index.js';
+import type { ServiceErrorCode } from '../service-error.js';
 import type { BlockBudget} from './coap-blocks.js';
 import { Block1Reassembly, block2Piece, blockOption, MAX_BLOCK_SIZE, readBlockOption } from './coap-blocks.js';
 import {
@@ -331,7 +333,7 @@ export const MAX_PROBLEM_BYTES = 512;
  * boundary, until the document's UTF-8 fits MAX_PROBLEM_BYTES: bytes are counted, not UTF-16
  * units, and JSON escapes are counted as sent.
  */
-export function problem(code: CoapResponse['code'], failure: string, detail: string): CoapResponse {
+export function problem(code: CoapResponse['code'], failure: ServiceErrorCode | DeviceAuthFailureCode, detail: string): CoapResponse {
   let text = detail;
   let payload = Buffer.from(JSON.stringify({ code: failure, detail: text }));
   while (payload.length > MAX_PROBLEM_BYTES) {

@@ -184,13 +184,7 @@ function auditHandshakeFailure(options: DeviceCoapOptions, failure: DtlsHandshak
     return;
   }
   if (failure.chain.length === 0) return;
-  const stolen = failure.reason === nativeDtls().REASON_BAD_SIGNATURE;
   void audited(
-    options.authenticator.recordHandshakeRefusal(
-      failure.chain,
-      stolen ? 'KEY_POSSESSION_NOT_PROVEN' : 'TLS_HANDSHAKE_FAILED',
-      stolen ? 'the handshake signature does not verify with the certificate’s key: the client does not hold the key' : `the DTLS handshake failed: ${failure.reasonText || failure.kind}`,
-      facts,
-    ),
+    options.authenticator.recordHandshakeFailure({ chain: failure.chain, signatureFailed: failure.reason === nativeDtls().REASON_BAD_SIGNATURE, reason: failure.reasonText || failure.kind }, facts),
   );
 }

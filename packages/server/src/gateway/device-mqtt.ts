@@ -4,6 +4,8 @@ import type { DeviceAuthResult } from '../domain/identity/index.js';
 import { isOwnTopic } from './device-topics.js';
 import { BoundedMqttConnection } from './mqtt-packet-bound.js';
 import { ConnectionVerdicts } from './connection-verdicts.js';
+import type { DeviceAuthFailureCode } from '../domain/identity/index.js';
+import type { ServiceErrorCode } from '../service-error.js';
 import { tlsClientErrorHandler } from './handshake-failure.js';
 import { listen } from '../listen.js';
 import type { DeviceTransportOptions } from './device-transport.js';
@@ -26,8 +28,9 @@ function brokerClientId(device: { readonly projectId: string; readonly certifica
   return `${device.projectId}/${device.certificateId}`;
 }
 
-function refusal(message: string, returnCode: number): AuthenticateError {
-  return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
+/** An MQTT refusal: its message is the code, from the closed union. */
+function refusal(code: ServiceErrorCode | DeviceAuthFailureCode, returnCode: number): AuthenticateError {
+  return Object.assign(new Error(code), { returnCode }) as AuthenticateError;
 }
 
 /**

@@ -14,9 +14,8 @@ const SIGNATURE_FAILURES = new Set(['ERR_SSL_BAD_SIGNATURE', 'ERR_SSL_PROVIDER_S
 /**
  * The 'tlsClientError' listener of a device transport: logs the failed handshake, ends the
  * socket (with a listener, node:tls leaves it open, and a peer that never finishes would stay
- * forever) and audits it when the client had sent a certificate: a CertificateVerify that does
- * not verify is someone presenting a certificate without its key (OpenSSL checks it even though
- * the trust decision is ours). The chain is still readable here.
+ * forever) and, when the client had sent a certificate, reports the failure as facts to the
+ * identity service, which decides its code. The chain is still readable here.
  */
 export function tlsClientErrorHandler(
   authenticator: DeviceAuthenticator,
@@ -28,14 +27,8 @@ export function tlsClientErrorHandler(
     const chain = peerChain(socket);
     socket.destroy();
     if (chain.length === 0) return;
-    const stolen = error.code !== undefined && SIGNATURE_FAILURES.has(error.code);
     authenticator
-      .recordHandshakeRefusal(
-        chain,
-        stolen ? 'KEY_POSSESSION_NOT_PROVEN' : 'TLS_HANDSHAKE_FAILED',
-        stolen ? 'the handshake signature does not verify with the certificate’s key: the client does not hold the key' : `the TLS handshake failed: ${error.message.trim()}`,
-        { transport, remoteAddress: socket.remoteAddress },
-      )
+      .recordHandshakeFailure({ chain, signatureFailed: error.code !== undefined && SIGNATURE_FAILURES.has(error.code), reason: error.message.trim() }, { transport, remoteAddress: socket.remoteAddress })
       .catch((auditError: unknown) => logger.log('error', 'cannot audit a failed handshake', { error: (auditError as Error).message }));
   };
 }

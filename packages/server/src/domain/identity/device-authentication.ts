@@ -19,7 +19,7 @@ import { ValidatedChainCache, type ValidatedChain } from './validated-chains.js'
 import type { ServiceDeps } from '../shared/service-deps.js';
 import { preparedQuery } from '../../store/prepared-query.js';
 import { provisionDevice } from './zero-touch-provisioning.js';
-import type { AuthenticatedDevice, ConnectionFacts, DeviceAuthFailureCode, DeviceAuthResult } from './identity-types.js';
+import type { AuthenticatedDevice, ConnectionFacts, DeviceAuthFailureCode, DeviceAuthResult, HandshakeFailure } from './identity-types.js';
 
 /** Bound on certificates taken from one handshake: real device chains hold two or three. */
 export const MAX_PEER_CHAIN = 8;
@@ -143,8 +143,14 @@ export class DeviceAuthenticator {
    * CertificateVerify that does not verify: the certificate without its key), in the audit log
    * of the project the certificate names.
    */
-  async recordHandshakeRefusal(chainDer: readonly Buffer[], code: 'KEY_POSSESSION_NOT_PROVEN' | 'TLS_HANDSHAKE_FAILED', message: string, facts: ConnectionFacts): Promise<void> {
-    const [leafDer] = chainDer;
+  async recordHandshakeFailure(failure: HandshakeFailure, facts: ConnectionFacts): Promise<void> {
+    // A CertificateVerify that does not verify is someone presenting a certificate without its key
+    // (the TLS stack checks it even though the trust decision is ours).
+    const code = failure.signatureFailed ? 'KEY_POSSESSION_NOT_PROVEN' : 'TLS_HANDSHAKE_FAILED';
+    const message = failure.signatureFailed
+      ? 'the handshake signature does not verify with the certificate’s key: the client does not hold the key'
+      : `the ${facts.transport === 'coap' ? 'DTLS' : 'TLS'} handshake failed: ${failure.reason}`;
+    const [leafDer] = failure.chain;
     if (!leafDer) return;
     let leaf: Certificate;
     try {

@@ -57,3 +57,16 @@ export interface ConnectionFacts {
   readonly transport: DeviceTransport;
   readonly remoteAddress?: string | undefined;
 }
+
+/**
+ * A handshake that failed after the client presented a certificate, as neutral facts: the
+ * transport says what happened, the identity service decides what it means.
+ */
+export interface HandshakeFailure {
+  /** The certificates the client sent, leaf first, DER. */
+  readonly chain: readonly Buffer[];
+  /** A signature of the client's did not verify (for a server, only CertificateVerify: the key was not proven). */
+  readonly signatureFailed: boolean;
+  /** The TLS stack's own words, for the audit. */
+  readonly reason: string;
+}
