@@ -6,6 +6,7 @@ import { GOLIOTH_CIPHER_LIST } from '../src/gateway/dtls-server.js';
 import { nativeDtls, type NativeHandle } from '../src/gateway/native-dtls.js';
 import { makeDevice, makeRoot } from './helpers/ca-fixtures.js';
 import { clientHello } from './helpers/dtls-flood.js';
+import { seededRandom } from './helpers/seeded-random.js';
 
 /**
  * Bounded fuzzing of the addon's packet input (CI): mutated ClientHellos into the stateless
@@ -17,17 +18,6 @@ const ITERATIONS = Number(process.env['FLEETPKI_DTLS_FUZZ_ITERATIONS'] ?? 200_00
 const MAX_MS = Number(process.env['FLEETPKI_DTLS_FUZZ_SECONDS'] ?? 15) * 1000;
 const SEED = Number(process.env['FLEETPKI_DTLS_FUZZ_SEED'] ?? Date.now() % 2 ** 31);
 const STATES = new Set(['listening', 'handshaking', 'established', 'closed', 'failed']);
-
-/** xorshift32: reproducible from the seed printed with any failure. */
-function prng(seed: number): () => number {
-  let x = seed || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 2 ** 32;
-  };
-}
 
 function mutate(input: Buffer, random: () => number): Buffer {
   const out = Buffer.from(input);
@@ -62,7 +52,7 @@ describe('DTLS addon: bounded fuzzing of packet input', () => {
     const root = makeRoot('/CN=Fuzz Root');
     const server = makeDevice(root, 'fuzz', 'server');
     const context = native.createContext(Buffer.from(server.pem), Buffer.from(server.keyPem), GOLIOTH_CIPHER_LIST);
-    const random = prng(SEED);
+    const random = seededRandom(SEED);
     const cookie = randomBytes(32);
     const seeds = [clientHello(randomBytes(32)), clientHello(randomBytes(32), cookie)];
     const check = (result: { out: Buffer[]; data: Buffer[]; state: string }) => {

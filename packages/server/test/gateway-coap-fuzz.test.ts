@@ -7,6 +7,7 @@ import type { Logger } from '../src/logger.js';
 import { startTestApi, type TestApi } from './helpers/api.js';
 import { base64, makeDevice, makeRoot } from './helpers/ca-fixtures.js';
 import { jsonOf, TestCoapClient } from './helpers/coap-session-client.js';
+import { seededRandom } from './helpers/seeded-random.js';
 
 /**
  * Bounded fuzzing of CoAP inside established DTLS sessions (CI): mutated and random messages
@@ -20,17 +21,6 @@ const CODEC_ITERATIONS = Number(process.env['FLEETPKI_COAP_FUZZ_ITERATIONS'] ?? 
 const SEED = Number(process.env['FLEETPKI_COAP_FUZZ_SEED'] ?? Date.now() % 2 ** 31);
 /** The server's whole growth over a run; a table without a bound would grow by the input. */
 const RSS_LIMIT = 32 * 1024 * 1024;
-
-/** xorshift32: reproducible from the seed printed with any failure. */
-function prng(seed: number): () => number {
-  let x = seed || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 2 ** 32;
-  };
-}
 
 const path = (...segments: string[]) => segments.map((s) => ({ number: CoapOption.URI_PATH, value: Buffer.from(s) }));
 
@@ -89,7 +79,7 @@ describe('CoAP inside DTLS: bounded fuzzing', () => {
 
   it(`the codec: ${CODEC_ITERATIONS} mutated datagrams parse or throw CoapFormatError, and what parses re-encodes to itself`, (t) => {
     t.diagnostic(`seed ${SEED}`);
-    const random = prng(SEED);
+    const random = seededRandom(SEED);
     const started = Date.now();
     let parsed = 0;
     for (let i = 0; i < CODEC_ITERATIONS && Date.now() - started < MAX_MS; i++) {
@@ -109,7 +99,7 @@ describe('CoAP inside DTLS: bounded fuzzing', () => {
   for (const kind of ['admitted', 'refused'] as const) {
     it(`a ${kind} session: up to ${ITERATIONS} mutated messages (or ${MAX_MS / 1000} s): no error logged, memory bounded, the session and the server answer after`, async (t) => {
       t.diagnostic(`seed ${SEED}`);
-      const random = prng(SEED + (kind === 'refused' ? 1 : 0));
+      const random = seededRandom(SEED + (kind === 'refused' ? 1 : 0));
       const cert = kind === 'admitted' ? admitted : refused;
       const client = new TestCoapClient(cert.pem, cert.keyPem, port);
       assert.equal(await client.connect(), 'established');

@@ -8,18 +8,9 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { connect, type TLSSocket } from 'node:tls';
 import { connectPacket } from './mqtt-clients.js';
+import { seededRandom } from './seeded-random.js';
 
 const PACKETS_PER_SESSION = 100;
-
-export function prng(seed: number): () => number {
-  let x = seed || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 2 ** 32;
-  };
-}
 
 const str = (text: string): Buffer => {
   const bytes = Buffer.from(text, 'utf8');
@@ -77,7 +68,7 @@ async function session(port: number, ca: string, cert: string, key: string, clie
 const [port, caFile, certFile, keyFile, iterations, maxMs, seed] = process.argv.slice(2);
 if (seed !== undefined) {
   const [ca, cert, key] = [caFile, certFile, keyFile].map((f) => readFileSync(f as string, 'utf8')) as [string, string, string];
-  const random = prng(Number(seed));
+  const random = seededRandom(Number(seed));
   const started = Date.now();
   let sent = 0;
   let sessions = 1;
