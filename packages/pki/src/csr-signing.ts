@@ -1,6 +1,5 @@
 import type { CertificateProfile } from './certificate-profile.js';
-import { parseCsr, verifyCsrSignature, type CertificationRequest } from './csr.js';
-import { PkiError } from './errors.js';
+import { assertCsrSignature, parseCsr, type CertificationRequest } from './csr.js';
 import { deviceIdentityFromSubject, type DeviceIdentity } from './identity.js';
 import { issueCertificate, type IssuedCertificate } from './issuance.js';
 import type { IssuingAuthority } from './issuer.js';
@@ -28,9 +27,7 @@ export interface CsrSigningResult extends IssuedCertificate {
  */
 export async function signCsr(issuer: IssuingAuthority, csrDer: Buffer, options: CsrSigningOptions): Promise<CsrSigningResult> {
   const csr = parseCsr(csrDer);
-  if (!(await verifyCsrSignature(csr))) {
-    throw new PkiError('CSR_SIGNATURE_INVALID', 'the CSR’s signature does not verify: it was altered or not signed by its key');
-  }
+  await assertCsrSignature(csr);
   const identity = options.devicePolicy === false ? undefined : deviceIdentityFromSubject(csr.subject, options.devicePolicy.project);
   const issued = issueCertificate(issuer, {
     subject: csr.subject,

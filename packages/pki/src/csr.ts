@@ -83,6 +83,17 @@ export async function verifyCsrSignature(csr: CertificationRequest): Promise<boo
   return verifySignature(csr.infoDer, csr.signature, csr.signatureAlgorithm, csr.publicKey, { keyObject: key });
 }
 
+/**
+ * The proof-of-possession stage of every CSR pipeline (the CLI's `cert sign`, the server's
+ * issuance): CSR_SIGNATURE_INVALID when the signature does not verify, UNSUPPORTED_ALGORITHM when
+ * it is made with an algorithm the core refuses (SHA-1, SHA-224, SHA-3 …).
+ */
+export async function assertCsrSignature(csr: CertificationRequest): Promise<void> {
+  if (!(await verifyCsrSignature(csr))) {
+    throw new PkiError('CSR_SIGNATURE_INVALID', 'the CSR’s signature does not verify: it was altered or not signed by its key');
+  }
+}
+
 export function csrSignatureAlgorithmName(csr: CertificationRequest): string {
   return signatureAlgorithmName(csr.signatureAlgorithm);
 }

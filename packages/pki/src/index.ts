@@ -9,6 +9,7 @@ export { MAX_PEM_BLOCKS, MAX_PEM_INPUT_BYTES, decodePem, encodePem, looksLikePem
 export { attributeValues, encodeName, formatNameForDisplay, formatSubjectString, parseName, parseSubjectString, type DistinguishedName } from './name.js';
 export { describeKey, formatKeyAlgorithm, type KeyAlgorithm, type KeySpec } from './key-algorithm.js';
 export { generateEncodedKeyPair, generateKeyPair } from './key-generation.js';
+export { MIN_RSA_BITS, weakKeyReason } from './key-strength.js';
 export { PRIVATE_KEY_PEM_LABELS, ecPublicKeyFromSec1, privateKeyDer, privateKeyFromDer, sniffPrivateKeyFormat, type PrivateKeyFormat } from './private-key.js';
 export { parseSubjectPublicKeyInfo, publicKeyObject, spkiDer, type PublicKeyInfo } from './public-key.js';
 export { parseAlgorithmIdentifier, type AlgorithmIdentifier } from './algorithm-identifier.js';
@@ -16,14 +17,14 @@ export { signatureAlgorithmName, signingAlgorithmFor, verifySignature } from './
 export { decodeAuthorityKeyIdentifier, type Extension } from './extensions.js';
 export { fingerprintSha256, isCaCertificate, isSelfIssued, parseCertificate, serialHex, type Certificate } from './certificate.js';
 export { certificateContent, type CertificateContent } from './certificate-content.js';
-export { createCsr, createCsrWithSigner, csrSignatureAlgorithmName, parseCsr, verifyCsrSignature, type CertificationRequest } from './csr.js';
+export { assertCsrSignature, createCsr, createCsrWithSigner, csrSignatureAlgorithmName, parseCsr, verifyCsrSignature, type CertificationRequest } from './csr.js';
 export { crlSignatureAlgorithmName, parseCrl, type CertificateRevocationList } from './crl.js';
 export { assertCertificateId, assertProjectSlug, deviceIdentityFromSubject, deviceSubject, isValidCertificateId, isValidProjectSlug, type DeviceIdentity } from './identity.js';
 export { validateDeviceCertificate } from './device-validation.js';
 export { MAX_VALIDITY_DAYS, validityForDays, type Validity } from './validity.js';
 export { authorityKeyIdentifierExtension, keyIdentifier, type CertificateProfile } from './certificate-profile.js';
 export { ecdsaSignatureToDer, keySigner, type Signer } from './signer.js';
-export { checkValidityAgainstIssuer, keyMatchesCertificate, prepareIssuer, prepareSignerIssuer, type IssuingAuthority, type PreparedIssuer } from './issuer.js';
+export { checkValidityAgainstIssuer, endsAfterIssuer, keyMatchesCertificate, prepareIssuer, prepareSignerIssuer, type IssuingAuthority, type PreparedIssuer } from './issuer.js';
 export { MAX_PATH_LEN, createSelfSignedCa, issueCertificate, issueDeviceCertificate, type CertificateTemplate, type IssuedCertificate } from './issuance.js';
 export { signCsr, type CsrSigningResult } from './csr-signing.js';
 export { decodeObjects, loadCertificate, loadCertificates, loadCrls, loadCsr, loadPrivateKey, sniffDer, type PkiObject, type PkiObjectKind } from './pki-object.js';

@@ -1,3 +1,4 @@
+import { weakKeyReason } from './key-strength.js';
 import type { KeyObject } from 'node:crypto';
 import { keyIdentifier, profileExtensions, type CertificateProfile } from './certificate-profile.js';
 import { bitStringOf, explicit, sequence, time, unsignedInteger } from './der/writer.js';
@@ -34,7 +35,7 @@ const VERSION_3 = explicit(0, Buffer.from([0x02, 0x01, 0x02]));
 /** Keys fleetpki certifies: P-256, P-384 (P-521 for CAs) and RSA of at least 2048 bits. */
 export function isAcceptableKey(algorithm: KeyAlgorithm, profile: CertificateProfile): boolean {
   if (algorithm.kind === 'ec') return algorithm.curve !== 'P-521' || profile.kind !== 'device';
-  if (algorithm.kind === 'rsa') return algorithm.bits >= 2048;
+  if (algorithm.kind === 'rsa') return weakKeyReason(algorithm) === undefined;
   return algorithm.kind === 'ed25519' && profile.kind !== 'device' && profile.kind !== 'server';
 }
 

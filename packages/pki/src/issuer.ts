@@ -88,6 +88,11 @@ function authorityKeyIdExtensionOf(certificate: Certificate): Buffer {
  * and a certificate that would outlive its issuer stops validating early, so it is refused
  * rather than signed (RFC 5280 §6.1.3 (a)(2) judges every certificate of a path at one time).
  */
+/** The one rule, for every issuer (a local key, a remote signer's answer, the server's pipeline): a certificate must not outlive its CA. */
+export function endsAfterIssuer(issuerCertificate: Certificate, validity: Pick<Validity, 'notAfter'>): boolean {
+  return validity.notAfter.getTime() > issuerCertificate.notAfter.getTime();
+}
+
 export function checkValidityAgainstIssuer(issuer: IssuingAuthority, validity: Validity): void {
   const ca = issuer.certificate;
   if (ca.notAfter.getTime() < validity.notBefore.getTime()) {
@@ -100,7 +105,7 @@ export function checkValidityAgainstIssuer(issuer: IssuingAuthority, validity: V
       notBefore: ca.notBefore.toISOString(),
     });
   }
-  if (validity.notAfter.getTime() > ca.notAfter.getTime()) {
+  if (endsAfterIssuer(ca, validity)) {
     throw new PkiError(
       'INVALID_VALIDITY',
       `the requested validity ends ${validity.notAfter.toISOString()}, after the issuing CA expires (${ca.notAfter.toISOString()})`,

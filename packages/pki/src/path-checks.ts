@@ -1,3 +1,4 @@
+import { weakKeyReason } from './key-strength.js';
 import { isSelfIssued, type Certificate } from './certificate.js';
 import type { CertificateRevocationList } from './crl.js';
 import { integerBytes, readSingle } from './der/reader.js';
@@ -83,15 +84,6 @@ function critical(cert: Certificate, oid: string): boolean | undefined {
   return cert.extensions.find((e) => e.oid === oid)?.critical;
 }
 
-/** Keys too weak to trust anywhere in a path (NIST SP 800-131A; web PKI: RSA in whole octets). */
-function weakKey(cert: Certificate): string | undefined {
-  const alg = cert.publicKey.algorithm;
-  if (alg.kind === 'rsa' || alg.kind === 'rsa-pss') {
-    if (alg.bits < 2048) return `RSA ${alg.bits} is under 2048 bits`;
-    if (alg.bits % 8 !== 0) return `RSA modulus of ${alg.bits} bits is not a whole number of octets`;
-  }
-  return undefined;
-}
 
 /** RFC 5280 §4.1.2.2: positive, at most 20 octets. */
 function badSerial(cert: Certificate): string | undefined {
@@ -204,7 +196,7 @@ function checkAny(cert: Certificate, isAnchor: boolean, time: Date, options: Val
     return failure('CERT_PROFILE_VIOLATION', cert, `${describe(cert)}: key identifier extensions must not be critical (RFC 5280 §4.2.1.1-2)`);
   }
   if (cert.issuer.rdns.length === 0) return failure('CERT_PROFILE_VIOLATION', cert, `${describe(cert)}: empty issuer name (RFC 5280 §4.1.2.4)`);
-  const weak = weakKey(cert);
+  const weak = weakKeyReason(cert.publicKey.algorithm);
   if (weak) return failure('WEAK_KEY', cert, `${describe(cert)}: ${weak}`);
   // A trust anchor is a name and a key (RFC 5280 §6.1.1 (d)); its serial is the CA's business.
   const serial = isAnchor ? undefined : badSerial(cert);

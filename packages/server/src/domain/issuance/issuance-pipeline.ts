@@ -9,7 +9,8 @@ import {
   serialHex,
   validateDeviceCertificate,
   validityForDays,
-  verifyCsrSignature,
+  assertCsrSignature,
+  endsAfterIssuer,
   type CertificationRequest,
 } from '@fleetpki/pki';
 import type { Transaction } from 'kysely';
@@ -19,6 +20,7 @@ import { auditRow, recordAudit } from '../shared/audit-log.js';
 import { checkDeviceKey, validityDays } from './issuance-profile.js';
 import type { SignedCertificate } from '../signers/certificate-signer.js';
 import { recordIssuanceIn, type IssuanceRecord } from './issuance-record-sink.js';
+import { fromCoreFailure } from './core-failures.js';
 import { timeOrderedId } from '../shared/time-ordered-id.js';
 import type { PkiDeps } from './pki-deps.js';
 
@@ -105,23 +107,6 @@ async function auditRefusal(deps: PkiDeps, request: IssuanceRequest, error: Serv
   }
 }
 
-/**
- * RFC 2986 §3 proof of possession. A signature algorithm the core does not verify (SHA-1,
- * SHA-224, SHA-3 …) is the caller's input, not our failure: refused with its own code.
- */
-async function verifyCsrSignatureOrRefuse(csr: CertificationRequest): Promise<boolean> {
-  try {
-    return await verifyCsrSignature(csr);
-  } catch (error) {
-    if (isPkiError(error) && error.code === 'UNSUPPORTED_ALGORITHM') {
-      throw new ServiceError('CSR_SIGNATURE_ALGORITHM_UNSUPPORTED', `the CSR is signed with an algorithm the platform does not accept (${error.message}); sign it with SHA-256, SHA-384 or SHA-512`, {
-        oid: csr.signatureAlgorithm.oid,
-      });
-    }
-    throw error;
-  }
-}
-
 async function runPipeline(deps: PkiDeps, request: IssuanceRequest, recordingStarts: () => void): Promise<IssuedDeviceCertificate> {
   const { project } = request;
   const now = deps.now();
@@ -155,9 +140,9 @@ async function runPipeline(deps: PkiDeps, request: IssuanceRequest, recordingSta
 
   // The CSR: it parses, its signature proves possession of the key (RFC 2986 §3), and the key is one the profile allows.
   const csr = readCsr(request.csrDer);
-  if (!(await verifyCsrSignatureOrRefuse(csr))) {
-    throw new ServiceError('CSR_SIGNATURE_INVALID', 'the CSR’s signature does not verify: it was altered or not signed by its key');
-  }
+  await assertCsrSignature(csr).catch((error: unknown) => {
+    throw isPkiError(error) ? fromCoreFailure(error, 'csr-signature') : error;
+  });
   checkDeviceKey(ca.profile, csr.publicKey.algorithm);
 
   // 3. Enforce the subject: O = the project's slug, CN = the certificate ID the caller is entitled to.
@@ -166,7 +151,7 @@ async function runPipeline(deps: PkiDeps, request: IssuanceRequest, recordingSta
 
   // 4. Lint what no signer may be asked for: a certificate outliving its CA stops validating early.
   const caCertificate = ca.signer.caCertificate;
-  if (validity.notAfter.getTime() > caCertificate.notAfter.getTime()) {
+  if (endsAfterIssuer(caCertificate, validity)) {
     throw new ServiceError('VALIDITY_EXCEEDS_CA', `${days} days would end after the issuing CA expires (${caCertificate.notAfter.toISOString()})`, {
       days,
       caNotAfter: caCertificate.notAfter.toISOString(),
@@ -178,7 +163,7 @@ async function runPipeline(deps: PkiDeps, request: IssuanceRequest, recordingSta
   try {
     signed = await ca.signer.sign({ subject, publicKey: csr.publicKey, validity, csrDer: csr.der, profile: { kind: 'device' } });
   } catch (error) {
-    if (isPkiError(error) && error.code === 'WEAK_KEY') throw new ServiceError('WEAK_KEY', error.message);
+    if (isPkiError(error) && error.code === 'WEAK_KEY') throw fromCoreFailure(error, 'sign');
     throw error;
   }
   const { der } = signed;
@@ -251,7 +236,7 @@ function readCsr(der: Buffer): CertificationRequest {
   try {
     return parseCsr(der);
   } catch (error) {
-    if (isPkiError(error)) throw new ServiceError('CSR_UNPARSABLE', `the CSR does not parse: ${error.message}`, { pkiCode: error.code });
+    if (isPkiError(error)) throw fromCoreFailure(error, 'csr-parse');
     throw error;
   }
 }
@@ -260,7 +245,7 @@ function certificateIdFromCsr(csr: CertificationRequest, slug: string): string {
   try {
     return deviceIdentityFromSubject(csr.subject, slug).certificateId;
   } catch (error) {
-    if (isPkiError(error)) throw new ServiceError('CSR_SUBJECT_INVALID', `the CSR's subject is not a device of this project: ${error.message}`, { pkiCode: error.code });
+    if (isPkiError(error)) throw fromCoreFailure(error, 'csr-subject');
     throw error;
   }
 }

@@ -1,4 +1,4 @@
-import type { KeyAlgorithm } from '@fleetpki/pki';
+import { MIN_RSA_BITS, weakKeyReason, type KeyAlgorithm } from '@fleetpki/pki';
 import { ServiceError } from '../../service-error.js';
 import type { ManagedCasTable } from '../../store/schema.js';
 
@@ -38,8 +38,9 @@ export function validityDays(profile: IssuanceProfile, requested: number | undef
 
 /** The key rule of the profile: strong keys only (WEAK_KEY), and only the types the project allows. */
 export function checkDeviceKey(profile: IssuanceProfile, algorithm: KeyAlgorithm): void {
-  if ((algorithm.kind === 'rsa' || algorithm.kind === 'rsa-pss') && algorithm.bits < 2048) {
-    throw new ServiceError('WEAK_KEY', `RSA keys of ${algorithm.bits} bits are too weak; device keys must be EC P-256, P-384 or RSA of at least 2048 bits`, { keyType: describe(algorithm) });
+  const weak = weakKeyReason(algorithm);
+  if (weak !== undefined) {
+    throw new ServiceError('WEAK_KEY', `${weak}: device keys must be EC P-256, P-384 or RSA of at least ${MIN_RSA_BITS} bits`, { keyType: describe(algorithm) });
   }
   const type = deviceKeyType(algorithm);
   if (type === undefined || !profile.keyTypes.includes(type)) {
