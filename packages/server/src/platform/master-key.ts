@@ -1,7 +1,8 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { closeSync, fstatSync, linkSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { StartupError } from '../startup-error.js';
+import { EnvelopeError, openFromText, sealToText } from './sealed-envelope.js';
 
 /**
  * The platform's master key: 32 octets that seal secrets at rest with AES-256-GCM (node:crypto)
@@ -13,9 +14,6 @@ export const MASTER_KEY_FILE = 'master.key';
 export const MASTER_KEY_ENV = 'FLEETPKI_MASTER_KEY';
 /** AES-256: 32 octets. */
 export const MASTER_KEY_BYTES = 32;
-const IV_BYTES = 12; // NIST SP 800-38D §8.2: 96-bit IVs, random per seal
-const TAG_BYTES = 16;
-const SEALED_PREFIX = 'v1.';
 
 export type MasterKeyErrorCode = 'SEALED_VALUE_INVALID';
 
@@ -82,29 +80,17 @@ function parseMasterKey(text: string, source: string): Buffer {
   return key;
 }
 
-/**
- * Seals a value: `v1.` + base64(iv | tag | ciphertext). `context` is authenticated, not stored:
- * binding a sealed value to its row (e.g. the credential id) stops it being swapped into another.
- */
+/** Seals a value as text (see sealed-envelope.ts); `context` binds it to its row. */
 export function sealValue(key: Buffer, plaintext: Buffer, context: string): string {
-  const iv = randomBytes(IV_BYTES);
-  const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
-  cipher.setAAD(Buffer.from(context, 'utf8'));
-  const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
-  return SEALED_PREFIX + Buffer.concat([iv, cipher.getAuthTag(), ciphertext]).toString('base64');
+  return sealToText(key, plaintext, context);
 }
 
 /** Opens a sealed value; a wrong key, context or a changed byte is MasterKeyError SEALED_VALUE_INVALID. */
 export function openValue(key: Buffer, sealed: string, context: string): Buffer {
-  if (!sealed.startsWith(SEALED_PREFIX)) throw new MasterKeyError('SEALED_VALUE_INVALID', 'not a sealed value of this format');
-  const raw = Buffer.from(sealed.slice(SEALED_PREFIX.length), 'base64');
-  if (raw.length < IV_BYTES + TAG_BYTES) throw new MasterKeyError('SEALED_VALUE_INVALID', 'the sealed value is truncated');
-  const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, IV_BYTES), { authTagLength: TAG_BYTES });
-  decipher.setAAD(Buffer.from(context, 'utf8'));
-  decipher.setAuthTag(raw.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
   try {
-    return Buffer.concat([decipher.update(raw.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]);
-  } catch {
-    throw new MasterKeyError('SEALED_VALUE_INVALID', 'the sealed value does not open with this master key');
+    return openFromText(key, sealed, context);
+  } catch (error) {
+    if (error instanceof EnvelopeError) throw new MasterKeyError('SEALED_VALUE_INVALID', error.message);
+    throw error;
   }
 }
