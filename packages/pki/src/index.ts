@@ -3,7 +3,7 @@
  * CLI, the benchmarks and the conformance harnesses use. Anything else is internal and may change;
  * tests of the package reach internals through their own modules.
  */
-export { PkiError, isPkiError, isPkiErrorCode, type PkiErrorCode } from './errors.js';
+export { PKI_ERROR_CODES, PkiError, isPkiError, isPkiErrorCode, type PkiErrorCode } from './errors.js';
 export { Oid, oidName } from './oids.js';
 export { MAX_PEM_BLOCKS, MAX_PEM_INPUT_BYTES, decodePem, encodePem, looksLikePem } from './pem.js';
 export { attributeValues, encodeName, formatNameForDisplay, formatSubjectString, parseName, parseSubjectString, type DistinguishedName } from './name.js';

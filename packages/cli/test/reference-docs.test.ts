@@ -1,0 +1,20 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { exitStatusesMarkdown, failureCodesMarkdown } from '../src/reference-docs.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
+
+describe('docs/reference is generated from the code’s tables', () => {
+  const cases = [
+    { file: 'docs/reference/exit-statuses.md', render: exitStatusesMarkdown },
+    { file: 'docs/reference/failure-codes.md', render: failureCodesMarkdown },
+  ];
+  for (const c of cases) {
+    it(`${c.file} is what the tables say now (else: npm run docs:reference)`, () => {
+      assert.equal(readFileSync(join(ROOT, c.file), 'utf8'), c.render());
+    });
+  }
+});
