@@ -19,6 +19,7 @@ import { ValidatedChainCache, type ValidatedChain } from './validated-chains.js'
 import type { ServiceDeps } from '../shared/service-deps.js';
 import { preparedQuery } from '../../store/prepared-query.js';
 import { provisionDevice } from './zero-touch-provisioning.js';
+import { disabledDevice } from '../management/devices.js';
 import type { AuthenticatedDevice, ConnectionFacts, DeviceAuthFailureCode, DeviceAuthResult, HandshakeFailure } from './identity-types.js';
 
 /** Bound on certificates taken from one handshake: real device chains hold two or three. */
@@ -115,7 +116,8 @@ export class DeviceAuthenticator {
       fingerprintSha256: validated.fingerprintSha256,
       caCertificateId: validated.anchorCaId,
     });
-    if (device.enabled !== 1) return { ok: false, code: 'DEVICE_DISABLED', message: `device "${device.name}" is disabled` };
+    const disabled = disabledDevice(device);
+    if (disabled) return { ok: false, ...disabled };
     const authGeneration = Number(project.auth_generation);
     const last = validated.lastAdmitted;
     if (last && last.deviceId === device.id && last.deviceName === device.name && last.provisioning === outcome && last.authGeneration === authGeneration && last.projectId === project.slug) {

@@ -1,6 +1,7 @@
 import type { AuthenticationJournal } from './authentication-journal.js';
 import type { ConnectionFacts, DeviceAuthResult } from './identity-types.js';
 import { findPskCredential, type MasterKeySource } from '../management/device-credentials.js';
+import { disabledDevice } from '../management/devices.js';
 import { RefusalThrottle } from './refusal-throttle.js';
 import type { ServiceDeps } from '../shared/service-deps.js';
 
@@ -35,7 +36,8 @@ export class PskAuthenticator {
       this.deps.db.selectFrom('projects').selectAll().where('id', '=', row.project_id).executeTakeFirst(),
     ]);
     if (!device || !project) return this.refuse(identity, null, 'PSK_IDENTITY_UNKNOWN', 'the credential’s device is gone', facts);
-    if (device.enabled !== 1) return this.refuse(identity, project.id, 'DEVICE_DISABLED', `device "${device.name}" is disabled`, facts);
+    const disabled = disabledDevice(device);
+    if (disabled) return this.refuse(identity, project.id, disabled.code, disabled.message, facts);
     this.journal.record({
       at: this.deps.now(),
       entry: {

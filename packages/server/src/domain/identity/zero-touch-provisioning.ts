@@ -1,3 +1,4 @@
+import { disabledDevice } from '../management/devices.js';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Transaction } from 'kysely';
 import type { Database, DevicesTable, ProjectRow } from '../../store/schema.js';
@@ -53,15 +54,15 @@ export async function provisionDevice(
       at,
       entry: {
         actor: `device:${certificateId}`,
-        action: known.enabled === 1 ? 'device.authenticate' : 'device.authentication-failed',
+        action: !disabledDevice(known) ? 'device.authenticate' : 'device.authentication-failed',
         targetType: 'device',
         targetId: known.id,
         projectId: project.id,
-        details: known.enabled === 1 ? { ...auditDetails, provisioning: 'existing' } : { ...auditDetails, code: 'DEVICE_DISABLED' },
+        details: !disabledDevice(known) ? { ...auditDetails, provisioning: 'existing' } : { ...auditDetails, code: 'DEVICE_DISABLED' },
       },
-      ...(known.enabled === 1 ? { seenDeviceId: known.id } : {}),
+      ...(!disabledDevice(known) ? { seenDeviceId: known.id } : {}),
     });
-    return { device: known.enabled === 1 ? { ...known, last_seen_at: at.toISOString() } : known, outcome: 'existing' };
+    return { device: !disabledDevice(known) ? { ...known, last_seen_at: at.toISOString() } : known, outcome: 'existing' };
   }
   for (let attempt = 1; ; attempt++) {
     try {
@@ -92,7 +93,7 @@ async function provisionOnce(
       .where('name', '=', certificateId)
       .where('certificate_id', 'is', null)
       .executeTakeFirst();
-    if (named && named.enabled === 0) {
+    if (named && disabledDevice(named)) {
       // A disabled device stays as it is: it is refused below, and association waits.
       device = named;
       outcome = 'existing';
@@ -123,17 +124,17 @@ async function provisionOnce(
       outcome = 'created';
     }
   }
-  if (device.enabled === 1) {
+  if (!disabledDevice(device)) {
     await trx.updateTable('devices').set({ last_seen_at: at }).where('id', '=', device.id).execute();
     device = { ...device, last_seen_at: at };
   }
   await recordAudit(trx, now, {
     actor: `device:${certificateId}`,
-    action: device.enabled === 1 ? 'device.authenticate' : 'device.authentication-failed',
+    action: !disabledDevice(device) ? 'device.authenticate' : 'device.authentication-failed',
     targetType: 'device',
     targetId: device.id,
     projectId: project.id,
-    details: device.enabled === 1 ? { ...auditDetails, provisioning: outcome } : { ...auditDetails, code: 'DEVICE_DISABLED' },
+    details: !disabledDevice(device) ? { ...auditDetails, provisioning: outcome } : { ...auditDetails, code: 'DEVICE_DISABLED' },
   });
   return { device, outcome };
 }

@@ -21,6 +21,7 @@ import { checkDeviceKey, validityDays } from './issuance-profile.js';
 import type { SignedCertificate } from '../signers/certificate-signer.js';
 import { recordIssuanceIn, type IssuanceRecord } from './issuance-record-sink.js';
 import { fromCoreFailure } from './core-failures.js';
+import { disabledDevice } from '../management/devices.js';
 import { timeOrderedId } from '../shared/time-ordered-id.js';
 import type { PkiDeps } from './pki-deps.js';
 
@@ -120,7 +121,8 @@ async function runPipeline(deps: PkiDeps, request: IssuanceRequest, recordingSta
   if (request.entitlement.kind === 'device') {
     const device = await deps.db.selectFrom('devices').select(['enabled', 'certificate_id', 'name']).where('id', '=', request.entitlement.deviceId).where('project_id', '=', project.id).executeTakeFirst();
     if (!device) throw new ServiceError('DEVICE_NOT_FOUND', 'the device no longer exists', { deviceId: request.entitlement.deviceId });
-    if (device.enabled !== 1) throw new ServiceError('DEVICE_DISABLED', 'the device is disabled; it gets no certificate', { deviceId: request.entitlement.deviceId });
+    const disabled = disabledDevice(device);
+    if (disabled) throw new ServiceError(disabled.code, `${disabled.message}: it gets no certificate`, { deviceId: request.entitlement.deviceId });
     // The entitlement was taken earlier (a token made for the device, a connection authenticated
     // as it): the device must still answer to that identity, or a rename since then would hand
     // this certificate to whichever device now bears the name (DESIGN §4: certificate ID, else name).
@@ -129,8 +131,9 @@ async function runPipeline(deps: PkiDeps, request: IssuanceRequest, recordingSta
     }
     deviceId = request.entitlement.deviceId;
   } else if (request.entitlement.kind === 'identity') {
-    const device = await deps.db.selectFrom('devices').select(['id', 'enabled']).where('project_id', '=', project.id).where('certificate_id', '=', request.entitlement.certificateId).executeTakeFirst();
-    if (device && device.enabled !== 1) throw new ServiceError('DEVICE_DISABLED', 'the device is disabled; it gets no certificate', { deviceId: device.id });
+    const device = await deps.db.selectFrom('devices').select(['id', 'enabled', 'name']).where('project_id', '=', project.id).where('certificate_id', '=', request.entitlement.certificateId).executeTakeFirst();
+    const disabled = device && disabledDevice(device);
+    if (device && disabled) throw new ServiceError(disabled.code, `${disabled.message}: it gets no certificate`, { deviceId: device.id });
     deviceId = device?.id ?? null;
   }
 

@@ -211,3 +211,11 @@ export async function deleteDevice(deps: ServiceDeps, principal: Principal, proj
     });
   });
 }
+
+/**
+ * The one rule of a disabled device (DESIGN §3: "its device is not disabled"): it authenticates
+ * on no transport and gets no certificate. Undefined when the device may go on.
+ */
+export function disabledDevice(device: { readonly enabled: number; readonly name: string }): { readonly code: 'DEVICE_DISABLED'; readonly message: string } | undefined {
+  return device.enabled === 1 ? undefined : { code: 'DEVICE_DISABLED', message: `device "${device.name}" is disabled` };
+}
