@@ -87,6 +87,7 @@ for (const dialect of DIALECTS) {
       { name: 'a device name with a line separator (U+2028)', request: () => api.call('POST', '/v1/projects/acme/devices', { json: { name: 'sensor\u2028-1' } }), status: 400, code: 'VALIDATION_FAILED' },
       { name: 'an API key name with a byte-order mark (U+FEFF)', request: () => api.call('POST', '/v1/projects/acme/api-keys', { json: { name: '\uFEFFci' } }), status: 400, code: 'VALIDATION_FAILED' },
       { name: 'a project rename with a left-to-right embedding (U+202A)', request: () => api.call('PATCH', '/v1/projects/acme', { json: { name: 'Acme\u202A' } }), status: 400, code: 'VALIDATION_FAILED' },
+      { name: 'a device name with a lone surrogate (\\ud800)', request: () => api.call('POST', '/v1/projects/acme/devices', { rawBody: '{"name":"sensor-\\ud800"}', headers: { 'content-type': 'application/json' } }), status: 400, code: 'VALIDATION_FAILED' },
       // No slug enumeration: a project key gets the same answer for a project that exists and one that does not.
       { name: 'a project key used on a project that does not exist', request: () => api.call('POST', '/v1/projects/no-such-project/devices', { key: otherProjectKey, json: { name: 'sensor-9' } }), status: 403, code: 'PROJECT_ACCESS_DENIED' },
     ];

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:https';
 import { after, before, describe, it } from 'node:test';
+import { MAX_INBOUND_QOS2_PER_CONNECTION, MAX_RETAINED_TOPICS_PER_DEVICE, MAX_SUBSCRIPTIONS_PER_CONNECTION, MAX_TOPIC_BYTES } from '../src/gateway/device-mqtt.js';
 import { MAX_MQTT_PACKET_BYTES } from '../src/gateway/mqtt-packet-bound.js';
 import { startTestApi, type TestApi } from './helpers/api.js';
 import { base64, makeDevice, makeRoot } from './helpers/ca-fixtures.js';
@@ -18,10 +19,10 @@ import { rawExchange, type RawAnswer, type RawTarget } from './helpers/raw-excha
 const http = (lines: string[], body: Buffer | string = ''): Buffer => Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), Buffer.from(body)]);
 const latin1 = (bytes: Buffer): string => bytes.toString('latin1');
 /** An MQTT PUBLISH (3.1.1 §3.3) at QoS 0. */
-function publish(topic: string, payload: Buffer): Buffer {
+function publish(topic: string, payload: Buffer, first = 0x30): Buffer {
   const name = Buffer.from(topic, 'utf8');
   const body = Buffer.concat([Buffer.from([name.length >> 8, name.length & 0xff]), name, payload]);
-  return Buffer.concat([Buffer.from([0x30]), remainingLength(body.length), body]);
+  return Buffer.concat([Buffer.from([first]), remainingLength(body.length), body]);
 }
 function remainingLength(n: number): Buffer {
   const out: number[] = [];
@@ -35,8 +36,37 @@ function remainingLength(n: number): Buffer {
   return Buffer.from(out);
 }
 
+/** An MQTT 3.1.1 SUBSCRIBE (§3.8) of QoS 0 filters, packet ID 1. */
+function subscribe(filters: readonly string[]): Buffer {
+  const body = Buffer.concat([Buffer.from([0x00, 0x01]), ...filters.map((f) => { const t = Buffer.from(f, 'utf8'); return Buffer.concat([Buffer.from([t.length >> 8, t.length & 0xff]), t, Buffer.from([0x00])]); })]);
+  return Buffer.concat([Buffer.from([0x82]), remainingLength(body.length), body]);
+}
+/** A QoS 2 PUBLISH (§3.3) with its packet ID. */
+function publishQos2(topic: string, packetId: number): Buffer {
+  const name = Buffer.from(topic, 'utf8');
+  const body = Buffer.concat([Buffer.from([name.length >> 8, name.length & 0xff]), name, Buffer.from([packetId >> 8, packetId & 0xff]), Buffer.from('x')]);
+  return Buffer.concat([Buffer.from([0x34]), remainingLength(body.length), body]);
+}
+/** The return codes of the SUBACK among the bytes a session received. */
+function subackCodes(bytes: Buffer): number[] {
+  const at = bytes.indexOf(0x90, 4);
+  if (at < 0) return [];
+  let length = 0;
+  let multiplier = 1;
+  let i = at + 1;
+  for (;;) {
+    const byte = bytes[i++] as number;
+    length += (byte & 0x7f) * multiplier;
+    multiplier *= 128;
+    if ((byte & 0x80) === 0) break;
+  }
+  return [...bytes.subarray(i + 2, i + length)];
+}
+
 interface Row {
   readonly name: string;
+  /** Checks made after the exchange (a second connection, say). */
+  readonly after?: () => Promise<void>;
   readonly target: () => RawTarget;
   readonly writes: () => Buffer[];
   readonly expect: (answer: RawAnswer) => void;
@@ -126,6 +156,7 @@ describe('hostile input to every TCP listener; the server serves on after each',
     { name: 'PKI: issue with a CSR field past its bound', target: () => mgmt, writes: () => { const body = JSON.stringify({ csr: 'A'.repeat(70_000) }); return [http(['POST /v1/projects/acme/pki/issue HTTP/1.1', 'Host: x', `x-api-key: ${key()}`, 'Content-Type: application/json', `Content-Length: ${body.length}`, 'Connection: close'], body)]; }, expect: answered(400, 'VALIDATION_FAILED') },
     { name: 'PKI: issue with a CSR of multi-byte text', target: () => mgmt, writes: () => { const body = Buffer.from(JSON.stringify({ csr: '\u4e00'.repeat(2000) })); return [http(['POST /v1/projects/acme/pki/issue HTTP/1.1', 'Host: x', `x-api-key: ${key()}`, 'Content-Type: application/json', `Content-Length: ${body.length}`, 'Connection: close'], body)]; }, expect: answered(400, 'CSR_INVALID_BASE64') },
     { name: 'PKI: issue with a body that is not UTF-8 (the fast path)', target: () => mgmt, writes: () => { const body = Buffer.from('{"csr":"\xc3\x28"}', 'latin1'); return [http(['POST /v1/projects/acme/pki/issue HTTP/1.1', 'Host: x', `x-api-key: ${key()}`, 'Content-Type: application/json', `Content-Length: ${body.length}`, 'Connection: close'], body)]; }, expect: answered(400, 'MALFORMED_JSON') },
+    { name: 'PKI: issue with a CSR past 16 KiB (in bounds for the JSON field)', target: () => mgmt, writes: () => { const body = JSON.stringify({ csr: Buffer.alloc(20_000, 0x30).toString('base64') }); return [http(['POST /v1/projects/acme/pki/issue HTTP/1.1', 'Host: x', `x-api-key: ${key()}`, 'Content-Type: application/json', `Content-Length: ${body.length}`, 'Connection: close'], body)]; }, expect: answered(413, 'BODY_TOO_LARGE') },
     { name: 'PKI: a managed CA of an unknown mode', target: () => mgmt, writes: () => { const body = JSON.stringify({ mode: 'steal' }); return [http(['POST /v1/projects/acme/pki/cas HTTP/1.1', 'Host: x', `x-api-key: ${key()}`, 'Content-Type: application/json', `Content-Length: ${body.length}`, 'Connection: close'], body)]; }, expect: answered(400, 'VALIDATION_FAILED') },
     { name: 'PKI: enrollment tokens, a count of 10^12', target: () => mgmt, writes: () => { const body = JSON.stringify({ count: 1e12 }); return [http(['POST /v1/projects/acme/pki/enrollment-tokens HTTP/1.1', 'Host: x', `x-api-key: ${key()}`, 'Content-Type: application/json', `Content-Length: ${body.length}`, 'Connection: close'], body)]; }, expect: answered(400, 'VALIDATION_FAILED') },
     // MQTT over TLS, before CONNECT.
@@ -140,12 +171,35 @@ describe('hostile input to every TCP listener; the server serves on after each',
     { name: 'MQTT: after CONNECT, a second CONNECT', target: () => mqtt, writes: () => [connectPacket('mqtt-hostile'), connectPacket('mqtt-hostile')], expect: cut },
     { name: 'MQTT: after CONNECT, a PUBLISH to another device’s topic in multi-byte characters', target: () => mqtt, writes: () => [connectPacket('mqtt-hostile'), publish('acme/\u4e00\u4e01/\u{1f600}', Buffer.from('x'))], expect: cut },
     { name: 'MQTT: after CONNECT, a packet of reserved type 0', target: () => mqtt, writes: () => [connectPacket('mqtt-hostile'), Buffer.from([0x00, 0x00])], expect: cut },
+    {
+      name: `MQTT: 150 filters in one SUBSCRIBE: the first ${MAX_SUBSCRIPTIONS_PER_CONNECTION} granted, the rest 0x80`,
+      target: () => mqtt,
+      writes: () => [connectPacket('mqtt-hostile'), subscribe(Array.from({ length: 150 }, (_, i) => `acme/mqtt-hostile/f${i}`))],
+      expect: (a) => assert.deepEqual(subackCodes(a.bytes), [...Array<number>(MAX_SUBSCRIPTIONS_PER_CONNECTION).fill(0), ...Array<number>(150 - MAX_SUBSCRIPTIONS_PER_CONNECTION).fill(0x80)]),
+    },
+    { name: `MQTT: retained messages under ${MAX_RETAINED_TOPICS_PER_DEVICE + 1} topics end the session`, target: () => mqtt, writes: () => [connectPacket('mqtt-hostile'), ...Array.from({ length: MAX_RETAINED_TOPICS_PER_DEVICE + 1 }, (_, i) => publish(`acme/mqtt-hostile/r${i}`, Buffer.from('x'), 0x31))], expect: cut },
+    { name: `MQTT: a topic of ${MAX_TOPIC_BYTES + 11} bytes under its own prefix ends the session`, target: () => mqtt, writes: () => [connectPacket('mqtt-hostile'), publish(`acme/mqtt-hostile/${'t'.repeat(MAX_TOPIC_BYTES)}`, Buffer.from('x'))], expect: cut },
+    { name: 'MQTT: a topic holding U+0000 ends the session (MQTT-1.5.3-2)', target: () => mqtt, writes: () => [connectPacket('mqtt-hostile'), publish('acme/mqtt-hostile/a\u0000b', Buffer.from('x'))], expect: cut },
+    { name: `MQTT: ${MAX_INBOUND_QOS2_PER_CONNECTION + 1} QoS 2 publications awaiting PUBREL end the session`, target: () => mqtt, writes: () => [connectPacket('mqtt-hostile'), ...Array.from({ length: MAX_INBOUND_QOS2_PER_CONNECTION + 1 }, (_, i) => publishQos2('acme/mqtt-hostile/q', i + 1))], expect: cut },
+    {
+      name: 'MQTT: a persistent session (clean session 0) is not kept: session present is 0 on the next CONNECT',
+      target: () => mqtt,
+      writes: () => [connectPacket('mqtt-hostile', false), subscribe(['acme/mqtt-hostile/#', '#'])],
+      expect: () => undefined,
+      after: async () => {
+        const again = await rawExchange(mqtt, [connectPacket('mqtt-hostile', false)], 1_500);
+        assert.equal(again.bytes[0], 0x20, again.bytes.toString('hex'));
+        assert.equal(again.bytes[2], 0x00, 'session present must be 0');
+        assert.equal(again.bytes[3], 0x00, 'CONNACK accepted');
+      },
+    },
   ];
 
   for (const row of rows) {
     it(row.name, async () => {
       const answer = await rawExchange(row.target(), row.writes(), row.ms ?? 3_000, row.end ?? false);
       row.expect(answer);
+      await row.after?.();
       await stillServes();
     });
   }

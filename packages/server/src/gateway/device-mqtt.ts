@@ -28,6 +28,35 @@ function brokerClientId(device: { readonly projectId: string; readonly certifica
   return `${device.projectId}/${device.certificateId}`;
 }
 
+/**
+ * The longest topic or filter a device may use, in UTF-8 bytes: its prefix
+ * `{projectId}/{certificateId}/` is at most 129, and AWS IoT Core allows 256 in all. Subscriptions
+ * and retained messages are kept by topic, so this bounds what each of them holds.
+ */
+export const MAX_TOPIC_BYTES = 512;
+
+/** The subscriptions one connection may hold; more filters are granted 0x80 (MQTT 3.1.1 §3.9.3). */
+export const MAX_SUBSCRIPTIONS_PER_CONNECTION = 100;
+
+/**
+ * The topics under which one device may keep a retained message (they outlive its connection):
+ * a retained publication to one more topic ends the session, as any refused publication does.
+ */
+export const MAX_RETAINED_TOPICS_PER_DEVICE = 32;
+
+/**
+ * QoS 2 publications one connection may have awaiting their PUBREL: each is kept whole until
+ * then (aedes's default is 1,000); one more ends the session. 16 × 256 KiB = 4 MiB.
+ */
+export const MAX_INBOUND_QOS2_PER_CONNECTION = 16;
+
+/**
+ * What ill-formed UTF-8 decodes to (U+FFFD: the parser does not keep the bytes) and U+0000: a
+ * topic holding either is refused, as MQTT 3.1.1 §1.5.3 requires [MQTT-1.5.3-1, MQTT-1.5.3-2].
+ */
+// eslint-disable-next-line no-control-regex -- matching U+0000 is the point
+const ILL_FORMED_TOPIC = /[\u0000\ufffd]/;
+
 /** An MQTT refusal: its message is the code, from the closed union. */
 function refusal(code: ServiceErrorCode | DeviceAuthFailureCode, returnCode: number): AuthenticateError {
   return Object.assign(new Error(code), { returnCode }) as AuthenticateError;
@@ -44,12 +73,24 @@ export async function startDeviceMqtt(options: DeviceMqttOptions): Promise<Devic
   const identities = new WeakMap<Client, Extract<DeviceAuthResult, { ok: true }>['device']>();
   /** Clients whose CONNECT carried a client ID other than their certificate ID (or empty). */
   const wrongIds = new WeakSet<Client>();
+  /** The filters each connection has been granted (bounded by MAX_SUBSCRIPTIONS_PER_CONNECTION). */
+  const granted = new WeakMap<Client, Set<string>>();
+  /** The topics each device (by broker client ID) keeps a retained message under. */
+  const retainedTopics = new Map<string, Set<string>>();
   const broker = await Aedes.createBroker({
+    maxInflightInbound: MAX_INBOUND_QOS2_PER_CONNECTION,
     // aedes keys sessions by client ID across the whole broker, and certificate IDs are unique
     // only within a project: the broker-side ID is `{projectId}/{certificateId}`, so a device of
     // another project with the same certificate ID can never take over this one's session. The
     // client still sends its bare certificate ID (or an empty one, which is given it).
+    //
+    // Every session is clean: aedes persists a persistent session's subscriptions as the
+    // SUBSCRIBE listed them, refused filters included (a filter refused beside a granted one let a
+    // device of another project queue this project's messages for its next connection), and
+    // queues unacknowledged QoS 1/2 messages for it without a bound. CONNACK's session-present
+    // flag is then 0, which tells the device to subscribe again (MQTT 3.1.1 §3.2.2.2).
     preConnect(client, packet, callback) {
+      packet.clean = true;
       verdicts.of(client.conn).then(
         (result) => {
           if (result.ok) {
@@ -80,13 +121,40 @@ export async function startDeviceMqtt(options: DeviceMqttOptions): Promise<Devic
       const device = client ? identities.get(client) : undefined;
       if (!client) return callback(null); // the broker's own messages ($SYS)
       if (!device || !isOwnTopic(device, packet.topic)) return callback(new Error(`publishing to ${packet.topic} is not allowed`));
+      if (ILL_FORMED_TOPIC.test(packet.topic)) return callback(new Error('a topic must be well-formed UTF-8 without U+0000'));
+      if (Buffer.byteLength(packet.topic) > MAX_TOPIC_BYTES) return callback(new Error(`topics are limited to ${MAX_TOPIC_BYTES} bytes`));
+      if (packet.retain) {
+        const key = brokerClientId(device);
+        const topics = retainedTopics.get(key) ?? new Set<string>();
+        if (packet.payload.length === 0) topics.delete(packet.topic); // clears the retained message (§3.3.1.3)
+        else if (!topics.has(packet.topic)) {
+          if (topics.size >= MAX_RETAINED_TOPICS_PER_DEVICE) return callback(new Error(`a device keeps retained messages under at most ${MAX_RETAINED_TOPICS_PER_DEVICE} topics`));
+          topics.add(packet.topic);
+        }
+        if (topics.size > 0) retainedTopics.set(key, topics);
+        else retainedTopics.delete(key);
+      }
       callback(null);
     },
     authorizeSubscribe(client, subscription, callback) {
       const device = identities.get(client);
+      const topic = subscription.topic;
+      if (ILL_FORMED_TOPIC.test(topic)) return callback(new Error('a topic filter must be well-formed UTF-8 without U+0000'), null);
       // A refused filter is granted QoS 0x80 (MQTT 3.1.1 §3.9.3): the client learns it, the connection stays.
-      callback(null, device && isOwnTopic(device, subscription.topic) ? subscription : null);
+      if (!device || !isOwnTopic(device, topic) || Buffer.byteLength(topic) > MAX_TOPIC_BYTES) return callback(null, null);
+      let filters = granted.get(client);
+      if (!filters) granted.set(client, (filters = new Set()));
+      if (!filters.has(topic)) {
+        if (filters.size >= MAX_SUBSCRIPTIONS_PER_CONNECTION) return callback(null, null);
+        filters.add(topic);
+      }
+      callback(null, subscription);
     },
+  });
+
+  broker.on('unsubscribe', (topics: string[], client: Client) => {
+    const filters = granted.get(client);
+    if (filters) for (const topic of topics) filters.delete(topic);
   });
 
   const server: TlsServer = createTlsServer(options.tls);

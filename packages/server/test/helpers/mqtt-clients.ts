@@ -22,10 +22,10 @@ export async function mosquitto(tool: 'mosquitto_pub' | 'mosquitto_sub', mqttUrl
   }
 }
 
-/** An MQTT 3.1.1 CONNECT (§3.1) with clean session, keep-alive 60 s and the given client ID. */
-export function connectPacket(clientId: string): Buffer {
+/** An MQTT 3.1.1 CONNECT (§3.1) with keep-alive 60 s, the given client ID and (unless asked otherwise) clean session. */
+export function connectPacket(clientId: string, cleanSession = true): Buffer {
   const id = Buffer.from(clientId, 'utf8');
-  const body = Buffer.concat([Buffer.from([0x00, 0x04]), Buffer.from('MQTT'), Buffer.from([0x04, 0x02, 0x00, 0x3c]), Buffer.from([id.length >> 8, id.length & 0xff]), id]);
+  const body = Buffer.concat([Buffer.from([0x00, 0x04]), Buffer.from('MQTT'), Buffer.from([0x04, cleanSession ? 0x02 : 0x00, 0x00, 0x3c]), Buffer.from([id.length >> 8, id.length & 0xff]), id]);
   return Buffer.concat([Buffer.from([0x10, body.length]), body]);
 }
 

@@ -235,7 +235,8 @@ async function runPipeline(deps: PkiDeps, request: IssuanceRequest, recordingSta
 }
 
 function readCsr(der: Buffer): CertificationRequest {
-  if (der.length > MAX_CSR_BYTES) throw new ServiceError('CSR_UNPARSABLE', `a CSR is at most ${MAX_CSR_BYTES} bytes`, { maxBytes: MAX_CSR_BYTES });
+  // The same code as every transport's own read of a CSR body past the bound (BODY_TOO_LARGE).
+  if (der.length > MAX_CSR_BYTES) throw new ServiceError('BODY_TOO_LARGE', `a CSR is at most ${MAX_CSR_BYTES} bytes`, { maxBytes: MAX_CSR_BYTES });
   try {
     return parseCsr(der);
   } catch (error) {
