@@ -5,7 +5,7 @@ import type { CliErrorCode } from './cli-error.js';
 
 /**
  * Exit statuses by failure class. The table is the one place a code becomes a status, and it
- * is exhaustive: a new code does not compile until it is given a class here. README documents it.
+ * is exhaustive: a new code does not compile until it is given a class here. docs/reference/exit-statuses.md is generated from it (npm run docs:reference).
  */
 export const ExitStatus = {
   OK: 0,

@@ -1,4 +1,4 @@
-/** The public management API (README "Management API"), the only thing the console talks to. */
+/** The public management API (docs/operating.md, "Management API"), the only thing the console talks to. */
 
 export interface Page<T> {
   readonly list: readonly T[];

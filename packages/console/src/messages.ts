@@ -71,7 +71,7 @@ export function describeProblem(problem: Problem): string {
   return sentence ? sentence(problem) : problem.detail || `The server answered ${problem.status} ${problem.code}.`;
 }
 
-/** Why the gateway refused a device, per refusal code (README "The device gateway"). */
+/** Why the gateway refused a device, per refusal code (docs/devices/https-and-mqtt.md). */
 const REFUSAL_SENTENCES: Readonly<Record<string, string>> = {
   UNKNOWN_ISSUER: 'The device’s certificate was not signed by any enabled CA certificate of this project.',
   UNKNOWN_PROJECT: 'The certificate’s organization (O) names no project on this server.',

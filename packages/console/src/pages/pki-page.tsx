@@ -7,7 +7,7 @@ import { CopyButton, Dialog, ErrorMessage, ExpiryBadge, Fingerprint, formatDate,
 /** Matches the server's body limit for a certificate file. */
 const MAX_FILE_BYTES = 700 * 1024;
 const ACCEPT = '.pem,.crt,.der,.cer,application/x-pem-file,application/x-x509-ca-cert,application/pkix-cert';
-/** The server's defaults for a new CA's profile (README "Integrated PKI"). */
+/** The server's defaults for a new CA's profile (docs/pki/managed-cas.md). */
 const DEFAULT_DAYS = 365;
 const DEFAULT_MAX_DAYS = 825;
 

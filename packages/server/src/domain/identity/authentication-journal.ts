@@ -24,7 +24,7 @@ export interface JournalEvent {
  * per handshake, which would otherwise cap the gateway at the disk's sync rate. A failed write
  * keeps its events and is retried with backoff; while the store stays down, at most
  * JOURNAL_MAX_PENDING events are held and the rest are counted into one `audit.events-dropped`
- * event. The price, stated in the README: on a crash, up to one interval of these events and
+ * event. The price, stated in docs/devices/https-and-mqtt.md: on a crash, up to one interval of these events and
  * last-seen times is lost. Creating or associating a device never goes through here; it commits
  * with its audit event.
  */
