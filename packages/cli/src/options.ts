@@ -12,7 +12,7 @@ export function parseInteger(value: string, flag: string): number {
 /** `--days`: the core checks the range and answers INVALID_VALIDITY. */
 export function parseDays(value: string): number {
   if (!/^-?[0-9]+$/.test(value.trim()) || !Number.isSafeInteger(Number(value.trim()))) {
-    throw new PkiError('INVALID_VALIDITY', `--days must be a whole number of days, got "${value}"`, { days: value });
+    throw new PkiError('INVALID_VALIDITY', `--days must be a whole number of days, got "${value}"`, { field: '--days', value });
   }
   return Number(value.trim());
 }

@@ -1,5 +1,5 @@
-import { PKI_ERROR_CODES } from '@fleetpki/pki';
-import { PROBLEM_STATUS, SERVICE_ERROR_CODES } from '@fleetpki/server';
+import { PKI_ERROR_CODES, PKI_ERROR_FACTS, type FactTable } from '@fleetpki/pki';
+import { PROBLEM_STATUS, SERVICE_ERROR_CODES, SERVICE_ERROR_FACTS } from '@fleetpki/server';
 import { EXIT_STATUS_BY_CODE, ExitStatus, type ExitStatusValue } from './exit-status.js';
 
 /**
@@ -53,8 +53,15 @@ function coapCode(status: number): string {
   return `${Math.floor(status / 100)}.${String(status % 100).padStart(2, '0')}`;
 }
 
+/** A code's facts as `name` (kind), an optional one marked with `?`. */
+function factsCell(facts: FactTable): string {
+  const names = Object.entries(facts).map(([name, kind]) => `\`${name}${kind.endsWith('?') ? '?' : ''}\` (${kind.replace(/\?$/, '')})`);
+  return names.length > 0 ? names.join(', ') : '—';
+}
+
 export function failureCodesMarkdown(): string {
-  const serviceRows = SERVICE_ERROR_CODES.map((code) => `| \`${code}\` | ${PROBLEM_STATUS[code]} | ${coapCode(PROBLEM_STATUS[code])} |`);
+  const serviceRows = SERVICE_ERROR_CODES.map((code) => `| \`${code}\` | ${PROBLEM_STATUS[code]} | ${coapCode(PROBLEM_STATUS[code])} | ${factsCell(SERVICE_ERROR_FACTS[code])} |`);
+  const coreRows = PKI_ERROR_CODES.map((code) => `| \`${code}\` | ${factsCell(PKI_ERROR_FACTS[code])} |`);
   return [
     '# Failure codes',
     '',
@@ -69,17 +76,28 @@ export function failureCodesMarkdown(): string {
     'CoAP (as JSON, with the code derived from the status; CoAP\'s own 4.02, 4.08 and 4.13 are said',
     'directly). The table is `packages/server/src/edge/problem-status.ts`.',
     '',
-    '| code | HTTP status | CoAP |',
-    '|---|---|---|',
+    'Each problem document carries its code\'s facts as extra members (a `?` marks one that is not',
+    'always known; dates are ISO 8601). The facts are `SERVICE_ERROR_FACTS` in',
+    '`packages/server/src/service-error.ts`, from which the context types are derived.',
+    '',
+    '| code | HTTP status | CoAP | facts |',
+    '|---|---|---|---|',
     ...serviceRows,
     '',
     '## Device refusals and the core',
     '',
     'A refused device gets one of these too (401 without a certificate, else 403), from the path',
     'validator and the identity rules of `@fleetpki/pki` (`packages/pki/src/errors.ts`), which the',
-    'CLI maps to exit statuses ([exit-statuses.md](exit-statuses.md)):',
+    'CLI maps to exit statuses ([exit-statuses.md](exit-statuses.md)). A device refused with one of',
+    'them gets its facts as members of the problem document (and in the audit event\'s `facts`);',
+    'chain failures always say `certIndex`, the place in the path of the certificate concerned (0',
+    'is the leaf). The facts are `PKI_ERROR_FACTS` in `packages/pki/src/errors.ts`.',
+    '`VALIDATION_BUDGET_EXHAUSTED` ends path building at once and is reported whatever else failed',
+    'before it: a pool of look-alike issuers cannot hide behind signature failures.',
     '',
-    PKI_ERROR_CODES.map((code) => `\`${code}\``).join(', '),
+    '| code | facts |',
+    '|---|---|',
+    ...coreRows,
     '',
   ].join('\n');
 }

@@ -99,6 +99,7 @@ const REFUSAL_SENTENCES: Readonly<Record<string, string>> = {
   NOT_A_CA: 'A certificate in the chain that signs another is not a CA.',
   PATH_LEN_EXCEEDED: 'The chain is longer than a CA certificate’s path length constraint allows.',
   CHAIN_TOO_LONG: 'The certificate chain is too long.',
+  VALIDATION_BUDGET_EXHAUSTED: 'The certificate chain took too much work to check (a pool of look-alike issuers?).',
   NAME_CONSTRAINT_VIOLATION: 'The device’s names are outside what a CA certificate above it may issue (name constraints).',
   UNKNOWN_CRITICAL_EXTENSION: 'A certificate in the chain has a critical extension the platform does not understand.',
   CERT_REVOKED: 'The device’s certificate has been revoked.',

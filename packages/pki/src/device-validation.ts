@@ -2,13 +2,16 @@ import type { SignatureCache } from './signature-cache.js';
 import type { Certificate } from './certificate.js';
 import type { CertificateRevocationList } from './crl.js';
 import { deviceIdentityFromCertificate } from './device-policy.js';
-import { isPkiError, type PkiErrorCode } from './errors.js';
+import { isPkiError, type PkiErrorCode, type PkiErrorContext } from './errors.js';
 import type { DeviceIdentity } from './identity.js';
 import { verifyChain } from './verify-chain.js';
 
-export type DeviceValidationResult =
-  | { readonly ok: true; readonly identity: DeviceIdentity; readonly path: readonly Certificate[] }
-  | { readonly ok: false; readonly code: PkiErrorCode; readonly certificate: Certificate; readonly message: string };
+/** A refused device certificate: the code, the certificate it concerns, and the code's facts. */
+export type DeviceValidationFailure = {
+  readonly [C in PkiErrorCode]: { readonly ok: false; readonly code: C; readonly certificate: Certificate; readonly message: string; readonly context: PkiErrorContext<C> };
+}[PkiErrorCode];
+
+export type DeviceValidationResult = { readonly ok: true; readonly identity: DeviceIdentity; readonly path: readonly Certificate[] } | DeviceValidationFailure;
 
 /**
  * DESIGN §3 in one call: is `chain` (as the device sent it, leaf first) a device of project
@@ -33,7 +36,7 @@ export function validateDeviceCertificate(
     identity = deviceIdentityFromCertificate(leaf, projectSlug);
   } catch (err) {
     if (!isPkiError(err)) throw err;
-    return { ok: false, code: err.code, certificate: leaf, message: err.message };
+    return { ok: false, code: err.code, certificate: leaf, message: err.message, context: err.context } as DeviceValidationFailure;
   }
   const result = verifyChain({
     leaf,
@@ -43,6 +46,6 @@ export function validateDeviceCertificate(
     options: { purpose: 'client', crls },
     signatureCache,
   });
-  if (!result.ok) return { ok: false, code: result.code, certificate: result.certificate, message: result.message };
+  if (!result.ok) return result;
   return { ok: true, identity, path: result.path };
 }

@@ -3,7 +3,7 @@
  * CLI, the benchmarks and the conformance harnesses use. Anything else is internal and may change;
  * tests of the package reach internals through their own modules.
  */
-export { PKI_ERROR_CODES, PkiError, isPkiError, isPkiErrorCode, type PkiErrorCode } from './errors.js';
+export { PKI_ERROR_CODES, PKI_ERROR_FACTS, PkiError, isPkiError, isPkiErrorCode, type AnyPkiError, type FactKind, type FactTable, type FactsOf, type ContextArgument, type PkiErrorCode, type PkiErrorContext } from './errors.js';
 export { Oid, oidName } from './oids.js';
 export { MAX_PEM_BLOCKS, MAX_PEM_INPUT_BYTES, decodePem, encodePem, looksLikePem } from './pem.js';
 export { attributeValues, encodeName, formatNameForDisplay, formatSubjectString, parseName, parseSubjectString, type DistinguishedName } from './name.js';
@@ -19,8 +19,9 @@ export { fingerprintSha256, isCaCertificate, isSelfIssued, parseCertificate, ser
 export { certificateContent, type CertificateContent } from './certificate-content.js';
 export { assertCsrSignature, createCsr, createCsrWithSigner, csrSignatureAlgorithmName, parseCsr, verifyCsrSignature, type CertificationRequest } from './csr.js';
 export { crlSignatureAlgorithmName, parseCrl, type CertificateRevocationList } from './crl.js';
+export { CRL_REASON_NAMES, crlReasonName, type CrlReasonName } from './crl-reason.js';
 export { assertCertificateId, assertProjectSlug, deviceIdentityFromSubject, deviceSubject, isValidCertificateId, isValidProjectSlug, type DeviceIdentity } from './identity.js';
-export { validateDeviceCertificate } from './device-validation.js';
+export { validateDeviceCertificate, type DeviceValidationFailure, type DeviceValidationResult } from './device-validation.js';
 export { MAX_VALIDITY_DAYS, validityForDays, type Validity } from './validity.js';
 export { authorityKeyIdentifierExtension, keyIdentifier, type CertificateProfile } from './certificate-profile.js';
 export { ecdsaSignatureToDer, keySigner, type Signer } from './signer.js';
@@ -28,7 +29,7 @@ export { checkValidityAgainstIssuer, endsAfterIssuer, keyMatchesCertificate, pre
 export { MAX_PATH_LEN, createSelfSignedCa, issueCertificate, issueDeviceCertificate, type CertificateTemplate, type IssuedCertificate } from './issuance.js';
 export { signCsr, type CsrSigningResult } from './csr-signing.js';
 export { decodeObjects, loadCertificate, loadCertificates, loadCrls, loadCsr, loadPrivateKey, sniffDer, type PkiObject, type PkiObjectKind } from './pki-object.js';
-export { verifyChain, type ChainFailureCode } from './verify-chain.js';
+export { verifyChain, type ChainFailure, type ChainFailureCode, type ChainFailureContext, type ChainVerificationResult } from './verify-chain.js';
 export { SignatureCache } from './signature-cache.js';
 export { SerialNumberSource } from './serial-number.js';
 export { type ValidationOptions } from './path-checks.js';

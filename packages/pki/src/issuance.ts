@@ -56,7 +56,7 @@ function lint(template: CertificateTemplate, issuer: IssuingAuthority | undefine
     // RFC 5280 §4.1.2.6: a CA's subject is non-empty (it is every child's issuer name).
     if (template.subject.rdns.length === 0) throw new PkiError('SUBJECT_SYNTAX', 'a CA certificate needs a non-empty subject');
     if (profile.pathLen !== undefined && (!Number.isInteger(profile.pathLen) || profile.pathLen < 0 || profile.pathLen > MAX_PATH_LEN)) {
-      throw new PkiError('INVALID_ARGUMENT', `pathLen must be a whole number from 0 to ${MAX_PATH_LEN}`, { pathLen: profile.pathLen });
+      throw new PkiError('INVALID_ARGUMENT', `pathLen must be a whole number from 0 to ${MAX_PATH_LEN}`, { argument: 'pathLen', value: String(profile.pathLen) });
     }
   }
   if (!issuer) return;

@@ -98,11 +98,13 @@ export function checkValidityAgainstIssuer(issuer: IssuingAuthority, validity: V
   if (ca.notAfter.getTime() < validity.notBefore.getTime()) {
     throw new PkiError('ISSUER_EXPIRED', `the issuing CA expired at ${ca.notAfter.toISOString()}`, {
       notAfter: ca.notAfter.toISOString(),
+      at: validity.notBefore.toISOString(),
     });
   }
   if (ca.notBefore.getTime() > validity.notBefore.getTime()) {
     throw new PkiError('ISSUER_NOT_YET_VALID', `the issuing CA is not valid before ${ca.notBefore.toISOString()}`, {
       notBefore: ca.notBefore.toISOString(),
+      at: validity.notBefore.toISOString(),
     });
   }
   if (endsAfterIssuer(ca, validity)) {

@@ -57,7 +57,7 @@ export function describeKey(key: KeyObject): KeyAlgorithm {
       return { kind: 'ed448' };
     default:
       throw new PkiError('UNSUPPORTED_KEY_TYPE', `unsupported key type ${key.asymmetricKeyType ?? '(unknown)'}`, {
-        type: key.asymmetricKeyType,
+        keyType: key.asymmetricKeyType,
       });
   }
 }

@@ -4,10 +4,11 @@ import type { CertificateRevocationList } from './crl.js';
 import { integerBytes, readSingle } from './der/reader.js';
 import { Tag } from './der/tags.js';
 import { dnsNameMatches, normalizeDnsName } from './dns-name.js';
-import type { PkiErrorCode } from './errors.js';
+import { crlReasonName } from './crl-reason.js';
+import type { PkiErrorCode, PkiErrorContext } from './errors.js';
 import { decodeAuthorityInfoAccess, extendedKeyUsageAllows, UNDERSTOOD_EXTENSIONS } from './extensions.js';
 import { parseIpAddress } from './ip-address.js';
-import { constrainedNames, decodeNameConstraints, nameConstraintViolation, type ConstraintBudget } from './name-constraints.js';
+import { constrainedNames, decodeNameConstraints, MAX_NAME_CONSTRAINT_CHECKS, nameConstraintViolation, type ConstraintBudget } from './name-constraints.js';
 import { ALL_REASONS, crlScope, entryIssuers } from './crl-scope.js';
 import { namesMatch } from './name-matching.js';
 import { policyViolation, type PolicyParameters } from './policy-graph.js';
@@ -65,20 +66,30 @@ export type PathFailureCode = Extract<
   | 'WEAK_KEY'
   | 'CERT_PROFILE_VIOLATION'
   | 'POLICY_VIOLATION'
+  | 'VALIDATION_BUDGET_EXHAUSTED'
 >;
 
-export interface PathFailure {
-  readonly code: PathFailureCode;
-  readonly certificate: Certificate;
-  readonly message: string;
-}
+/** The facts of a path failure but its place in the path, which the path builder adds. */
+export type PathFacts<C extends PathFailureCode> = Omit<PkiErrorContext<C>, 'certIndex'>;
+
+/** One path's failure: a code, the certificate it concerns, and the code's facts. */
+export type PathFailure = {
+  readonly [C in PathFailureCode]: {
+    readonly code: C;
+    readonly certificate: Certificate;
+    readonly message: string;
+    readonly facts: PathFacts<C>;
+  };
+}[PathFailureCode];
 
 /** How refusal messages name a certificate. */
 export function describeCertificate(cert: Certificate): string {
   return formatNameForDisplay(cert.subject) || '(empty subject)';
 }
 const describe = describeCertificate;
-const failure = (code: PathFailureCode, certificate: Certificate, message: string): PathFailure => ({ code, certificate, message });
+function failure<C extends PathFailureCode>(code: C, certificate: Certificate, message: string, ...[facts]: [object] extends [PathFacts<C>] ? [facts?: PathFacts<C>] : [facts: PathFacts<C>]): PathFailure {
+  return { code, certificate, message, facts: facts ?? {} } as PathFailure;
+}
 
 function critical(cert: Certificate, oid: string): boolean | undefined {
   return cert.extensions.find((e) => e.oid === oid)?.critical;
@@ -100,7 +111,8 @@ function checkLeaf(leaf: Certificate, options: ValidationOptions): PathFailure |
   const wanted = [...(options.purpose === 'client' ? [Oid.clientAuth] : server ? [Oid.serverAuth] : []), ...(options.extendedKeyUsage ?? [])];
   for (const oid of wanted) {
     if (!extendedKeyUsageAllows(leaf, oid)) {
-      return failure(oid === Oid.clientAuth ? 'EKU_CLIENT_AUTH_MISSING' : 'EKU_NOT_ALLOWED', leaf, `${describe(leaf)}: extended key usage does not allow ${oidName(oid)}`);
+      const message = `${describe(leaf)}: extended key usage does not allow ${oidName(oid)}`;
+      return oid === Oid.clientAuth ? failure('EKU_CLIENT_AUTH_MISSING', leaf, message) : failure('EKU_NOT_ALLOWED', leaf, message, { oid });
     }
   }
   // A TLS peer signs the handshake (or, for RSA servers, decrypts the key exchange): a leaf
@@ -188,16 +200,23 @@ function checkAny(cert: Certificate, isAnchor: boolean, time: Date, options: Val
   // Validity has whole seconds; the time is compared at that granularity (x509-limbo's
   // notafter-fractional: the encoded second covers its whole millisecond range).
   const at = Math.floor(time.getTime() / 1000) * 1000;
-  if (at < cert.notBefore.getTime()) return failure('CERT_NOT_YET_VALID', cert, `${describe(cert)} is not valid before ${cert.notBefore.toISOString()}`);
-  if (at > cert.notAfter.getTime()) return failure('CERT_EXPIRED', cert, `${describe(cert)} expired at ${cert.notAfter.toISOString()}`);
+  if (at < cert.notBefore.getTime()) {
+    return failure('CERT_NOT_YET_VALID', cert, `${describe(cert)} is not valid before ${cert.notBefore.toISOString()}`, {
+      notBefore: cert.notBefore.toISOString(),
+      at: time.toISOString(),
+    });
+  }
+  if (at > cert.notAfter.getTime()) {
+    return failure('CERT_EXPIRED', cert, `${describe(cert)} expired at ${cert.notAfter.toISOString()}`, { notAfter: cert.notAfter.toISOString(), at: time.toISOString() });
+  }
   const unknown = cert.extensions.find((e) => e.critical && !UNDERSTOOD_EXTENSIONS.has(e.oid));
-  if (unknown) return failure('UNKNOWN_CRITICAL_EXTENSION', cert, `${describe(cert)} has an unknown critical extension ${unknown.oid}`);
+  if (unknown) return failure('UNKNOWN_CRITICAL_EXTENSION', cert, `${describe(cert)} has an unknown critical extension ${unknown.oid}`, { oid: unknown.oid });
   if (critical(cert, Oid.authorityKeyIdentifier) === true || critical(cert, Oid.subjectKeyIdentifier) === true) {
     return failure('CERT_PROFILE_VIOLATION', cert, `${describe(cert)}: key identifier extensions must not be critical (RFC 5280 §4.2.1.1-2)`);
   }
   if (cert.issuer.rdns.length === 0) return failure('CERT_PROFILE_VIOLATION', cert, `${describe(cert)}: empty issuer name (RFC 5280 §4.1.2.4)`);
   const weak = weakKeyReason(cert.publicKey.algorithm);
-  if (weak) return failure('WEAK_KEY', cert, `${describe(cert)}: ${weak}`);
+  if (weak) return failure('WEAK_KEY', cert, `${describe(cert)}: ${weak}`, { reason: weak });
   // A trust anchor is a name and a key (RFC 5280 §6.1.1 (d)); its serial is the CA's business.
   const serial = isAnchor ? undefined : badSerial(cert);
   if (serial) return failure('CERT_PROFILE_VIOLATION', cert, `${describe(cert)}: ${serial}`);
@@ -291,6 +310,18 @@ function entriesFor(crl: CertificateRevocationList, cert: Certificate): Certific
   });
 }
 
+/** CERT_REVOKED with the listing's facts: the serial, and the entry's date and reason when the CRL says them. */
+function revokedFailure(cert: Certificate, issuer: Certificate, entries: readonly CertificateRevocationList['revoked'][number][], where: string): PathFailure {
+  const entry = entries[0];
+  const reasonValue = entry ? entryReason(entry) : undefined;
+  const reason = reasonValue === undefined ? undefined : crlReasonName(reasonValue);
+  return failure('CERT_REVOKED', cert, `${describe(cert)} is revoked by ${describe(issuer)}${where}${reason ? ` (${reason})` : ''}`, {
+    serialNumber: cert.serialNumber.toString('hex'),
+    ...(entry ? { revocationDate: entry.revocationDate.toISOString() } : {}),
+    ...(reason ? { reason } : {}),
+  });
+}
+
 function checkRevocation(
   cert: Certificate,
   issuer: Certificate,
@@ -356,7 +387,7 @@ function checkRevocation(
     const current = crl.thisUpdate.getTime() <= time.getTime() && crl.nextUpdate !== undefined && crl.nextUpdate.getTime() >= time.getTime();
     if (!current) {
       if (base === undefined && entriesFor(crl, cert).some((r) => entryReason(r) !== CERTIFICATE_HOLD && entryReason(r) !== REMOVE_FROM_CRL)) {
-        return failure('CERT_REVOKED', cert, `${describe(cert)} is revoked by ${describe(issuer)} (in a CRL that is not current)`);
+        return revokedFailure(cert, issuer, entriesFor(crl, cert), ' (in a CRL that is not current)');
       }
       unusable = `the CRL of ${describe(issuer)} is not current (thisUpdate ${crl.thisUpdate.toISOString()}, nextUpdate ${crl.nextUpdate?.toISOString() ?? 'absent'})`;
       continue;
@@ -369,10 +400,11 @@ function checkRevocation(
     // RFC 5280 §5.2.4: a delta applies to a complete CRL numbered at least its base, and is newer.
     const applicable = deltas.filter((d) => d.base <= number && d.number > number);
     const onDelta = applicable.flatMap((d) => entriesFor(d.crl, cert));
-    if (onDelta.some((r) => entryReason(r) !== REMOVE_FROM_CRL)) return failure('CERT_REVOKED', cert, `${describe(cert)} is revoked by ${describe(issuer)} (delta CRL)`);
+    const listedOnDelta = onDelta.filter((r) => entryReason(r) !== REMOVE_FROM_CRL);
+    if (listedOnDelta.length > 0) return revokedFailure(cert, issuer, listedOnDelta, ' (delta CRL)');
     const removed = onDelta.some((r) => entryReason(r) === REMOVE_FROM_CRL);
     if (!removed && entriesFor(crl, cert).length > 0) {
-      return failure('CERT_REVOKED', cert, `${describe(cert)} is revoked by ${describe(issuer)}`);
+      return revokedFailure(cert, issuer, entriesFor(crl, cert), '');
     }
   }
   if (reasons !== ALL_REASONS) {
@@ -409,13 +441,14 @@ export function checkPath(
     // RFC 5280 §4.2.1.9: pathLen counts the non-self-issued intermediates below this CA.
     const pathLen = ca.basicConstraints?.pathLen;
     if (pathLen !== undefined && intermediatesBelow > pathLen) {
-      return failure('PATH_LEN_EXCEEDED', ca, `${describe(ca)} allows ${pathLen} intermediate CA(s) below it, found ${intermediatesBelow}`);
+      return failure('PATH_LEN_EXCEEDED', ca, `${describe(ca)} allows ${pathLen} intermediate CA(s) below it, found ${intermediatesBelow}`, { pathLen, intermediatesBelow });
     }
     if (ca.extKeyUsage && options.purpose !== undefined) {
       // EKU in a CA narrows what it may issue for (CA/B Forum; Go and Chrome enforce it).
       const purpose = options.purpose === 'client' ? Oid.clientAuth : Oid.serverAuth;
       if (!extendedKeyUsageAllows(ca, purpose)) {
-        return failure(options.purpose === 'client' ? 'EKU_CLIENT_AUTH_MISSING' : 'EKU_NOT_ALLOWED', ca, `${describe(ca)}: extended key usage does not allow ${oidName(purpose)}`);
+        const message = `${describe(ca)}: extended key usage does not allow ${oidName(purpose)}`;
+        return options.purpose === 'client' ? failure('EKU_CLIENT_AUTH_MISSING', ca, message) : failure('EKU_NOT_ALLOWED', ca, message, { oid: purpose });
       }
     }
     if (i < path.length - 1 && !isSelfIssued(ca)) intermediatesBelow++;
@@ -434,6 +467,9 @@ export function checkPath(
         const names = constrainedNames(below);
         if (typeof names === 'string') return failure('NAME_CONSTRAINT_VIOLATION', below, `${describe(below)}: ${names}`);
         const violation = nameConstraintViolation(names, constraints, budget);
+        if (budget.checks > MAX_NAME_CONSTRAINT_CHECKS) {
+          return failure('VALIDATION_BUDGET_EXHAUSTED', below, `gave up after ${budget.checks} name-constraint checks`, { signatureChecks: 0, pathsChecked: 0, nameConstraintChecks: budget.checks });
+        }
         if (violation) return failure('NAME_CONSTRAINT_VIOLATION', below, `${describe(below)}: ${violation} of ${describe(ca)}`);
       }
     }
@@ -447,7 +483,9 @@ export function checkPath(
   if (policy) return failure('POLICY_VIOLATION', leaf, policy);
   if (options.maxChainDepth !== undefined) {
     const intermediates = path.slice(1, -1).filter((c) => !isSelfIssued(c)).length;
-    if (intermediates > options.maxChainDepth) return failure('CHAIN_TOO_LONG', leaf, `${intermediates} intermediates, more than the ${options.maxChainDepth} allowed`);
+    if (intermediates > options.maxChainDepth) {
+      return failure('CHAIN_TOO_LONG', leaf, `${intermediates} intermediates, more than the ${options.maxChainDepth} allowed`, { maxDepth: options.maxChainDepth });
+    }
   }
   if ((options.crls && options.crls.length > 0) || options.requireRevocationInfo) {
     for (let i = 0; i < path.length - 1; i++) {

@@ -91,10 +91,10 @@ export function ecPublicKeyFromSec1(sec1: Buffer): PublicKeyInfo {
 export function privateKeyDer(key: KeyObject, format?: PrivateKeyFormat): { der: Buffer; format: PrivateKeyFormat } {
   const chosen = format ?? (key.asymmetricKeyType === 'ec' ? 'sec1' : 'pkcs8');
   if (chosen === 'sec1' && key.asymmetricKeyType !== 'ec') {
-    throw new PkiError('INVALID_ARGUMENT', 'SEC1 can only hold EC keys', { format: chosen });
+    throw new PkiError('INVALID_ARGUMENT', 'SEC1 can only hold EC keys', { argument: 'format', value: chosen });
   }
   if (chosen === 'pkcs1' && key.asymmetricKeyType !== 'rsa') {
-    throw new PkiError('INVALID_ARGUMENT', 'PKCS#1 can only hold RSA keys', { format: chosen });
+    throw new PkiError('INVALID_ARGUMENT', 'PKCS#1 can only hold RSA keys', { argument: 'format', value: chosen });
   }
   return { der: key.export({ format: 'der', type: chosen }), format: chosen };
 }

@@ -1,9 +1,9 @@
 import type { SignatureCache } from './signature-cache.js';
 import { type Certificate } from './certificate.js';
-import { isPkiError, PkiError, type PkiErrorCode } from './errors.js';
+import { isPkiError, PkiError, type PkiErrorCode, type PkiErrorContext } from './errors.js';
 import { namesMatch } from './name-matching.js';
 import type { DistinguishedName } from './name.js';
-import { checkPath, describeCertificate, type PathFailureCode, type ValidationOptions } from './path-checks.js';
+import { checkPath, describeCertificate, type PathFailure, type PathFailureCode, type ValidationOptions } from './path-checks.js';
 import { verifySignature } from './signature.js';
 
 /**
@@ -26,15 +26,22 @@ export interface ChainVerificationInput {
 
 export type ChainFailureCode = PathFailureCode | Extract<PkiErrorCode, 'UNKNOWN_ISSUER' | 'CERT_SIGNATURE_INVALID' | 'UNSUPPORTED_ALGORITHM'>;
 
-export type ChainVerificationResult =
-  | { readonly ok: true; readonly path: readonly Certificate[] }
-  | {
-      readonly ok: false;
-      readonly code: ChainFailureCode;
-      /** The certificate the failure concerns. */
-      readonly certificate: Certificate;
-      readonly message: string;
-    };
+/** The facts of a chain failure, always with the place in the path of the certificate it concerns. */
+export type ChainFailureContext<C extends ChainFailureCode> = PkiErrorContext<C> & { readonly certIndex: number };
+
+/** A chain that does not verify: its code, the certificate it concerns and the code's facts. */
+export type ChainFailure = {
+  readonly [C in ChainFailureCode]: {
+    readonly ok: false;
+    readonly code: C;
+    /** The certificate the failure concerns. */
+    readonly certificate: Certificate;
+    readonly message: string;
+    readonly context: ChainFailureContext<C>;
+  };
+}[ChainFailureCode];
+
+export type ChainVerificationResult = { readonly ok: true; readonly path: readonly Certificate[] } | ChainFailure;
 
 /** Longest path built, anchor included: deeper real PKIs do not exist. */
 export const MAX_CHAIN_DEPTH = 8;
@@ -43,10 +50,17 @@ export const MAX_SIGNATURE_CHECKS = 64;
 /** Complete paths checked in stage 2: each may run name constraints over many names. */
 export const MAX_PATHS_CHECKED = 32;
 
-type Failure = Extract<ChainVerificationResult, { ok: false }>;
+type Failure = ChainFailure;
 
-function fail(code: ChainFailureCode, certificate: Certificate, message: string): Failure {
-  return { ok: false, code, certificate, message };
+/** A stage-1 failure, whose only fact is where in the path it is. */
+function fail(code: 'UNKNOWN_ISSUER' | 'CHAIN_TOO_LONG' | 'CERT_SIGNATURE_INVALID' | 'UNSUPPORTED_ALGORITHM' | 'NOT_A_CA', certificate: Certificate, message: string, certIndex: number, facts: { maxDepth?: number; oid?: string } = {}): Failure {
+  const context = code === 'CHAIN_TOO_LONG' ? { certIndex, maxDepth: facts.maxDepth ?? MAX_CHAIN_DEPTH } : { certIndex, ...(facts.oid ? { oid: facts.oid } : {}) };
+  return { ok: false, code, certificate, message, context } as Failure;
+}
+
+/** A stage-2 failure, placed in the path it was found on. */
+function failAt(found: PathFailure, path: readonly Certificate[]): Failure {
+  return { ok: false, code: found.code, certificate: found.certificate, message: found.message, context: { ...found.facts, certIndex: path.indexOf(found.certificate) } } as Failure;
 }
 
 // Rank of failures when every candidate path fails: the most specific reason wins.
@@ -70,6 +84,9 @@ const SPECIFICITY: Readonly<Record<ChainFailureCode, number>> = {
   CERT_EXPIRED: 5,
   PEER_NAME_MISMATCH: 6,
   CERT_REVOKED: 6,
+  // Never ranked: spending the budget ends the search at once (rustls-webpki's
+  // MaximumSignatureChecksExceeded), so a flood of bad signatures cannot hide it.
+  VALIDATION_BUDGET_EXHAUSTED: 7,
 };
 
 function signatureVerified(child: Certificate, issuer: Certificate, cache: SignatureCache | undefined): boolean {
@@ -114,7 +131,17 @@ export function verifyChain(input: ChainVerificationInput): ChainVerificationRes
   let signatureChecks = 0;
   let pathsChecked = 0;
   const budget = { checks: 0 };
-  let best: Failure = fail('UNKNOWN_ISSUER', leaf, `no trusted issuer found for ${describe(leaf)}`);
+  let best: Failure = fail('UNKNOWN_ISSUER', leaf, `no trusted issuer found for ${describe(leaf)}`, 0);
+  let exhausted: Failure | undefined;
+  const exhaust = (certificate: Certificate, certIndex: number): void => {
+    exhausted = {
+      ok: false,
+      code: 'VALIDATION_BUDGET_EXHAUSTED',
+      certificate,
+      message: `gave up after ${signatureChecks} signature checks, ${pathsChecked} paths and ${budget.checks} name-constraint checks`,
+      context: { certIndex, signatureChecks, pathsChecked, nameConstraintChecks: budget.checks },
+    };
+  };
   const consider = (failure: Failure): void => {
     if (SPECIFICITY[failure.code] > SPECIFICITY[best.code]) best = failure;
   };
@@ -143,7 +170,8 @@ export function verifyChain(input: ChainVerificationInput): ChainVerificationRes
     pathsChecked++;
     const failure = checkPath(path, time, options, budget, options.searchCrlSigners === false ? undefined : externalSigners);
     if (!failure) return true;
-    consider(fail(failure.code, failure.certificate, failure.message));
+    if (failure.code === 'VALIDATION_BUDGET_EXHAUSTED') exhaust(failure.certificate, path.indexOf(failure.certificate));
+    else consider(failAt(failure, path));
     return false;
   };
 
@@ -154,14 +182,15 @@ export function verifyChain(input: ChainVerificationInput): ChainVerificationRes
     if (leaf.basicConstraints?.ca === true && options.purpose !== 'server') {
       if (finish([leaf])) return { ok: true, path: [leaf] };
     } else {
-      best = fail('NOT_A_CA', leaf, `${describe(leaf)} is given as a trust anchor but is not a CA`);
+      best = fail('NOT_A_CA', leaf, `${describe(leaf)} is given as a trust anchor but is not a CA`, 0);
     }
   }
 
   const extend = (path: Certificate[]): readonly Certificate[] | undefined => {
     const current = path[path.length - 1] as Certificate;
+    const at = path.length - 1;
     if (path.length >= MAX_CHAIN_DEPTH) {
-      consider(fail('CHAIN_TOO_LONG', current, `no trusted root within ${MAX_CHAIN_DEPTH} certificates`));
+      consider(fail('CHAIN_TOO_LONG', current, `no trusted root within ${MAX_CHAIN_DEPTH} certificates`, at));
       return undefined;
     }
     const candidates: { cert: Certificate; anchor: boolean }[] = [
@@ -173,8 +202,9 @@ export function verifyChain(input: ChainVerificationInput): ChainVerificationRes
       .filter(({ cert }) => namesMatch(cert.subject, current.issuer) && !path.some((p, i) => p.der.equals(cert.der) || (i > 0 && p.subject.der.equals(cert.subject.der) && p.publicKey.der.equals(cert.publicKey.der))))
       .sort((a, b) => keyIdRank(current, a.cert) - keyIdRank(current, b.cert) || Number(b.anchor) - Number(a.anchor));
     for (const { cert, anchor } of candidates) {
+      if (exhausted) return undefined;
       if (signatureChecks >= MAX_SIGNATURE_CHECKS || pathsChecked >= MAX_PATHS_CHECKED) {
-        consider(fail('CHAIN_TOO_LONG', current, `gave up after ${signatureChecks} signature checks and ${pathsChecked} paths`));
+        exhaust(current, at);
         return undefined;
       }
       signatureChecks++;
@@ -183,11 +213,11 @@ export function verifyChain(input: ChainVerificationInput): ChainVerificationRes
         verified = signatureVerified(current, cert, input.signatureCache);
       } catch (err) {
         if (!isPkiError(err)) throw err;
-        consider(fail('UNSUPPORTED_ALGORITHM', current, `${describe(current)}: ${err.message}`));
+        consider(fail('UNSUPPORTED_ALGORITHM', current, `${describe(current)}: ${err.message}`, at, { oid: current.signatureAlgorithm.oid }));
         continue;
       }
       if (!verified) {
-        consider(fail('CERT_SIGNATURE_INVALID', current, `the signature on ${describe(current)} does not verify with ${describe(cert)}'s key`));
+        consider(fail('CERT_SIGNATURE_INVALID', current, `the signature on ${describe(current)} does not verify with ${describe(cert)}'s key`, at));
         continue;
       }
       const candidatePath = [...path, cert];
@@ -202,5 +232,5 @@ export function verifyChain(input: ChainVerificationInput): ChainVerificationRes
   };
 
   const path = extend([leaf]);
-  return path ? { ok: true, path } : best;
+  return path ? { ok: true, path } : (exhausted ?? best);
 }

@@ -1,6 +1,6 @@
 export { startServer, ADMIN_KEY_FILE, DEFAULT_DATA_DIR, DEFAULT_HTTP_PORT, DEFAULT_GATEWAY_PORT, DEFAULT_MQTT_PORT, DEFAULT_COAP_PORT, type RunningServer, type ServeOptions } from './serve.js';
 export { StartupError, type StartupErrorCode } from './startup-error.js';
-export { SERVICE_ERROR_CODES, ServiceError, type ServiceErrorCode } from './service-error.js';
+export { SERVICE_ERROR_CODES, SERVICE_ERROR_FACTS, ServiceError, isServiceError, type AnyServiceError, type ServiceErrorCode, type ServiceErrorContext } from './service-error.js';
 export { PROBLEM_STATUS } from './edge/problem-status.js';
 export { jsonLogger, silentLogger, type Logger, type LogLevel } from './logger.js';
 export { ROOT_CERT_FILE, ROOT_KEY_FILE, SERVER_CERT_FILE, SERVER_KEY_FILE } from './platform/platform-pki.js';

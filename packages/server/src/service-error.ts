@@ -1,3 +1,5 @@
+import type { ContextArgument, FactsOf, FactTable } from '@fleetpki/pki';
+
 /**
  * Every failure the server reports, as a closed union of stable codes (DESIGN §7). HTTP
  * statuses for them live in one table (http/problem-status.ts); nothing else picks a status.
@@ -79,21 +81,100 @@ export const SERVICE_ERROR_CODES = [
 
 export type ServiceErrorCode = (typeof SERVICE_ERROR_CODES)[number];
 
-/** Machine-readable facts about one failure, sent as extra members of the problem document. */
-export type ServiceErrorContext = Readonly<Record<string, string | number | boolean | null | readonly unknown[] | Readonly<Record<string, unknown>>>>;
+/**
+ * Machine-readable facts each code carries, sent as extra members of its problem document. Data,
+ * so the context types below derive from it and docs/reference/failure-codes.md is rendered
+ * from it; `pkiCode` is the core's code where the core refused (domain/issuance/core-failures.ts).
+ */
+export const SERVICE_ERROR_FACTS = {
+  API_KEY_MISSING: {},
+  API_KEY_INVALID: {},
+  ADMIN_KEY_REQUIRED: { projectId: 'string?', what: 'string?' },
+  PROJECT_ACCESS_DENIED: { projectId: 'string' },
+  VALIDATION_FAILED: { issues: 'object[]?' },
+  MALFORMED_JSON: {},
+  UNSUPPORTED_MEDIA_TYPE: {},
+  BODY_TOO_LARGE: { maxBytes: 'number' },
+  ROUTE_NOT_FOUND: { expected: 'string?', projectId: 'string?' },
+  METHOD_NOT_ALLOWED: {},
+  CLIENT_ID_MISMATCH: {},
+  BAD_OPTION: {},
+  REQUEST_ENTITY_INCOMPLETE: {},
+  SERVER_BUSY: {},
+  PROJECT_NOT_FOUND: { projectId: 'string' },
+  PROJECT_SLUG_INVALID: { slug: 'string' },
+  PROJECT_SLUG_TAKEN: { slug: 'string' },
+  CERT_FILE_INVALID_BASE64: {},
+  CERT_FILE_UNPARSABLE: { labels: 'string[]?', pkiCode: 'string?' },
+  CERT_FILE_EMPTY: {},
+  CERT_FILE_TOO_MANY: { count: 'number', max: 'number' },
+  CA_NOT_A_CA: {},
+  CA_KEY_CERT_SIGN_MISSING: {},
+  CA_EXPIRED: { notAfter: 'date-time' },
+  CA_NOT_YET_VALID: { notBefore: 'date-time' },
+  CA_ROOT_NOT_SELF_SIGNED: {},
+  CA_ROOT_SIGNATURE_INVALID: {},
+  CA_DUPLICATE: { existingId: 'string?', fingerprintSha256: 'string' },
+  CA_NOT_FOUND: { certificateId: 'string' },
+  DEVICE_NOT_FOUND: { deviceId: 'string' },
+  DEVICE_NAME_INVALID: { name: 'string' },
+  DEVICE_NAME_TAKEN: { existingId: 'string?' },
+  CERTIFICATE_ID_INVALID: { certificateId: 'string?', deviceId: 'string?' },
+  CERTIFICATE_ID_TAKEN: { certificateId: 'string?', existingId: 'string?' },
+  CERTIFICATE_ID_IMMUTABLE: { certificateId: 'string' },
+  API_KEY_NOT_FOUND: { apiKeyId: 'string' },
+  PKI_NOT_CONFIGURED: { projectId: 'string' },
+  MANAGED_CA_NOT_FOUND: { caId: 'string' },
+  MANAGED_CA_NOT_PENDING: { caId: 'string', status: 'string' },
+  MANAGED_CA_DISABLED: { caId: 'string' },
+  MANAGED_CA_KEY_MISMATCH: { caId: 'string' },
+  CA_KEY_UNAVAILABLE: { caId: 'string?', label: 'string?' },
+  PKCS11_NOT_CONFIGURED: {},
+  CSR_INVALID_BASE64: {},
+  CSR_UNPARSABLE: { labels: 'string[]?', pkiCode: 'string?' },
+  CSR_SIGNATURE_INVALID: { pkiCode: 'string?' },
+  CSR_SIGNATURE_ALGORITHM_UNSUPPORTED: { pkiCode: 'string?' },
+  CSR_SUBJECT_INVALID: { pkiCode: 'string?' },
+  WEAK_KEY: { keyType: 'string?', pkiCode: 'string?' },
+  KEY_TYPE_NOT_ALLOWED: { keyType: 'string', allowed: 'string[]' },
+  VALIDITY_TOO_LONG: { days: 'number', maxDays: 'number' },
+  VALIDITY_EXCEEDS_CA: { days: 'number', caNotAfter: 'date-time' },
+  SIGNER_UNAVAILABLE: { url: 'string?', signerCode: 'number?', pkiCode: 'string?' },
+  SIGNER_RESPONSE_INVALID: { url: 'string?', why: 'string?' },
+  DEVICE_DISABLED: {},
+  NO_CLIENT_CERTIFICATE: {},
+  DEVICE_IDENTITY_CHANGED: { deviceId: 'string' },
+  ENROLLMENT_TOKEN_MISSING: { projectId: 'string?' },
+  ENROLLMENT_TOKEN_INVALID: {},
+  ENROLLMENT_TOKEN_USED: { tokenId: 'string' },
+  ENROLLMENT_TOKEN_EXPIRED: { tokenId: 'string' },
+  MANUFACTURER_CERT_INVALID: { reason: 'string' },
+  PSK_IDENTITY_INVALID: { identity: 'string' },
+  PSK_INVALID: { minBytes: 'number', maxBytes: 'number' },
+  PSK_IDENTITY_TAKEN: { identity: 'string' },
+  INTERNAL_ERROR: { requestId: 'string' },
+} as const satisfies Readonly<Record<ServiceErrorCode, FactTable>>;
 
-export class ServiceError extends Error {
+/** The facts a failure with code `C` carries (distributes over a union of codes). */
+export type ServiceErrorContext<C extends ServiceErrorCode = ServiceErrorCode> = C extends ServiceErrorCode ? FactsOf<(typeof SERVICE_ERROR_FACTS)[C]> : never;
+
+export class ServiceError<C extends ServiceErrorCode = ServiceErrorCode> extends Error {
   override readonly name = 'ServiceError';
+  readonly context: ServiceErrorContext<C>;
 
   constructor(
-    readonly code: ServiceErrorCode,
+    readonly code: C,
     message: string,
-    readonly context: ServiceErrorContext = {},
+    ...[context]: ContextArgument<ServiceErrorContext<C>>
   ) {
     super(message);
+    this.context = (context ?? {}) as ServiceErrorContext<C>;
   }
 }
 
-export function isServiceError(value: unknown): value is ServiceError {
+/** A ServiceError whose context narrows with its code. */
+export type AnyServiceError = { [C in ServiceErrorCode]: ServiceError<C> }[ServiceErrorCode];
+
+export function isServiceError(value: unknown): value is AnyServiceError {
   return value instanceof ServiceError;
 }

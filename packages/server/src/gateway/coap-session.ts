@@ -331,15 +331,18 @@ export const MAX_PROBLEM_BYTES = 512;
 /**
  * A JSON problem (Content-Format 50) with a stable code. The detail is cut, on a character
  * boundary, until the document's UTF-8 fits MAX_PROBLEM_BYTES: bytes are counted, not UTF-16
- * units, and JSON escapes are counted as sent.
+ * units, and JSON escapes are counted as sent. The failure's facts go along as on HTTPS, unless
+ * they alone would not fit.
  */
-export function problem(code: CoapResponse['code'], failure: ServiceErrorCode | DeviceAuthFailureCode, detail: string): CoapResponse {
+export function problem(code: CoapResponse['code'], failure: ServiceErrorCode | DeviceAuthFailureCode, detail: string, facts: Readonly<Record<string, unknown>> = {}): CoapResponse {
   let text = detail;
-  let payload = Buffer.from(JSON.stringify({ code: failure, detail: text }));
+  const extra = Buffer.byteLength(JSON.stringify({ code: failure, detail: '', ...facts })) <= MAX_PROBLEM_BYTES / 2 ? facts : {};
+  const encode = (): Buffer => Buffer.from(JSON.stringify({ ...extra, code: failure, detail: text }));
+  let payload = encode();
   while (payload.length > MAX_PROBLEM_BYTES) {
     const characters = [...text];
     text = `${characters.slice(0, Math.floor(characters.length / 2)).join('')}…`;
-    payload = Buffer.from(JSON.stringify({ code: failure, detail: text }));
+    payload = encode();
   }
   return { code, contentFormat: 50, payload };
 }

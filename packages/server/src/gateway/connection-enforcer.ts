@@ -63,7 +63,7 @@ export class ConnectionEnforcer {
   private closeExpired(): void {
     const now = this.deps.now().getTime();
     for (const entry of this.registry.all()) {
-      if (now > entry.device.validUntil) this.end(entry, 'certificate expired');
+      if (entry.device.credential === 'certificate' && now > entry.device.validUntil) this.end(entry, 'certificate expired');
     }
   }
 
@@ -82,7 +82,7 @@ export class ConnectionEnforcer {
     for (const e of entries) {
       const { device } = e;
       if (!enabledDevices.has(device.deviceId)) this.end(e, 'device disabled or deleted');
-      else if (device.anchorCaId !== null && !enabledCas.has(device.anchorCaId)) this.end(e, 'CA certificate disabled or deleted');
+      else if (device.credential === 'certificate' && !enabledCas.has(device.anchorCaId)) this.end(e, 'CA certificate disabled or deleted');
       // Read after the generation: valid under it (a later change bumps it again).
       else e.checkedGeneration = Math.max(e.checkedGeneration, generation);
     }

@@ -125,8 +125,9 @@ export async function startDeviceCoap(options: DeviceCoapOptions): Promise<Devic
     // Nothing of the request's path is echoed: it is the peer's bytes, of any length and encoding.
     if (path !== COAP_IDENTITY_PATH) return problem('4.04', 'ROUTE_NOT_FOUND', `no such resource; see /.well-known/core`);
     if (method !== 'GET') return problem('4.05', 'METHOD_NOT_ALLOWED', `${COAP_IDENTITY_PATH} answers GET`);
-    const { projectId, certificateId, deviceId, deviceName, provisioning, credential } = device;
-    const body = { projectId, certificateId: credential === 'certificate' ? certificateId : null, deviceId, deviceName, provisioning, credential, ...(peer.pskIdentity !== null ? { pskIdentity: peer.pskIdentity } : {}) };
+    const { projectId, deviceId, deviceName, provisioning, credential } = device;
+    const who = device.credential === 'certificate' ? { certificateId: device.certificateId } : { certificateId: null, pskIdentity: device.pskIdentity };
+    const body = { projectId, ...who, deviceId, deviceName, provisioning, credential };
     return { code: '2.05', contentFormat: CONTENT_FORMAT_JSON, payload: Buffer.from(JSON.stringify(body)) };
   };
 
@@ -162,7 +163,7 @@ export async function startDeviceCoap(options: DeviceCoapOptions): Promise<Devic
 
 /** A refused session's answer: 4.01 or 4.03 from the same status as on HTTPS (RFC 7252 §5.9.2.2, §5.9.2.4). */
 function refusal(result: Extract<DeviceAuthResult, { ok: false }>): CoapResponse {
-  return problem(coapCodeFor(refusalStatus(result.code)), result.code, result.message);
+  return problem(coapCodeFor(refusalStatus(result.code)), result.code, result.message, result.context);
 }
 
 /**

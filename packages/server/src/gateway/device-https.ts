@@ -55,7 +55,7 @@ export async function startDeviceHttps(options: DeviceHttpsOptions): Promise<Dev
     socket.destroy();
   };
   const refusal = (res: ServerResponse, result: Extract<DeviceAuthResult, { ok: false }>, path: string): void => {
-    const problem = deviceProblem(result.code, result.message, path);
+    const problem = deviceProblem(result, path);
     res.setHeader('connection', 'close'); // a refused device gets its answer, then the connection ends
     send(res, problem.status, 'application/problem+json', problem.body);
   };

@@ -1,6 +1,6 @@
 import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
-import type { DeviceAuthResult } from '../domain/identity/index.js';
+import type { CertificateAuthenticatedDevice, DeviceAuthResult } from '../domain/identity/index.js';
 import { isOwnTopic } from './device-topics.js';
 import { BoundedMqttConnection } from './mqtt-packet-bound.js';
 import { ConnectionVerdicts } from './connection-verdicts.js';
@@ -57,6 +57,11 @@ export const MAX_INBOUND_QOS2_PER_CONNECTION = 16;
 // eslint-disable-next-line no-control-regex -- matching U+0000 is the point
 const ILL_FORMED_TOPIC = /[\u0000\ufffd]/;
 
+/** MQTT admits devices by certificate only: the device of an admitting verdict, narrowed to that. */
+function certificateDevice(result: DeviceAuthResult): CertificateAuthenticatedDevice | undefined {
+  return result.ok && result.device.credential === 'certificate' ? result.device : undefined;
+}
+
 /** An MQTT refusal: its message is the code, from the closed union. */
 function refusal(code: ServiceErrorCode | DeviceAuthFailureCode, returnCode: number): AuthenticateError {
   return Object.assign(new Error(code), { returnCode }) as AuthenticateError;
@@ -70,7 +75,7 @@ function refusal(code: ServiceErrorCode | DeviceAuthFailureCode, returnCode: num
  */
 export async function startDeviceMqtt(options: DeviceMqttOptions): Promise<DeviceMqtt> {
   const verdicts = new ConnectionVerdicts(options.registry);
-  const identities = new WeakMap<Client, Extract<DeviceAuthResult, { ok: true }>['device']>();
+  const identities = new WeakMap<Client, CertificateAuthenticatedDevice>();
   /** Clients whose CONNECT carried a client ID other than their certificate ID (or empty). */
   const wrongIds = new WeakSet<Client>();
   /** The filters each connection has been granted (bounded by MAX_SUBSCRIPTIONS_PER_CONNECTION). */
@@ -93,8 +98,9 @@ export async function startDeviceMqtt(options: DeviceMqttOptions): Promise<Devic
       packet.clean = true;
       verdicts.of(client.conn).then(
         (result) => {
-          if (result.ok) {
-            if (packet.clientId === '' || packet.clientId === result.device.certificateId) packet.clientId = brokerClientId(result.device);
+          const device = certificateDevice(result);
+          if (device) {
+            if (packet.clientId === '' || packet.clientId === device.certificateId) packet.clientId = brokerClientId(device);
             else wrongIds.add(client);
           }
           callback(null, true);
@@ -106,12 +112,14 @@ export async function startDeviceMqtt(options: DeviceMqttOptions): Promise<Devic
       verdicts.of(client.conn).then(
         (result) => {
           if (!result.ok) return done(refusal(result.code, NOT_AUTHORIZED), false);
-          if (wrongIds.has(client) || client.id !== brokerClientId(result.device)) {
-            options.logger.log('info', 'MQTT client ID is not the certificate ID', { clientId: client.id, certificateId: result.device.certificateId });
+          const device = certificateDevice(result);
+          if (!device) return done(refusal('NO_CLIENT_CERTIFICATE', NOT_AUTHORIZED), false);
+          if (wrongIds.has(client) || client.id !== brokerClientId(device)) {
+            options.logger.log('info', 'MQTT client ID is not the certificate ID', { clientId: client.id, certificateId: device.certificateId });
             return done(refusal('CLIENT_ID_MISMATCH', IDENTIFIER_REJECTED), false);
           }
-          identities.set(client, result.device);
-          options.registry.add(result.device, client, client.conn);
+          identities.set(client, device);
+          options.registry.add(device, client, client.conn);
           done(null, true);
         },
         () => done(refusal('INTERNAL_ERROR', NOT_AUTHORIZED), false),

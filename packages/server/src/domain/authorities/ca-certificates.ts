@@ -111,7 +111,7 @@ async function insertCaCertificate(deps: ServiceDeps, principal: Principal, proj
       .where('project_id', '=', project.id)
       .where('fingerprint_sha256', '=', row.fingerprint_sha256)
       .executeTakeFirst();
-    throw new ServiceError('CA_DUPLICATE', 'this certificate is already uploaded to the project', { existingId: existing?.id ?? null, fingerprintSha256: row.fingerprint_sha256 });
+    throw new ServiceError('CA_DUPLICATE', 'this certificate is already uploaded to the project', { ...(existing ? { existingId: existing.id } : {}), fingerprintSha256: row.fingerprint_sha256 });
   }
 }
 

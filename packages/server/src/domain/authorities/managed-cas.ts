@@ -235,7 +235,7 @@ async function activate(
       if (existing?.purpose === 'manufacturer') {
         // A factory CA vouches for enrollment only; it never becomes a connect anchor (and the
         // fingerprint is unique per project, so it cannot be uploaded twice either).
-        throw new ServiceError('CA_DUPLICATE', 'this CA is already uploaded to the project as a manufacturer CA; it cannot also be its issuing CA', { existingId: existing.id });
+        throw new ServiceError('CA_DUPLICATE', 'this CA is already uploaded to the project as a manufacturer CA; it cannot also be its issuing CA', { existingId: existing.id, fingerprintSha256: anchor.fingerprint_sha256 });
       }
       if (existing) {
         // The same CA already uploaded by hand (a cfssl CA the project trusted before): reuse that anchor.

@@ -10,6 +10,7 @@ import {
   SignatureCache,
   validateDeviceCertificate,
   type Certificate,
+  type PkiErrorContext,
 } from '@fleetpki/pki';
 import type { AuthenticationJournal } from './authentication-journal.js';
 import type { ProjectRow } from '../../store/schema.js';
@@ -20,7 +21,7 @@ import type { ServiceDeps } from '../shared/service-deps.js';
 import { preparedQuery } from '../../store/prepared-query.js';
 import { provisionDevice } from './zero-touch-provisioning.js';
 import { disabledDevice } from '../management/devices.js';
-import type { AuthenticatedDevice, ConnectionFacts, DeviceAuthFailureCode, DeviceAuthResult, HandshakeFailure } from './identity-types.js';
+import type { AuthenticatedDevice, ConnectionFacts, DeviceAuthFailureCode, DeviceAuthResult, DeviceRefusal, HandshakeFailure } from './identity-types.js';
 
 /** Bound on certificates taken from one handshake: real device chains hold two or three. */
 export const MAX_PEER_CHAIN = 8;
@@ -76,7 +77,7 @@ export class DeviceAuthenticator {
       deviceIdentityFromSubject(leaf.subject);
     } catch (error) {
       if (!isPkiError(error)) throw error;
-      return this.refuse(project?.id ?? null, leaf, error.code, error.message, facts);
+      return this.refuse(project?.id ?? null, leaf, error.code, error.message, facts, error.context);
     }
     if (!project || slug === undefined) return this.refuse(null, leaf, 'UNKNOWN_PROJECT', `no project "${slug ?? ''}" (the certificate's O)`, facts);
 
@@ -89,7 +90,7 @@ export class DeviceAuthenticator {
       if (result.code === 'UNKNOWN_ISSUER' && anchors.disabled.length > 0 && validateDeviceCertificate(chain, slug, anchors.disabled, [], now, [], this.signatures).ok) {
         return this.refuse(project.id, leaf, 'CA_DISABLED', 'the CA certificate this device chains to is disabled in the project', facts);
       }
-      return this.refuse(project.id, leaf, result.code, result.message, facts);
+      return this.refuse(project.id, leaf, result.code, result.message, facts, result.context);
     }
     const anchor = result.path[result.path.length - 1] as Certificate;
     const anchorCaId = anchors.idByFingerprint.get(fingerprintSha256(anchor.der));
@@ -172,9 +173,10 @@ export class DeviceAuthenticator {
     return { slug, project };
   }
 
-  private refuse(projectId: string | null, leaf: Certificate | null, code: DeviceAuthFailureCode, message: string, facts: ConnectionFacts): DeviceAuthResult {
+  private refuse(projectId: string | null, leaf: Certificate | null, code: DeviceAuthFailureCode, message: string, facts: ConnectionFacts, context?: PkiErrorContext): DeviceRefusal {
+    const refusal: DeviceRefusal = context ? { ok: false, code, message, context } : { ok: false, code, message };
     const suppressedBefore = this.refusals.admit(facts.remoteAddress ?? 'unknown', this.deps.now().getTime());
-    if (suppressedBefore === undefined) return { ok: false, code, message };
+    if (suppressedBefore === undefined) return refusal;
     const fingerprint = leaf ? fingerprintSha256(leaf.der) : null;
     this.journal.record({
       at: this.deps.now(),
@@ -190,10 +192,11 @@ export class DeviceAuthenticator {
           transport: facts.transport,
           remoteAddress: facts.remoteAddress ?? null,
           subject: leaf ? formatSubjectString(leaf.subject) : null,
+          ...(context ? { facts: context } : {}),
           ...(suppressedBefore > 0 ? { suppressedBefore } : {}),
         },
       },
     });
-    return { ok: false, code, message };
+    return refusal;
   }
 }

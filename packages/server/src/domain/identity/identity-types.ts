@@ -1,4 +1,4 @@
-import type { PkiErrorCode } from '@fleetpki/pki';
+import type { PkiErrorCode, PkiErrorContext } from '@fleetpki/pki';
 import type { ProvisioningOutcome } from './zero-touch-provisioning.js';
 
 /**
@@ -25,33 +25,50 @@ export type DeviceAuthFailureCode =
 
 export type DeviceTransport = 'https' | 'mqtt' | 'coap';
 
-/** A device the platform let in, and what its connection did (DESIGN §5 `GET /v1/device/identity`). */
-export interface AuthenticatedDevice {
+/** What every admitted device is, whatever proved it (DESIGN §5 `GET /v1/device/identity`). */
+interface AdmittedDevice {
   /** The project slug. */
   readonly projectId: string;
   /** The project's internal id, for the connection registry. */
   readonly projectKey: string;
-  readonly certificateId: string;
   readonly deviceId: string;
   readonly deviceName: string;
   readonly provisioning: ProvisioningOutcome;
-  /**
-   * The CA certificate (by id) the validated path ends at: disabling it ends the connection.
-   * Null for a device that authenticated with a pre-shared key (CoAP/DTLS).
-   */
-  readonly anchorCaId: string | null;
-  /** How the device proved itself. */
-  readonly credential: 'certificate' | 'pre-shared-key';
-  readonly fingerprintSha256: string;
   /** The project's auth_generation when this authentication read it (see ConnectionEnforcer). */
   readonly authGeneration: number;
+}
+
+/** A device that presented a certificate whose path validated, and proved its key. */
+export interface CertificateAuthenticatedDevice extends AdmittedDevice {
+  readonly credential: 'certificate';
+  readonly certificateId: string;
+  /** The CA certificate (by id) the validated path ends at: disabling it ends the connection. */
+  readonly anchorCaId: string;
+  readonly fingerprintSha256: string;
   /** The end of the validated path's validity (ms): the connection ends then (ConnectionEnforcer). */
   readonly validUntil: number;
 }
 
-export type DeviceAuthResult =
-  | { readonly ok: true; readonly device: AuthenticatedDevice }
-  | { readonly ok: false; readonly code: DeviceAuthFailureCode; readonly message: string };
+/** A device that proved a pre-shared key (CoAP over DTLS): no certificate, no path, no expiry. */
+export interface PskAuthenticatedDevice extends AdmittedDevice {
+  readonly credential: 'pre-shared-key';
+  readonly pskIdentity: string;
+  /** The device's certificate ID when it has one too; null for a PSK-only device. */
+  readonly certificateId: string | null;
+}
+
+/** A device the platform let in: a union on how it proved itself. */
+export type AuthenticatedDevice = CertificateAuthenticatedDevice | PskAuthenticatedDevice;
+
+/** A refusal: its code, the words, and, for the path validator's codes, the code's facts (CERT_EXPIRED's notAfter …). */
+export interface DeviceRefusal {
+  readonly ok: false;
+  readonly code: DeviceAuthFailureCode;
+  readonly message: string;
+  readonly context?: PkiErrorContext;
+}
+
+export type DeviceAuthResult = { readonly ok: true; readonly device: AuthenticatedDevice } | DeviceRefusal;
 
 export interface ConnectionFacts {
   readonly transport: DeviceTransport;

@@ -4,7 +4,7 @@
 
 export { AuthenticationJournal } from './authentication-journal.js';
 export { DeviceAuthenticator, MAX_PEER_CHAIN } from './device-authentication.js';
-export type { AuthenticatedDevice, ConnectionFacts, DeviceAuthFailureCode, DeviceAuthResult, DeviceTransport, HandshakeFailure } from './identity-types.js';
+export type { AuthenticatedDevice, CertificateAuthenticatedDevice, ConnectionFacts, DeviceAuthFailureCode, DeviceAuthResult, DeviceRefusal, DeviceTransport, HandshakeFailure, PskAuthenticatedDevice } from './identity-types.js';
 export { ProjectAnchorCache } from './project-anchors.js';
 export { PskAuthenticator } from './psk-authentication.js';
 export { refusalStatus } from './refusal-status.js';

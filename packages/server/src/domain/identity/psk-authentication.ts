@@ -55,15 +55,13 @@ export class PskAuthenticator {
       device: {
         projectId: project.slug,
         projectKey: project.id,
-        certificateId: device.certificate_id ?? '',
+        certificateId: device.certificate_id,
         deviceId: device.id,
         deviceName: device.name,
         provisioning: 'existing',
-        anchorCaId: null,
         credential: 'pre-shared-key',
-        fingerprintSha256: '',
+        pskIdentity: identity,
         authGeneration: Number(project.auth_generation),
-        validUntil: Number.POSITIVE_INFINITY,
       },
     };
   }

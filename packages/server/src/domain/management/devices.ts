@@ -73,7 +73,7 @@ async function conflictError(deps: ServiceDeps, project: ProjectRow, row: { name
     if (holder) return new ServiceError('CERTIFICATE_ID_TAKEN', `another device already has certificate ID ${JSON.stringify(row.certificate_id)}`, { existingId: holder.id });
   }
   const holder = await deps.db.selectFrom('devices').select('id').where('project_id', '=', project.id).where('name', '=', row.name).where('id', '!=', row.id).executeTakeFirst();
-  return new ServiceError('DEVICE_NAME_TAKEN', `another device in this project is named ${JSON.stringify(row.name)}`, { existingId: holder?.id ?? null });
+  return new ServiceError('DEVICE_NAME_TAKEN', `another device in this project is named ${JSON.stringify(row.name)}`, holder ? { existingId: holder.id } : {});
 }
 
 /**

@@ -42,7 +42,7 @@ async function callCfssl(baseUrl: string, endpoint: 'info' | 'sign', body: unkno
     const reason = parsed.errors?.[0];
     throw new ServiceError('SIGNER_UNAVAILABLE', `the cfssl signer refused: ${reason?.message ?? `HTTP ${response.status}`}`, {
       url: baseUrl,
-      signerCode: reason?.code ?? null,
+      ...(reason?.code !== undefined && reason.code !== null ? { signerCode: reason.code } : {}),
     });
   }
   return parsed.result.certificate;
