@@ -35,6 +35,7 @@ import type { PkiDeps } from './domain/issuance/index.js';
 import { openPkcs11Token, type Pkcs11Options } from './domain/signers/index.js';
 import { loadMasterKey, MASTER_KEY_ENV } from './platform/master-key.js';
 import { claimMasterKey } from './platform/master-key-claim.js';
+import { MasterKeySealer } from './platform/master-key-sealer.js';
 
 export { ADMIN_KEY_FILE };
 export const DEFAULT_DATA_DIR = './fleetpki-data';
@@ -121,8 +122,8 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   let recorder: IssuanceRecorder | undefined;
   try {
     const masterKey = loadMasterKey(dataDir, options.masterKey ?? (options.env ?? process.env)[MASTER_KEY_ENV]);
-    const masterKeySource = (): Buffer => masterKey;
-    const vault = new CaKeyVault(masterKey);
+    const sealer = new MasterKeySealer(masterKey);
+    const vault = new CaKeyVault(sealer);
     keyToken = options.pkcs11 ? await openPkcs11Token(options.pkcs11) : undefined;
     let recordSink: IssuanceRecordSink = kyselyRecordSink(store.db);
     if (store.dialect === 'sqlite') {
@@ -150,7 +151,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       tlsKeyPem: options.tlsKeyFile ? readFileSync(options.tlsKeyFile) : undefined,
     });
     for (const event of platform.events) logger.log('info', event, { dataDir });
-    await claimMasterKey(store.db, masterKey);
+    await claimMasterKey(store.db, sealer);
     const adminKeyFile = join(dataDir, ADMIN_KEY_FILE);
     if (options.resetAdminKey) {
       const revoked = await revokeAdminKeys(deps);
@@ -176,7 +177,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       );
       logger.log('info', 'created the admin API key', { file: adminKeyFile, prefix: admin.prefix });
     }
-    const app = createManagementApp({ deps, logger, platformRoot: platform.root, version: SERVER_VERSION, consoleDir: options.consoleDir ?? defaultConsoleDir(), masterKey: masterKeySource });
+    const app = createManagementApp({ deps, logger, platformRoot: platform.root, version: SERVER_VERSION, consoleDir: options.consoleDir ?? defaultConsoleDir(), sealer });
     const server = createServer(issueFastPath(deps, logger, getRequestListener(app.fetch)));
     const host = options.host ?? '127.0.0.1';
     const httpUrl = await listen(server, options.httpPort ?? DEFAULT_HTTP_PORT, host, 'http').catch((error: Error) => {
@@ -206,7 +207,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     });
     const coap = await startDeviceCoap({
       authenticator: transport.authenticator,
-      psk: new PskAuthenticator(deps, masterKeySource, journal),
+      psk: new PskAuthenticator(deps, sealer, journal),
       registry,
       pki: deps,
       certChainPem: platform.serverChainPem,

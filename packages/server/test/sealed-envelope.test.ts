@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createCipheriv, randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { CaKeyVault } from '../src/domain/authorities/index.js';
-import { openValue, sealValue } from '../src/platform/master-key.js';
+import { MasterKeySealer } from '../src/platform/master-key-sealer.js';
 import { EnvelopeError, openFromBytes, openFromText, sealToBytes, sealToText } from '../src/platform/sealed-envelope.js';
 
 /** A value sealed the way the two earlier implementations wrote it (AES-256-GCM, iv ‖ tag ‖ ciphertext). */
@@ -20,18 +20,22 @@ describe('the one sealing envelope under the master key', () => {
 
   it('opens what the earlier CA key vault wrote (0x01 ‖ iv ‖ tag ‖ ciphertext)', () => {
     const stored = Buffer.concat([Buffer.from([1]), sealedAsBefore(key, secret, 'fleetpki-ca-key:ca-1')]);
-    assert.deepEqual(new CaKeyVault(key).open(stored, 'ca-1'), secret);
+    assert.deepEqual(new CaKeyVault(new MasterKeySealer(key)).open(stored, 'ca-1'), secret);
   });
 
   it('opens what the earlier master-key sealing wrote (v1. + base64)', () => {
     const stored = `v1.${sealedAsBefore(key, secret, 'psk:cred-1').toString('base64')}`;
-    assert.deepEqual(openValue(key, stored, 'psk:cred-1'), secret);
+    assert.deepEqual(new MasterKeySealer(key).openText(stored, 'psk:cred-1'), { ok: true, value: secret });
   });
 
   it('round-trips in both spellings', () => {
     assert.deepEqual(openFromBytes(key, sealToBytes(key, secret, 'c'), 'c'), secret);
     assert.deepEqual(openFromText(key, sealToText(key, secret, 'c'), 'c'), secret);
-    assert.deepEqual(openValue(key, sealValue(key, secret, 'c'), 'c'), secret);
+    const sealer = new MasterKeySealer(key);
+    assert.deepEqual(sealer.openText(sealer.sealText(secret, 'c'), 'c'), { ok: true, value: secret });
+    assert.deepEqual(sealer.openBytes(sealer.sealBytes(secret, 'c'), 'c'), { ok: true, value: secret });
+    assert.deepEqual(new MasterKeySealer(randomBytes(32)).openText(sealer.sealText(secret, 'c'), 'c'), { ok: false, failure: 'key' });
+    assert.deepEqual(sealer.openBytes(Buffer.from([9, 9]), 'c'), { ok: false, failure: 'format' });
   });
 
   const refusals: { name: string; open: () => unknown; failure: 'format' | 'key' }[] = [
@@ -49,7 +53,7 @@ describe('the one sealing envelope under the master key', () => {
   }
 
   it('the vault says CA_KEY_UNAVAILABLE for a key that does not open', () => {
-    const sealed = new CaKeyVault(key).seal(secret, 'ca-1');
-    assert.throws(() => new CaKeyVault(randomBytes(32)).open(sealed, 'ca-1'), (error: unknown) => (error as { code?: string }).code === 'CA_KEY_UNAVAILABLE');
+    const sealed = new CaKeyVault(new MasterKeySealer(key)).seal(secret, 'ca-1');
+    assert.throws(() => new CaKeyVault(new MasterKeySealer(randomBytes(32))).open(sealed, 'ca-1'), (error: unknown) => (error as { code?: string }).code === 'CA_KEY_UNAVAILABLE');
   });
 });

@@ -18,7 +18,7 @@ import { consoleRoutes } from './console-static.js';
 import { deviceCredentialRoutes } from './routes/device-credentials.js';
 import { deviceRoutes } from './routes/devices.js';
 import { pkiRoutes } from './routes/pki.js';
-import type { MasterKeySource } from '../domain/management/index.js';
+import type { SecretSealer } from '../domain/shared/index.js';
 import { parseJsonBody } from './json-body.js';
 import { bodyTooLarge } from '../edge/request-body.js';
 import { projectRoutes } from './routes/projects.js';
@@ -35,7 +35,7 @@ export interface AppOptions {
   /** The built web console served at `/`; a page saying it is not built when absent. */
   readonly consoleDir?: string | undefined;
   /** The master key that seals device pre-shared keys, loaded on first use. */
-  readonly masterKey: MasterKeySource;
+  readonly sealer: SecretSealer;
 }
 
 /** The management API (DESIGN §5) as a fetch handler: routes, auth, limits, problem errors, OpenAPI. */
@@ -77,7 +77,7 @@ export function createManagementApp(options: AppOptions): OpenAPIHono<AppEnv> {
   projectRoutes(deps, app);
   certificateRoutes(deps, app);
   deviceRoutes(deps, app);
-  deviceCredentialRoutes(deps, options.masterKey, app);
+  deviceCredentialRoutes(deps, options.sealer, app);
   apiKeyRoutes(deps, app);
   auditRoutes(deps, app);
   pkiRoutes(deps, app);

@@ -2,7 +2,8 @@ import type { Kysely } from 'kysely';
 import { StartupError } from '../startup-error.js';
 import { isUniqueViolation } from '../store/constraint-violations.js';
 import type { Database } from '../store/schema.js';
-import { MASTER_KEY_ENV, MASTER_KEY_FILE, MasterKeyError, openValue, sealValue } from './master-key.js';
+import { MASTER_KEY_ENV, MASTER_KEY_FILE } from './master-key.js';
+import type { MasterKeySealer } from './master-key-sealer.js';
 
 const MASTER_KEY_CHECK_SETTING = 'master-key-check';
 const CHECK_CONTEXT = 'fleetpki master key check';
@@ -15,19 +16,16 @@ const CHECK_PLAINTEXT = Buffer.from('the master key this store was sealed under'
  * happily and fails on its first sealed CA key or PSK, and seals new ones under a key the others
  * do not hold.
  */
-export async function claimMasterKey(db: Kysely<Database>, masterKey: Buffer): Promise<void> {
+export async function claimMasterKey(db: Kysely<Database>, sealer: MasterKeySealer): Promise<void> {
   try {
-    await db.insertInto('platform_settings').values({ name: MASTER_KEY_CHECK_SETTING, value: sealValue(masterKey, CHECK_PLAINTEXT, CHECK_CONTEXT) }).execute();
+    await db.insertInto('platform_settings').values({ name: MASTER_KEY_CHECK_SETTING, value: sealer.sealText(CHECK_PLAINTEXT, CHECK_CONTEXT) }).execute();
     return;
   } catch (error) {
     if (!isUniqueViolation(error)) throw error;
   }
   const recorded = await db.selectFrom('platform_settings').select('value').where('name', '=', MASTER_KEY_CHECK_SETTING).executeTakeFirstOrThrow();
-  try {
-    if (openValue(masterKey, recorded.value, CHECK_CONTEXT).equals(CHECK_PLAINTEXT)) return;
-  } catch (error) {
-    if (!(error instanceof MasterKeyError)) throw error;
-  }
+  const opened = sealer.openText(recorded.value, CHECK_CONTEXT);
+  if (opened.ok && opened.value.equals(CHECK_PLAINTEXT)) return;
   throw new StartupError(
     'MASTER_KEY_MISMATCH',
     `this store's secrets are sealed under another master key; servers sharing a database must share it (${MASTER_KEY_ENV}, or the first server's ${MASTER_KEY_FILE})`,

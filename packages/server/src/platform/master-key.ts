@@ -2,11 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, fstatSync, linkSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { StartupError } from '../startup-error.js';
-import { EnvelopeError, openFromText, sealToText } from './sealed-envelope.js';
 
 /**
  * The platform's master key: 32 octets that seal secrets at rest with AES-256-GCM (node:crypto)
- * — managed CAs' private keys (ca-key-vault.ts) and devices' pre-shared keys (sealValue below).
+ * — managed CAs' private keys (ca-key-vault.ts) and devices' pre-shared keys (through master-key-sealer.ts).
  * `FLEETPKI_MASTER_KEY` (64 hex digits or base64 of 32 octets) when set — what several servers
  * sharing one PostgreSQL must use — else `<data-dir>/master.key` (0600), made on first start.
  */
@@ -14,19 +13,6 @@ export const MASTER_KEY_FILE = 'master.key';
 export const MASTER_KEY_ENV = 'FLEETPKI_MASTER_KEY';
 /** AES-256: 32 octets. */
 export const MASTER_KEY_BYTES = 32;
-
-export type MasterKeyErrorCode = 'SEALED_VALUE_INVALID';
-
-export class MasterKeyError extends Error {
-  override readonly name = 'MasterKeyError';
-
-  constructor(
-    readonly code: MasterKeyErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 /**
  * Loads the master key at start. The file is written under a temporary name (exclusive create,
@@ -78,19 +64,4 @@ function parseMasterKey(text: string, source: string): Buffer {
     throw new StartupError('INVALID_OPTION', `${source} must hold a 256-bit key: 64 hex digits or 44 characters of base64`);
   }
   return key;
-}
-
-/** Seals a value as text (see sealed-envelope.ts); `context` binds it to its row. */
-export function sealValue(key: Buffer, plaintext: Buffer, context: string): string {
-  return sealToText(key, plaintext, context);
-}
-
-/** Opens a sealed value; a wrong key, context or a changed byte is MasterKeyError SEALED_VALUE_INVALID. */
-export function openValue(key: Buffer, sealed: string, context: string): Buffer {
-  try {
-    return openFromText(key, sealed, context);
-  } catch (error) {
-    if (error instanceof EnvelopeError) throw new MasterKeyError('SEALED_VALUE_INVALID', error.message);
-    throw error;
-  }
 }

@@ -1,6 +1,7 @@
 import type { AuthenticationJournal } from './authentication-journal.js';
 import type { ConnectionFacts, DeviceAuthResult } from './identity-types.js';
-import { findPskCredential, type MasterKeySource } from '../management/device-credentials.js';
+import { findPskCredential } from '../management/device-credentials.js';
+import type { SecretSealer } from '../shared/secret-sealer.js';
 import { disabledDevice } from '../management/devices.js';
 import { RefusalThrottle } from './refusal-throttle.js';
 import type { ServiceDeps } from '../shared/service-deps.js';
@@ -16,19 +17,19 @@ export class PskAuthenticator {
 
   constructor(
     private readonly deps: ServiceDeps,
-    private readonly masterKey: MasterKeySource,
+    private readonly sealer: SecretSealer,
     private readonly journal: AuthenticationJournal,
   ) {}
 
   /** The key OpenSSL needs for this identity; null when no credential has it. */
   async keyFor(identity: string): Promise<Buffer | null> {
-    const credential = await findPskCredential(this.deps, this.masterKey, identity);
+    const credential = await findPskCredential(this.deps, this.sealer, identity);
     return credential ? credential.key : null;
   }
 
   /** After a handshake that proved the key of `identity`: the device, or why it is refused. */
   async authenticate(identity: string, facts: ConnectionFacts): Promise<DeviceAuthResult> {
-    const credential = await findPskCredential(this.deps, this.masterKey, identity);
+    const credential = await findPskCredential(this.deps, this.sealer, identity);
     if (!credential) return this.refuse(identity, null, 'PSK_IDENTITY_UNKNOWN', 'no credential has this PSK identity', facts);
     const { row } = credential;
     const [device, project] = await Promise.all([
@@ -68,7 +69,7 @@ export class PskAuthenticator {
 
   /** A PSK handshake that failed: an identity nobody has, or a known identity whose key the peer did not prove. */
   async recordHandshakeRefusal(identity: string | null, code: 'PSK_IDENTITY_UNKNOWN' | 'PSK_MISMATCH', message: string, facts: ConnectionFacts): Promise<void> {
-    const credential = identity === null ? undefined : await findPskCredential(this.deps, this.masterKey, identity).catch(() => undefined);
+    const credential = identity === null ? undefined : await findPskCredential(this.deps, this.sealer, identity).catch(() => undefined);
     // An unknown identity still lands in the audit log of the project its `@<project>` part names.
     const slug = identity?.slice(identity.lastIndexOf('@') + 1);
     const named = credential || !slug ? undefined : await this.deps.db.selectFrom('projects').select('id').where('slug', '=', slug).executeTakeFirst();

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { isValidCertificateId } from '@fleetpki/pki';
-import { openValue, sealValue } from '../../platform/master-key.js';
 import { isForeignKeyViolation, isUniqueViolation } from '../../store/constraint-violations.js';
 import type { DeviceCredentialsTable, ProjectRow } from '../../store/schema.js';
 import { ServiceError } from '../../service-error.js';
 import { recordAudit } from '../shared/audit-log.js';
 import { fetchPage, type Page, type PageRequest } from '../shared/pagination.js';
 import { actorName, type Principal } from '../shared/principal.js';
+import type { SecretSealer } from '../shared/secret-sealer.js';
 import type { ServiceDeps } from '../shared/service-deps.js';
 
 /** RFC 4279 §5.3 lets keys be up to 64 octets; below 16 a key is guessable offline from one handshake. */
@@ -21,9 +21,6 @@ export interface DeviceCredential {
   readonly identity: string;
   readonly createdAt: string;
 }
-
-/** The master key, loaded (or created) on first use. */
-export type MasterKeySource = () => Buffer;
 
 export function credentialView(row: DeviceCredentialsTable): DeviceCredential {
   return { id: row.id, deviceId: row.device_id, type: row.type, identity: row.identity, createdAt: row.created_at };
@@ -51,7 +48,7 @@ function checkIdentity(project: ProjectRow, identity: string): void {
 /** Creates a device's pre-shared key (DESIGN §5), sealed with the master key, audited in the same transaction. */
 export async function createPskCredential(
   deps: ServiceDeps,
-  masterKey: MasterKeySource,
+  sealer: SecretSealer,
   principal: Principal,
   project: ProjectRow,
   deviceId: string,
@@ -71,7 +68,7 @@ export async function createPskCredential(
     device_id: device.id,
     type: 'PRE_SHARED_KEY',
     identity: input.identity,
-    secret_sealed: sealValue(masterKey(), secret, sealContext({ id, identity: input.identity })),
+    secret_sealed: sealer.sealText(secret, sealContext({ id, identity: input.identity })),
     created_at: deps.now().toISOString(),
   };
   try {
@@ -107,8 +104,11 @@ export interface PskCredential {
   readonly key: Buffer;
 }
 
-export async function findPskCredential(deps: ServiceDeps, masterKey: MasterKeySource, identity: string): Promise<PskCredential | undefined> {
+export async function findPskCredential(deps: ServiceDeps, sealer: SecretSealer, identity: string): Promise<PskCredential | undefined> {
   const row = await deps.db.selectFrom('device_credentials').selectAll().where('identity', '=', identity).where('type', '=', 'PRE_SHARED_KEY').executeTakeFirst();
   if (!row) return undefined;
-  return { row, key: openValue(masterKey(), row.secret_sealed, sealContext(row)) };
+  const opened = sealer.openText(row.secret_sealed, sealContext(row));
+  // A key that does not open is the operator's misconfiguration (another master key), not the device's fault.
+  if (!opened.ok) throw new Error(`the pre-shared key of credential ${row.id} does not open (${opened.failure === 'key' ? 'another master key?' : 'unknown format'})`);
+  return { row, key: opened.value };
 }

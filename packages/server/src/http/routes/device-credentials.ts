@@ -1,5 +1,6 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
-import { createPskCredential, listDeviceCredentials, type MasterKeySource } from '../../domain/management/index.js';
+import { createPskCredential, listDeviceCredentials } from '../../domain/management/index.js';
+import type { SecretSealer } from '../../domain/shared/index.js';
 import { projectForPrincipal } from '../../domain/management/index.js';
 import type { ServiceDeps } from '../../domain/shared/index.js';
 import type { AppEnv } from '../app-env.js';
@@ -9,7 +10,7 @@ import { DeviceCredential, DeviceCredentialCreate, DeviceCredentialPage, PageQue
 const DeviceParams = ProjectIdParam.extend({ deviceId: pathParam('deviceId') });
 
 /** Device credentials (DESIGN §5, as Golioth's API): pre-shared keys for CoAP over DTLS. */
-export function deviceCredentialRoutes(deps: ServiceDeps, masterKey: MasterKeySource, app: OpenAPIHono<AppEnv>): void {
+export function deviceCredentialRoutes(deps: ServiceDeps, sealer: SecretSealer, app: OpenAPIHono<AppEnv>): void {
   app.openapi(
     createRoute({
       method: 'post',
@@ -23,7 +24,7 @@ export function deviceCredentialRoutes(deps: ServiceDeps, masterKey: MasterKeySo
     async (c) => {
       const { projectId, deviceId } = c.req.valid('param');
       const project = await projectForPrincipal(deps, c.var.principal, projectId);
-      return c.json(await createPskCredential(deps, masterKey, c.var.principal, project, deviceId, c.req.valid('json')), 201);
+      return c.json(await createPskCredential(deps, sealer, c.var.principal, project, deviceId, c.req.valid('json')), 201);
     },
   );
   app.openapi(
