@@ -6,12 +6,11 @@ import { isAcceptableKey } from './issuance.js';
 import { Oid } from './oids.js';
 
 /**
- * DESIGN §3 on a device certificate itself (the chain is the validator's business): the
- * subject names the project and certificate ID, it is an end entity, its EKU (when present)
- * allows TLS client authentication, and its key is one we accept for devices.
+ * DESIGN §3 on what a device certificate is beyond its subject: an end entity, whose EKU (when
+ * present) allows TLS client authentication, with a key we accept for devices. Callers that have
+ * read the subject already (the gateway, which needs its O to find the project) ask only this.
  */
-export function deviceIdentityFromCertificate(cert: Certificate, expectedProject?: string): DeviceIdentity {
-  const identity = deviceIdentityFromSubject(cert.subject, expectedProject);
+export function assertDeviceCertificatePolicy(cert: Certificate): void {
   if (cert.basicConstraints?.ca === true) {
     throw new PkiError('DEVICE_CERT_IS_CA', 'a CA certificate cannot identify a device');
   }
@@ -21,5 +20,14 @@ export function deviceIdentityFromCertificate(cert: Certificate, expectedProject
   if (!isAcceptableKey(cert.publicKey.algorithm, { kind: 'device' })) {
     throw new PkiError('WEAK_KEY', 'device keys must be EC P-256, P-384 or RSA of at least 2048 bits');
   }
+}
+
+/**
+ * DESIGN §3 on a device certificate itself (the chain is the validator's business): the
+ * subject names the project and certificate ID, and the certificate passes the device policy.
+ */
+export function deviceIdentityFromCertificate(cert: Certificate, expectedProject?: string): DeviceIdentity {
+  const identity = deviceIdentityFromSubject(cert.subject, expectedProject);
+  assertDeviceCertificatePolicy(cert);
   return identity;
 }

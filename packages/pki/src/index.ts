@@ -21,7 +21,8 @@ export { assertCsrSignature, createCsr, createCsrWithSigner, csrSignatureAlgorit
 export { crlSignatureAlgorithmName, parseCrl, type CertificateRevocationList } from './crl.js';
 export { CRL_REASON_NAMES, crlReasonName, type CrlReasonName } from './crl-reason.js';
 export { assertCertificateId, assertProjectSlug, deviceIdentityFromSubject, deviceSubject, isValidCertificateId, isValidProjectSlug, type DeviceIdentity } from './identity.js';
-export { validateDeviceCertificate, type DeviceValidationFailure, type DeviceValidationResult } from './device-validation.js';
+export { assertDeviceCertificatePolicy, deviceIdentityFromCertificate } from './device-policy.js';
+export { validateDeviceCertificate, verifyDevicePath, type DevicePathInput, type DeviceValidationFailure, type DeviceValidationResult } from './device-validation.js';
 export { MAX_VALIDITY_DAYS, validityForDays, type Validity } from './validity.js';
 export { authorityKeyIdentifierExtension, keyIdentifier, type CertificateProfile } from './certificate-profile.js';
 export { ecdsaSignatureToDer, keySigner, type Signer } from './signer.js';

@@ -8,7 +8,9 @@ import {
   isPkiError,
   parseCertificate,
   SignatureCache,
-  validateDeviceCertificate,
+  verifyDevicePath,
+  assertDeviceCertificatePolicy,
+  type DeviceIdentity,
   type Certificate,
   type PkiErrorContext,
 } from '@fleetpki/pki';
@@ -72,22 +74,32 @@ export class DeviceAuthenticator {
         return []; // an unparsable extra certificate is simply no candidate
       }
     });
-    const { slug, project } = await this.projectNamedBy(leaf);
+    // The subject is read once: its O finds the project, its CN is the certificate ID.
+    let identity: DeviceIdentity;
     try {
-      deviceIdentityFromSubject(leaf.subject);
+      identity = deviceIdentityFromSubject(leaf.subject);
     } catch (error) {
       if (!isPkiError(error)) throw error;
-      return this.refuse(project?.id ?? null, leaf, error.code, error.message, facts, error.context);
+      // Audited in the project the O names, when it names one.
+      return this.refuse((await this.projectNamedBy(leaf))?.id ?? null, leaf, error.code, error.message, facts, error.context);
     }
-    if (!project || slug === undefined) return this.refuse(null, leaf, 'UNKNOWN_PROJECT', `no project "${slug ?? ''}" (the certificate's O)`, facts);
+    const slug = identity.projectSlug;
+    const project = await this.projectBySlug({ slug });
+    if (!project) return this.refuse(null, leaf, 'UNKNOWN_PROJECT', `no project "${slug}" (the certificate's O)`, facts);
+    try {
+      assertDeviceCertificatePolicy(leaf);
+    } catch (error) {
+      if (!isPkiError(error)) throw error;
+      return this.refuse(project.id, leaf, error.code, error.message, facts, error.context);
+    }
 
     const anchors = await this.anchors.anchorsFor(project);
     const now = this.deps.now();
     const chain = [leaf, ...intermediates];
-    const result = validateDeviceCertificate(chain, slug, anchors.enabled, [], now, [], this.signatures);
+    const result = verifyDevicePath({ chain, anchors: anchors.enabled, time: now, signatureCache: this.signatures });
     if (!result.ok) {
       // Say CA_DISABLED when the chain rests on a CA the project has switched off.
-      if (result.code === 'UNKNOWN_ISSUER' && anchors.disabled.length > 0 && validateDeviceCertificate(chain, slug, anchors.disabled, [], now, [], this.signatures).ok) {
+      if (result.code === 'UNKNOWN_ISSUER' && anchors.disabled.length > 0 && verifyDevicePath({ chain, anchors: anchors.disabled, time: now, signatureCache: this.signatures }).ok) {
         return this.refuse(project.id, leaf, 'CA_DISABLED', 'the CA certificate this device chains to is disabled in the project', facts);
       }
       return this.refuse(project.id, leaf, result.code, result.message, facts, result.context);
@@ -99,7 +111,7 @@ export class DeviceAuthenticator {
       projectKey: project.id,
       caGeneration: Number(project.ca_generation),
       projectSlug: project.slug,
-      certificateId: result.identity.certificateId,
+      certificateId: identity.certificateId,
       anchorCaId,
       fingerprintSha256: fingerprintSha256(leaf.der),
       notBefore: Math.max(...result.path.map((c) => c.notBefore.getTime())),
@@ -161,16 +173,14 @@ export class DeviceAuthenticator {
     } catch {
       return; // nothing to attribute it to
     }
-    const { project } = await this.projectNamedBy(leaf);
-    this.refuse(project?.id ?? null, leaf, code, message, facts);
+    this.refuse((await this.projectNamedBy(leaf))?.id ?? null, leaf, code, message, facts);
   }
 
-  /** The project a certificate's subject O names, so even a refusal lands in its audit log. */
-  private async projectNamedBy(leaf: Certificate): Promise<{ slug: string | undefined; project: ProjectRow | undefined }> {
+  /** The project a subject's single O names, for auditing a refusal of that subject; none when it names none. */
+  private async projectNamedBy(leaf: Certificate): Promise<ProjectRow | undefined> {
     const orgs = attributeValues(leaf.subject, Oid.organizationName);
     const slug = orgs.length === 1 ? (orgs[0] as string) : undefined;
-    const project = slug !== undefined && isValidProjectSlug(slug) ? await this.projectBySlug({ slug }) : undefined;
-    return { slug, project };
+    return slug !== undefined && isValidProjectSlug(slug) ? await this.projectBySlug({ slug }) : undefined;
   }
 
   private refuse(projectId: string | null, leaf: Certificate | null, code: DeviceAuthFailureCode, message: string, facts: ConnectionFacts, context?: PkiErrorContext): DeviceRefusal {
