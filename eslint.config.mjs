@@ -35,7 +35,16 @@ export default tseslint.config(
   // pki is the pure core: it imports nothing of ours (DESIGN §1).
   {
     files: ['packages/pki/src/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['@fleetpki/*', '**/server/**', '**/cli/**'], message: '@fleetpki/pki imports nothing of ours (DESIGN §1)' }] }] },
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['@fleetpki/*', '**/server/**', '**/cli/**'], message: '@fleetpki/pki imports nothing of ours (DESIGN §1)' }] }],
+      // No module-level state: what a verification learns lives in objects its caller holds
+      // (SignatureCache, SerialNumberSource) or in the parsed object itself.
+      'no-restricted-syntax': [
+        'error',
+        { selector: "Program > VariableDeclaration[kind='let'], Program > ExportNamedDeclaration > VariableDeclaration[kind='let']", message: '@fleetpki/pki keeps no module-level state' },
+        { selector: 'Program VariableDeclarator > NewExpression[callee.name=/^(WeakMap|WeakSet)$/]', message: '@fleetpki/pki keeps no module-level state: memos belong to an object the caller holds' },
+      ],
+    },
   },
   // The server's rooms: gateway and http adapt bytes; each reaches the domain only through a room's index.
   {

@@ -1,6 +1,8 @@
 import { weakKeyReason } from './key-strength.js';
 import { isSelfIssued, type Certificate } from './certificate.js';
-import type { CertificateRevocationList } from './crl.js';
+import type { CertificateRevocationList, RevokedCertificate } from './crl.js';
+import { CrlEntryIndex } from './crl-entry-index.js';
+import type { SignatureCache } from './signature-cache.js';
 import { integerBytes, readSingle } from './der/reader.js';
 import { Tag } from './der/tags.js';
 import { dnsNameMatches, normalizeDnsName } from './dns-name.js';
@@ -9,7 +11,7 @@ import type { PkiErrorCode, PkiErrorContext } from './errors.js';
 import { decodeAuthorityInfoAccess, extendedKeyUsageAllows, UNDERSTOOD_EXTENSIONS } from './extensions.js';
 import { parseIpAddress } from './ip-address.js';
 import { constrainedNames, decodeNameConstraints, MAX_NAME_CONSTRAINT_CHECKS, nameConstraintViolation, type ConstraintBudget } from './name-constraints.js';
-import { ALL_REASONS, crlScope, entryIssuers } from './crl-scope.js';
+import { ALL_REASONS, crlScope } from './crl-scope.js';
 import { namesMatch } from './name-matching.js';
 import { policyViolation, type PolicyParameters } from './policy-graph.js';
 import { formatNameForDisplay, type DistinguishedName } from './name.js';
@@ -264,54 +266,39 @@ function entryReason(entry: CertificateRevocationList['revoked'][number]): numbe
 export type CrlSignerLookup = (issuerName: DistinguishedName) => readonly Certificate[];
 
 /**
- * Per parsed CRL: the signers it was verified with (their SPKI bytes, so a mutated object
- * cannot vouch for a different key) and an index of its entries by serial, built once.
+ * What one verification learns as it checks its paths, held by the path builder and handed to
+ * each path's checks: the name-constraint budget, the caller's signature cache (CRL signatures
+ * too), and an entry index per CRL consulted.
  */
-const crlSignersVerified = new WeakMap<CertificateRevocationList, Buffer[]>();
-const crlEntriesBySerial = new WeakMap<CertificateRevocationList, Map<string, CertificateRevocationList['revoked'][number][]>>();
+export interface PathCheckMemo {
+  readonly budget: ConstraintBudget;
+  readonly signatures: SignatureCache | undefined;
+  readonly crlIndexes: Map<CertificateRevocationList, CrlEntryIndex>;
+}
 
-function crlVerifiedBy(crl: CertificateRevocationList, candidate: Certificate): boolean {
-  const known = crlSignersVerified.get(crl);
-  if (known?.some((spki) => spki.equals(candidate.publicKey.der))) return true;
+function crlVerifiedBy(crl: CertificateRevocationList, candidate: Certificate, memo: PathCheckMemo): boolean {
+  if (memo.signatures?.hasCrl(crl, candidate)) return true;
   let ok = false;
   try {
     ok = verifySignature(crl.tbsDer, crl.signature, crl.signatureAlgorithm, candidate.publicKey);
   } catch {
     ok = false;
   }
-  if (ok) crlSignersVerified.set(crl, [...(known ?? []), Buffer.from(candidate.publicKey.der)]);
+  if (ok) memo.signatures?.addCrl(crl, candidate);
   return ok;
 }
 
-const crlEntryIssuers = new WeakMap<CertificateRevocationList, Map<CertificateRevocationList['revoked'][number], DistinguishedName | undefined>>();
-
-/** The entries of a CRL for this certificate: its serial, under its issuer (indirect CRLs name it per entry). */
-function entriesFor(crl: CertificateRevocationList, cert: Certificate): CertificateRevocationList['revoked'][number][] {
-  let index = crlEntriesBySerial.get(crl);
+function entriesFor(crl: CertificateRevocationList, cert: Certificate, memo: PathCheckMemo): RevokedCertificate[] {
+  let index = memo.crlIndexes.get(crl);
   if (!index) {
-    index = new Map();
-    for (const entry of crl.revoked) {
-      const key = entry.serialNumber.toString('hex');
-      index.set(key, [...(index.get(key) ?? []), entry]);
-    }
-    crlEntriesBySerial.set(crl, index);
+    index = new CrlEntryIndex(crl);
+    memo.crlIndexes.set(crl, index);
   }
-  const bySerial = index.get(cert.serialNumber.toString('hex')) ?? [];
-  if (bySerial.length === 0) return bySerial;
-  let issuers = crlEntryIssuers.get(crl);
-  if (!issuers) {
-    const list = entryIssuers(crl);
-    issuers = new Map(crl.revoked.map((entry, i) => [entry, list[i]]));
-    crlEntryIssuers.set(crl, issuers);
-  }
-  return bySerial.filter((entry) => {
-    const issuer = issuers.get(entry);
-    return issuer !== undefined && namesMatch(issuer, cert.issuer);
-  });
+  return index.entriesFor(cert);
 }
 
 /** CERT_REVOKED with the listing's facts: the serial, and the entry's date and reason when the CRL says them. */
-function revokedFailure(cert: Certificate, issuer: Certificate, entries: readonly CertificateRevocationList['revoked'][number][], where: string): PathFailure {
+function revokedFailure(cert: Certificate, issuer: Certificate, entries: readonly RevokedCertificate[], where: string): PathFailure {
   const entry = entries[0];
   const reasonValue = entry ? entryReason(entry) : undefined;
   const reason = reasonValue === undefined ? undefined : crlReasonName(reasonValue);
@@ -330,6 +317,7 @@ function checkRevocation(
   time: Date,
   required: boolean,
   externalSigners: CrlSignerLookup | undefined,
+  memo: PathCheckMemo,
 ): PathFailure | undefined {
   let reasons = 0;
   // Why a CRL offered for this issuer could not be used: then the status is unknown, and
@@ -351,7 +339,7 @@ function checkRevocation(
         continue;
       }
     }
-    const verifies = (candidate: Certificate): boolean => crlVerifiedBy(crl, candidate);
+    const verifies = (candidate: Certificate): boolean => crlVerifiedBy(crl, candidate, memo);
     let signer = direct ? pathSigners.find(verifies) : path.find((c) => namesMatch(c.subject, crl.issuer) && verifies(c));
     if (!signer && externalSigners) {
       if (direct) {
@@ -386,8 +374,8 @@ function checkRevocation(
     // revocation is permanent (a hold is released only by a current CRL).
     const current = crl.thisUpdate.getTime() <= time.getTime() && crl.nextUpdate !== undefined && crl.nextUpdate.getTime() >= time.getTime();
     if (!current) {
-      if (base === undefined && entriesFor(crl, cert).some((r) => entryReason(r) !== CERTIFICATE_HOLD && entryReason(r) !== REMOVE_FROM_CRL)) {
-        return revokedFailure(cert, issuer, entriesFor(crl, cert), ' (in a CRL that is not current)');
+      if (base === undefined && entriesFor(crl, cert, memo).some((r) => entryReason(r) !== CERTIFICATE_HOLD && entryReason(r) !== REMOVE_FROM_CRL)) {
+        return revokedFailure(cert, issuer, entriesFor(crl, cert, memo), ' (in a CRL that is not current)');
       }
       unusable = `the CRL of ${describe(issuer)} is not current (thisUpdate ${crl.thisUpdate.toISOString()}, nextUpdate ${crl.nextUpdate?.toISOString() ?? 'absent'})`;
       continue;
@@ -399,12 +387,12 @@ function checkRevocation(
     reasons |= covered;
     // RFC 5280 §5.2.4: a delta applies to a complete CRL numbered at least its base, and is newer.
     const applicable = deltas.filter((d) => d.base <= number && d.number > number);
-    const onDelta = applicable.flatMap((d) => entriesFor(d.crl, cert));
+    const onDelta = applicable.flatMap((d) => entriesFor(d.crl, cert, memo));
     const listedOnDelta = onDelta.filter((r) => entryReason(r) !== REMOVE_FROM_CRL);
     if (listedOnDelta.length > 0) return revokedFailure(cert, issuer, listedOnDelta, ' (delta CRL)');
     const removed = onDelta.some((r) => entryReason(r) === REMOVE_FROM_CRL);
-    if (!removed && entriesFor(crl, cert).length > 0) {
-      return revokedFailure(cert, issuer, entriesFor(crl, cert), '');
+    if (!removed && entriesFor(crl, cert, memo).length > 0) {
+      return revokedFailure(cert, issuer, entriesFor(crl, cert, memo), '');
     }
   }
   if (reasons !== ALL_REASONS) {
@@ -423,7 +411,7 @@ export function checkPath(
   path: readonly Certificate[],
   time: Date,
   options: ValidationOptions,
-  budget: ConstraintBudget,
+  memo: PathCheckMemo,
   externalSigners?: CrlSignerLookup,
 ): PathFailure | undefined {
   const leaf = path[0] as Certificate;
@@ -466,9 +454,9 @@ export function checkPath(
         if (j > 0 && isSelfIssued(below)) continue;
         const names = constrainedNames(below);
         if (typeof names === 'string') return failure('NAME_CONSTRAINT_VIOLATION', below, `${describe(below)}: ${names}`);
-        const violation = nameConstraintViolation(names, constraints, budget);
-        if (budget.checks > MAX_NAME_CONSTRAINT_CHECKS) {
-          return failure('VALIDATION_BUDGET_EXHAUSTED', below, `gave up after ${budget.checks} name-constraint checks`, { signatureChecks: 0, pathsChecked: 0, nameConstraintChecks: budget.checks });
+        const violation = nameConstraintViolation(names, constraints, memo.budget);
+        if (memo.budget.checks > MAX_NAME_CONSTRAINT_CHECKS) {
+          return failure('VALIDATION_BUDGET_EXHAUSTED', below, `gave up after ${memo.budget.checks} name-constraint checks`, { signatureChecks: 0, pathsChecked: 0, nameConstraintChecks: memo.budget.checks });
         }
         if (violation) return failure('NAME_CONSTRAINT_VIOLATION', below, `${describe(below)}: ${violation} of ${describe(ca)}`);
       }
@@ -489,7 +477,7 @@ export function checkPath(
   }
   if ((options.crls && options.crls.length > 0) || options.requireRevocationInfo) {
     for (let i = 0; i < path.length - 1; i++) {
-      const revoked = checkRevocation(path[i] as Certificate, path[i + 1] as Certificate, path, options.crls ?? [], time, options.requireRevocationInfo === true, externalSigners);
+      const revoked = checkRevocation(path[i] as Certificate, path[i + 1] as Certificate, path, options.crls ?? [], time, options.requireRevocationInfo === true, externalSigners, memo);
       if (revoked) return revoked;
     }
   }

@@ -56,20 +56,27 @@ export function parseSubjectPublicKeyInfo(der: Buffer, what: string): PublicKeyI
       oid: algorithmOid,
     });
   }
-  return { der: outer.encoded, algorithmOid, algorithm, keyBytes };
+  const info: PublicKeyInfo = { der: outer.encoded, algorithmOid, algorithm, keyBytes };
+  // The parsed key carries its own slot for its KeyObject (publicKeyObject fills it on first
+  // use): not enumerable, so it is no part of the value that is compared, printed or serialized.
+  Object.defineProperty(info, KEY_OBJECT, { value: { key: undefined }, enumerable: false });
+  return info;
 }
 
 const JWK_CURVE_SIZES: Readonly<Record<EcCurve, number>> = { 'P-256': 32, 'P-384': 48, 'P-521': 66 };
-const keyObjects = new WeakMap<PublicKeyInfo, KeyObject>();
+/** The name of a parsed key's KeyObject slot; a constant, not state: each parsed key holds its own. */
+const KEY_OBJECT = Symbol('fleetpki.keyObject');
+type KeyObjectSlot = { key: KeyObject | undefined };
 
 /**
- * The Node KeyObject of a parsed public key, cached per parsed key. Uncompressed EC points go
+ * The Node KeyObject of a parsed public key, kept in the parsed key's own slot (a key made by
+ * hand, without one, is imported each time). Uncompressed EC points go
  * in as JWK: OpenSSL 3's DER decoder costs more than the ECDSA verification itself (measured
  * 106 µs against 65 µs per import on P-256), and CSR checks import one key per issuance.
  */
 export function publicKeyObject(info: PublicKeyInfo): KeyObject {
-  const cached = keyObjects.get(info);
-  if (cached) return cached;
+  const slot = (info as PublicKeyInfo & { readonly [KEY_OBJECT]?: KeyObjectSlot })[KEY_OBJECT];
+  if (slot?.key) return slot.key;
   let key: KeyObject | undefined;
   const point = info.keyBytes;
   if (info.algorithm.kind === 'ec') {
@@ -97,7 +104,7 @@ export function publicKeyObject(info: PublicKeyInfo): KeyObject {
       throw new PkiError('KEY_MALFORMED', `the public key could not be read: ${(err as Error).message}`);
     }
   }
-  keyObjects.set(info, key);
+  if (slot) slot.key = key;
   return key;
 }
 

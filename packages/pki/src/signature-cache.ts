@@ -1,4 +1,5 @@
 import type { Certificate } from './certificate.js';
+import type { CertificateRevocationList } from './crl.js';
 
 /** Verdicts kept per certificate: a few issuers each (an anchor re-uploaded, a key rolled over). */
 const MAX_VERDICTS_PER_CERTIFICATE = 8;
@@ -13,6 +14,17 @@ const MAX_VERDICTS_PER_CERTIFICATE = 8;
  */
 export class SignatureCache {
   private readonly verified = new WeakMap<Certificate, { readonly childDer: Buffer; readonly issuerSpki: Buffer }[]>();
+  /** CRLs the same way: the CRL's signed bytes and the signer's SPKI, per parsed CRL. */
+  private readonly crlsVerified = new WeakMap<CertificateRevocationList, { readonly tbsDer: Buffer; readonly signerSpki: Buffer }[]>();
+
+  hasCrl(crl: CertificateRevocationList, signer: Certificate): boolean {
+    return this.crlsVerified.get(crl)?.some((v) => v.tbsDer.equals(crl.tbsDer) && v.signerSpki.equals(signer.publicKey.der)) ?? false;
+  }
+
+  addCrl(crl: CertificateRevocationList, signer: Certificate): void {
+    const known = this.crlsVerified.get(crl) ?? [];
+    this.crlsVerified.set(crl, [...known.slice(-(MAX_VERDICTS_PER_CERTIFICATE - 1)), { tbsDer: Buffer.from(crl.tbsDer), signerSpki: Buffer.from(signer.publicKey.der) }]);
+  }
 
   has(child: Certificate, issuer: Certificate): boolean {
     return this.verified.get(child)?.some((v) => v.childDer.equals(child.der) && v.issuerSpki.equals(issuer.publicKey.der)) ?? false;

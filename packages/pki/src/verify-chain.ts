@@ -131,6 +131,7 @@ export function verifyChain(input: ChainVerificationInput): ChainVerificationRes
   let signatureChecks = 0;
   let pathsChecked = 0;
   const budget = { checks: 0 };
+  const memo = { budget, signatures: input.signatureCache, crlIndexes: new Map() };
   let best: Failure = fail('UNKNOWN_ISSUER', leaf, `no trusted issuer found for ${describe(leaf)}`, 0);
   let exhausted: Failure | undefined;
   const exhaust = (certificate: Certificate, certIndex: number): void => {
@@ -168,7 +169,7 @@ export function verifyChain(input: ChainVerificationInput): ChainVerificationRes
     });
   const finish = (path: Certificate[]): boolean => {
     pathsChecked++;
-    const failure = checkPath(path, time, options, budget, options.searchCrlSigners === false ? undefined : externalSigners);
+    const failure = checkPath(path, time, options, memo, options.searchCrlSigners === false ? undefined : externalSigners);
     if (!failure) return true;
     if (failure.code === 'VALIDATION_BUDGET_EXHAUSTED') exhaust(failure.certificate, path.indexOf(failure.certificate));
     else consider(failAt(failure, path));

@@ -1,14 +1,12 @@
+import type { OpenedSecret, SecretSealer } from '../domain/shared/index.js';
 import { EnvelopeError, openFromBytes, openFromText, sealToBytes, sealToText } from './sealed-envelope.js';
 
-/** What opening a sealed value gives (the shape of the domain's SecretSealer port). */
-type Opened = { readonly ok: true; readonly value: Buffer } | { readonly ok: false; readonly failure: 'format' | 'key' };
-
 /**
- * The domain's SecretSealer (domain/shared/secret-sealer.ts), implemented once: the platform's
+ * The domain's SecretSealer port (domain/shared/secret-sealer.ts), implemented once: the platform's
  * one envelope (sealed-envelope.ts) under the master key. Master-key rotation replaces this
  * object, not the rooms that seal.
  */
-export class MasterKeySealer {
+export class MasterKeySealer implements SecretSealer {
   constructor(private readonly masterKey: Buffer) {
     if (masterKey.length !== 32) throw new Error('the master key is 32 octets (AES-256)');
   }
@@ -17,7 +15,7 @@ export class MasterKeySealer {
     return sealToBytes(this.masterKey, plaintext, context);
   }
 
-  openBytes(sealed: Buffer, context: string): Opened {
+  openBytes(sealed: Buffer, context: string): OpenedSecret {
     return opened(() => openFromBytes(this.masterKey, sealed, context));
   }
 
@@ -25,12 +23,12 @@ export class MasterKeySealer {
     return sealToText(this.masterKey, plaintext, context);
   }
 
-  openText(sealed: string, context: string): Opened {
+  openText(sealed: string, context: string): OpenedSecret {
     return opened(() => openFromText(this.masterKey, sealed, context));
   }
 }
 
-function opened(open: () => Buffer): Opened {
+function opened(open: () => Buffer): OpenedSecret {
   try {
     return { ok: true, value: open() };
   } catch (error) {
