@@ -1,6 +1,8 @@
 import { PKI_ERROR_CODES, PKI_ERROR_FACTS, type FactTable } from '@fleetpki/pki';
 import { PROBLEM_STATUS, SERVICE_ERROR_CODES, SERVICE_ERROR_FACTS } from '@fleetpki/server';
+import type { Command } from 'commander';
 import { EXIT_STATUS_BY_CODE, ExitStatus, type ExitStatusValue } from './exit-status.js';
+import { buildProgram } from './main.js';
 
 /**
  * docs/reference/exit-statuses.md and failure-codes.md, generated from the code's own tables
@@ -99,5 +101,57 @@ export function failureCodesMarkdown(): string {
     '|---|---|',
     ...coreRows,
     '',
+  ].join('\n');
+}
+
+/** Markdown table cells: a pipe would end the cell. */
+function cell(text: string): string {
+  return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+}
+
+/** One command's section: usage, what it does, its arguments and options as commander declares them. */
+function commandSection(command: Command, path: readonly string[]): string[] {
+  const name = [...path, command.name()].join(' ');
+  const lines = [`## \`${name}\``, '', command.description(), '', '```', `${name} ${command.usage()}`, '```', ''];
+  const args = command.registeredArguments;
+  if (args.length > 0) {
+    lines.push('| argument | required | meaning |', '|---|---|---|');
+    for (const arg of args) lines.push(`| \`${arg.name()}${arg.variadic ? '…' : ''}\` | ${arg.required ? 'yes' : 'no'} | ${cell(arg.description)} |`);
+    lines.push('');
+  }
+  const options = command.options.filter((o) => !o.hidden);
+  if (options.length > 0) {
+    lines.push('| option | meaning | default |', '|---|---|---|');
+    for (const option of options) {
+      const fallback = option.defaultValue === undefined ? '' : `\`${cell(JSON.stringify(option.defaultValue))}\``;
+      lines.push(`| \`${cell(option.flags)}\`${option.mandatory ? ' (required)' : ''} | ${cell(option.description)} | ${fallback} |`);
+    }
+    lines.push('');
+  }
+  return lines;
+}
+
+/** Every command that does something, depth first, with the path of its parents. */
+function leafCommands(command: Command, path: readonly string[]): { command: Command; path: readonly string[] }[] {
+  if (command.commands.length === 0) return [{ command, path }];
+  return command.commands.flatMap((sub) => leafCommands(sub, [...path, command.name()]));
+}
+
+/** docs/reference/cli.md: every command of `fleetpki`, from the program commander runs. */
+export function cliReferenceMarkdown(): string {
+  const program = buildProgram();
+  const commands = program.commands.flatMap((sub) => leafCommands(sub, [program.name()]));
+  return [
+    '# The `fleetpki` command',
+    '',
+    GENERATED,
+    '',
+    'Every command, its arguments and options, as `fleetpki … --help` prints them. Errors are one',
+    'line, `fleetpki: CODE: message`, and the exit status is the code\'s class',
+    '([exit-statuses.md](exit-statuses.md)).',
+    '',
+    ...commands.map(({ command, path }) => `- [\`${[...path, command.name()].join(' ')}\`](#${[...path, command.name()].join('-')})`),
+    '',
+    ...commands.flatMap(({ command, path }) => commandSection(command, path)),
   ].join('\n');
 }
