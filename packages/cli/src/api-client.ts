@@ -1,5 +1,5 @@
 import { ApiClientError, ApiProblemError, asProblem } from './api-error.js';
-import type { Page } from './api-types.js';
+import type { Answer, ApiPath, CallRequest, ListItem, ListPath, MethodOf, PathParams, QueryParams } from './api-operations.js';
 import { CliError } from './cli-error.js';
 import { DEFAULT_HTTP_PORT } from './serve-defaults.js';
 import { printableLine } from './terminal-text.js';
@@ -59,12 +59,17 @@ export function pathSegment(value: string): string {
   return encodeURIComponent(value);
 }
 
-/** A request path with each interpolated value encoded as one segment: apiPath`/v1/projects/${slug}`. */
-export function apiPath(strings: TemplateStringsArray, ...values: readonly string[]): string {
-  return strings.reduce((path, text, i) => path + text + (i < values.length ? pathSegment(values[i] as string) : ''), '');
+/** A documented path with its `{name}` parameters filled, each value encoded as one segment. */
+export function fillPath(template: string, params: Readonly<Record<string, string>> = {}): string {
+  return template.replace(/\{([^}]+)\}/g, (_, name: string) => {
+    const value = params[name];
+    if (value === undefined) throw new CliError('INTERNAL', `${template} needs the path parameter ${name}`);
+    return pathSegment(value);
+  });
 }
 
-export type QueryValue = string | number | boolean | undefined;
+/** null as undefined: the document declares some query numbers nullable, and a null names no value. */
+export type QueryValue = string | number | boolean | null | undefined;
 
 export interface ApiRequest {
   readonly method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -98,7 +103,7 @@ export class ApiClient {
   url(path: string, query: Readonly<Record<string, QueryValue>> = {}): URL {
     const url = new URL(this.baseUrl.href);
     url.pathname = this.baseUrl.pathname.replace(/\/+$/, '') + path;
-    for (const [name, value] of Object.entries(query)) if (value !== undefined) url.searchParams.set(name, String(value));
+    for (const [name, value] of Object.entries(query)) if (value !== undefined && value !== null) url.searchParams.set(name, String(value));
     return url;
   }
 
@@ -131,7 +136,22 @@ export class ApiClient {
   /** A JSON answer that must be an object. */
   async json<T>(path: string, request: ApiRequest = {}): Promise<{ status: number; body: T }> {
     const response = await this.send(path, request);
-    const where = `${request.method ?? 'GET'} ${this.url(path, request.query).href}`;
+    return { status: response.status, body: this.parseObject<T>(response, `${request.method ?? 'GET'} ${this.url(path, request.query).href}`) };
+  }
+
+  /**
+   * One operation of the OpenAPI document, by its documented path and method: the parameters,
+   * the body and the answer are the document's types. A 204 answers undefined.
+   */
+  async call<P extends ApiPath, M extends MethodOf<P>>(method: M, template: P, request: CallRequest<P, M>): Promise<{ status: number; body: Answer<P, M> }> {
+    const path = fillPath(template, request.path as Readonly<Record<string, string>> | undefined);
+    const sent: ApiRequest = { method: method.toUpperCase() as Uppercase<M>, query: request.query, body: request.body };
+    const response = await this.send(path, sent);
+    if (response.status === 204) return { status: response.status, body: undefined as Answer<P, M> };
+    return { status: response.status, body: this.parseObject<Answer<P, M>>(response, `${sent.method} ${this.url(path, sent.query).href}`) };
+  }
+
+  private parseObject<T>(response: ApiResponse, where: string): T {
     let parsed: unknown;
     try {
       parsed = JSON.parse(response.body.toString('utf8'));
@@ -141,19 +161,20 @@ export class ApiClient {
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
       throw new ApiClientError('SERVER_RESPONSE_INVALID', `${where} answered JSON that is not an object`);
     }
-    return { status: response.status, body: parsed as T };
+    return parsed as T;
   }
 
   /** Every item of a list endpoint, page by page (`page` from 0, `perPage` LIST_PAGE_SIZE). */
-  async listAll<T>(path: string, query: Readonly<Record<string, QueryValue>> = {}): Promise<T[]> {
-    const items: T[] = [];
+  async listAll<P extends ListPath>(template: P, params: { readonly path?: PathParams<P, 'get'>; readonly query?: QueryParams<P, 'get'> } = {}): Promise<ListItem<P>[]> {
+    const path = fillPath(template, params.path as Readonly<Record<string, string>> | undefined);
+    const items: ListItem<P>[] = [];
     for (let page = 0; page < MAX_LIST_PAGES; page++) {
-      const { body } = await this.json<Page<T>>(path, { query: { ...query, page, perPage: LIST_PAGE_SIZE } });
+      const { body } = await this.json<{ list?: unknown; total?: unknown }>(path, { query: { ...params.query, page, perPage: LIST_PAGE_SIZE } });
       if (!Array.isArray(body.list) || typeof body.total !== 'number') {
         throw new ApiClientError('SERVER_RESPONSE_INVALID', `GET ${this.url(path).href} answered something other than a page ({list, page, perPage, total})`);
       }
       if (page === 0) checkListLength(body.total, path);
-      items.push(...body.list);
+      items.push(...(body.list as ListItem<P>[]));
       // A short page is the last; `total` saves one request when the list fills its last page.
       if (body.list.length < LIST_PAGE_SIZE || items.length >= body.total) return items;
     }

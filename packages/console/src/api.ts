@@ -1,134 +1,36 @@
 /** The public management API (docs/operating.md, "Management API"), the only thing the console talks to. */
 
-export interface Page<T> {
-  readonly list: readonly T[];
-  readonly page: number;
-  readonly perPage: number;
-  readonly total: number;
-}
+import type { Answer, ApiPath, CallRequest, MethodOf, QueryParams } from './api-operations';
+import type { components } from './openapi.generated';
 
-export interface Project {
-  readonly id: string;
-  readonly slug: string;
-  readonly name: string;
-  readonly createdAt: string;
-  readonly updatedAt: string;
-}
+// The shapes are the schemas of the server's OpenAPI document (openapi.generated.ts, `npm run
+// api:types`), named here for the pages: nothing is restated by hand.
+type Schemas = components['schemas'];
 
-export interface CertificateContent {
-  readonly subject: string;
-  readonly issuer: string;
-  readonly serialNumber: string;
-  readonly notBefore: string;
-  readonly notAfter: string;
-  readonly fingerprintSha256: string;
-  readonly publicKeyAlgorithm: string;
-  readonly signatureAlgorithm: string;
-  readonly keyUsages: readonly string[];
-  readonly isCa: boolean;
-  readonly pathLen: number | null;
-  readonly subjectKeyIdentifier: string | null;
-  readonly authorityKeyIdentifier: string | null;
-}
-
-export type CertType = 'root' | 'intermediate';
-
-export interface CaCertificate {
-  readonly id: string;
-  readonly certType: CertType;
-  readonly enabled: boolean;
-  readonly createdAt: string;
-  readonly updatedAt: string;
-  readonly certificateContent: CertificateContent;
-}
-
-export interface UploadWarning {
-  readonly code: string;
-  readonly message: string;
-  readonly daysLeft?: number;
-}
-
-export interface CaCertificateCreated extends CaCertificate {
-  readonly warnings: readonly UploadWarning[];
-}
-
-export interface BundleResult {
-  readonly index: number;
-  readonly status: number;
-  readonly certificate?: CaCertificate;
-  readonly warnings?: readonly UploadWarning[];
-  readonly problem?: Problem;
-}
-
-export interface BundleUploadResult {
-  readonly results: readonly BundleResult[];
-  readonly created: number;
-  readonly refused: number;
-}
-
+export type Project = Schemas['Project'];
+export type CertificateContent = Schemas['CertificateContent'];
+export type CaCertificate = Schemas['CaCertificate'];
+export type CertType = CaCertificate['certType'];
+export type UploadWarning = Schemas['UploadWarning'];
+export type CaCertificateCreated = Schemas['CaCertificateCreated'];
+export type BundleResult = Schemas['BundleResult'];
+export type BundleUploadResult = Schemas['BundleUploadResult'];
 /** The template of every certificate a managed CA issues. */
-export interface IssuanceProfile {
-  readonly defaultDays: number;
-  readonly maxDays: number;
-  readonly keyTypes: readonly string[];
-}
-
-export type ManagedCaMode = 'generate' | 'csr' | 'cfssl';
-
+export type IssuanceProfile = Schemas['IssuanceProfile'];
 /** An issuing CA the server runs for a project (integrated PKI); its key never leaves the server. */
-export interface ManagedCa {
-  readonly id: string;
-  readonly status: 'pending' | 'active';
-  readonly mode: ManagedCaMode;
-  readonly keyStorage: 'sealed' | 'pkcs11' | 'remote';
-  readonly certificate: string | null;
-  readonly chain: string | null;
-  readonly csr: string | null;
-  readonly certificateContent: CertificateContent | null;
-  readonly caCertificateId: string | null;
-  readonly profile: IssuanceProfile;
-  readonly createdAt: string;
-  readonly activatedAt: string | null;
-}
+export type ManagedCa = Schemas['ManagedCa'];
+export type ManagedCaMode = ManagedCa['mode'];
+export type ManagedCaCreate = Schemas['ManagedCaCreate'];
+export type Device = Schemas['Device'];
+export type Provisioning = Device['provisioning'];
+export type AuditEvent = Schemas['AuditEvent'];
 
-export interface ManagedCaCreate {
-  readonly mode: ManagedCaMode;
-  readonly profile?: Partial<Pick<IssuanceProfile, 'defaultDays' | 'maxDays'>>;
-  readonly cfssl?: { readonly url: string; readonly profile?: string };
-}
-
-export type Provisioning = 'pre-provisioned' | 'created' | 'associated' | 'existing';
-
-export interface Device {
-  readonly id: string;
-  readonly name: string;
-  readonly certificateId: string | null;
-  readonly enabled: boolean;
-  readonly provisioning: Provisioning;
-  readonly createdAt: string;
-  readonly updatedAt: string;
-  readonly lastSeenAt: string | null;
-}
-
-export interface AuditEvent {
-  readonly id: number;
-  readonly projectKey: string | null;
-  readonly actor: string;
-  readonly action: string;
-  readonly targetType: string;
-  readonly targetId: string;
-  readonly details: Readonly<Record<string, unknown>>;
-  readonly createdAt: string;
-}
-
-/** RFC 9457 problem document with the server's stable code and the facts of the failure. */
-export interface Problem {
-  readonly status: number;
-  readonly code: string;
-  readonly detail: string;
-  readonly title?: string;
-  readonly [fact: string]: unknown;
-}
+/**
+ * RFC 9457 problem document with the server's stable code and the facts of the failure: the
+ * server's (Schemas['Problem']), or one the console makes (SERVER_UNREACHABLE, HTTP_502), which
+ * carries only a status, a code and a detail.
+ */
+export type Problem = Pick<Schemas['Problem'], 'status' | 'code' | 'detail'> & Partial<Schemas['Problem']>;
 
 export class ApiError extends Error {
   constructor(readonly problem: Problem) {
@@ -167,17 +69,24 @@ function parseJson(text: string): unknown {
   }
 }
 
-export type Query = Readonly<Record<string, string | number | boolean | undefined>>;
+/** A query as the pages give it: an empty or absent value is left out. */
+type QueryValues = Readonly<Record<string, string | number | boolean | null | undefined>>;
 
-function withQuery(path: string, query: Query | undefined): string {
+function withQuery(path: string, query: QueryValues | undefined): string {
   if (!query) return path;
   const params = new URLSearchParams();
-  for (const [name, value] of Object.entries(query)) if (value !== undefined && value !== '') params.set(name, String(value));
+  for (const [name, value] of Object.entries(query)) if (value !== undefined && value !== null && value !== '') params.set(name, String(value));
   const text = params.toString();
   return text ? `${path}?${text}` : path;
 }
 
-const enc = encodeURIComponent;
+/** A documented path with its `{name}` parameters filled, each value one encoded segment. */
+function fillPath(template: string, params: Readonly<Record<string, string>> = {}): string {
+  return template.replace(/\{([^}]+)\}/g, (_, name: string) => encodeURIComponent(params[name] ?? ''));
+}
+
+export type DeviceQuery = QueryParams<'/v1/projects/{projectId}/devices', 'get'>;
+export type AuditQuery = QueryParams<'/v1/audit', 'get'>;
 
 export class Api {
   constructor(
@@ -186,84 +95,90 @@ export class Api {
     private readonly onUnauthorized: (problem: Problem) => void = () => {},
   ) {}
 
-  async request<T>(method: string, path: string, body?: unknown, query?: Query): Promise<T> {
+  /**
+   * One operation of the OpenAPI document, by its documented path and method: the parameters,
+   * the body and the answer are the document's types. A 204 answers undefined.
+   */
+  async call<P extends ApiPath, M extends MethodOf<P>>(method: M, template: P, request: CallRequest<P, M>): Promise<Answer<P, M>> {
+    const path = withQuery(fillPath(template, request.path as Readonly<Record<string, string>> | undefined), request.query as QueryValues | undefined);
+    const body: unknown = request.body;
     const response = await send(
-      withQuery(path, query),
+      path,
       {
-        method,
+        method: method.toUpperCase(),
         headers: { 'x-api-key': this.apiKey, accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
         body: body === undefined ? undefined : JSON.stringify(body),
       },
       this.onUnauthorized,
     );
-    if (response.status === 204) return undefined as T;
-    return parseJson(await response.text()) as T;
+    if (response.status === 204) return undefined as Answer<P, M>;
+    return parseJson(await response.text()) as Answer<P, M>;
   }
 
   // Projects
-  listProjects(page = 0, perPage = 100): Promise<Page<Project>> {
-    return this.request('GET', '/v1/projects', undefined, { page, perPage });
+  listProjects(page = 0, perPage = 100) {
+    return this.call('get', '/v1/projects', { query: { page, perPage } });
   }
-  getProject(slug: string): Promise<Project> {
-    return this.request('GET', `/v1/projects/${enc(slug)}`);
+  getProject(slug: string) {
+    return this.call('get', '/v1/projects/{projectId}', { path: { projectId: slug } });
   }
-  createProject(name: string, slug: string): Promise<Project> {
-    return this.request('POST', '/v1/projects', { name, slug });
+  createProject(name: string, slug: string) {
+    return this.call('post', '/v1/projects', { body: { name, slug } });
   }
-  deleteProject(slug: string): Promise<void> {
-    return this.request('DELETE', `/v1/projects/${enc(slug)}`);
+  deleteProject(slug: string) {
+    return this.call('delete', '/v1/projects/{projectId}', { path: { projectId: slug } });
   }
 
   // CA certificates
-  listCertificates(slug: string, page = 0, perPage = 100): Promise<Page<CaCertificate>> {
-    return this.request('GET', `/v1/projects/${enc(slug)}/certificates`, undefined, { page, perPage });
+  listCertificates(slug: string, page = 0, perPage = 100) {
+    return this.call('get', '/v1/projects/{projectId}/certificates', { path: { projectId: slug }, query: { page, perPage } });
   }
-  getCertificate(slug: string, id: string): Promise<CaCertificate> {
-    return this.request('GET', `/v1/projects/${enc(slug)}/certificates/${enc(id)}`);
+  getCertificate(slug: string, id: string) {
+    return this.call('get', '/v1/projects/{projectId}/certificates/{certificateId}', { path: { projectId: slug, certificateId: id } });
   }
   /** Answers one certificate (201) or, for a bundle, one result per certificate (207). */
-  uploadCertificate(slug: string, certFileBase64: string, certType: CertType): Promise<CaCertificateCreated | BundleUploadResult> {
-    return this.request('POST', `/v1/projects/${enc(slug)}/certificates`, { certFile: certFileBase64, certType });
+  uploadCertificate(slug: string, certFileBase64: string, certType: CertType) {
+    return this.call('post', '/v1/projects/{projectId}/certificates', { path: { projectId: slug }, body: { certFile: certFileBase64, certType } });
   }
-  setCertificateEnabled(slug: string, id: string, enabled: boolean): Promise<CaCertificate> {
-    return this.request('PATCH', `/v1/projects/${enc(slug)}/certificates/${enc(id)}`, { enabled });
+  setCertificateEnabled(slug: string, id: string, enabled: boolean) {
+    return this.call('patch', '/v1/projects/{projectId}/certificates/{certificateId}', { path: { projectId: slug, certificateId: id }, body: { enabled } });
   }
-  deleteCertificate(slug: string, id: string): Promise<void> {
-    return this.request('DELETE', `/v1/projects/${enc(slug)}/certificates/${enc(id)}`);
+  deleteCertificate(slug: string, id: string) {
+    return this.call('delete', '/v1/projects/{projectId}/certificates/{certificateId}', { path: { projectId: slug, certificateId: id } });
   }
 
   // Integrated PKI: the project's managed issuing CAs
-  listManagedCas(slug: string): Promise<Page<ManagedCa>> {
-    return this.request('GET', `/v1/projects/${enc(slug)}/pki/cas`, undefined, { perPage: 100 });
+  listManagedCas(slug: string) {
+    return this.call('get', '/v1/projects/{projectId}/pki/cas', { path: { projectId: slug }, query: { perPage: 100 } });
   }
-  createManagedCa(slug: string, input: ManagedCaCreate): Promise<ManagedCa> {
-    return this.request('POST', `/v1/projects/${enc(slug)}/pki/cas`, input);
+  createManagedCa(slug: string, input: ManagedCaCreate) {
+    return this.call('post', '/v1/projects/{projectId}/pki/cas', { path: { projectId: slug }, body: input });
   }
   /** Completes a csr-mode CA with the certificate its owner signed offline (base64 of PEM or DER). */
-  completeManagedCa(slug: string, caId: string, certFileBase64: string): Promise<ManagedCa> {
-    return this.request('PUT', `/v1/projects/${enc(slug)}/pki/cas/${enc(caId)}/certificate`, { certFile: certFileBase64 });
+  completeManagedCa(slug: string, caId: string, certFileBase64: string) {
+    return this.call('put', '/v1/projects/{projectId}/pki/cas/{caId}/certificate', { path: { projectId: slug, caId }, body: { certFile: certFileBase64 } });
   }
 
   // Devices
-  listDevices(slug: string, query: Query = {}): Promise<Page<Device>> {
-    return this.request('GET', `/v1/projects/${enc(slug)}/devices`, undefined, { perPage: 100, ...query });
+  listDevices(slug: string, query: DeviceQuery = {}) {
+    return this.call('get', '/v1/projects/{projectId}/devices', { path: { projectId: slug }, query: { perPage: 100, ...query } });
   }
-  getDevice(slug: string, id: string): Promise<Device> {
-    return this.request('GET', `/v1/projects/${enc(slug)}/devices/${enc(id)}`);
+  getDevice(slug: string, id: string) {
+    return this.call('get', '/v1/projects/{projectId}/devices/{deviceId}', { path: { projectId: slug, deviceId: id } });
   }
-  createDevice(slug: string, name: string): Promise<Device> {
-    return this.request('POST', `/v1/projects/${enc(slug)}/devices`, { name });
+  createDevice(slug: string, name: string) {
+    return this.call('post', '/v1/projects/{projectId}/devices', { path: { projectId: slug }, body: { name } });
   }
-  setDeviceEnabled(slug: string, id: string, enabled: boolean): Promise<Device> {
-    return this.request('PATCH', `/v1/projects/${enc(slug)}/devices/${enc(id)}`, { enabled });
+  setDeviceEnabled(slug: string, id: string, enabled: boolean) {
+    return this.call('patch', '/v1/projects/{projectId}/devices/{deviceId}', { path: { projectId: slug, deviceId: id }, body: { enabled } });
   }
-  deleteDevice(slug: string, id: string): Promise<void> {
-    return this.request('DELETE', `/v1/projects/${enc(slug)}/devices/${enc(id)}`);
+  deleteDevice(slug: string, id: string) {
+    return this.call('delete', '/v1/projects/{projectId}/devices/{deviceId}', { path: { projectId: slug, deviceId: id } });
   }
 
   // Audit
-  listAudit(slug: string | null, query: Query = {}): Promise<Page<AuditEvent>> {
-    return this.request('GET', slug === null ? '/v1/audit' : `/v1/projects/${enc(slug)}/audit`, undefined, query);
+  listAudit(slug: string | null, query: AuditQuery = {}) {
+    return slug === null ? this.call('get', '/v1/audit', { query }) : this.call('get', '/v1/projects/{projectId}/audit', { path: { projectId: slug }, query });
   }
 }
 

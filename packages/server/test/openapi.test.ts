@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { managementApiDocument } from '@fleetpki/server';
 import { startTestApi, type TestApi } from './helpers/api.js';
 
 describe('OpenAPI document', () => {
@@ -35,5 +36,11 @@ describe('OpenAPI document', () => {
     }
     const upload = paths['/v1/projects/{projectId}/certificates']?.['post'];
     assert.ok(upload?.responses['201'] && upload.responses['207'] && upload.responses['422']);
+  });
+
+  // The clients' generated types come from the in-process document: it must be the served one.
+  it('is what managementApiDocument() builds without a store or a listener', async () => {
+    const served = await api.call('GET', '/openapi.json', { key: null });
+    assert.deepEqual(await managementApiDocument(), served.body);
   });
 });

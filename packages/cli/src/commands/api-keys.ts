@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
-import { apiPath } from '../api-client.js';
 import { apiClient, note, printJson, withApiOptions, type ApiFlags } from '../api-command.js';
 import { ApiClientError } from '../api-error.js';
-import type { ApiKey, NewApiKey } from '../api-types.js';
+import type { ApiKey } from '../api-types.js';
 import { CliError } from '../cli-error.js';
 import { renderRecord, renderTable, type Column } from '../render-table.js';
 import { printableLine } from '../terminal-text.js';
@@ -33,7 +32,7 @@ export function registerApiKeysCommands(program: Command): void {
 
   withProject(apiKeys.command('create').description('create a project API key; its secret is printed this once').option('--name <name>', 'what the key is for')).action(
     async (flags: ProjectFlags & { name?: string }) => {
-      const { body } = await apiClient(flags).json<NewApiKey>(apiPath`/v1/projects/${flags.project}/api-keys`, { method: 'POST', body: { name: flags.name } });
+      const { body } = await apiClient(flags).call('post', '/v1/projects/{projectId}/api-keys', { path: { projectId: flags.project }, body: { name: flags.name } });
       if (flags.json) {
         printJson(body);
         return;
@@ -50,7 +49,7 @@ export function registerApiKeysCommands(program: Command): void {
   );
 
   withProject(apiKeys.command('list').description("list the project's API keys (never their secrets), revoked ones too")).action(async (flags: ProjectFlags) => {
-    const list = await apiClient(flags).listAll<ApiKey>(apiPath`/v1/projects/${flags.project}/api-keys`);
+    const list = await apiClient(flags).listAll('/v1/projects/{projectId}/api-keys', { path: { projectId: flags.project } });
     if (flags.json) printJson(list);
     else process.stdout.write(renderTable(API_KEY_COLUMNS, list));
   });
@@ -59,7 +58,7 @@ export function registerApiKeysCommands(program: Command): void {
     async (id: string, flags: ProjectFlags) => {
       // A secret in the path would land in the server's request log.
       if (id.startsWith('fpk_')) throw new CliError('USAGE', 'that is an API key secret, not its ID: pass the ID that `fleetpki api-keys list` shows');
-      const { body } = await apiClient(flags).json<ApiKey>(apiPath`/v1/projects/${flags.project}/api-keys/${id}`, { method: 'DELETE' });
+      const { body } = await apiClient(flags).call('delete', '/v1/projects/{projectId}/api-keys/{apiKeyId}', { path: { projectId: flags.project, apiKeyId: id } });
       if (flags.json) printJson(body);
       else process.stdout.write(apiKeyRecord(body));
     },

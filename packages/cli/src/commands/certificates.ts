@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { apiPath, type ApiClient } from '../api-client.js';
+import type { ApiClient } from '../api-client.js';
 import { apiClient, note, printJson, warn, withApiOptions, type ApiFlags } from '../api-command.js';
 import { ApiClientError, ApiProblemError } from '../api-error.js';
 import type { BundleResult, BundleUploadResult, CaCertificate, CaCertificateCreated, CertificateContent, CertType } from '../api-types.js';
@@ -79,7 +79,7 @@ function uploadResults(status: number, body: CaCertificateCreated | BundleUpload
 }
 
 async function setEnabled(client: ApiClient, project: string, id: string, enabled: boolean): Promise<CaCertificate> {
-  return (await client.json<CaCertificate>(apiPath`/v1/projects/${project}/certificates/${id}`, { method: 'PATCH', body: { enabled } })).body;
+  return (await client.call('patch', '/v1/projects/{projectId}/certificates/{certificateId}', { path: { projectId: project, certificateId: id }, body: { enabled } })).body;
 }
 
 export function registerCertificatesCommands(program: Command): void {
@@ -99,7 +99,7 @@ export function registerCertificatesCommands(program: Command): void {
     const client = apiClient(flags);
     const certFile = readInput(file).toString('base64');
     const { status, body } = await client
-      .json<CaCertificateCreated | BundleUploadResult>(apiPath`/v1/projects/${flags.project}/certificates`, { method: 'POST', body: { certFile, certType, ...(purpose ? { purpose } : {}) } })
+      .call('post', '/v1/projects/{projectId}/certificates', { path: { projectId: flags.project }, body: { certFile, certType, ...(purpose ? { purpose } : {}) } })
       .catch((error: unknown) => {
         // A bundle of which nothing was stored is a problem that still lists every result.
         if (error instanceof ApiProblemError && Array.isArray(error.problem['results'])) {
@@ -120,13 +120,13 @@ export function registerCertificatesCommands(program: Command): void {
   });
 
   withProject(certificates.command('list').description("list every CA certificate of the project")).action(async (flags: ProjectFlags) => {
-    const list = await apiClient(flags).listAll<CaCertificate>(apiPath`/v1/projects/${flags.project}/certificates`);
+    const list = await apiClient(flags).listAll('/v1/projects/{projectId}/certificates', { path: { projectId: flags.project } });
     if (flags.json) printJson(list);
     else process.stdout.write(renderTable(CERTIFICATE_COLUMNS, list));
   });
 
   withProject(certificates.command('get').description('show a CA certificate').argument('<id>', 'CA certificate ID')).action(async (id: string, flags: ProjectFlags) => {
-    show((await apiClient(flags).json<CaCertificate>(apiPath`/v1/projects/${flags.project}/certificates/${id}`)).body, flags);
+    show((await apiClient(flags).call('get', '/v1/projects/{projectId}/certificates/{certificateId}', { path: { projectId: flags.project, certificateId: id } })).body, flags);
   });
 
   withProject(certificates.command('disable').description('stop trusting a CA certificate; devices under it can no longer connect').argument('<id>', 'CA certificate ID')).action(
@@ -138,7 +138,7 @@ export function registerCertificatesCommands(program: Command): void {
   );
 
   withProject(certificates.command('delete').description('delete a CA certificate').argument('<id>', 'CA certificate ID')).action(async (id: string, flags: ProjectFlags) => {
-    await apiClient(flags).send(apiPath`/v1/projects/${flags.project}/certificates/${id}`, { method: 'DELETE' });
+    await apiClient(flags).call('delete', '/v1/projects/{projectId}/certificates/{certificateId}', { path: { projectId: flags.project, certificateId: id } });
     note(`deleted CA certificate ${id} from project ${flags.project}`);
   });
 }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { apiPath, type ApiClient } from '../api-client.js';
+import type { ApiClient } from '../api-client.js';
 import { apiClient, note, parseBoolean, printJson, withApiOptions, type ApiFlags } from '../api-command.js';
 import type { Device } from '../api-types.js';
 import { renderRecord, renderTable, type Column } from '../render-table.js';
@@ -36,7 +36,7 @@ function show(device: Device, flags: ApiFlags): void {
 }
 
 async function setEnabled(client: ApiClient, project: string, id: string, enabled: boolean): Promise<Device> {
-  return (await client.json<Device>(apiPath`/v1/projects/${project}/devices/${id}`, { method: 'PATCH', body: { enabled } })).body;
+  return (await client.call('patch', '/v1/projects/{projectId}/devices/{deviceId}', { path: { projectId: project, deviceId: id }, body: { enabled } })).body;
 }
 
 /** `devices create|list|get|enable|disable|delete`: the devices of a project on a server. */
@@ -52,7 +52,7 @@ export function registerDevicesManagementCommands(devices: Command): void {
       .option('--disabled', 'create it disabled'),
   ).action(async (name: string, flags: ProjectFlags & { certificateId?: string; disabled?: boolean }) => {
     const body = { name, certificateId: flags.certificateId, enabled: flags.disabled ? false : undefined };
-    show((await apiClient(flags).json<Device>(apiPath`/v1/projects/${flags.project}/devices`, { method: 'POST', body })).body, flags);
+    show((await apiClient(flags).call('post', '/v1/projects/{projectId}/devices', { path: { projectId: flags.project }, body })).body, flags);
   });
 
   withProject(
@@ -63,15 +63,16 @@ export function registerDevicesManagementCommands(devices: Command): void {
       .option('--name <name>', 'only the device with this name')
       .option('--enabled <bool>', 'only enabled (true) or disabled (false) devices'),
   ).action(async (flags: ProjectFlags & { certificateId?: string; name?: string; enabled?: string }) => {
-    const enabled = flags.enabled === undefined ? undefined : parseBoolean(flags.enabled, '--enabled');
+    // The query carries the flag as the document spells it: the text true or false.
+    const enabled = flags.enabled === undefined ? undefined : parseBoolean(flags.enabled, '--enabled') ? 'true' : 'false';
     const client = apiClient(flags);
-    const list = await client.listAll<Device>(apiPath`/v1/projects/${flags.project}/devices`, { certificateId: flags.certificateId, name: flags.name, enabled });
+    const list = await client.listAll('/v1/projects/{projectId}/devices', { path: { projectId: flags.project }, query: { certificateId: flags.certificateId, name: flags.name, enabled } });
     if (flags.json) printJson(list);
     else process.stdout.write(renderTable(DEVICE_COLUMNS, list));
   });
 
   withProject(devices.command('get').description('show a device on the server').argument('<id>', 'device ID')).action(async (id: string, flags: ProjectFlags) => {
-    show((await apiClient(flags).json<Device>(apiPath`/v1/projects/${flags.project}/devices/${id}`)).body, flags);
+    show((await apiClient(flags).call('get', '/v1/projects/{projectId}/devices/{deviceId}', { path: { projectId: flags.project, deviceId: id } })).body, flags);
   });
 
   withProject(devices.command('disable').description('disable a device: it is refused when it connects, until enabled again').argument('<id>', 'device ID')).action(
@@ -83,7 +84,7 @@ export function registerDevicesManagementCommands(devices: Command): void {
   );
 
   withProject(devices.command('delete').description('delete a device from the server').argument('<id>', 'device ID')).action(async (id: string, flags: ProjectFlags) => {
-    await apiClient(flags).send(apiPath`/v1/projects/${flags.project}/devices/${id}`, { method: 'DELETE' });
+    await apiClient(flags).call('delete', '/v1/projects/{projectId}/devices/{deviceId}', { path: { projectId: flags.project, deviceId: id } });
     note(`deleted device ${id} from project ${flags.project}`);
   });
 }

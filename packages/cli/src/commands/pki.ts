@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
-import { apiPath } from '../api-client.js';
 import { apiClient, note, printJson, withApiOptions, type ApiFlags } from '../api-command.js';
-import type { EnrollmentTokenBatch, IssuedCertificate, ManagedCa } from '../api-types.js';
+import type { ManagedCa, ManagedCaCreate } from '../api-types.js';
 import { CliError } from '../cli-error.js';
 import { readInput, writeOutput } from '../file-io.js';
 import { renderTable, type Column } from '../render-table.js';
@@ -54,13 +53,14 @@ export function registerPkiCommands(program: Command): void {
         ...(flags.defaultDays ? { defaultDays: positiveInteger(flags.defaultDays, '--default-days') } : {}),
         ...(flags.maxDays ? { maxDays: positiveInteger(flags.maxDays, '--max-days') } : {}),
       };
+      // --mode and --key-storage go as typed, unchecked: the server judges them and its problem names the values it takes.
       const body = {
-        mode: flags.mode,
-        ...(flags.keyStorage ? { keyStorage: flags.keyStorage } : {}),
+        mode: flags.mode as ManagedCaCreate['mode'],
+        ...(flags.keyStorage ? { keyStorage: flags.keyStorage as ManagedCaCreate['keyStorage'] } : {}),
         ...(Object.keys(profile).length > 0 ? { profile } : {}),
         ...(flags.cfsslUrl ? { cfssl: { url: flags.cfsslUrl, ...(flags.cfsslProfile ? { profile: flags.cfsslProfile } : {}) } } : {}),
       };
-      const created = (await apiClient(flags).json<ManagedCa>(apiPath`/v1/projects/${flags.project}/pki/cas`, { method: 'POST', body })).body;
+      const created = (await apiClient(flags).call('post', '/v1/projects/{projectId}/pki/cas', { path: { projectId: flags.project }, body })).body;
       if (created.csr && flags.csrOut) {
         writeOutput(flags.csrOut, created.csr);
         note(`wrote the CA's CSR to ${flags.csrOut}: sign it with your root, then run fleetpki pki ca complete ${created.id} --project ${flags.project} --cert FILE`);
@@ -78,11 +78,11 @@ export function registerPkiCommands(program: Command): void {
       .requiredOption('--cert <file>', 'PEM or DER file, - for stdin'),
   ).action(async (id: string, flags: ProjectFlags & { cert: string }) => {
     const certFile = readInput(flags.cert).toString('base64');
-    showCas([(await apiClient(flags).json<ManagedCa>(apiPath`/v1/projects/${flags.project}/pki/cas/${id}/certificate`, { method: 'PUT', body: { certFile } })).body], flags);
+    showCas([(await apiClient(flags).call('put', '/v1/projects/{projectId}/pki/cas/{caId}/certificate', { path: { projectId: flags.project, caId: id }, body: { certFile } })).body], flags);
   });
 
   withProject(ca.command('list').description("list the project's managed CAs")).action(async (flags: ProjectFlags) => {
-    showCas(await apiClient(flags).listAll<ManagedCa>(apiPath`/v1/projects/${flags.project}/pki/cas`), flags);
+    showCas(await apiClient(flags).listAll('/v1/projects/{projectId}/pki/cas', { path: { projectId: flags.project } }), flags);
   });
 
   withProject(
@@ -95,7 +95,7 @@ export function registerPkiCommands(program: Command): void {
       .option('--force', 'replace --out if it exists'),
   ).action(async (flags: ProjectFlags & { csr: string; days?: string; out: string; force?: boolean }) => {
     const body = { csr: readInput(flags.csr).toString('base64'), ...(flags.days ? { days: positiveInteger(flags.days, '--days') } : {}) };
-    const issued = (await apiClient(flags).json<IssuedCertificate>(apiPath`/v1/projects/${flags.project}/pki/issue`, { method: 'POST', body })).body;
+    const issued = (await apiClient(flags).call('post', '/v1/projects/{projectId}/pki/issue', { path: { projectId: flags.project }, body })).body;
     if (flags.json) {
       printJson(issued);
       return;
@@ -117,7 +117,7 @@ export function registerPkiCommands(program: Command): void {
       ...(flags.device ? { deviceId: flags.device } : {}),
       ...(flags.validHours ? { validHours: positiveInteger(flags.validHours, '--valid-hours') } : {}),
     };
-    const batch = (await apiClient(flags).json<EnrollmentTokenBatch>(apiPath`/v1/projects/${flags.project}/pki/enrollment-tokens`, { method: 'POST', body })).body;
+    const batch = (await apiClient(flags).call('post', '/v1/projects/{projectId}/pki/enrollment-tokens', { path: { projectId: flags.project }, body })).body;
     if (flags.json) printJson(batch);
     else for (const token of batch.tokens) process.stdout.write(`${token.token}\n`);
     note(`${batch.tokens.length} one-time token(s), batch ${batch.batchId}, valid until ${batch.expiresAt}`);

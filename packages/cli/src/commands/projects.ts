@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { apiPath } from '../api-client.js';
 import { apiClient, note, printJson, withApiOptions, type ApiFlags } from '../api-command.js';
 import type { Project } from '../api-types.js';
 import { renderRecord, renderTable, type Column } from '../render-table.js';
@@ -34,25 +33,25 @@ export function registerProjectsCommands(program: Command): void {
       .requiredOption('--name <name>', 'display name')
       .option('--slug <slug>', 'project ID in paths and O= of device certificates (default: derived from --name)'),
   ).action(async (flags: ApiFlags & { name: string; slug?: string }) => {
-    const { body } = await apiClient(flags).json<Project>('/v1/projects', { method: 'POST', body: { name: flags.name, slug: flags.slug } });
+    const { body } = await apiClient(flags).call('post', '/v1/projects', { body: { name: flags.name, slug: flags.slug } });
     show(body, flags);
   });
 
   withApiOptions(projects.command('list').description('list every project the key can see')).action(async (flags: ApiFlags) => {
-    const list = await apiClient(flags).listAll<Project>('/v1/projects');
+    const list = await apiClient(flags).listAll('/v1/projects');
     if (flags.json) printJson(list);
     else process.stdout.write(renderTable(PROJECT_COLUMNS, list));
   });
 
   withApiOptions(projects.command('get').description('show a project').argument('<slug>', 'project slug')).action(async (slug: string, flags: ApiFlags) => {
-    const { body } = await apiClient(flags).json<Project>(apiPath`/v1/projects/${slug}`);
+    const { body } = await apiClient(flags).call('get', '/v1/projects/{projectId}', { path: { projectId: slug } });
     show(body, flags);
   });
 
   withApiOptions(
     projects.command('delete').description('delete a project with its CA certificates, devices and API keys (admin key)').argument('<slug>', 'project slug'),
   ).action(async (slug: string, flags: ApiFlags) => {
-    await apiClient(flags).send(apiPath`/v1/projects/${slug}`, { method: 'DELETE' });
+    await apiClient(flags).call('delete', '/v1/projects/{projectId}', { path: { projectId: slug } });
     note(`deleted project ${slug}`);
   });
 }
