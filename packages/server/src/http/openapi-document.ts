@@ -1,6 +1,6 @@
 import { createSelfSignedCa, generateKeyPair, parseCertificate, parseSubjectString, validityForDays, type Certificate } from '@fleetpki/pki';
 import type { PkiDeps } from '../domain/issuance/index.js';
-import type { MasterKeySource } from '../domain/management/index.js';
+import type { SecretSealer } from '../domain/shared/index.js';
 import { silentLogger } from '../logger.js';
 import { SERVER_VERSION } from '../serve.js';
 import { createManagementApp } from './create-app.js';
@@ -16,7 +16,7 @@ export async function managementApiDocument(): Promise<unknown> {
     logger: silentLogger,
     platformRoot: throwawayRoot(),
     version: SERVER_VERSION,
-    masterKey: (() => refuse('the master key')) satisfies MasterKeySource,
+    sealer: refused<SecretSealer>('the secret sealer'),
   });
   const response = await app.request('/openapi.json');
   if (response.status !== 200) throw new Error(`GET /openapi.json answered HTTP ${response.status}`);
