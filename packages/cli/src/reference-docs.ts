@@ -1,5 +1,5 @@
 import { PKI_ERROR_CODES, PKI_ERROR_FACTS, type FactTable } from '@fleetpki/pki';
-import { PROBLEM_STATUS, SERVICE_ERROR_CODES, SERVICE_ERROR_FACTS } from '@fleetpki/server';
+import { managementApiDocument, PROBLEM_STATUS, SERVICE_ERROR_CODES, SERVICE_ERROR_FACTS } from '@fleetpki/server';
 import type { Command } from 'commander';
 import { EXIT_STATUS_BY_CODE, ExitStatus, type ExitStatusValue } from './exit-status.js';
 import { buildProgram } from './main.js';
@@ -153,5 +153,42 @@ export function cliReferenceMarkdown(): string {
     ...commands.map(({ command, path }) => `- [\`${[...path, command.name()].join(' ')}\`](#${[...path, command.name()].join('-')})`),
     '',
     ...commands.flatMap(({ command, path }) => commandSection(command, path)),
+  ].join('\n');
+}
+
+interface OpenApiOperation {
+  readonly tags?: readonly string[];
+  readonly summary?: string;
+  readonly security?: readonly Readonly<Record<string, unknown>>[];
+  readonly responses?: Readonly<Record<string, unknown>>;
+}
+
+const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
+
+/** docs/reference/management-api.md: every route of the management API, from its OpenAPI document. */
+export async function managementApiMarkdown(): Promise<string> {
+  const document = (await managementApiDocument()) as { readonly paths: Readonly<Record<string, Partial<Record<(typeof METHODS)[number], OpenApiOperation>>>> };
+  const byTag = new Map<string, string[]>();
+  for (const [path, operations] of Object.entries(document.paths)) {
+    for (const method of METHODS) {
+      const operation = operations[method];
+      if (!operation) continue;
+      const tag = operation.tags?.[0] ?? 'other';
+      const key = operation.security && operation.security.length > 0 ? 'API key' : 'none';
+      const statuses = Object.keys(operation.responses ?? {}).join(', ');
+      byTag.set(tag, [...(byTag.get(tag) ?? []), `| \`${method.toUpperCase()}\` | \`${path}\` | ${cell(operation.summary ?? '')} | ${key} | ${statuses} |`]);
+    }
+  }
+  return [
+    '# The management API',
+    '',
+    GENERATED,
+    '',
+    'Every route, from the OpenAPI document the server serves at `GET /openapi.json` (the',
+    'shapes of every body and answer are there, and the CLI\'s and console\'s client types are',
+    'generated from it: `npm run api:types`). Authenticate with `Authorization: Bearer <API key>`;',
+    'failures are RFC 9457 problem documents with a stable `code` ([failure-codes.md](failure-codes.md)).',
+    '',
+    ...[...byTag.entries()].flatMap(([tag, rows]) => [`## ${tag}`, '', '| method | path | what | key | answers |', '|---|---|---|---|---|', ...rows, '']),
   ].join('\n');
 }
