@@ -20,6 +20,8 @@ export type ManagedCa = Schemas['ManagedCa'];
 export type ManagedCaCreate = Schemas['ManagedCaCreate'];
 export type NewApiKey = Schemas['NewApiKey'];
 export type Project = Schemas['Project'];
+export type RevocationOutcome = Schemas['RevocationOutcome'];
+export type RevocationTarget = Schemas['RevocationTarget'];
 export type UploadWarning = Schemas['UploadWarning'];
 
 /**

@@ -1370,6 +1370,402 @@ export interface paths {
         readonly patch?: never;
         readonly trace?: never;
     };
+    readonly "/v1/projects/{projectId}/revocations": {
+        readonly parameters: {
+            readonly query?: never;
+            readonly header?: never;
+            readonly path?: never;
+            readonly cookie?: never;
+        };
+        /** List a project’s revocations, newest first */
+        readonly get: {
+            readonly parameters: {
+                readonly query?: {
+                    /** @description page number, from 0 */
+                    readonly page?: number | null;
+                    readonly perPage?: number;
+                    /** @description an RFC 5280 §5.3.1 reason name */
+                    readonly reason?: "unspecified" | "keyCompromise" | "caCompromise" | "affiliationChanged" | "superseded" | "cessationOfOperation" | "privilegeWithdrawn";
+                    readonly caId?: string;
+                    readonly fingerprintSha256?: string;
+                    readonly serialNumber?: string;
+                };
+                readonly header?: never;
+                readonly path: {
+                    /** @description the project slug */
+                    readonly projectId: string;
+                };
+                readonly cookie?: never;
+            };
+            readonly requestBody?: never;
+            readonly responses: {
+                /** @description a page of revocations */
+                readonly 200: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/json": components["schemas"]["RevocationPage"];
+                    };
+                };
+                /** @description failure, with a stable code */
+                readonly 400: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description failure, with a stable code */
+                readonly 401: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description failure, with a stable code */
+                readonly 403: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description failure, with a stable code */
+                readonly 404: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        readonly put?: never;
+        /** Revoke certificates: up to 10,000 in one transaction, one result each; refused at every gateway from then on */
+        readonly post: {
+            readonly parameters: {
+                readonly query?: never;
+                readonly header?: never;
+                readonly path: {
+                    /** @description the project slug */
+                    readonly projectId: string;
+                };
+                readonly cookie?: never;
+            };
+            readonly requestBody: {
+                readonly content: {
+                    readonly "application/json": components["schemas"]["RevocationCreate"];
+                };
+            };
+            readonly responses: {
+                /** @description one result per certificate, in order */
+                readonly 200: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/json": components["schemas"]["RevocationOutcome"];
+                    };
+                };
+                /** @description failure, with a stable code */
+                readonly 400: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description failure, with a stable code */
+                readonly 401: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description failure, with a stable code */
+                readonly 403: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description failure, with a stable code */
+                readonly 404: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description failure, with a stable code */
+                readonly 413: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        readonly delete?: never;
+        readonly options?: never;
+        readonly head?: never;
+        readonly patch?: never;
+        readonly trace?: never;
+    };
+    readonly "/v1/projects/{projectId}/device-certificates": {
+        readonly parameters: {
+            readonly query?: never;
+            readonly header?: never;
+            readonly path?: never;
+            readonly cookie?: never;
+        };
+        /** List the device certificates the project has accepted or issued, soonest to expire first */
+        readonly get: {
+            readonly parameters: {
+                readonly query?: {
+                    /** @description page number, from 0 */
+                    readonly page?: number | null;
+                    readonly perPage?: number;
+                    readonly status?: "active" | "superseded" | "revoked";
+                    readonly source?: "seen" | "issued";
+                    readonly caId?: string;
+                    /** @description ISO 8601: only certificates ending before it */
+                    readonly expiresBefore?: string;
+                    /** @description ISO 8601: only certificates ending after it */
+                    readonly expiresAfter?: string;
+                };
+                readonly header?: never;
+                readonly path: {
+                    /** @description the project slug */
+                    readonly projectId: string;
+                };
+                readonly cookie?: never;
+            };
+            readonly requestBody?: never;
+            readonly responses: {
+                /** @description a page of device certificates */
+                readonly 200: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/json": components["schemas"]["DeviceCertificatePage"];
+                    };
+                };
+                /** @description failure, with a stable code */
+                readonly 400: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description failure, with a stable code */
+                readonly 401: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description failure, with a stable code */
+                readonly 403: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description failure, with a stable code */
+                readonly 404: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        readonly put?: never;
+        readonly post?: never;
+        readonly delete?: never;
+        readonly options?: never;
+        readonly head?: never;
+        readonly patch?: never;
+        readonly trace?: never;
+    };
+    readonly "/v1/projects/{projectId}/device-certificates/{fingerprint}": {
+        readonly parameters: {
+            readonly query?: never;
+            readonly header?: never;
+            readonly path?: never;
+            readonly cookie?: never;
+        };
+        /** Get one device certificate by its SHA-256 fingerprint */
+        readonly get: {
+            readonly parameters: {
+                readonly query?: never;
+                readonly header?: never;
+                readonly path: {
+                    /** @description the project slug */
+                    readonly projectId: string;
+                    readonly fingerprint: string;
+                };
+                readonly cookie?: never;
+            };
+            readonly requestBody?: never;
+            readonly responses: {
+                /** @description the device certificate */
+                readonly 200: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/json": components["schemas"]["DeviceCertificate"];
+                    };
+                };
+                /** @description failure, with a stable code */
+                readonly 401: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description failure, with a stable code */
+                readonly 403: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description failure, with a stable code */
+                readonly 404: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        readonly put?: never;
+        readonly post?: never;
+        readonly delete?: never;
+        readonly options?: never;
+        readonly head?: never;
+        readonly patch?: never;
+        readonly trace?: never;
+    };
+    readonly "/v1/projects/{projectId}/devices/{deviceId}/certificates": {
+        readonly parameters: {
+            readonly query?: never;
+            readonly header?: never;
+            readonly path?: never;
+            readonly cookie?: never;
+        };
+        /** List the certificates a device has presented or been issued */
+        readonly get: {
+            readonly parameters: {
+                readonly query?: {
+                    /** @description page number, from 0 */
+                    readonly page?: number | null;
+                    readonly perPage?: number;
+                    readonly status?: "active" | "superseded" | "revoked";
+                    readonly source?: "seen" | "issued";
+                    readonly caId?: string;
+                    /** @description ISO 8601: only certificates ending before it */
+                    readonly expiresBefore?: string;
+                    /** @description ISO 8601: only certificates ending after it */
+                    readonly expiresAfter?: string;
+                };
+                readonly header?: never;
+                readonly path: {
+                    /** @description the project slug */
+                    readonly projectId: string;
+                    readonly deviceId: string;
+                };
+                readonly cookie?: never;
+            };
+            readonly requestBody?: never;
+            readonly responses: {
+                /** @description a page of the device’s certificates */
+                readonly 200: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/json": components["schemas"]["DeviceCertificatePage"];
+                    };
+                };
+                /** @description failure, with a stable code */
+                readonly 400: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description failure, with a stable code */
+                readonly 401: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description failure, with a stable code */
+                readonly 403: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description failure, with a stable code */
+                readonly 404: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        readonly put?: never;
+        readonly post?: never;
+        readonly delete?: never;
+        readonly options?: never;
+        readonly head?: never;
+        readonly patch?: never;
+        readonly trace?: never;
+    };
     readonly "/v1/audit": {
         readonly parameters: {
             readonly query?: never;
@@ -2284,6 +2680,85 @@ export interface components {
             readonly page: number;
             readonly perPage: number;
             readonly total: number;
+        };
+        readonly RevocationOutcome: {
+            readonly results: readonly components["schemas"]["RevocationResult"][];
+            readonly revoked: number;
+            readonly alreadyRevoked: number;
+        };
+        readonly RevocationResult: {
+            readonly index: number;
+            readonly fingerprintSha256?: string;
+            readonly caId?: string;
+            readonly serialNumber?: string;
+            /** @enum {string} */
+            readonly status: "revoked" | "already-revoked";
+        };
+        readonly RevocationCreate: {
+            readonly certificates: readonly components["schemas"]["RevocationTarget"][];
+            /**
+             * @description an RFC 5280 §5.3.1 reason name
+             * @enum {string}
+             */
+            readonly reason: "unspecified" | "keyCompromise" | "caCompromise" | "affiliationChanged" | "superseded" | "cessationOfOperation" | "privilegeWithdrawn";
+        };
+        readonly RevocationTarget: {
+            /** @description SHA-256 of the certificate’s DER (hex, colons allowed): a certificate the project has seen or issued */
+            readonly fingerprintSha256: string;
+        } | {
+            /** @description the project CA certificate that issued it */
+            readonly caId: string;
+            /**
+             * @description its serial, hex (as openssl prints it): seen or not
+             * @example 3A7F01
+             */
+            readonly serialNumber: string;
+        };
+        readonly RevocationPage: {
+            readonly list: readonly components["schemas"]["Revocation"][];
+            readonly page: number;
+            readonly perPage: number;
+            readonly total: number;
+        };
+        readonly Revocation: {
+            readonly id: string;
+            readonly fingerprintSha256: string | null;
+            readonly caId: string | null;
+            readonly serialNumber: string | null;
+            /**
+             * @description an RFC 5280 §5.3.1 reason name
+             * @enum {string}
+             */
+            readonly reason: "unspecified" | "keyCompromise" | "caCompromise" | "affiliationChanged" | "superseded" | "cessationOfOperation" | "privilegeWithdrawn";
+            readonly revokedAt: string;
+            readonly actor: string;
+        };
+        readonly DeviceCertificatePage: {
+            readonly list: readonly components["schemas"]["DeviceCertificate"][];
+            readonly page: number;
+            readonly perPage: number;
+            readonly total: number;
+        };
+        readonly DeviceCertificate: {
+            readonly fingerprintSha256: string;
+            /** @description upper-case hex, no leading zeros */
+            readonly serialNumber: string;
+            readonly issuer: string;
+            readonly subject: string;
+            readonly notBefore: string;
+            readonly notAfter: string;
+            /** @description the project CA certificate its path ends at */
+            readonly caId: string | null;
+            readonly deviceId: string | null;
+            /** @enum {string} */
+            readonly source: "seen" | "issued";
+            /** @enum {string} */
+            readonly status: "active" | "superseded" | "revoked";
+            readonly revokedAt: string | null;
+            readonly revocationReason: string | null;
+            readonly supersededAt: string | null;
+            readonly firstSeenAt: string | null;
+            readonly lastSeenAt: string | null;
         };
         readonly AuditEventPage: {
             readonly list: readonly components["schemas"]["AuditEvent"][];

@@ -14,7 +14,8 @@ import { DEFAULT_SERVER_HOSTNAMES, parseServerNames } from './platform/tls-names
 import { ADMIN_KEY_FILE, refuseExposedDataDir } from './platform/data-dir-permissions.js';
 import { StartupError } from './startup-error.js';
 import { AuthenticationJournal } from './domain/identity/index.js';
-import { DeviceAuthenticator } from './domain/identity/index.js';
+import { ConnectionReview, DeviceAuthenticator } from './domain/identity/index.js';
+import { RevocationSets } from './domain/revocation/index.js';
 import { ProjectAnchorCache } from './domain/identity/index.js';
 import { ConnectionEnforcer } from './gateway/connection-enforcer.js';
 import { ConnectionRegistry } from './gateway/connection-registry.js';
@@ -185,11 +186,12 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     });
 
     const registry = new ConnectionRegistry();
-    const enforcer = new ConnectionEnforcer(deps, registry, logger);
+    const revocations = new RevocationSets(store.db);
+    const enforcer = new ConnectionEnforcer(deps, new ConnectionReview(deps, revocations), registry, logger);
     const journal = new AuthenticationJournal(store.db, (error) => logger.log('error', 'cannot write authentication events', { error: error.message }));
     // One identity service and one TLS configuration behind every device transport.
     const transport = {
-      authenticator: new DeviceAuthenticator(deps, deps.projectAnchors, journal),
+      authenticator: new DeviceAuthenticator(deps, deps.projectAnchors, journal, revocations),
       registry,
       pki: deps,
       tls: deviceTlsOptions(platform.serverChainPem, platform.serverKeyPem),

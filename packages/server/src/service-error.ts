@@ -76,6 +76,12 @@ export const SERVICE_ERROR_CODES = [
   'PSK_IDENTITY_INVALID',
   'PSK_INVALID',
   'PSK_IDENTITY_TAKEN',
+  /** A SHA-256 fingerprint that is not 64 hex digits. */
+  'FINGERPRINT_INVALID',
+  /** A certificate serial that is no positive integer of at most 20 octets. */
+  'SERIAL_NUMBER_INVALID',
+  /** A fingerprint the project has neither seen at an authentication nor issued. */
+  'DEVICE_CERTIFICATE_NOT_FOUND',
   'INTERNAL_ERROR',
 ] as const;
 
@@ -115,7 +121,7 @@ export const SERVICE_ERROR_FACTS = {
   CA_ROOT_NOT_SELF_SIGNED: {},
   CA_ROOT_SIGNATURE_INVALID: {},
   CA_DUPLICATE: { existingId: 'string?', fingerprintSha256: 'string' },
-  CA_NOT_FOUND: { certificateId: 'string' },
+  CA_NOT_FOUND: { certificateId: 'string', index: 'number?' },
   DEVICE_NOT_FOUND: { deviceId: 'string' },
   DEVICE_NAME_INVALID: { name: 'string' },
   DEVICE_NAME_TAKEN: { existingId: 'string?' },
@@ -152,6 +158,9 @@ export const SERVICE_ERROR_FACTS = {
   PSK_IDENTITY_INVALID: { identity: 'string' },
   PSK_INVALID: { minBytes: 'number', maxBytes: 'number' },
   PSK_IDENTITY_TAKEN: { identity: 'string' },
+  FINGERPRINT_INVALID: { index: 'number?' },
+  SERIAL_NUMBER_INVALID: { index: 'number?' },
+  DEVICE_CERTIFICATE_NOT_FOUND: { fingerprintSha256: 'string', index: 'number?' },
   INTERNAL_ERROR: { requestId: 'string' },
 } as const satisfies Readonly<Record<ServiceErrorCode, FactTable>>;
 

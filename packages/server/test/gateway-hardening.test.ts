@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import { AuthenticationJournal } from '../src/domain/identity/authentication-journal.js';
+import { ConnectionReview } from '../src/domain/identity/index.js';
+import { RevocationSets } from '../src/domain/revocation/index.js';
 import { ConnectionEnforcer } from '../src/gateway/connection-enforcer.js';
 import { ConnectionRegistry } from '../src/gateway/connection-registry.js';
 import { startTestApi, type TestApi } from './helpers/api.js';
@@ -51,7 +53,8 @@ describe('gateway hardening', () => {
     const registry = new ConnectionRegistry();
     const reasons: string[] = [];
     const logger = { log: (_level: string, msg: string, fields?: Readonly<Record<string, unknown>>) => void (msg === 'ending a device connection' && reasons.push(String(fields?.['reason']))) };
-    const enforcer = new ConnectionEnforcer({ db: api.server.store.db, now: () => new Date() }, registry, logger);
+    const deps = { db: api.server.store.db, now: () => new Date() };
+    const enforcer = new ConnectionEnforcer(deps, new ConnectionReview(deps, new RevocationSets(deps.db)), registry, logger);
     const made = await api.call('POST', '/v1/projects/acme/devices', { json: { name: 'late-1', certificateId: 'late-1' } });
     const project = await api.server.store.db.selectFrom('projects').selectAll().where('slug', '=', 'acme').executeTakeFirstOrThrow();
     const caId = (await api.call('GET', '/v1/projects/acme/certificates')).body['list'][0].id as string;
@@ -61,7 +64,7 @@ describe('gateway hardening', () => {
     let closed = false;
     const socket = new EventEmitter();
     registry.add(
-      { projectId: 'acme', projectKey: project.id, certificateId: 'late-1', deviceId: made.body['id'], deviceName: 'late-1', provisioning: 'existing', anchorCaId: caId, credential: 'certificate', fingerprintSha256: '', authGeneration: generation, validUntil: Date.now() + 60_000 },
+      { projectId: 'acme', projectKey: project.id, certificateId: 'late-1', deviceId: made.body['id'], deviceName: 'late-1', provisioning: 'existing', anchorCaId: caId, credential: 'certificate', fingerprintSha256: '', authGeneration: generation, validUntil: Date.now() + 60_000, path: [] },
       { destroy: () => ((closed = true), socket.emit('close')) },
       socket,
     );

@@ -6,6 +6,7 @@ import type { BundleResult, BundleUploadResult, CaCertificate, CaCertificateCrea
 import { CliError } from '../cli-error.js';
 import { readInput } from '../file-io.js';
 import { renderRecord, renderTable, type Column } from '../render-table.js';
+import { registerRevokeCommands } from './certificates-revoke.js';
 
 type ProjectFlags = ApiFlags & { project: string };
 
@@ -141,4 +142,5 @@ export function registerCertificatesCommands(program: Command): void {
     await apiClient(flags).call('delete', '/v1/projects/{projectId}/certificates/{certificateId}', { path: { projectId: flags.project, certificateId: id } });
     note(`deleted CA certificate ${id} from project ${flags.project}`);
   });
+  registerRevokeCommands(certificates, withProject);
 }

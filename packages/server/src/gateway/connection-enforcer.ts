@@ -1,3 +1,4 @@
+import type { ConnectionReview, ProjectGenerations } from '../domain/identity/index.js';
 import type { ServiceDeps } from '../domain/shared/index.js';
 import type { Logger } from '../logger.js';
 import type { ConnectionRegistry, RegisteredConnection } from './connection-registry.js';
@@ -6,8 +7,9 @@ import type { ConnectionRegistry, RegisteredConnection } from './connection-regi
 export const ENFORCEMENT_INTERVAL_MS = 300;
 
 /**
- * Ends connections whose device was disabled or deleted, whose chain rests on a CA that was
- * disabled or deleted, or whose certificate path has expired. Every such store change bumps the
+ * Ends connections the identity room's ConnectionReview says must end (device disabled or
+ * deleted, CA disabled or deleted, a certificate of the path revoked), and those whose
+ * certificate path has expired. Every such store change bumps the
  * project's auth_generation in its own transaction, so a change made through another server
  * sharing the PostgreSQL database ends connections here too, within one interval plus a query.
  * Each connection remembers the generation it was last found valid under; a tick re-checks
@@ -20,6 +22,7 @@ export class ConnectionEnforcer {
 
   constructor(
     private readonly deps: ServiceDeps,
+    private readonly review: ConnectionReview,
     private readonly registry: ConnectionRegistry,
     private readonly logger: Logger,
   ) {}
@@ -40,11 +43,10 @@ export class ConnectionEnforcer {
       this.closeExpired();
       const projects = this.registry.projects();
       if (projects.length === 0) return;
-      const rows = await this.deps.db.selectFrom('projects').select(['id', 'auth_generation']).where('id', 'in', projects).execute();
-      const generations = new Map(rows.map((r) => [r.id, Number(r.auth_generation)]));
+      const generations = await this.review.generations(projects);
       for (const key of projects) {
         const generation = generations.get(key);
-        const behind = this.registry.connections(key).filter((e) => generation === undefined || e.checkedGeneration < generation);
+        const behind = this.registry.connections(key).filter((e) => generation === undefined || e.checkedGeneration < generation.authGeneration);
         if (behind.length > 0) await this.recheck(key, generation, behind);
       }
     } catch (error) {
@@ -67,24 +69,17 @@ export class ConnectionEnforcer {
     }
   }
 
-  private async recheck(projectKey: string, generation: number | undefined, entries: readonly RegisteredConnection[]): Promise<void> {
+  private async recheck(projectKey: string, generation: ProjectGenerations | undefined, entries: readonly RegisteredConnection[]): Promise<void> {
     if (generation === undefined) {
       for (const e of entries) this.end(e, 'project deleted');
       return;
     }
-    const deviceIds = [...new Set(entries.map((e) => e.device.deviceId))];
-    const [devices, cas] = await Promise.all([
-      this.deps.db.selectFrom('devices').select(['id', 'enabled']).where('id', 'in', deviceIds).execute(),
-      this.deps.db.selectFrom('ca_certificates').select(['id', 'enabled']).where('project_id', '=', projectKey).execute(),
-    ]);
-    const enabledDevices = new Set(devices.filter((d) => d.enabled === 1).map((d) => d.id));
-    const enabledCas = new Set(cas.filter((c) => c.enabled === 1).map((c) => c.id));
-    for (const e of entries) {
-      const { device } = e;
-      if (!enabledDevices.has(device.deviceId)) this.end(e, 'device disabled or deleted');
-      else if (device.credential === 'certificate' && !enabledCas.has(device.anchorCaId)) this.end(e, 'CA certificate disabled or deleted');
+    const reasons = await this.review.reasonsToEnd(projectKey, generation, entries.map((e) => e.device));
+    for (const [i, e] of entries.entries()) {
+      const reason = reasons[i];
+      if (reason !== undefined) this.end(e, reason);
       // Read after the generation: valid under it (a later change bumps it again).
-      else e.checkedGeneration = Math.max(e.checkedGeneration, generation);
+      else e.checkedGeneration = Math.max(e.checkedGeneration, generation.authGeneration);
     }
   }
 }

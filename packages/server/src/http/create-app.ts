@@ -12,6 +12,8 @@ import { internalError, problemResponse } from './problem-response.js';
 import { logRequest, requestIdOf } from './request-log.js';
 import { validationFailure } from './validation-failure.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
+import { revocationRoutes } from './routes/revocations.js';
+import { deviceCertificateRoutes } from './routes/device-certificates.js';
 import { auditRoutes } from './routes/audit.js';
 import { certificateRoutes } from './routes/certificates.js';
 import { consoleRoutes } from './console-static.js';
@@ -26,6 +28,8 @@ import { serverCaRoutes } from './routes/server-ca.js';
 
 /** Bound on a request body: a CA bundle of 100 certificates in base64 fits with room to spare. */
 export const MAX_BODY_BYTES = 1024 * 1024;
+/** A revocation request names up to 10,000 certificates (20-octet serials under a CA id take ~100 bytes each). */
+export const MAX_REVOCATION_BODY_BYTES = 2 * MAX_BODY_BYTES;
 
 export interface AppOptions {
   readonly deps: PkiDeps;
@@ -54,13 +58,10 @@ export function createManagementApp(options: AppOptions): OpenAPIHono<AppEnv> {
     c.header('x-request-id', requestId);
     logRequest(logger, requestId, c.req.method, c.req.path, c.res.status, started);
   });
-  app.use(
-    '/v1/*',
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: (c) => problemResponse(c, bodyTooLarge(MAX_BODY_BYTES)),
-    }),
-  );
+  const bodyLimitOf = (maxSize: number) => bodyLimit({ maxSize, onError: (c) => problemResponse(c, bodyTooLarge(maxSize)) });
+  const defaultLimit = bodyLimitOf(MAX_BODY_BYTES);
+  const revocationLimit = bodyLimitOf(MAX_REVOCATION_BODY_BYTES);
+  app.use('/v1/*', (c, next) => (/^\/v1\/projects\/[^/]+\/revocations$/.test(c.req.path) ? revocationLimit(c, next) : defaultLimit(c, next)));
   // A JSON body is read here, once, as the fast path reads it: UTF-8 (hono's reader would replace
   // bad bytes with U+FFFD and store that), then JSON, each refused with one code and one wording.
   app.use('/v1/*', async (c, next) => {
@@ -79,6 +80,8 @@ export function createManagementApp(options: AppOptions): OpenAPIHono<AppEnv> {
   deviceRoutes(deps, app);
   deviceCredentialRoutes(deps, options.sealer, app);
   apiKeyRoutes(deps, app);
+  revocationRoutes(deps, app);
+  deviceCertificateRoutes(deps, app);
   auditRoutes(deps, app);
   pkiRoutes(deps, app);
   serverCaRoutes(options.platformRoot, app);

@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { hasUndisplayableCharacter } from '../domain/shared/index.js';
 import { DEFAULT_PER_PAGE, MAX_PER_PAGE } from '../domain/shared/index.js';
+import { MAX_REVOCATIONS_PER_REQUEST, REVOCATION_REASONS } from '../domain/revocation/index.js';
 
 /** Schemas of the management API: they validate requests and generate /openapi.json. */
 
@@ -199,3 +200,81 @@ export const AuditQuery = PageQuery.extend({
 });
 
 export const SECURITY = [{ ApiKey: [] }];
+
+export const RevocationReasonSchema = z.enum(REVOCATION_REASONS).openapi({ description: 'an RFC 5280 §5.3.1 reason name' });
+export const RevocationTargetSchema = z
+  .union([
+    z.object({ fingerprintSha256: safeText(200).openapi({ description: 'SHA-256 of the certificate’s DER (hex, colons allowed): a certificate the project has seen or issued' }) }).strict(),
+    z
+      .object({
+        caId: safeText(200).openapi({ description: 'the project CA certificate that issued it' }),
+        serialNumber: safeText(200).openapi({ description: 'its serial, hex (as openssl prints it): seen or not', example: '3A7F01' }),
+      })
+      .strict(),
+  ])
+  .openapi('RevocationTarget');
+export const RevocationCreate = z
+  .object({
+    certificates: z.array(RevocationTargetSchema).min(1).max(MAX_REVOCATIONS_PER_REQUEST),
+    reason: RevocationReasonSchema,
+  })
+  .strict()
+  .openapi('RevocationCreate');
+export const RevocationResultSchema = z
+  .object({
+    index: z.number().int(),
+    fingerprintSha256: z.string().optional(),
+    caId: z.string().optional(),
+    serialNumber: z.string().optional(),
+    status: z.enum(['revoked', 'already-revoked']),
+  })
+  .openapi('RevocationResult');
+export const RevocationOutcomeSchema = z
+  .object({ results: z.array(RevocationResultSchema).readonly(), revoked: z.number().int(), alreadyRevoked: z.number().int() })
+  .openapi('RevocationOutcome');
+export const RevocationSchema = z
+  .object({
+    id: z.string(),
+    fingerprintSha256: z.string().nullable(),
+    caId: z.string().nullable(),
+    serialNumber: z.string().nullable(),
+    reason: RevocationReasonSchema,
+    revokedAt: z.string(),
+    actor: z.string(),
+  })
+  .openapi('Revocation');
+export const RevocationPage = pageOf(RevocationSchema, 'RevocationPage');
+export const RevocationQuerySchema = PageQuery.extend({
+  reason: RevocationReasonSchema.optional(),
+  caId: safeText(200).optional(),
+  fingerprintSha256: safeText(200).optional(),
+  serialNumber: safeText(200).optional(),
+});
+
+export const DeviceCertificateSchema = z
+  .object({
+    fingerprintSha256: z.string(),
+    serialNumber: z.string().openapi({ description: 'upper-case hex, no leading zeros' }),
+    issuer: z.string(),
+    subject: z.string(),
+    notBefore: z.string(),
+    notAfter: z.string(),
+    caId: z.string().nullable().openapi({ description: 'the project CA certificate its path ends at' }),
+    deviceId: z.string().nullable(),
+    source: z.enum(['seen', 'issued']),
+    status: z.enum(['active', 'superseded', 'revoked']),
+    revokedAt: z.string().nullable(),
+    revocationReason: z.string().nullable(),
+    supersededAt: z.string().nullable(),
+    firstSeenAt: z.string().nullable(),
+    lastSeenAt: z.string().nullable(),
+  })
+  .openapi('DeviceCertificate');
+export const DeviceCertificatePage = pageOf(DeviceCertificateSchema, 'DeviceCertificatePage');
+export const DeviceCertificateQuerySchema = PageQuery.extend({
+  status: z.enum(['active', 'superseded', 'revoked']).optional(),
+  source: z.enum(['seen', 'issued']).optional(),
+  caId: safeText(200).optional(),
+  expiresBefore: safeText(64).optional().openapi({ description: 'ISO 8601: only certificates ending before it' }),
+  expiresAfter: safeText(64).optional().openapi({ description: 'ISO 8601: only certificates ending after it' }),
+});

@@ -184,5 +184,52 @@ export function migrations(dialect: StoreDialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0007-device-certificates-and-revocations': {
+      // DESIGN §8: one inventory row per device certificate the platform accepted or issued, and
+      // the project's revocations — by certificate (fingerprint) or by a CA's serial, which may
+      // name a certificate never seen (a factory manifest). revocation_generation tells every
+      // server sharing the store to reload the project's revocation set.
+      async up(db: Kysely<unknown>): Promise<void> {
+        await db.schema.alterTable('projects').addColumn('revocation_generation', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+        await db.schema
+          .createTable('device_certificates')
+          .addColumn('project_id', 'text', (c) => c.notNull().references('projects.id').onDelete('cascade'))
+          .addColumn('fingerprint_sha256', 'text', (c) => c.notNull())
+          .addColumn('serial_number', 'text', (c) => c.notNull())
+          .addColumn('issuer', 'text', (c) => c.notNull())
+          .addColumn('subject', 'text', (c) => c.notNull())
+          .addColumn('not_before', 'text', (c) => c.notNull())
+          .addColumn('not_after', 'text', (c) => c.notNull())
+          .addColumn('ca_id', 'text')
+          .addColumn('issuer_ca_id', 'text')
+          .addColumn('device_id', 'text')
+          .addColumn('source', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('revoked_at', 'text')
+          .addColumn('revocation_reason', 'text')
+          .addColumn('superseded_at', 'text')
+          .addColumn('first_seen_at', 'text')
+          .addColumn('last_seen_at', 'text')
+          .addPrimaryKeyConstraint('device_certificates_pk', ['project_id', 'fingerprint_sha256'])
+          .execute();
+        await db.schema.createIndex('device_certificates_device').on('device_certificates').columns(['project_id', 'device_id']).execute();
+        await db.schema.createIndex('device_certificates_expiry').on('device_certificates').columns(['project_id', 'not_after']).execute();
+        await db.schema.createIndex('device_certificates_serial').on('device_certificates').columns(['project_id', 'issuer_ca_id', 'serial_number']).execute();
+        await db.schema
+          .createTable('revocations')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('project_id', 'text', (c) => c.notNull().references('projects.id').onDelete('cascade'))
+          .addColumn('fingerprint_sha256', 'text')
+          .addColumn('ca_id', 'text')
+          .addColumn('serial_number', 'text')
+          .addColumn('reason', 'text', (c) => c.notNull())
+          .addColumn('revoked_at', 'text', (c) => c.notNull())
+          .addColumn('actor', 'text', (c) => c.notNull())
+          .addUniqueConstraint('revocations_fingerprint', ['project_id', 'fingerprint_sha256'])
+          .addUniqueConstraint('revocations_serial', ['project_id', 'ca_id', 'serial_number'])
+          .execute();
+        await db.schema.createIndex('revocations_listing').on('revocations').columns(['project_id', 'revoked_at']).execute();
+      },
+    },
   };
 }

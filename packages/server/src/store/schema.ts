@@ -16,6 +16,8 @@ export interface Database {
   enrollment_tokens: EnrollmentTokensTable;
   enrollment_claims: EnrollmentClaimsTable;
   device_credentials: DeviceCredentialsTable;
+  device_certificates: DeviceCertificatesTable;
+  revocations: RevocationsTable;
 }
 
 /** A device's pre-shared key for CoAP/DTLS (migration 0005); the key is sealed (platform/master-key.ts). */
@@ -39,6 +41,8 @@ export interface ProjectsTable {
   ca_generation: Generated<number>;
   /** Bumped with every change that may end a device's right to stay connected. */
   auth_generation: Generated<number>;
+  /** Bumped with every revocation (migration 0007): servers reload the project's revocation set. */
+  revocation_generation: Generated<number>;
 }
 
 export interface CaCertificatesTable {
@@ -142,6 +146,43 @@ export interface IssuedCertificatesTable {
   channel: string;
   not_after: string;
   created_at: string;
+}
+
+/** One device certificate the platform accepted at an authentication or issued (DESIGN §8, migration 0007). */
+export interface DeviceCertificatesTable {
+  project_id: string;
+  fingerprint_sha256: string;
+  /** Upper-case hex without leading zeros: the serial as a number, as `openssl x509 -serial` prints it. */
+  serial_number: string;
+  issuer: string;
+  subject: string;
+  not_before: string;
+  not_after: string;
+  /** The project CA certificate the validated path ends at. */
+  ca_id: string | null;
+  /** The project CA certificate that signed this one, when the project holds it (revocation by serial names it). */
+  issuer_ca_id: string | null;
+  device_id: string | null;
+  source: 'seen' | 'issued';
+  status: 'active' | 'superseded' | 'revoked';
+  revoked_at: string | null;
+  revocation_reason: string | null;
+  superseded_at: string | null;
+  first_seen_at: string | null;
+  last_seen_at: string | null;
+}
+
+/** A revoked certificate (migration 0007): by fingerprint, or by the serial a project CA gave it. */
+export interface RevocationsTable {
+  id: string;
+  project_id: string;
+  fingerprint_sha256: string | null;
+  ca_id: string | null;
+  serial_number: string | null;
+  /** An RFC 5280 §5.3.1 reason name. */
+  reason: string;
+  revoked_at: string;
+  actor: string;
 }
 
 /** A certificate ID taken by a batch-token enrollment (migration 0006): one per project and ID. */

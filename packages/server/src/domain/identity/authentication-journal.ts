@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Database } from '../../store/schema.js';
 import { auditRow, type AuditEntry } from '../shared/audit-log.js';
 
@@ -10,6 +10,21 @@ export const JOURNAL_MAX_PENDING = 50_000;
 /** Retry delay after a failed write, doubling up to the cap. */
 const RETRY_MS = 200;
 const MAX_RETRY_MS = 10_000;
+
+/** A device certificate admitted at an authentication, for the inventory (DESIGN §8). */
+export interface CertificateSighting {
+  readonly projectKey: string;
+  readonly fingerprintSha256: string;
+  readonly serialNumber: string;
+  readonly issuer: string;
+  readonly subject: string;
+  readonly notBefore: string;
+  readonly notAfter: string;
+  readonly caId: string;
+  readonly issuerCaId: string | null;
+  readonly deviceId: string;
+  readonly at: Date;
+}
 
 export interface JournalEvent {
   readonly at: Date;
@@ -30,6 +45,11 @@ export interface JournalEvent {
  */
 export class AuthenticationJournal {
   private pending: JournalEvent[] = [];
+  /**
+   * Certificates admitted since the last write, one entry per certificate (the latest sighting):
+   * a device reconnecting all day costs one inventory upsert per write, beside its last-seen.
+   */
+  private sightings = new Map<string, CertificateSighting>();
   private dropped = 0;
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> | undefined;
@@ -50,22 +70,32 @@ export class AuthenticationJournal {
     else this.schedule(JOURNAL_FLUSH_MS);
   }
 
+  recordSighting(sighting: CertificateSighting): void {
+    const key = `${sighting.projectKey}\u0000${sighting.fingerprintSha256}`;
+    if (!this.sightings.has(key) && this.sightings.size >= JOURNAL_MAX_PENDING) return; // the bound holds; a later sighting records it
+    this.sightings.set(key, sighting);
+    this.schedule(JOURNAL_FLUSH_MS);
+  }
+
   /** Writes everything recorded so far (one write at a time); resolves when that write is done. */
   async flush(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     while (this.writing) await this.writing;
-    if (this.pending.length === 0 && this.dropped === 0) return;
+    if (this.pending.length === 0 && this.dropped === 0 && this.sightings.size === 0) return;
     const batch = this.pending;
     const dropped = this.dropped;
+    const sightings = this.sightings;
     this.pending = [];
     this.dropped = 0;
-    this.writing = this.write(batch, dropped).then(
+    this.sightings = new Map();
+    this.writing = this.write(batch, dropped, [...sightings.values()]).then(
       () => {
         this.retryMs = RETRY_MS;
       },
       (error: Error) => {
         // Keep the events (oldest first) and try again later; the bound still holds.
+        for (const [key, sighting] of sightings) if (!this.sightings.has(key)) this.sightings.set(key, sighting);
         const kept = [...batch, ...this.pending];
         this.pending = kept.slice(0, JOURNAL_MAX_PENDING);
         this.dropped += dropped + (kept.length - this.pending.length);
@@ -76,14 +106,14 @@ export class AuthenticationJournal {
     );
     await this.writing;
     this.writing = undefined;
-    if (this.pending.length > 0) this.schedule(JOURNAL_FLUSH_MS);
+    if (this.pending.length > 0 || this.sightings.size > 0) this.schedule(JOURNAL_FLUSH_MS);
   }
 
   private schedule(ms: number): void {
     this.timer ??= setTimeout(() => void this.flush(), ms);
   }
 
-  private async write(batch: readonly JournalEvent[], dropped: number): Promise<void> {
+  private async write(batch: readonly JournalEvent[], dropped: number, sightings: readonly CertificateSighting[]): Promise<void> {
     const lastSeen = new Map<string, string>();
     for (const event of batch) {
       if (event.seenDeviceId === undefined) continue;
@@ -98,6 +128,40 @@ export class AuthenticationJournal {
     }
     await this.db.transaction().execute(async (trx) => {
       for (const [deviceId, at] of lastSeen) await trx.updateTable('devices').set({ last_seen_at: at }).where('id', '=', deviceId).execute();
+      // The inventory: a first sighting inserts the row, a known certificate moves its last-seen
+      // (and the device it was last seen on); a revoked or superseded row keeps its status.
+      for (let i = 0; i < sightings.length; i += 100) {
+        const rows = sightings.slice(i, i + 100).map((s) => ({
+          project_id: s.projectKey,
+          fingerprint_sha256: s.fingerprintSha256,
+          serial_number: s.serialNumber,
+          issuer: s.issuer,
+          subject: s.subject,
+          not_before: s.notBefore,
+          not_after: s.notAfter,
+          ca_id: s.caId,
+          issuer_ca_id: s.issuerCaId,
+          device_id: s.deviceId,
+          source: 'seen' as const,
+          status: 'active' as const,
+          revoked_at: null,
+          revocation_reason: null,
+          superseded_at: null,
+          first_seen_at: s.at.toISOString(),
+          last_seen_at: s.at.toISOString(),
+        }));
+        await trx
+          .insertInto('device_certificates')
+          .values(rows)
+          .onConflict((oc) =>
+            oc.columns(['project_id', 'fingerprint_sha256']).doUpdateSet((eb) => ({
+              last_seen_at: eb.ref('excluded.last_seen_at'),
+              device_id: eb.ref('excluded.device_id'),
+              first_seen_at: sql<string>`coalesce(device_certificates.first_seen_at, excluded.first_seen_at)`,
+            })),
+          )
+          .execute();
+      }
       // Bounded chunks: SQLite allows at most 32,766 bound parameters per statement.
       for (let i = 0; i < rows.length; i += 200) await trx.insertInto('audit_events').values(rows.slice(i, i + 200)).execute();
     });

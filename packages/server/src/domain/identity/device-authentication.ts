@@ -23,7 +23,8 @@ import type { ServiceDeps } from '../shared/service-deps.js';
 import { preparedQuery } from '../../store/prepared-query.js';
 import { provisionDevice } from './zero-touch-provisioning.js';
 import { disabledDevice } from '../management/devices.js';
-import type { AuthenticatedDevice, ConnectionFacts, DeviceAuthFailureCode, DeviceAuthResult, DeviceRefusal, HandshakeFailure } from './identity-types.js';
+import { serialNumberText, type PathMember, type RevocationSets } from '../revocation/index.js';
+import type { CertificateAuthenticatedDevice, ConnectionFacts, DeviceAuthFailureCode, DeviceAuthResult, DeviceRefusal, HandshakeFailure } from './identity-types.js';
 
 /** Bound on certificates taken from one handshake: real device chains hold two or three. */
 export const MAX_PEER_CHAIN = 8;
@@ -39,6 +40,7 @@ export class DeviceAuthenticator {
     private readonly deps: ServiceDeps,
     private readonly anchors: ProjectAnchorCache,
     private readonly journal: AuthenticationJournal,
+    private readonly revocations: RevocationSets,
   ) {
     this.projectBySlug = preparedQuery(deps.db, ['slug'], (db, p) => db.selectFrom('projects').selectAll().where('slug', '=', p.slug));
   }
@@ -58,7 +60,7 @@ export class DeviceAuthenticator {
     if (knownSlug !== undefined) {
       const project = await this.projectBySlug({ slug: knownSlug });
       const hit = project ? this.validated.get(chainKey, project, this.deps.now()) : undefined;
-      if (project && hit) return this.admit(project, hit, facts);
+      if (project && hit) return this.admit(project, hit, facts, chainDer);
     }
     let leaf: Certificate;
     try {
@@ -107,6 +109,14 @@ export class DeviceAuthenticator {
     const anchor = result.path[result.path.length - 1] as Certificate;
     const anchorCaId = anchors.idByFingerprint.get(fingerprintSha256(anchor.der));
     if (anchorCaId === undefined) throw new Error('a validated path ends at an anchor the project does not hold');
+    // Each certificate but the anchor, with the project CA that signed it when the project holds
+    // it: revocation names certificates by fingerprint or by that CA's serial.
+    const path: PathMember[] = result.path.slice(0, -1).map((cert, i) => ({
+      fingerprintSha256: i === 0 ? fingerprintSha256(leaf.der) : fingerprintSha256(cert.der),
+      serialNumber: serialNumberText(cert.serialNumber),
+      issuerCaId: anchors.idByFingerprint.get(fingerprintSha256((result.path[i + 1] as Certificate).der)) ?? null,
+    }));
+    const leafMember = path[0] as PathMember;
     const validated: ValidatedChain = {
       projectKey: project.id,
       caGeneration: Number(project.ca_generation),
@@ -116,13 +126,39 @@ export class DeviceAuthenticator {
       fingerprintSha256: fingerprintSha256(leaf.der),
       notBefore: Math.max(...result.path.map((c) => c.notBefore.getTime())),
       notAfter: Math.min(...result.path.map((c) => c.notAfter.getTime())),
+      path,
+      sighting: {
+        projectKey: project.id,
+        fingerprintSha256: leafMember.fingerprintSha256,
+        serialNumber: leafMember.serialNumber,
+        issuer: formatSubjectString(leaf.issuer),
+        subject: formatSubjectString(leaf.subject),
+        notBefore: leaf.notBefore.toISOString(),
+        notAfter: leaf.notAfter.toISOString(),
+        caId: anchorCaId,
+        issuerCaId: leafMember.issuerCaId,
+      },
     };
     this.validated.set(chainKey, validated);
-    return this.admit(project, validated, facts);
+    return this.admit(project, validated, facts, chainDer);
   }
 
-  /** Zero-touch provisioning and the outcome, for a chain that validated. */
-  private async admit(project: ProjectRow, validated: ValidatedChain, facts: ConnectionFacts): Promise<DeviceAuthResult> {
+  /**
+   * For a chain that validated (now, or before and remembered): the revocation check, a probe per
+   * certificate against the project's current set, then zero-touch provisioning and the outcome.
+   */
+  private async admit(project: ProjectRow, validated: ValidatedChain, facts: ConnectionFacts, chainDer: readonly Buffer[]): Promise<DeviceAuthResult> {
+    const revocations = this.revocations.peek(project) ?? (await this.revocations.of(project));
+    const revoked = revocations.find(validated.path);
+    if (revoked) {
+      const { certIndex, member, fact } = revoked;
+      return this.refuse(project.id, parseCertificate(chainDer[0] as Buffer), 'CERT_REVOKED', `${certIndex === 0 ? 'the device certificate' : `certificate ${certIndex} of the path`} is revoked (${fact.reason}) since ${fact.revokedAt}`, facts, {
+        certIndex,
+        serialNumber: member.serialNumber,
+        revocationDate: fact.revokedAt,
+        reason: fact.reason,
+      });
+    }
     const { device, outcome } = await provisionDevice(this.deps, this.journal, project, validated.certificateId, {
       transport: facts.transport,
       remoteAddress: facts.remoteAddress ?? null,
@@ -131,12 +167,13 @@ export class DeviceAuthenticator {
     });
     const disabled = disabledDevice(device);
     if (disabled) return { ok: false, ...disabled };
+    this.journal.recordSighting({ ...validated.sighting, deviceId: device.id, at: this.deps.now() });
     const authGeneration = Number(project.auth_generation);
     const last = validated.lastAdmitted;
     if (last && last.deviceId === device.id && last.deviceName === device.name && last.provisioning === outcome && last.authGeneration === authGeneration && last.projectId === project.slug) {
       return { ok: true, device: last };
     }
-    const admitted: AuthenticatedDevice = {
+    const admitted: CertificateAuthenticatedDevice = {
       projectId: project.slug,
       projectKey: project.id,
       certificateId: validated.certificateId,
@@ -148,6 +185,7 @@ export class DeviceAuthenticator {
       fingerprintSha256: validated.fingerprintSha256,
       authGeneration,
       validUntil: validated.notAfter,
+      path: validated.path,
     };
     validated.lastAdmitted = admitted;
     return { ok: true, device: admitted };

@@ -1,4 +1,5 @@
 import type { PkiErrorCode, PkiErrorContext } from '@fleetpki/pki';
+import type { PathMember } from '../revocation/index.js';
 import type { ProvisioningOutcome } from './zero-touch-provisioning.js';
 
 /**
@@ -47,6 +48,8 @@ export interface CertificateAuthenticatedDevice extends AdmittedDevice {
   readonly fingerprintSha256: string;
   /** The end of the validated path's validity (ms): the connection ends then (ConnectionEnforcer). */
   readonly validUntil: number;
+  /** The validated path but its anchor, so a revocation made while connected ends the connection. */
+  readonly path: readonly PathMember[];
 }
 
 /** A device that proved a pre-shared key (CoAP over DTLS): no certificate, no path, no expiry. */

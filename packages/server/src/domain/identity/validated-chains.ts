@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { LruMap } from '../../lru-map.js';
-import type { AuthenticatedDevice } from './identity-types.js';
+import type { PathMember } from '../revocation/index.js';
+import type { CertificateAuthenticatedDevice } from './identity-types.js';
+import type { CertificateSighting } from './authentication-journal.js';
 
 /** What a successful validation established, valid as long as the project's CAs do not change. */
 export interface ValidatedChain {
@@ -13,11 +15,15 @@ export interface ValidatedChain {
   /** The path's validity window (latest notBefore, earliest notAfter), in ms. */
   readonly notBefore: number;
   readonly notAfter: number;
+  /** The path but its anchor, leaf first, as revocation lookups name certificates. */
+  readonly path: readonly PathMember[];
+  /** The leaf as the inventory records it (DESIGN §8). */
+  readonly sighting: Omit<CertificateSighting, 'deviceId' | 'at'>;
   /**
    * The identity last admitted on this chain. A device holding several connections (or
    * reconnecting while an old one idles) shares one object rather than a copy per connection.
    */
-  lastAdmitted?: AuthenticatedDevice;
+  lastAdmitted?: CertificateAuthenticatedDevice;
 }
 
 /** Bound on remembered chains: beyond it the least recently used is validated again next time. */

@@ -17,6 +17,7 @@ interface KeyAndProjectRow {
   readonly updated_at: string | null;
   readonly ca_generation: number | null;
   readonly auth_generation: number | null;
+  readonly revocation_generation: number | null;
 }
 
 type KeyAndProjectQuery = (values: { hash: string; slug: string }) => Promise<KeyAndProjectRow | undefined>;
@@ -40,6 +41,7 @@ const keyAndProjectQuery = perStore<Database, KeyAndProjectQuery>(
           'p.updated_at',
           'p.ca_generation',
           'p.auth_generation',
+          'p.revocation_generation',
         ])
         .where('k.key_hash', '=', p.hash),
     ) as KeyAndProjectQuery,
@@ -65,6 +67,7 @@ export async function authenticateForProject(deps: ServiceDeps, presented: strin
           updated_at: row.updated_at as string,
           ca_generation: row.ca_generation as number,
           auth_generation: row.auth_generation as number,
+          revocation_generation: row.revocation_generation as number,
         } satisfies ProjectRow)
       : undefined;
   return { principal, project: () => projectForPrincipalRow(principal, slug, project) };

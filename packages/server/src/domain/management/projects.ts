@@ -68,7 +68,7 @@ export async function createProject(deps: ServiceDeps, principal: Principal, inp
     throw new ServiceError('PROJECT_SLUG_INVALID', `project slug ${JSON.stringify(slug)} must match ^[a-z0-9][a-z0-9-]{1,62}$`, { slug });
   }
   const at = deps.now().toISOString();
-  const row: ProjectRow = { id: randomUUID(), slug, name: input.name, created_at: at, updated_at: at, ca_generation: 0, auth_generation: 0 };
+  const row: ProjectRow = { id: randomUUID(), slug, name: input.name, created_at: at, updated_at: at, ca_generation: 0, auth_generation: 0, revocation_generation: 0 };
   try {
     await deps.db.transaction().execute(async (trx) => {
       await trx.insertInto('projects').values(row).execute();

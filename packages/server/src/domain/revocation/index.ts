@@ -1,0 +1,8 @@
+// Taking certificates back: the project's revocations (by fingerprint, or by a CA's serial,
+// seen or not), and every server's in-memory view of them that the identity room probes.
+// This file is the only door gateway/ and http/ may use (npm run lint enforces it).
+
+export { CRL_REASON_OF, REVOCATION_REASONS, type RevocationReason } from './revocation-reasons.js';
+export { RevocationSets, ProjectRevocations, type PathMember, type RevocationFact, type RevokedMember } from './revocation-sets.js';
+export { listRevocations, MAX_REVOCATIONS_PER_REQUEST, revokeCertificates, type Revocation, type RevocationOutcome, type RevocationQuery, type RevocationRequest, type RevocationResult, type RevocationTarget } from './revocations.js';
+export { parseSerialNumberText, serialNumberText } from './serial-number-text.js';

@@ -1,0 +1,104 @@
+import type { Kysely } from 'kysely';
+import { LruMap } from '../../lru-map.js';
+import type { Database } from '../../store/schema.js';
+import type { RevocationReason } from './revocation-reasons.js';
+
+/** What a revocation says: why, and since when. */
+export interface RevocationFact {
+  readonly reason: RevocationReason;
+  readonly revokedAt: string;
+}
+
+/** A certificate of a validated path (anchor excepted), as revocation lookups name it. */
+export interface PathMember {
+  readonly fingerprintSha256: string;
+  /** serialNumberText of the certificate. */
+  readonly serialNumber: string;
+  /** The project CA certificate that signed it, when the project holds the issuer. */
+  readonly issuerCaId: string | null;
+}
+
+/** The first revoked certificate of a path: where it is, and the revocation. */
+export interface RevokedMember {
+  readonly certIndex: number;
+  readonly member: PathMember;
+  readonly fact: RevocationFact;
+}
+
+/** Bound on projects whose revocations are held in memory; beyond it the least recently used is read again. */
+export const MAX_CACHED_REVOCATION_SETS = 10_000;
+
+const serialKey = (caId: string, serialNumber: string): string => `${caId}\u0000${serialNumber}`;
+
+/**
+ * One project's revocations as two hash maps, so a handshake asks one probe per certificate of
+ * its path and never scans: by fingerprint, and by (issuing CA, serial) — the form a factory's
+ * manifest or a CRL names a certificate in, seen or not.
+ */
+export class ProjectRevocations {
+  constructor(
+    readonly generation: number,
+    private readonly byFingerprint: ReadonlyMap<string, RevocationFact>,
+    private readonly bySerial: ReadonlyMap<string, RevocationFact>,
+  ) {}
+
+  get size(): number {
+    return this.byFingerprint.size + this.bySerial.size;
+  }
+
+  find(path: readonly PathMember[]): RevokedMember | undefined {
+    for (const [certIndex, member] of path.entries()) {
+      const fact = this.byFingerprint.get(member.fingerprintSha256) ?? (member.issuerCaId !== null ? this.bySerial.get(serialKey(member.issuerCaId, member.serialNumber)) : undefined);
+      if (fact) return { certIndex, member, fact };
+    }
+    return undefined;
+  }
+}
+
+/**
+ * Every server's view of the projects' revocations, read from the store and kept per project
+ * while its revocation_generation stands: a revocation bumps it in its own transaction, so the
+ * next authentication (or the connection enforcer, within one interval) on any server sharing
+ * the store reads the new set. Concurrent readers of a set being loaded share one query.
+ */
+export class RevocationSets {
+  private readonly sets = new LruMap<string, ProjectRevocations>(MAX_CACHED_REVOCATION_SETS);
+  private readonly loading = new Map<string, Promise<ProjectRevocations>>();
+
+  constructor(private readonly db: Kysely<Database>) {}
+
+  /** The project's set when it is current in memory (the common case: no await on the hot path). */
+  peek(project: { readonly id: string; readonly revocation_generation: number }): ProjectRevocations | undefined {
+    const set = this.sets.get(project.id);
+    return set && set.generation === Number(project.revocation_generation) ? set : undefined;
+  }
+
+  async of(project: { readonly id: string; readonly revocation_generation: number }): Promise<ProjectRevocations> {
+    const current = this.peek(project);
+    if (current) return current;
+    const generation = Number(project.revocation_generation);
+    const key = `${project.id}\u0000${generation}`;
+    let pending = this.loading.get(key);
+    if (!pending) {
+      pending = this.load(project.id, generation).finally(() => this.loading.delete(key));
+      this.loading.set(key, pending);
+    }
+    return pending;
+  }
+
+  private async load(projectId: string, generation: number): Promise<ProjectRevocations> {
+    const rows = await this.db.selectFrom('revocations').select(['fingerprint_sha256', 'ca_id', 'serial_number', 'reason', 'revoked_at']).where('project_id', '=', projectId).execute();
+    const byFingerprint = new Map<string, RevocationFact>();
+    const bySerial = new Map<string, RevocationFact>();
+    for (const row of rows) {
+      const fact: RevocationFact = { reason: row.reason as RevocationReason, revokedAt: row.revoked_at };
+      if (row.fingerprint_sha256 !== null) byFingerprint.set(row.fingerprint_sha256, fact);
+      if (row.ca_id !== null && row.serial_number !== null) bySerial.set(serialKey(row.ca_id, row.serial_number), fact);
+    }
+    const set = new ProjectRevocations(generation, byFingerprint, bySerial);
+    // A set read under an older generation than one already held is not kept over it.
+    const held = this.sets.peek(projectId);
+    if (!held || held.generation <= generation) this.sets.set(projectId, set);
+    return set;
+  }
+}

@@ -1,0 +1,57 @@
+import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
+import { getDeviceCertificate, listDeviceCertificates, projectForPrincipal } from '../../domain/management/index.js';
+import type { ServiceDeps } from '../../domain/shared/index.js';
+import type { AppEnv } from '../app-env.js';
+import { jsonResponse } from '../route-helpers.js';
+import { DeviceCertificatePage, DeviceCertificateQuerySchema, DeviceCertificateSchema, pathParam, problemResponses, ProjectIdParam, SECURITY } from '../schemas.js';
+
+/** DESIGN §8: the inventory of device certificates, per project and per device. */
+export function deviceCertificateRoutes(deps: ServiceDeps, app: OpenAPIHono<AppEnv>): void {
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/projects/{projectId}/device-certificates',
+      tags: ['device-certificates'],
+      summary: 'List the device certificates the project has accepted or issued, soonest to expire first',
+      security: SECURITY,
+      request: { params: ProjectIdParam, query: DeviceCertificateQuerySchema },
+      responses: { 200: jsonResponse(DeviceCertificatePage, 'a page of device certificates'), ...problemResponses(400, 401, 403, 404) },
+    }),
+    async (c) => {
+      const project = await projectForPrincipal(deps, c.var.principal, c.req.valid('param').projectId);
+      return c.json(await listDeviceCertificates(deps, project, c.req.valid('query')), 200);
+    },
+  );
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/projects/{projectId}/device-certificates/{fingerprint}',
+      tags: ['device-certificates'],
+      summary: 'Get one device certificate by its SHA-256 fingerprint',
+      security: SECURITY,
+      request: { params: ProjectIdParam.extend({ fingerprint: pathParam('fingerprint') }) },
+      responses: { 200: jsonResponse(DeviceCertificateSchema, 'the device certificate'), ...problemResponses(401, 403, 404) },
+    }),
+    async (c) => {
+      const { projectId, fingerprint } = c.req.valid('param');
+      const project = await projectForPrincipal(deps, c.var.principal, projectId);
+      return c.json(await getDeviceCertificate(deps, project, fingerprint), 200);
+    },
+  );
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/projects/{projectId}/devices/{deviceId}/certificates',
+      tags: ['device-certificates'],
+      summary: 'List the certificates a device has presented or been issued',
+      security: SECURITY,
+      request: { params: ProjectIdParam.extend({ deviceId: pathParam('deviceId') }), query: DeviceCertificateQuerySchema },
+      responses: { 200: jsonResponse(DeviceCertificatePage, 'a page of the device’s certificates'), ...problemResponses(400, 401, 403, 404) },
+    }),
+    async (c) => {
+      const { projectId, deviceId } = c.req.valid('param');
+      const project = await projectForPrincipal(deps, c.var.principal, projectId);
+      return c.json(await listDeviceCertificates(deps, project, c.req.valid('query'), deviceId), 200);
+    },
+  );
+}
