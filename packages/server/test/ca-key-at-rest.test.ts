@@ -4,9 +4,9 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { silentLogger, startServer, type RunningServer } from '@fleetpki/server';
+import { opensslAsync } from '@fleetpki/test-support';
 import { apiRequest } from './helpers/api.js';
-import { base64 } from './helpers/ca-fixtures.js';
-import { opensslAsync } from './helpers/openssl.js';
+import { base64 } from './helpers/base64.js';
 import { createTestStore, DIALECTS, type TestStore } from './helpers/stores.js';
 
 /** Every file under a directory, recursively (the data directory is shallow; bounded anyway). */

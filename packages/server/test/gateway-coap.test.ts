@@ -3,13 +3,13 @@ import { spawn } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { makeDevice, makeIntermediate, makeRoot, openssl } from '@fleetpki/test-support';
 import { startTestApi, type TestApi } from './helpers/api.js';
-import { base64, makeDevice, makeIntermediate, makeRoot } from './helpers/ca-fixtures.js';
+import { base64 } from './helpers/base64.js';
 import { coapGet, dtlsHandshake, runTool, type CoapCredentials } from './helpers/coap-clients.js';
 import { writeDeviceFiles, writeSecurityLevel0Config, type DeviceFiles } from './helpers/device-clients.js';
 import { eventually } from './helpers/eventually.js';
 import { buildKeyMatchShim } from './helpers/key-match-shim.js';
-import { openssl } from './helpers/openssl.js';
 import { storeSnapshot } from './helpers/snapshot.js';
 import { DIALECTS } from './helpers/stores.js';
 
@@ -101,7 +101,7 @@ for (const dialect of DIALECTS) {
 
     it('a device pre-provisioned by name is associated on its first CoAP connection', async () => {
       const made = await api.call('POST', '/v1/projects/acme/devices', { json: { name: 'sensor-8' } });
-      const cert = makeDevice(acmeRoot, 'acme', 'sensor-8');
+      const cert = makeDevice(acmeRoot, '/O=acme/CN=sensor-8');
       const r = await identity('gnutls', certOf(device('sensor-8', cert.pem, cert.keyPem)));
       assert.equal(r.code, '2.05', r.text);
       assert.equal(r.body['provisioning'], 'associated');
@@ -110,7 +110,7 @@ for (const dialect of DIALECTS) {
 
     it('root → intermediate → device: the intermediate uploaded, coap-client-openssl sends only the leaf', async () => {
       await upload('chain', acmeIssuing.pem);
-      const cert = makeDevice(acmeIssuing, 'chain', 'leaf-only');
+      const cert = makeDevice(acmeIssuing, '/O=chain/CN=leaf-only');
       const r = await identity('openssl', certOf(device('leaf-only', cert.pem, cert.keyPem)));
       assert.equal(r.code, '2.05', r.text);
       assert.equal(r.body['projectId'], 'chain');
@@ -118,7 +118,7 @@ for (const dialect of DIALECTS) {
     });
 
     it('root → intermediate → device: the root alone uploaded, coap-client-gnutls sends leaf + intermediate', async () => {
-      const cert = makeDevice(acmeIssuing, 'acme', 'with-intermediate');
+      const cert = makeDevice(acmeIssuing, '/O=acme/CN=with-intermediate');
       const r = await identity('gnutls', certOf(device('with-intermediate', cert.pem + acmeIssuing.pem, cert.keyPem)));
       assert.equal(r.code, '2.05', r.text);
       assert.equal(r.body['projectId'], 'acme');
@@ -126,7 +126,7 @@ for (const dialect of DIALECTS) {
     });
 
     it('GET /.well-known/core lists the identity resource (RFC 6690)', async () => {
-      const cert = makeDevice(acmeRoot, 'acme', 'discover-1');
+      const cert = makeDevice(acmeRoot, '/O=acme/CN=discover-1');
       for (const flavour of ['openssl', 'gnutls'] as const) {
         const r = await coapGet(flavour, coapUrl, '/.well-known/core', certOf(device('discover-1', cert.pem, cert.keyPem)), serverCa);
         assert.match(r.output.stdout, /<\/v1\/device\/identity>;rt="fleetpki\.device-identity";ct=50/);
@@ -225,7 +225,7 @@ for (const dialect of DIALECTS) {
     });
 
     it('openssl s_client -dtls1_2 completes a handshake with each of the seven Golioth cipher suites, with extended master secret', async () => {
-      const cert = makeDevice(acmeRoot, 'acme', 'suites-1');
+      const cert = makeDevice(acmeRoot, '/O=acme/CN=suites-1');
       const files = device('suites-1', cert.pem, cert.keyPem);
       const { identity: pskIdentity } = await pskDevice('psk-suites');
       for (const suite of CERT_SUITES) {
@@ -241,12 +241,12 @@ for (const dialect of DIALECTS) {
     });
 
     const refusals: { name: string; files: () => DeviceFiles | undefined; code: string; coap?: string; platformAudit?: boolean }[] = [
-      { name: 'a certificate from project beta’s CA claiming O=acme', files: () => { const c = makeDevice(betaRoot, 'acme', 'intruder'); return device('intruder', c.pem, c.keyPem); }, code: 'UNKNOWN_ISSUER' },
-      { name: 'an O that names no project', files: () => { const c = makeDevice(acmeRoot, 'nope', 'lost-1'); return device('lost-1', c.pem, c.keyPem); }, code: 'UNKNOWN_PROJECT', platformAudit: true },
-      { name: 'a CN that is no valid certificate ID', files: () => { const c = makeDevice(acmeRoot, 'acme', 'x', { subject: '/O=acme/CN=bad id!' }); return device('bad-cn', c.pem, c.keyPem); }, code: 'INVALID_CERTIFICATE_ID' },
-      { name: 'an expired certificate', files: () => { const c = makeDevice(acmeRoot, 'acme', 'expired-1', { from: new Date(Date.now() - 400 * DAY_MS), days: 30 }); return device('expired-1', c.pem, c.keyPem); }, code: 'CERT_EXPIRED' },
-      { name: 'a certificate not yet valid', files: () => { const c = makeDevice(acmeRoot, 'acme', 'future-1', { from: new Date(Date.now() + 5 * DAY_MS), days: 30 }); return device('future-1', c.pem, c.keyPem); }, code: 'CERT_NOT_YET_VALID' },
-      { name: 'a chain that needs an intermediate nobody supplied', files: () => { const c = makeDevice(acmeIssuing, 'acme', 'orphan-1'); return device('orphan-1', c.pem, c.keyPem); }, code: 'UNKNOWN_ISSUER' },
+      { name: 'a certificate from project beta’s CA claiming O=acme', files: () => { const c = makeDevice(betaRoot, '/O=acme/CN=intruder'); return device('intruder', c.pem, c.keyPem); }, code: 'UNKNOWN_ISSUER' },
+      { name: 'an O that names no project', files: () => { const c = makeDevice(acmeRoot, '/O=nope/CN=lost-1'); return device('lost-1', c.pem, c.keyPem); }, code: 'UNKNOWN_PROJECT', platformAudit: true },
+      { name: 'a CN that is no valid certificate ID', files: () => { const c = makeDevice(acmeRoot, '/O=acme/CN=bad id!'); return device('bad-cn', c.pem, c.keyPem); }, code: 'INVALID_CERTIFICATE_ID' },
+      { name: 'an expired certificate', files: () => { const c = makeDevice(acmeRoot, '/O=acme/CN=expired-1', { from: new Date(Date.now() - 400 * DAY_MS), days: 30 }); return device('expired-1', c.pem, c.keyPem); }, code: 'CERT_EXPIRED' },
+      { name: 'a certificate not yet valid', files: () => { const c = makeDevice(acmeRoot, '/O=acme/CN=future-1', { from: new Date(Date.now() + 5 * DAY_MS), days: 30 }); return device('future-1', c.pem, c.keyPem); }, code: 'CERT_NOT_YET_VALID' },
+      { name: 'a chain that needs an intermediate nobody supplied', files: () => { const c = makeDevice(acmeIssuing, '/O=acme/CN=orphan-1'); return device('orphan-1', c.pem, c.keyPem); }, code: 'UNKNOWN_ISSUER' },
       { name: 'no client certificate at all', files: () => undefined, code: 'NO_CLIENT_CERTIFICATE', coap: '4.01', platformAudit: true },
       {
         name: 'an RSA-1024 device key',
@@ -277,7 +277,7 @@ for (const dialect of DIALECTS) {
     }
 
     it('refuses a disabled CA (CA_DISABLED) and a disabled device (DEVICE_DISABLED)', async () => {
-      const cert = makeDevice(acmeRoot, 'acme', 'coap-toggled');
+      const cert = makeDevice(acmeRoot, '/O=acme/CN=coap-toggled');
       const files = certOf(device('coap-toggled', cert.pem, cert.keyPem));
       assert.equal((await identity('openssl', files)).code, '2.05');
       await api.call('PATCH', `/v1/projects/acme/certificates/${acmeRootId}`, { json: { enabled: false } });
@@ -297,7 +297,7 @@ for (const dialect of DIALECTS) {
 
     it('a stolen certificate without its key (LD_PRELOAD shim, openssl s_client -dtls1_2) fails the handshake: KEY_POSSESSION_NOT_PROVEN, nothing created', async () => {
       const shim = buildKeyMatchShim(dir);
-      const stolen = makeDevice(acmeRoot, 'acme', 'coap-victim-1');
+      const stolen = makeDevice(acmeRoot, '/O=acme/CN=coap-victim-1');
       const thief = device('coap-victim-1', stolen.pem, openssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout'], dir).toString('utf8'));
       const withoutShim = await dtlsHandshake(coapUrl, ['-cert', thief.cert, '-key', thief.key, '-CAfile', serverCa]);
       assert.match(withoutShim.output, /key values mismatch/);
@@ -329,7 +329,7 @@ for (const dialect of DIALECTS) {
     });
 
     it('disabling a device ends its open DTLS session within one second (certificate and PSK)', async () => {
-      const cert = makeDevice(acmeRoot, 'acme', 'coap-held');
+      const cert = makeDevice(acmeRoot, '/O=acme/CN=coap-held');
       const files = device('coap-held', cert.pem, cert.keyPem);
       const { deviceId: pskDeviceId, identity: pskIdentity } = await pskDevice('psk-held');
       const held = [

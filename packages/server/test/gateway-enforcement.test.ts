@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:https';
 import { after, before, describe, it } from 'node:test';
+import { makeDevice, makeRoot, type Issued } from '@fleetpki/test-support';
 import { startTestApi, type TestApi } from './helpers/api.js';
-import { base64, makeDevice, makeRoot, type TestCa } from './helpers/ca-fixtures.js';
+import { base64 } from './helpers/base64.js';
 import { holdConnection } from './helpers/device-clients.js';
 import { DIALECTS } from './helpers/stores.js';
 
@@ -13,7 +14,7 @@ for (const dialect of DIALECTS) {
   describe(`connections end when their device or CA is switched off [${dialect}]`, () => {
     let api: TestApi;
     let serverCa: string;
-    let root: TestCa;
+    let root: Issued;
     let rootId: string;
     before(async () => {
       api = await startTestApi(dialect);
@@ -24,8 +25,8 @@ for (const dialect of DIALECTS) {
     });
     after(() => api.close());
 
-    const connected = async (id: string, issuer: TestCa = root) => {
-      const cert = makeDevice(issuer, 'acme', id);
+    const connected = async (id: string, issuer: Issued = root) => {
+      const cert = makeDevice(issuer, `/O=acme/CN=${id}`);
       const held = await holdConnection(api.server.gatewayUrl, serverCa, cert.pem, cert.keyPem);
       assert.equal(held.identity['certificateId'], id);
       return { held, cert };
@@ -69,7 +70,7 @@ for (const dialect of DIALECTS) {
     });
 
     it('fifty parallel first connections of one new certificate create exactly one device', async () => {
-      const cert = makeDevice(root, 'acme', 'stampede-1');
+      const cert = makeDevice(root, '/O=acme/CN=stampede-1');
       const port = Number(new URL(api.server.gatewayUrl).port);
       const answers = await Promise.all(
         Array.from(

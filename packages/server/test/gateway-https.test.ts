@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { makeDevice, makeIntermediate, makeRoot, openssl } from '@fleetpki/test-support';
 import { startTestApi, type TestApi } from './helpers/api.js';
-import { base64, makeDevice, makeIntermediate, makeRoot } from './helpers/ca-fixtures.js';
+import { base64 } from './helpers/base64.js';
 import { curlIdentity, writeDeviceFiles, writeSecurityLevel0Config, type DeviceFiles } from './helpers/device-clients.js';
 import { eventually } from './helpers/eventually.js';
-import { openssl } from './helpers/openssl.js';
 import { storeSnapshot } from './helpers/snapshot.js';
 import { DIALECTS } from './helpers/stores.js';
 
@@ -76,7 +76,7 @@ for (const dialect of DIALECTS) {
 
     it('a device pre-provisioned by name is associated on its first connection', async () => {
       const made = await api.call('POST', '/v1/projects/acme/devices', { json: { name: 'sensor-8' } });
-      const cert = makeDevice(acmeRoot, 'acme', 'sensor-8');
+      const cert = makeDevice(acmeRoot, '/O=acme/CN=sensor-8');
       const r = await curlIdentity(api.server.gatewayUrl, serverCa, device('sensor-8', cert.pem, cert.keyPem));
       assert.equal(r.body['provisioning'], 'associated');
       assert.equal(r.body['deviceId'], made.body['id']);
@@ -85,26 +85,26 @@ for (const dialect of DIALECTS) {
 
     it('root → intermediate → device: the intermediate uploaded and only the leaf sent', async () => {
       await upload('chain', acmeIssuing.pem);
-      const cert = makeDevice(acmeIssuing, 'chain', 'leaf-only');
+      const cert = makeDevice(acmeIssuing, '/O=chain/CN=leaf-only');
       const r = await curlIdentity(api.server.gatewayUrl, serverCa, device('leaf-only', cert.pem, cert.keyPem));
       assert.equal(r.status, 200, JSON.stringify(r.body));
       assert.equal(r.body['provisioning'], 'created');
     });
 
     it('root → intermediate → device: the root alone uploaded and leaf + intermediate sent', async () => {
-      const cert = makeDevice(acmeIssuing, 'acme', 'with-intermediate');
+      const cert = makeDevice(acmeIssuing, '/O=acme/CN=with-intermediate');
       const r = await curlIdentity(api.server.gatewayUrl, serverCa, device('with-intermediate', cert.pem + acmeIssuing.pem, cert.keyPem));
       assert.equal(r.status, 200, JSON.stringify(r.body));
       assert.equal(r.body['projectId'], 'acme');
     });
 
     const refusals: { name: string; slug: string; files: () => Promise<DeviceFiles | undefined> | DeviceFiles | undefined; code: string; status?: number; before?: () => Promise<void>; after?: () => Promise<void> }[] = [
-      { name: 'a certificate from project beta’s CA claiming O=acme', slug: 'acme', files: () => { const c = makeDevice(betaRoot, 'acme', 'intruder'); return device('intruder', c.pem, c.keyPem); }, code: 'UNKNOWN_ISSUER' },
-      { name: 'an O that names no project', slug: 'acme', files: () => { const c = makeDevice(acmeRoot, 'nope', 'lost-1'); return device('lost-1', c.pem, c.keyPem); }, code: 'UNKNOWN_PROJECT' },
-      { name: 'a CN that is no valid certificate ID', slug: 'acme', files: () => { const c = makeDevice(acmeRoot, 'acme', 'x', { subject: '/O=acme/CN=bad id!' }); return device('bad-cn', c.pem, c.keyPem); }, code: 'INVALID_CERTIFICATE_ID' },
-      { name: 'an expired certificate', slug: 'acme', files: () => { const c = makeDevice(acmeRoot, 'acme', 'expired-1', { from: new Date(Date.now() - 400 * DAY_MS), days: 30 }); return device('expired-1', c.pem, c.keyPem); }, code: 'CERT_EXPIRED' },
-      { name: 'a certificate not yet valid', slug: 'acme', files: () => { const c = makeDevice(acmeRoot, 'acme', 'future-1', { from: new Date(Date.now() + 5 * DAY_MS), days: 30 }); return device('future-1', c.pem, c.keyPem); }, code: 'CERT_NOT_YET_VALID' },
-      { name: 'a chain that needs an intermediate nobody supplied', slug: 'acme', files: () => { const c = makeDevice(acmeIssuing, 'acme', 'orphan-1'); return device('orphan-1', c.pem, c.keyPem); }, code: 'UNKNOWN_ISSUER' },
+      { name: 'a certificate from project beta’s CA claiming O=acme', slug: 'acme', files: () => { const c = makeDevice(betaRoot, '/O=acme/CN=intruder'); return device('intruder', c.pem, c.keyPem); }, code: 'UNKNOWN_ISSUER' },
+      { name: 'an O that names no project', slug: 'acme', files: () => { const c = makeDevice(acmeRoot, '/O=nope/CN=lost-1'); return device('lost-1', c.pem, c.keyPem); }, code: 'UNKNOWN_PROJECT' },
+      { name: 'a CN that is no valid certificate ID', slug: 'acme', files: () => { const c = makeDevice(acmeRoot, '/O=acme/CN=bad id!'); return device('bad-cn', c.pem, c.keyPem); }, code: 'INVALID_CERTIFICATE_ID' },
+      { name: 'an expired certificate', slug: 'acme', files: () => { const c = makeDevice(acmeRoot, '/O=acme/CN=expired-1', { from: new Date(Date.now() - 400 * DAY_MS), days: 30 }); return device('expired-1', c.pem, c.keyPem); }, code: 'CERT_EXPIRED' },
+      { name: 'a certificate not yet valid', slug: 'acme', files: () => { const c = makeDevice(acmeRoot, '/O=acme/CN=future-1', { from: new Date(Date.now() + 5 * DAY_MS), days: 30 }); return device('future-1', c.pem, c.keyPem); }, code: 'CERT_NOT_YET_VALID' },
+      { name: 'a chain that needs an intermediate nobody supplied', slug: 'acme', files: () => { const c = makeDevice(acmeIssuing, '/O=acme/CN=orphan-1'); return device('orphan-1', c.pem, c.keyPem); }, code: 'UNKNOWN_ISSUER' },
       { name: 'no client certificate at all', slug: 'acme', files: () => undefined, code: 'NO_CLIENT_CERTIFICATE', status: 401 },
       {
         name: 'an RSA-1024 device key',
@@ -157,7 +157,7 @@ for (const dialect of DIALECTS) {
     }
 
     it('refuses a disabled CA (CA_DISABLED) and a disabled device (DEVICE_DISABLED)', async () => {
-      const cert = makeDevice(acmeRoot, 'acme', 'toggled');
+      const cert = makeDevice(acmeRoot, '/O=acme/CN=toggled');
       const files = device('toggled', cert.pem, cert.keyPem);
       assert.equal((await curlIdentity(api.server.gatewayUrl, serverCa, files)).status, 200);
       await api.call('PATCH', `/v1/projects/acme/certificates/${acmeRootId}`, { json: { enabled: false } });

@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { makeDevice, makeRoot, type Issued } from '@fleetpki/test-support';
 import { startTestApi, type TestApi } from './helpers/api.js';
-import { base64, makeDevice, makeRoot, type TestDevice } from './helpers/ca-fixtures.js';
+import { base64 } from './helpers/base64.js';
 import { writeDeviceFiles, type DeviceFiles } from './helpers/device-clients.js';
 import { eventually } from './helpers/eventually.js';
 import { mosquitto, rawMqttSession } from './helpers/mqtt-clients.js';
@@ -16,7 +17,7 @@ for (const dialect of DIALECTS) {
     let serverCaPem: string;
     const root = makeRoot('/CN=MQTT Root');
     const stranger = makeRoot('/CN=Stranger Root');
-    let sensor: TestDevice;
+    let sensor: Issued;
     let files: DeviceFiles;
 
     before(async () => {
@@ -26,7 +27,7 @@ for (const dialect of DIALECTS) {
       serverCaPem = (await api.call('GET', '/v1/server-ca', { key: null })).text;
       serverCa = join(api.store.dataDir, 'server-ca.pem');
       writeFileSync(serverCa, serverCaPem);
-      sensor = makeDevice(root, 'acme', 'sensor-7');
+      sensor = makeDevice(root, '/O=acme/CN=sensor-7');
       files = writeDeviceFiles(api.store.dataDir, 'sensor-7', sensor.pem, sensor.keyPem);
     });
     after(() => api.close());
@@ -74,7 +75,7 @@ for (const dialect of DIALECTS) {
     });
 
     it('refuses a device whose chain the project does not trust (not authorised), audited for MQTT', async () => {
-      const intruder = makeDevice(stranger, 'acme', 'intruder-9');
+      const intruder = makeDevice(stranger, '/O=acme/CN=intruder-9');
       const intruderFiles = writeDeviceFiles(api.store.dataDir, 'intruder-9', intruder.pem, intruder.keyPem);
       const pub = await mosquitto('mosquitto_pub', api.server.mqttUrl, serverCa, intruderFiles, ['-i', 'intruder-9', '-t', 'acme/intruder-9/x', '-m', '1']);
       assert.notEqual(pub.exit, 0);
@@ -92,7 +93,7 @@ for (const dialect of DIALECTS) {
     });
 
     it('ends an MQTT session within one second when its device is disabled', async () => {
-      const device = makeDevice(root, 'acme', 'mqtt-held');
+      const device = makeDevice(root, '/O=acme/CN=mqtt-held');
       const session = await rawMqttSession(api.server.mqttUrl, serverCaPem, device.pem, device.keyPem, 'mqtt-held');
       assert.equal(session.returnCode, 0);
       const [row] = (await api.call('GET', '/v1/projects/acme/devices?certificateId=mqtt-held')).body['list'];

@@ -8,10 +8,10 @@ import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import type * as Pkcs11Js from 'pkcs11js';
 import { silentLogger, startServer } from '@fleetpki/server';
+import { opensslAsync } from '@fleetpki/test-support';
 import { apiRequest, startTestApi, type TestApi } from './helpers/api.js';
-import { base64 } from './helpers/ca-fixtures.js';
+import { base64 } from './helpers/base64.js';
 import { curlIdentity } from './helpers/device-clients.js';
-import { opensslAsync } from './helpers/openssl.js';
 import { DIALECTS } from './helpers/stores.js';
 
 const run = promisify(execFile);
