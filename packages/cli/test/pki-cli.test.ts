@@ -23,7 +23,7 @@ describe('fleetpki pki against a live server', () => {
     new Promise<string>((resolve, reject) => execFile('openssl', args, { cwd: dir, encoding: 'utf8' }, (error, stdout, stderr) => (error ? reject(new Error(stderr)) : resolve(stdout))));
 
   before(async () => {
-    server = await startServer({ dataDir: join(dir, 'data'), httpPort: 0, gatewayPort: 0, mqttPort: 0, logger: silentLogger, announce: () => {} });
+    server = await startServer({ dataDir: join(dir, 'data'), httpPort: 0, gatewayPort: 0, mqttPort: 0, coapPort: 0, logger: silentLogger, announce: () => {} });
     await ok(['projects', 'create', '--name', 'Factory', '--slug', 'factory']);
   });
   after(async () => {

@@ -33,7 +33,7 @@ for (const dialect of DIALECTS) {
 
     before(async () => {
       store = await createTestStore(dialect);
-      server = await startServer({ dataDir: store.dataDir, database: store.database, httpPort: 0, gatewayPort: 0, mqttPort: 0, logger: silentLogger, announce: () => {} });
+      server = await startServer({ dataDir: store.dataDir, database: store.database, httpPort: 0, gatewayPort: 0, mqttPort: 0, coapPort: 0, logger: silentLogger, announce: () => {} });
       key = server.adminApiKey as string;
       assert.equal((await apiRequest('POST', `${server.httpUrl}/v1/projects`, key, { json: { name: 'vault', slug: 'vault' } })).status, 201);
       const ca = await apiRequest('POST', `${server.httpUrl}/v1/projects/vault/pki/cas`, key, { json: { mode: 'generate' } });

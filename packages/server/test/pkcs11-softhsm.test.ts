@@ -128,6 +128,7 @@ describe('PKCS#11 (SoftHSM2) managed CA keys', () => {
           httpPort: 0,
           gatewayPort: 0,
           mqttPort: 0,
+          coapPort: 0,
           logger: silentLogger,
           announce: () => {},
           pkcs11: { module: SOFTHSM_MODULE, tokenLabel: TOKEN, pin: PIN },
@@ -142,7 +143,7 @@ describe('PKCS#11 (SoftHSM2) managed CA keys', () => {
         } finally {
           await restarted.close();
         }
-        const tokenless = await startServer({ dataDir: api.store.dataDir, database: api.store.database, httpPort: 0, gatewayPort: 0, mqttPort: 0, logger: silentLogger, announce: () => {} });
+        const tokenless = await startServer({ dataDir: api.store.dataDir, database: api.store.database, httpPort: 0, gatewayPort: 0, mqttPort: 0, coapPort: 0, logger: silentLogger, announce: () => {} });
         try {
           // Without the token configured, the same CA cannot sign.
           const r = await apiRequest('POST', `${tokenless.httpUrl}/v1/projects/hsm/pki/issue`, api.adminKey, { json: { csr: base64(readFileSync(join(dir, 'h2.csr.pem'))) } });
