@@ -16,7 +16,6 @@ for (const dialect of DIALECTS) {
     let serverCa: string;
     let serverCaPem: string;
     const root = makeRoot('/CN=MQTT Root');
-    const stranger = makeRoot('/CN=Stranger Root');
     let sensor: Issued;
     let files: DeviceFiles;
 
@@ -72,24 +71,6 @@ for (const dialect of DIALECTS) {
       assert.notEqual(pub.exit, 0, 'the broker drops a client publishing outside its prefix');
       const retained = await mosquitto('mosquitto_sub', api.server.mqttUrl, serverCa, files, ['-i', 'sensor-7', '-t', 'acme/sensor-7/#', '-C', '1', '-v', '-W', '3']);
       assert.doesNotMatch(retained.output, /acme\/other/);
-    });
-
-    it('refuses a device whose chain the project does not trust (not authorised), audited for MQTT', async () => {
-      const intruder = makeDevice(stranger, '/O=acme/CN=intruder-9');
-      const intruderFiles = writeDeviceFiles(api.store.dataDir, 'intruder-9', intruder.pem, intruder.keyPem);
-      const pub = await mosquitto('mosquitto_pub', api.server.mqttUrl, serverCa, intruderFiles, ['-i', 'intruder-9', '-t', 'acme/intruder-9/x', '-m', '1']);
-      assert.notEqual(pub.exit, 0);
-      assert.match(pub.output, /not authori[sz]ed/);
-      type AuditEvent = { action: string; details: { code: string; transport: string } };
-      const [event] = await eventually(
-        async () => (await api.call('GET', '/v1/projects/acme/audit?perPage=1')).body['list'] as AuditEvent[],
-        ([newest]) => newest?.action === 'device.authentication-failed',
-      );
-      assert.ok(event);
-      assert.equal(event.action, 'device.authentication-failed');
-      assert.equal(event.details.code, 'UNKNOWN_ISSUER');
-      assert.equal(event.details.transport, 'mqtt');
-      assert.equal((await api.call('GET', '/v1/projects/acme/devices?certificateId=intruder-9')).body['total'], 0);
     });
 
     it('ends an MQTT session within one second when its device is disabled', async () => {
