@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { makeDevice, makeRoot, openssl } from '@fleetpki/test-support';
 import { startTestApi, type TestApi } from './helpers/api.js';
 import { base64 } from './helpers/base64.js';
-import { coapGet, dtlsHandshake, runTool, type CoapCredentials } from './helpers/coap-clients.js';
+import { coapGet, dtlsHandshake, holdDtlsSession, runTool, type CoapCredentials } from './helpers/coap-clients.js';
 import { writeDeviceFiles, type DeviceFiles } from './helpers/device-clients.js';
 import { eventually } from './helpers/eventually.js';
 import { buildKeyMatchShim } from './helpers/key-match-shim.js';
@@ -215,47 +214,21 @@ for (const dialect of DIALECTS) {
       assert.doesNotMatch(stranger.output, /unknown psk identity/i);
     });
 
-    it('disabling a device ends its open DTLS session within one second (certificate and PSK)', async () => {
-      const cert = makeDevice(acmeRoot, '/O=acme/CN=coap-held');
-      const files = device('coap-held', cert.pem, cert.keyPem);
-      const { deviceId: pskDeviceId, identity: pskIdentity } = await pskDevice('psk-held');
-      const held = [
-        { args: ['-cert', files.cert, '-key', files.key, '-CAfile', serverCa], disable: async () =>
-            // Provisioned by the server once the handshake is done, which the client may see first.
-            (
-              await eventually(
-                async () => (await api.call('GET', '/v1/projects/acme/devices?certificateId=coap-held')).body['list'] as { id: string }[],
-                (list) => list.length === 1,
-              )
-            )[0]?.id as string,
-        },
-        { args: ['-cipher', 'PSK-AES128-GCM-SHA256', '-psk_identity', pskIdentity, '-psk', Buffer.from(PSK).toString('hex')], disable: () => Promise.resolve(pskDeviceId) },
-      ];
-      for (const h of held) {
-        const port = new URL(coapUrl.replace(/^coaps:/, 'https:')).port;
-        const child = spawn('openssl', ['s_client', '-dtls1_2', '-connect', `127.0.0.1:${port}`, ...h.args], { stdio: ['pipe', 'pipe', 'pipe'] });
-        const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-        let out = '';
-        child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
-        const exited = new Promise<number>((resolve) => child.once('close', () => resolve(Date.now())));
-        try {
-          const deadline = Date.now() + 10_000;
-          while (!/Cipher is/.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
-          assert.match(out, /Cipher is/);
-          const deviceId = await h.disable();
-          // Registered once authenticated (an audit event says so), then disabled.
-          await eventually(
-            async () => (await api.call('GET', `/v1/projects/acme/audit?targetId=${deviceId}`)).body['list'] as { action: string }[],
-            (list) => list.some((e) => e.action === 'device.authenticate'),
-          );
-          const since = Date.now();
-          assert.equal((await api.call('PATCH', `/v1/projects/acme/devices/${deviceId}`, { json: { enabled: false } })).status, 200);
-          const closedAt = await Promise.race([exited, new Promise<number>((resolve) => setTimeout(() => resolve(Number.NaN), 5_000))]);
-          assert.ok(closedAt - since <= 1_000, `the session ended ${closedAt - since} ms after the device was disabled`);
-        } finally {
-          clearTimeout(killer);
-          child.kill('SIGKILL');
-        }
+    it('disabling a PSK device ends its open DTLS session within one second', async () => {
+      const { deviceId, identity: pskIdentity } = await pskDevice('psk-held');
+      const session = await holdDtlsSession(coapUrl, ['-cipher', 'PSK-AES128-GCM-SHA256', '-psk_identity', pskIdentity, '-psk', Buffer.from(PSK).toString('hex')]);
+      try {
+        // Registered once authenticated (an audit event says so), then disabled.
+        await eventually(
+          async () => (await api.call('GET', `/v1/projects/acme/audit?targetId=${deviceId}`)).body['list'] as { action: string }[],
+          (list) => list.some((e) => e.action === 'device.authenticate'),
+        );
+        const since = Date.now();
+        assert.equal((await api.call('PATCH', `/v1/projects/acme/devices/${deviceId}`, { json: { enabled: false } })).status, 200);
+        const closedAt = await Promise.race([session.exited, new Promise<number>((resolve) => setTimeout(() => resolve(Number.NaN), 5_000))]);
+        assert.ok(closedAt - since <= 1_000, `the session ended ${closedAt - since} ms after the device was disabled`);
+      } finally {
+        session.end();
       }
     });
   });
