@@ -15,8 +15,8 @@ import { startTestApi, type TestApi } from './helpers/api.js';
 import { base64 } from './helpers/base64.js';
 import { coapGet, runTool } from './helpers/coap-clients.js';
 import { jsonOf, TestCoapClient } from './helpers/coap-session-client.js';
-import { curlIdentity, writeDeviceFiles, type DeviceFiles } from './helpers/device-clients.js';
-import { mosquitto } from './helpers/mqtt-clients.js';
+import { writeDeviceFiles, type DeviceFiles } from './helpers/device-clients.js';
+import { TRANSPORTS } from './helpers/transports.js';
 
 /** The unauthenticated Block1 flood: bounded by count and time, whichever comes first. */
 const FLOOD_DATAGRAMS = 20_000;
@@ -101,13 +101,11 @@ describe('CoAP/DTLS: hostile input from admitted and refused sessions; the serve
   /** And over every transport, with the real clients. */
   const servesEveryTransport = async (): Promise<void> => {
     await stillServes();
-    const https = await curlIdentity(api.server.gatewayUrl, serverCa, good);
-    assert.equal(https.status, 200);
-    assert.equal(https.body['certificateId'], 'good-device');
-    const mqtt = await mosquitto('mosquitto_pub', api.server.mqttUrl, serverCa, good, ['-i', 'good-device', '-t', 'acme/good-device/health', '-m', 'ok']);
-    assert.equal(mqtt.exit, 0, mqtt.output);
-    const coap = await coapGet('openssl', api.server.coapUrl, '/v1/device/identity', { files: good }, serverCa);
-    assert.equal(coap.code, '2.05', coap.text);
+    for (const transport of TRANSPORTS) {
+      const answer = await transport.clients[0].attempt({ urls: api.server, serverCaFile: serverCa }, good);
+      assert.ok(answer.admitted, `${transport.name}: ${answer.output}`);
+      if (transport.answersWithBody) assert.equal(answer.body?.['certificateId'], 'good-device');
+    }
   };
 
   before(async () => {
