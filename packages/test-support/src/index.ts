@@ -4,9 +4,8 @@ export { epochSeconds, openssl, opensslAsync, opensslStatus, type OpensslResult 
 export { opensslFingerprint, opensslNotAfter } from './openssl/certificate-fields.js';
 export { opensslCrl } from './openssl/crl.js';
 export { tempDir, type TempDir } from './temp-dir.js';
-export { aDayAgo, DAY_MS, T0, validityOf, type ValidityWindow } from './fixtures/validity-window.js';
-export { KEY_SPECS, newKey, P256 } from './fixtures/keys.js';
-export { issuedFrom, type Issued } from './fixtures/issued.js';
-export { forgeIssuer } from './fixtures/forged-issuer.js';
+export { DAY_MS, T0, type ValidityWindow } from './fixtures/validity-window.js';
+export { KEY_SPECS, newKey } from './fixtures/keys.js';
+export type { Issued } from './fixtures/issued.js';
 export { makeDevice, makeForbiddenIntermediate, makeIntermediate, makeIssued, makeRoot } from './fixtures/certificates.js';
 export { csrFor } from './fixtures/csr.js';
