@@ -30,8 +30,13 @@ export default tseslint.config(
       'import-x/parsers': { '@typescript-eslint/parser': ['.ts', '.tsx'] },
       'import-x/extensions': ['.ts', '.tsx', '.js'],
     },
-    // Type-only imports vanish at compile time and are no cycle at run time.
-    rules: { 'import-x/no-cycle': ['error', { ignoreExternal: true }] },
+    rules: {
+      // Type-only imports vanish at compile time and are no cycle at run time.
+      'import-x/no-cycle': ['error', { ignoreExternal: true }],
+      // What the product runs is in its package's dependencies: a devDependency (such as
+      // @fleetpki/test-support) is for the package's tests, never its sources.
+      'import-x/no-extraneous-dependencies': ['error', { devDependencies: false }],
+    },
   },
   // pki is the pure core: it imports nothing of ours (DESIGN §1).
   {
@@ -46,6 +51,11 @@ export default tseslint.config(
         { selector: 'Program VariableDeclarator > NewExpression[callee.name=/^(WeakMap|WeakSet)$/]', message: '@fleetpki/pki keeps no module-level state: memos belong to an object the caller holds' },
       ],
     },
+  },
+  // Test support is built on the core alone, so that every package's tests can use it, the core's included.
+  {
+    files: ['packages/test-support/src/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['@fleetpki/server', '@fleetpki/cli', '@fleetpki/console', '**/server/**', '**/cli/**'], message: '@fleetpki/test-support imports only @fleetpki/pki of ours' }] }] },
   },
   // The server's rooms: gateway and http adapt bytes; each reaches the domain only through a room's index.
   {

@@ -3,7 +3,8 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createCsr, encodeName, encodePem, loadPrivateKey, Oid, Tag } from '@fleetpki/pki';
 import { after, before, describe, it } from 'node:test';
-import { errorCode, fleetpki, fleetpkiOk, openssl, withTempDir } from './helpers/cli.js';
+import { openssl, tempDir } from '@fleetpki/test-support';
+import { errorCode, fleetpki, fleetpkiOk } from './helpers/cli.js';
 
 interface BadInputCase {
   readonly name: string;
@@ -23,7 +24,7 @@ function derToPem(label: string, der: Buffer): string {
 }
 
 describe('bad input: one-line error, stable code, documented exit status, no file written', () => {
-  const tmp = withTempDir('bad-input');
+  const tmp = tempDir('bad-input');
   const dir = tmp.dir;
   const write = (name: string, data: string | Buffer): void => writeFileSync(join(dir, name), data);
 

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fleetpkiOk, openssl, withTempDir } from './helpers/cli.js';
+import { openssl, tempDir } from '@fleetpki/test-support';
+import { fleetpkiOk } from './helpers/cli.js';
 
 /** A CA directory for `openssl ca`, the only openssl command that writes CRLs. */
 const OPENSSL_CA_CONFIG = `[ ca ]
@@ -27,7 +28,7 @@ interface CrlJson {
 }
 
 describe('CRLs and public keys made by openssl', () => {
-  const tmp = withTempDir('crl');
+  const tmp = tempDir('crl');
   const dir = tmp.dir;
   let revokedSerial = '';
   before(() => {

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { errorCode, fleetpki, fleetpkiOk, openssl, withTempDir } from './helpers/cli.js';
+import { openssl, tempDir } from '@fleetpki/test-support';
+import { errorCode, fleetpki, fleetpkiOk } from './helpers/cli.js';
 
 interface ManifestRow {
   certificate_id: string;
@@ -20,7 +21,7 @@ function readManifest(path: string): ManifestRow[] {
 }
 
 describe('devices generate', () => {
-  const tmp = withTempDir('devices');
+  const tmp = tempDir('devices');
   const dir = tmp.dir;
   before(() => {
     fleetpkiOk(['key', 'create', '--out', 'ca.key.pem'], dir);

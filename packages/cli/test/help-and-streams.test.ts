@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fleetpki, fleetpkiOk, openssl, withTempDir } from './helpers/cli.js';
+import { openssl, tempDir } from '@fleetpki/test-support';
+import { fleetpki, fleetpkiOk } from './helpers/cli.js';
 
 const COMMANDS = [
   [],
@@ -27,7 +28,7 @@ describe('--help for every command', () => {
 });
 
 describe('- for standard input and output', () => {
-  const tmp = withTempDir('streams');
+  const tmp = tempDir('streams');
   const dir = tmp.dir;
   before(() => {
     fleetpkiOk(['key', 'create', '--out', 'ca.key.pem'], dir);

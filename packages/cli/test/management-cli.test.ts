@@ -5,9 +5,10 @@ import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DEFAULT_COAP_PORT, DEFAULT_DATA_DIR, DEFAULT_GATEWAY_PORT, DEFAULT_HTTP_PORT, DEFAULT_MQTT_PORT, silentLogger, startServer, type RunningServer } from '@fleetpki/server';
+import { openssl, tempDir } from '@fleetpki/test-support';
 import { LIST_PAGE_SIZE } from '../src/api-client.js';
 import * as cliDefaults from '../src/serve-defaults.js';
-import { errorCode, fleetpkiAsync, openssl, withTempDir } from './helpers/cli.js';
+import { errorCode, fleetpkiAsync } from './helpers/cli.js';
 
 /** Columns of a human table, sliced at the offsets of its headers (headers are 2+ spaces apart). */
 function parseTable(text: string): Record<string, string>[] {
@@ -65,7 +66,7 @@ it("the CLI's copy of the serve defaults equals the server's", () => {
 });
 
 describe('management CLI against a live server', { concurrency: true }, () => {
-  const tmp = withTempDir('management');
+  const tmp = tempDir('management');
   const dir = tmp.dir;
   let server: RunningServer;
   let admin: string;
@@ -294,7 +295,7 @@ async function fakeServer(answer: (res: ServerResponse) => void): Promise<{ url:
 }
 
 describe('management CLI when there is no API to talk to', { concurrency: true }, () => {
-  const tmp = withTempDir('management-offline');
+  const tmp = tempDir('management-offline');
   const dir = tmp.dir;
   const servers: HttpServer[] = [];
   after(async () => {

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fleetpki, fleetpkiOk, openssl, withTempDir } from './helpers/cli.js';
+import { openssl, tempDir } from '@fleetpki/test-support';
+import { fleetpki, fleetpkiOk } from './helpers/cli.js';
 
 /** Keys, CSRs and CAs made by the seed's exact openssl commands, fed to fleetpki. */
 const KEY_TYPES = [
@@ -18,7 +19,7 @@ interface InspectJson {
 
 for (const keyType of KEY_TYPES) {
   describe(`openssl-made ${keyType.name} material in fleetpki`, () => {
-    const tmp = withTempDir(`openssl-${keyType.name}`);
+    const tmp = tempDir(`openssl-${keyType.name}`);
     const dir = tmp.dir;
     before(() => {
       openssl([...keyType.genkey, '-out', 'ca.key.pem'], dir);

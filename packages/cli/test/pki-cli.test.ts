@@ -4,11 +4,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { silentLogger, startServer, type RunningServer } from '@fleetpki/server';
-import { errorCode, fleetpkiAsync, withTempDir } from './helpers/cli.js';
+import { tempDir } from '@fleetpki/test-support';
+import { errorCode, fleetpkiAsync } from './helpers/cli.js';
 
 /** `fleetpki pki …` against a live server: the customer's offline root signs the managed CA with `fleetpki cert sign --ca`. */
 describe('fleetpki pki against a live server', () => {
-  const tmp = withTempDir('pki-cli');
+  const tmp = tempDir('pki-cli');
   const dir = tmp.dir;
   let server: RunningServer;
   const run = (args: readonly string[]) => fleetpkiAsync(args, { cwd: dir, env: { FLEETPKI_SERVER: server.httpUrl, FLEETPKI_API_KEY: server.adminApiKey as string } });
@@ -22,7 +23,7 @@ describe('fleetpki pki against a live server', () => {
     new Promise<string>((resolve, reject) => execFile('openssl', args, { cwd: dir, encoding: 'utf8' }, (error, stdout, stderr) => (error ? reject(new Error(stderr)) : resolve(stdout))));
 
   before(async () => {
-    server = await startServer({ dataDir: join(dir, 'data'), httpPort: 0, gatewayPort: 0, mqttPort: 0, logger: silentLogger, announce: () => {} });
+    server = await startServer({ dataDir: join(dir, 'data'), httpPort: 0, gatewayPort: 0, mqttPort: 0, coapPort: 0, logger: silentLogger, announce: () => {} });
     await ok(['projects', 'create', '--name', 'Factory', '--slug', 'factory']);
   });
   after(async () => {

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fleetpkiOk, openssl, withTempDir } from './helpers/cli.js';
+import { openssl, tempDir } from '@fleetpki/test-support';
+import { fleetpkiOk } from './helpers/cli.js';
 
 /**
  * The seed's openssl flow with fleetpki doing every step; real openssl judges the results.
@@ -16,7 +17,7 @@ const KEY_TYPES = [
 
 for (const keyType of KEY_TYPES) {
   describe(`seed flow with fleetpki, ${keyType.name}`, () => {
-    const tmp = withTempDir(`seed-${keyType.name}`);
+    const tmp = tempDir(`seed-${keyType.name}`);
     const dir = tmp.dir;
     before(() => {
       fleetpkiOk(['key', 'create', ...keyType.keyFlags, '--out', 'ca.key.pem'], dir);
@@ -84,7 +85,7 @@ for (const keyType of KEY_TYPES) {
 }
 
 describe('root → intermediate → device made by fleetpki', () => {
-  const tmp = withTempDir('chain');
+  const tmp = tempDir('chain');
   const dir = tmp.dir;
   after(() => tmp.cleanup());
 

@@ -4,7 +4,8 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { CLI_BIN, errorCode, fleetpkiAsync, withTempDir } from './helpers/cli.js';
+import { tempDir } from '@fleetpki/test-support';
+import { CLI_BIN, errorCode, fleetpkiAsync } from './helpers/cli.js';
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -32,7 +33,7 @@ function childrenOf(pid: number): number[] {
 }
 
 describe('fleetpki serve --workers', () => {
-  const tmp = withTempDir('serve-workers');
+  const tmp = tempDir('serve-workers');
   after(() => tmp.cleanup());
 
   it('N worker processes share the ports, issue certificates, and stop on SIGTERM with status 0', async () => {

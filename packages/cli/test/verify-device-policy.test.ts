@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fleetpki, fleetpkiOk, openssl, withTempDir } from './helpers/cli.js';
+import { openssl, tempDir } from '@fleetpki/test-support';
+import { fleetpki, fleetpkiOk } from './helpers/cli.js';
 
 interface VerifyJson {
   valid: boolean;
@@ -12,7 +13,7 @@ interface VerifyJson {
 
 /** `verify --project` applies all of DESIGN §3 to the leaf, not only its O and CN. */
 describe('verify --project: the device rules', () => {
-  const tmp = withTempDir('verify-policy');
+  const tmp = tempDir('verify-policy');
   const dir = tmp.dir;
   before(() => {
     fleetpkiOk(['key', 'create', '--out', 'ca.key.pem'], dir);

@@ -2,11 +2,12 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { errorCode, fleetpki, fleetpkiOk, openssl, withTempDir } from './helpers/cli.js';
+import { openssl, tempDir } from '@fleetpki/test-support';
+import { errorCode, fleetpki, fleetpkiOk } from './helpers/cli.js';
 
 /** verify --hostname, --purpose and --crl against certificates openssl made. */
 describe('verify: server names, purposes and CRLs', () => {
-  const tmp = withTempDir('verify-options');
+  const tmp = tempDir('verify-options');
   const dir = tmp.dir;
   before(() => {
     fleetpkiOk(['key', 'create', '--out', 'ca.key.pem'], dir);

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { openssl } from '@fleetpki/test-support';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { curlIdentity, type DeviceFiles } from '../../server/dist/test/helpers/device-clients.js';
-import { openssl } from '../../server/dist/test/helpers/openssl.js';
 import { spawnServe, type ServeProcess } from '../../server/dist/test/helpers/serve-process.js';
 
 /**

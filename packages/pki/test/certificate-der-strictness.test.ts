@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { makeRoot, T0 } from '@fleetpki/test-support';
 import { decodeObjects, encodePem, parseCertificate, type PkiErrorCode } from '../src/index.js';
 import { assertPkiError } from './helpers/assert-pki.js';
 import {
@@ -16,14 +17,13 @@ import {
   tlv,
   withExtensions,
 } from './helpers/der.js';
-import { makeRoot } from './helpers/pki-fixtures.js';
 
 /**
  * parseCertificate on certificates that are one DER rule away from a valid one. The base is a
  * CA made by createSelfSignedCa; each case edits its bytes. Signatures are left stale on
  * purpose: parsing must reject the encoding before anyone looks at a signature.
  */
-const root = makeRoot({ pathLen: 1 });
+const root = makeRoot('/CN=Test Root CA', { from: T0, pathLen: 1 });
 const base = root.der;
 
 const bytes = (...values: number[]): Buffer => Buffer.from(values);

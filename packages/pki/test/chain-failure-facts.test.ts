@@ -1,18 +1,18 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MAX_SIGNATURE_CHECKS } from '../src/verify-chain.js';
-import { PkiError, validityForDays, verifyChain, type ChainVerificationResult } from '../src/index.js';
-import { DAY_MS, makeDevice, makeForbiddenIntermediate, makeIntermediate, makeRoot, T0, type Issued } from './helpers/pki-fixtures.js';
+import { DAY_MS, makeDevice, makeForbiddenIntermediate, makeIntermediate, makeRoot, T0, type Issued } from '@fleetpki/test-support';
+import { PkiError, verifyChain, type ChainVerificationResult } from '../src/index.js';
 
 /**
  * Chain failures carry their facts typed by code (PKI_ERROR_FACTS), with the place in the path of
  * the certificate concerned; running out of budget is a fatal outcome of its own.
  */
 
-const root = makeRoot({ subject: '/CN=Facts Root' });
-const shortIntermediate = makeIntermediate(root, '/CN=Facts Short CA', undefined, validityForDays(T0, 10));
-const leaf = makeDevice(shortIntermediate, '/O=acme/CN=facts-1', validityForDays(T0, 5));
-const flatLeaf = makeDevice(root, '/O=acme/CN=facts-2', validityForDays(T0, 30));
+const root = makeRoot('/CN=Facts Root', { from: T0 });
+const shortIntermediate = makeIntermediate(root, '/CN=Facts Short CA', { from: T0, days: 10 });
+const leaf = makeDevice(shortIntermediate, '/O=acme/CN=facts-1', { from: T0, days: 5 });
+const flatLeaf = makeDevice(root, '/O=acme/CN=facts-2', { from: T0, days: 30 });
 
 const verify = (device: Issued, time: Date, intermediates: readonly Issued[] = [shortIntermediate]): ChainVerificationResult =>
   verifyChain({ leaf: device.cert, anchors: [root.cert], intermediates: intermediates.map((i) => i.cert), time, options: { purpose: 'client' } });
@@ -27,9 +27,9 @@ describe('chain failures: facts by code', () => {
   });
 
   it('PATH_LEN_EXCEEDED names the CA (certIndex 2), its pathLen and the intermediates below it', () => {
-    const root0 = makeRoot({ subject: '/CN=Facts Root pathLen 0', pathLen: 0 });
-    const forbidden = makeForbiddenIntermediate(root0, '/CN=Facts Forbidden CA');
-    const deep = makeDevice(forbidden, '/O=acme/CN=facts-deep');
+    const root0 = makeRoot('/CN=Facts Root pathLen 0', { from: T0, pathLen: 0 });
+    const forbidden = makeForbiddenIntermediate(root0, '/CN=Facts Forbidden CA', { from: T0 });
+    const deep = makeDevice(forbidden, '/O=acme/CN=facts-deep', { from: T0 });
     const result = verifyChain({ leaf: deep.cert, anchors: [root0.cert], intermediates: [forbidden.cert], time: new Date(T0.getTime() + DAY_MS), options: { purpose: 'client' } });
     if (result.ok || result.code !== 'PATH_LEN_EXCEEDED') return assert.fail(`expected PATH_LEN_EXCEEDED, got ${JSON.stringify(result)}`);
     assert.deepEqual(result.context, { pathLen: 0, intermediatesBelow: 1, certIndex: 2 });
@@ -47,13 +47,13 @@ describe('chain failures: facts by code', () => {
   });
 
   it('UNKNOWN_ISSUER and CERT_SIGNATURE_INVALID name their place in the path', () => {
-    const stranger = makeRoot({ subject: '/CN=Stranger Root' });
-    const orphan = makeDevice(stranger, '/O=acme/CN=orphan', validityForDays(T0, 30));
+    const stranger = makeRoot('/CN=Stranger Root', { from: T0 });
+    const orphan = makeDevice(stranger, '/O=acme/CN=orphan', { from: T0 });
     const unknown = verify(orphan, new Date(T0.getTime() + DAY_MS), []);
     if (unknown.ok || unknown.code !== 'UNKNOWN_ISSUER') return assert.fail('expected UNKNOWN_ISSUER');
     assert.deepEqual(unknown.context, { certIndex: 0 });
-    const twin = makeRoot({ subject: '/CN=Facts Root' });
-    const forged = makeDevice(twin, '/O=acme/CN=forged', validityForDays(T0, 30));
+    const twin = makeRoot('/CN=Facts Root', { from: T0 });
+    const forged = makeDevice(twin, '/O=acme/CN=forged', { from: T0 });
     const bad = verify(forged, new Date(T0.getTime() + DAY_MS), []);
     if (bad.ok || bad.code !== 'CERT_SIGNATURE_INVALID') return assert.fail(`expected CERT_SIGNATURE_INVALID, got ${JSON.stringify(bad)}`);
     assert.deepEqual(bad.context, { certIndex: 0 });
@@ -61,9 +61,9 @@ describe('chain failures: facts by code', () => {
 
   it('a pool of look-alike issuers ends in VALIDATION_BUDGET_EXHAUSTED, not in the signature failures before it', () => {
     // More issuers named like the leaf's than the signature budget allows, none with its key.
-    const pool = Array.from({ length: MAX_SIGNATURE_CHECKS + 6 }, () => makeIntermediate(root, '/CN=Pool CA'));
-    const realIssuer = makeIntermediate(root, '/CN=Pool CA');
-    const pooled = makeDevice(realIssuer, '/O=acme/CN=pooled', validityForDays(T0, 30));
+    const pool = Array.from({ length: MAX_SIGNATURE_CHECKS + 6 }, () => makeIntermediate(root, '/CN=Pool CA', { from: T0 }));
+    const realIssuer = makeIntermediate(root, '/CN=Pool CA', { from: T0 });
+    const pooled = makeDevice(realIssuer, '/O=acme/CN=pooled', { from: T0 });
     const result = verify(pooled, new Date(T0.getTime() + DAY_MS), pool);
     if (result.ok || result.code !== 'VALIDATION_BUDGET_EXHAUSTED') return assert.fail(`expected VALIDATION_BUDGET_EXHAUSTED, got ${result.ok ? 'ok' : result.code}`);
     assert.equal(result.context.signatureChecks, MAX_SIGNATURE_CHECKS);

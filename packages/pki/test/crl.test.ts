@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { makeDevice, makeRoot, openssl, T0, tempDir } from '@fleetpki/test-support';
 import {
   crlSignatureAlgorithmName,
   decodeAuthorityKeyIdentifier,
@@ -10,23 +11,20 @@ import {
   parseCrl,
   privateKeyDer,
   serialHex,
-  validityForDays,
   verifySignature,
   type CertificateRevocationList,
   type PkiErrorCode,
 } from '../src/index.js';
 import { assertPkiError } from './helpers/assert-pki.js';
 import { joinSigned, seq, single, splitSigned } from './helpers/der.js';
-import { openssl, tempDir } from './helpers/openssl.js';
-import { makeDevice, makeRoot, T0 } from './helpers/pki-fixtures.js';
 
 /**
  * CRLs made by `openssl ca` for a CA made by fleetpki: one CRL before any revocation, one
  * after revoking a device certificate (with a reason), read back as PEM and DER.
  */
-const ca = makeRoot({ subject: '/O=acme/CN=CRL Test CA', validity: validityForDays(new Date(Date.UTC(2020, 0, 1)), 36_500) });
-const revokedDevice = makeDevice(ca, '/O=acme/CN=stolen-1', validityForDays(T0, 30));
-const keptDevice = makeDevice(ca, '/O=acme/CN=kept-1', validityForDays(T0, 30));
+const ca = makeRoot('/O=acme/CN=CRL Test CA', { from: new Date(Date.UTC(2020, 0, 1)), days: 36_500 });
+const revokedDevice = makeDevice(ca, '/O=acme/CN=stolen-1', { from: T0, days: 30 });
+const keptDevice = makeDevice(ca, '/O=acme/CN=kept-1', { from: T0, days: 30 });
 
 const tmp = tempDir('crl');
 const config = (dir: string): string => `

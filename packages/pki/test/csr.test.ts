@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { KEY_SPECS, newKey, openssl, opensslStatus, tempDir } from '@fleetpki/test-support';
 import {
   createCsr,
   decodeObjects,
@@ -14,8 +15,6 @@ import {
 } from '../src/index.js';
 import { assertPkiError } from './helpers/assert-pki.js';
 import { flipByte, offsetOf } from './helpers/der.js';
-import { openssl, opensslStatus, tempDir } from './helpers/openssl.js';
-import { KEY_SPECS, newKey } from './helpers/pki-fixtures.js';
 
 const SIGNATURE_OIDS: Readonly<Record<string, string>> = {
   'P-256': Oid.ecdsaWithSha256,

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { openssl, tempDir } from '@fleetpki/test-support';
 import {
   decodeObjects,
   loadCertificate,
@@ -12,7 +13,6 @@ import {
   type PkiObjectKind,
 } from '../src/index.js';
 import { assertPkiError } from './helpers/assert-pki.js';
-import { openssl, tempDir } from './helpers/openssl.js';
 
 /**
  * One openssl-made file per object kind and syntax, in PEM and DER: decodeObjects must name

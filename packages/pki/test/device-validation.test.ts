@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { loadCertificate, loadCrls, validityForDays, validateDeviceCertificate, type Certificate, type CertificateRevocationList, type PkiErrorCode } from '../src/index.js';
-import { openssl, opensslCrl, tempDir } from './helpers/openssl.js';
-import { DAY_MS, makeDevice, makeForbiddenIntermediate, makeIntermediate, makeRoot, T0 } from './helpers/pki-fixtures.js';
+import { DAY_MS, makeDevice, makeForbiddenIntermediate, makeIntermediate, makeRoot, openssl, opensslCrl, T0, tempDir } from '@fleetpki/test-support';
+import { loadCertificate, loadCrls, validateDeviceCertificate, type Certificate, type CertificateRevocationList, type PkiErrorCode } from '../src/index.js';
 
 /**
  * validateDeviceCertificate (DESIGN §3), one row per failure code, with chains this test makes:
@@ -11,15 +10,15 @@ import { DAY_MS, makeDevice, makeForbiddenIntermediate, makeIntermediate, makeRo
 const at = (ms: number): Date => new Date(T0.getTime() + ms);
 const HOUR = 3_600_000;
 
-const root = makeRoot({ subject: '/CN=Acme Devices Root' });
-const issuing = makeIntermediate(root, '/CN=Acme Issuing CA');
-const device = makeDevice(issuing, '/O=acme/CN=sensor-1');
-const otherRoot = makeRoot({ subject: '/CN=Other Project Root' });
-const otherDevice = makeDevice(otherRoot, '/O=other/CN=sensor-1');
-const shortLived = makeDevice(issuing, '/O=acme/CN=short', validityForDays(T0, 1));
-const root0 = makeRoot({ subject: '/CN=Root pathLen 0', pathLen: 0 });
-const tooDeep = makeForbiddenIntermediate(root0, '/CN=Forbidden Intermediate');
-const deepDevice = makeDevice(tooDeep, '/O=acme/CN=deep-1');
+const root = makeRoot('/CN=Acme Devices Root', { from: T0 });
+const issuing = makeIntermediate(root, '/CN=Acme Issuing CA', { from: T0 });
+const device = makeDevice(issuing, '/O=acme/CN=sensor-1', { from: T0 });
+const otherRoot = makeRoot('/CN=Other Project Root', { from: T0 });
+const otherDevice = makeDevice(otherRoot, '/O=other/CN=sensor-1', { from: T0 });
+const shortLived = makeDevice(issuing, '/O=acme/CN=short', { from: T0, days: 1 });
+const root0 = makeRoot('/CN=Root pathLen 0', { from: T0, pathLen: 0 });
+const tooDeep = makeForbiddenIntermediate(root0, '/CN=Forbidden Intermediate', { from: T0 });
+const deepDevice = makeDevice(tooDeep, '/O=acme/CN=deep-1', { from: T0 });
 
 const tmp = tempDir('device-validation');
 const viaOpenssl: Record<string, Certificate> = {};
@@ -77,7 +76,7 @@ const ROWS: readonly Row[] = [
   { name: 'an intermediate its root’s pathLen 0 forbids', chain: () => [deepDevice.cert, tooDeep.cert], anchors: () => [root0.cert], time: at(HOUR), code: 'PATH_LEN_EXCEEDED' },
   { name: 'outside the CA’s name constraints', chain: () => [viaOpenssl['outside'] as Certificate, viaOpenssl['nc'] as Certificate], time: now(), code: 'NAME_CONSTRAINT_VIOLATION' },
   { name: 'an RSA-1024 device key', chain: () => [viaOpenssl['weak'] as Certificate], time: now(), code: 'WEAK_KEY' },
-  { name: 'a CA certificate with a device subject', chain: () => [makeIntermediate(root, '/O=acme/CN=rogue').cert], time: at(HOUR), code: 'DEVICE_CERT_IS_CA' },
+  { name: 'a CA certificate with a device subject', chain: () => [makeIntermediate(root, '/O=acme/CN=rogue', { from: T0 }).cert], time: at(HOUR), code: 'DEVICE_CERT_IS_CA' },
   { name: 'revoked by the project CA’s CRL', chain: () => [viaOpenssl['revoked'] as Certificate], time: now(), withCrl: true, code: 'CERT_REVOKED' },
   { name: 'a device not on the current CRL', chain: () => [viaOpenssl['server-eku'] as Certificate], time: now(), withCrl: true, code: 'EKU_CLIENT_AUTH_MISSING' },
   // The CRL was issued today, so at T0 it is not yet current: status unknown, refused (fail closed).

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { DAY_MS, makeDevice, makeRoot, newKey, openssl, T0, tempDir } from '@fleetpki/test-support';
 import {
   createCsr,
   createSelfSignedCa,
@@ -22,19 +23,17 @@ import {
 } from '../src/index.js';
 import { assertPkiError, assertPkiErrorOneOf, assertPkiRejects } from './helpers/assert-pki.js';
 import { flipByte, joinSigned, offsetOf, splitSigned } from './helpers/der.js';
-import { openssl, tempDir } from './helpers/openssl.js';
-import { DAY_MS, makeDevice, makeRoot, newKey, T0 } from './helpers/pki-fixtures.js';
 
-const root = makeRoot({ validity: validityForDays(T0, 100) });
+const root = makeRoot('/CN=Test Root CA', { from: T0, days: 100 });
 const issuer = prepareIssuer(root.cert, root.key);
-const device = makeDevice(root);
+const device = makeDevice(root, '/O=acme/CN=dev-1', { from: T0 });
 const deviceKey = newKey();
 const goodCsr = createCsr(parseSubjectString('/O=acme/CN=dev-1'), deviceKey);
 const policy = { devicePolicy: { project: 'acme' }, validity: validityForDays(T0, 7) } as const;
 const at = (ms: number): Date => new Date(T0.getTime() + ms);
 const window = (from: number, to: number): Validity => ({ notBefore: at(from), notAfter: at(to) });
-const pathLen0 = makeRoot({ subject: '/CN=Root pathLen 0', pathLen: 0 });
-const pathLen1 = makeRoot({ subject: '/CN=Root pathLen 1', pathLen: 1 });
+const pathLen0 = makeRoot('/CN=Root pathLen 0', { from: T0, pathLen: 0 });
+const pathLen1 = makeRoot('/CN=Root pathLen 1', { from: T0, pathLen: 1 });
 const caTemplate = (profile: CertificateProfile): CertificateTemplate => ({
   subject: parseSubjectString('/CN=Sub CA'),
   publicKey: parseSubjectPublicKeyInfo(spkiDer(newKey()), 'sub CA key'),

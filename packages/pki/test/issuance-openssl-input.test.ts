@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { epochSeconds, openssl, opensslStatus, tempDir } from '@fleetpki/test-support';
 import {
   encodePem,
   loadCertificate,
@@ -12,7 +13,6 @@ import {
   verifyChain,
 } from '../src/index.js';
 import { assertPkiError } from './helpers/assert-pki.js';
-import { epochSeconds, openssl, opensslStatus, tempDir } from './helpers/openssl.js';
 
 /**
  * The seed's openssl-made CA key and certificate, and openssl-made CSRs, fed to fleetpki's

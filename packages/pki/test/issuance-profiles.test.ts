@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import type { KeyObject } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { DAY_MS, epochSeconds, KEY_SPECS, newKey, opensslStatus, T0, tempDir } from '@fleetpki/test-support';
 import {
   createCsr,
   createSelfSignedCa,
@@ -21,8 +22,6 @@ import {
   type CsrSigningResult,
   type KeySpec,
 } from '../src/index.js';
-import { epochSeconds, opensslStatus, tempDir } from './helpers/openssl.js';
-import { DAY_MS, KEY_SPECS, newKey, T0 } from './helpers/pki-fixtures.js';
 
 const SIGNATURE_OIDS: Readonly<Record<string, string>> = {
   'P-256': Oid.ecdsaWithSha256,

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { KEY_SPECS, makeRoot, openssl, T0, tempDir } from '@fleetpki/test-support';
 import {
   decodeObjects,
   describeKey,
@@ -16,8 +17,6 @@ import {
   type PkiErrorCode,
 } from '../src/index.js';
 import { assertPkiError } from './helpers/assert-pki.js';
-import { openssl, tempDir } from './helpers/openssl.js';
-import { KEY_SPECS, makeRoot } from './helpers/pki-fixtures.js';
 
 const ALGORITHMS: Readonly<Record<string, KeyAlgorithm>> = {
   'P-256': { kind: 'ec', curve: 'P-256' },
@@ -105,7 +104,7 @@ const OPENSSL_KEYS: readonly OpensslKeyCase[] = [
 
 describe('openssl-made private keys', () => {
   const tmp = tempDir('keys');
-  const root = makeRoot();
+  const root = makeRoot('/CN=Test Root CA', { from: T0 });
   before(() => {
     openssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'ec256.pem'], tmp.dir);
     openssl(['ecparam', '-name', 'secp384r1', '-genkey', '-noout', '-out', 'ec384.pem'], tmp.dir);

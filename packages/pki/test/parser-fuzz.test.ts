@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, describe, it } from 'node:test';
+import { csrFor, makeDevice, makeRoot, newKey, opensslCrl, T0, tempDir } from '@fleetpki/test-support';
 import { readerOver, readSingle } from '../src/der/reader.js';
 import { decodeObjects, decodePem, encodePem, isPkiError, isPkiErrorCode, parseCertificate, parseCrl, parseCsr, parseName, parseSubjectPublicKeyInfo, privateKeyFromDer, sniffPrivateKeyFormat, spkiDer } from '../src/index.js';
-import { opensslCrl, tempDir } from './helpers/openssl.js';
-import { csrFor, makeDevice, makeRoot, newKey } from './helpers/pki-fixtures.js';
 
 /**
  * Bounded fuzzing of the core's parsers (CI): mutations of real objects — certificates, a CSR,
@@ -67,8 +66,8 @@ function mutate(input: Buffer, random: () => number): Buffer {
 describe('parsers of @fleetpki/pki under bounded fuzzing', () => {
   const tmp = tempDir('fleetpki-fuzz-');
   after(() => tmp.cleanup());
-  const root = makeRoot();
-  const device = makeDevice(root);
+  const root = makeRoot('/CN=Test Root CA', { from: T0 });
+  const device = makeDevice(root, '/O=acme/CN=dev-1', { from: T0 });
   const csr = csrFor('/O=acme/CN=fuzz-1');
   tmp.write('root.pem', root.pem);
   tmp.write('root.key.pem', root.key.export({ type: 'pkcs8', format: 'pem' }));

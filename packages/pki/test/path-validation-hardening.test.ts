@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { openssl, opensslCrl, tempDir } from '@fleetpki/test-support';
 import {
   createCsr,
   createSelfSignedCa,
@@ -18,7 +19,6 @@ import {
   type CertificateRevocationList,
   type ValidationOptions,
 } from '../src/index.js';
-import { openssl, opensslCrl, tempDir } from './helpers/openssl.js';
 
 /**
  * Regression table for refusals a review found missing: each row is a chain the validator once

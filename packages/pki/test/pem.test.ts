@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { makeDevice, makeIntermediate, makeRoot, openssl, T0, tempDir } from '@fleetpki/test-support';
 import {
   decodeObjects,
   decodePem,
@@ -11,12 +12,10 @@ import {
   type PkiErrorCode,
 } from '../src/index.js';
 import { assertPkiError } from './helpers/assert-pki.js';
-import { openssl, tempDir } from './helpers/openssl.js';
-import { makeDevice, makeIntermediate, makeRoot } from './helpers/pki-fixtures.js';
 
-const root = makeRoot();
-const intermediate = makeIntermediate(root, '/CN=Test Issuing CA', 0);
-const device = makeDevice(intermediate);
+const root = makeRoot('/CN=Test Root CA', { from: T0 });
+const intermediate = makeIntermediate(root, '/CN=Test Issuing CA', { from: T0, pathLen: 0 });
+const device = makeDevice(intermediate, '/O=acme/CN=dev-1', { from: T0 });
 const bundle = [device, intermediate, root];
 
 describe('encodePem', () => {

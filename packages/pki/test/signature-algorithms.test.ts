@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { openssl, tempDir } from '@fleetpki/test-support';
 import {
   isPkiError,
   formatKeyAlgorithm,
@@ -12,7 +13,6 @@ import {
 } from '../src/index.js';
 import { assertPkiError } from './helpers/assert-pki.js';
 import { flipByte } from './helpers/der.js';
-import { openssl, tempDir } from './helpers/openssl.js';
 
 /** Self-signed certificates openssl makes with each signature algorithm the verifier knows. */
 interface AlgorithmCase {

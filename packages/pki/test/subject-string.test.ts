@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { openssl, tempDir } from '@fleetpki/test-support';
 import {
   formatNameForDisplay,
   formatSubjectString,
@@ -12,7 +13,6 @@ import {
   type PkiErrorCode,
 } from '../src/index.js';
 import { assertPkiError } from './helpers/assert-pki.js';
-import { openssl, tempDir } from './helpers/openssl.js';
 
 interface Atv {
   readonly type: string;

@@ -1,49 +1,47 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { DAY_MS, makeDevice, makeForbiddenIntermediate, makeIntermediate, makeIssued, makeRoot, openssl, T0, tempDir, type Issued } from '@fleetpki/test-support';
 import {
   isPkiError,
   isPkiErrorCode,
   loadCertificate,
-  validityForDays,
   verifyChain,
   type Certificate,
   type ChainFailureCode,
 } from '../src/index.js';
-import { openssl, tempDir } from './helpers/openssl.js';
-import { DAY_MS, makeDevice, makeForbiddenIntermediate, makeIntermediate, makeIssued, makeRoot, T0, type Issued } from './helpers/pki-fixtures.js';
 
 const at = (ms: number): Date => new Date(T0.getTime() + ms);
 const HOUR = 3_600_000;
 
 // One PKI issued at T0: root (10 years) → intermediate (1 year) → leaf (30 days), and more.
-const root = makeRoot({ subject: '/CN=Chain Root' });
-const intermediate = makeIntermediate(root, '/CN=Chain Issuing CA');
-const leaf = makeDevice(intermediate, '/O=acme/CN=leaf-1');
-const directLeaf = makeDevice(root, '/O=acme/CN=direct-1');
-const otherRoot = makeRoot({ subject: '/CN=Other Root' });
+const root = makeRoot('/CN=Chain Root', { from: T0 });
+const intermediate = makeIntermediate(root, '/CN=Chain Issuing CA', { from: T0 });
+const leaf = makeDevice(intermediate, '/O=acme/CN=leaf-1', { from: T0 });
+const directLeaf = makeDevice(root, '/O=acme/CN=direct-1', { from: T0 });
+const otherRoot = makeRoot('/CN=Other Root', { from: T0 });
 // Same subject as `root`, different key: a look-alike issuer.
-const rootTwin = makeRoot({ subject: '/CN=Chain Root' });
+const rootTwin = makeRoot('/CN=Chain Root', { from: T0 });
 // A device certificate used as an issuer (signed with low-level pieces, bypassing prepareIssuer).
-const deviceAsIssuer = makeDevice(root, '/O=acme/CN=rogue');
-const leafOfDevice = makeIssued(deviceAsIssuer, { subject: '/O=acme/CN=victim', profile: { kind: 'device' }, validity: validityForDays(T0, 7), forge: true });
+const deviceAsIssuer = makeDevice(root, '/O=acme/CN=rogue', { from: T0 });
+const leafOfDevice = makeIssued(deviceAsIssuer, { subject: '/O=acme/CN=victim', profile: { kind: 'device' }, from: T0, days: 7, forge: true });
 // pathLen chains.
-const root0 = makeRoot({ subject: '/CN=Root pathLen 0', pathLen: 0 });
-const root0Int1 = makeForbiddenIntermediate(root0, '/CN=Root0 Int 1');
-const root0Int2 = makeForbiddenIntermediate(root0Int1, '/CN=Root0 Int 2');
-const root0Leaf2 = makeDevice(root0Int2, '/O=acme/CN=deep');
-const root0Leaf1 = makeDevice(root0Int1, '/O=acme/CN=mid');
-const root0Leaf0 = makeDevice(root0, '/O=acme/CN=flat');
-const root1 = makeRoot({ subject: '/CN=Root pathLen 1', pathLen: 1 });
-const root1Int = makeIntermediate(root1, '/CN=Root1 Int');
-const root1Leaf = makeDevice(root1Int, '/O=acme/CN=ok');
-const int0 = makeIntermediate(root, '/CN=Int pathLen 0', 0);
-const int0Sub = makeForbiddenIntermediate(int0, '/CN=Below Int pathLen 0');
-const int0SubLeaf = makeDevice(int0Sub, '/O=acme/CN=below');
+const root0 = makeRoot('/CN=Root pathLen 0', { from: T0, pathLen: 0 });
+const root0Int1 = makeForbiddenIntermediate(root0, '/CN=Root0 Int 1', { from: T0 });
+const root0Int2 = makeForbiddenIntermediate(root0Int1, '/CN=Root0 Int 2', { from: T0 });
+const root0Leaf2 = makeDevice(root0Int2, '/O=acme/CN=deep', { from: T0 });
+const root0Leaf1 = makeDevice(root0Int1, '/O=acme/CN=mid', { from: T0 });
+const root0Leaf0 = makeDevice(root0, '/O=acme/CN=flat', { from: T0 });
+const root1 = makeRoot('/CN=Root pathLen 1', { from: T0, pathLen: 1 });
+const root1Int = makeIntermediate(root1, '/CN=Root1 Int', { from: T0 });
+const root1Leaf = makeDevice(root1Int, '/O=acme/CN=ok', { from: T0 });
+const int0 = makeIntermediate(root, '/CN=Int pathLen 0', { from: T0, pathLen: 0 });
+const int0Sub = makeForbiddenIntermediate(int0, '/CN=Below Int pathLen 0', { from: T0 });
+const int0SubLeaf = makeDevice(int0Sub, '/O=acme/CN=below', { from: T0 });
 // A straight line of 7 intermediates under `root`, for the depth bound (MAX_CHAIN_DEPTH 8, anchor included).
 const ladder: Issued[] = [];
-for (let i = 1; i <= 7; i++) ladder.push(makeIntermediate(ladder[i - 2] ?? root, `/CN=Ladder ${i}`));
-const ladderLeaf6 = makeDevice(ladder[5] as Issued, '/O=acme/CN=rung-6');
-const ladderLeaf7 = makeDevice(ladder[6] as Issued, '/O=acme/CN=rung-7');
+for (let i = 1; i <= 7; i++) ladder.push(makeIntermediate(ladder[i - 2] ?? root, `/CN=Ladder ${i}`, { from: T0 }));
+const ladderLeaf6 = makeDevice(ladder[5] as Issued, '/O=acme/CN=rung-6', { from: T0 });
+const ladderLeaf7 = makeDevice(ladder[6] as Issued, '/O=acme/CN=rung-7', { from: T0 });
 
 interface ChainCase {
   readonly name: string;

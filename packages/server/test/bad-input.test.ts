@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { makeDevice, makeIntermediate, makeRoot } from '@fleetpki/test-support';
 import { startTestApi, type ApiResponse, type TestApi } from './helpers/api.js';
-import { base64, makeDevice, makeIntermediate, makeRoot } from './helpers/ca-fixtures.js';
+import { base64 } from './helpers/base64.js';
 import { storeSnapshot } from './helpers/snapshot.js';
 import { DIALECTS } from './helpers/stores.js';
 
@@ -27,7 +28,7 @@ for (const dialect of DIALECTS) {
 
     const upload = (certFile: string, certType?: string) => ({ json: certType ? { certFile, certType } : { certFile } });
     const cases: { name: string; request: () => Promise<ApiResponse>; status: number; code: string }[] = [
-      { name: 'a device certificate uploaded as a CA', request: () => api.call('POST', '/v1/projects/acme/certificates', upload(base64(makeDevice(intermediate, 'acme', 'dev-1').pem))), status: 422, code: 'CA_NOT_A_CA' },
+      { name: 'a device certificate uploaded as a CA', request: () => api.call('POST', '/v1/projects/acme/certificates', upload(base64(makeDevice(intermediate, '/O=acme/CN=dev-1').pem))), status: 422, code: 'CA_NOT_A_CA' },
       {
         name: 'an expired CA',
         request: () => api.call('POST', '/v1/projects/acme/certificates', upload(base64(makeRoot('/CN=Old Root', { from: new Date(Date.now() - 400 * DAY_MS), days: 30 }).pem)))
@@ -45,7 +46,7 @@ for (const dialect of DIALECTS) {
       {
         name: 'a root whose self-signature is broken',
         request: () => {
-          const der = Buffer.from(root.certificate.der);
+          const der = Buffer.from(root.cert.der);
           der[der.length - 3] = (der[der.length - 3] as number) ^ 0x01;
           return api.call('POST', '/v1/projects/acme/certificates', upload(base64(der), 'root'));
         },

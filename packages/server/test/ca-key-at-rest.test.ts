@@ -4,9 +4,9 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { silentLogger, startServer, type RunningServer } from '@fleetpki/server';
+import { opensslAsync } from '@fleetpki/test-support';
 import { apiRequest } from './helpers/api.js';
-import { base64 } from './helpers/ca-fixtures.js';
-import { opensslAsync } from './helpers/openssl.js';
+import { base64 } from './helpers/base64.js';
 import { createTestStore, DIALECTS, type TestStore } from './helpers/stores.js';
 
 /** Every file under a directory, recursively (the data directory is shallow; bounded anyway). */
@@ -33,7 +33,7 @@ for (const dialect of DIALECTS) {
 
     before(async () => {
       store = await createTestStore(dialect);
-      server = await startServer({ dataDir: store.dataDir, database: store.database, httpPort: 0, gatewayPort: 0, mqttPort: 0, logger: silentLogger, announce: () => {} });
+      server = await startServer({ dataDir: store.dataDir, database: store.database, httpPort: 0, gatewayPort: 0, mqttPort: 0, coapPort: 0, logger: silentLogger, announce: () => {} });
       key = server.adminApiKey as string;
       assert.equal((await apiRequest('POST', `${server.httpUrl}/v1/projects`, key, { json: { name: 'vault', slug: 'vault' } })).status, 201);
       const ca = await apiRequest('POST', `${server.httpUrl}/v1/projects/vault/pki/cas`, key, { json: { mode: 'generate' } });

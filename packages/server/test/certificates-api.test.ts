@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { makeDevice, makeIntermediate, makeRoot, openssl, opensslFingerprint, opensslNotAfter } from '@fleetpki/test-support';
 import { startTestApi, type TestApi } from './helpers/api.js';
-import { base64, makeDevice, makeIntermediate, makeRoot } from './helpers/ca-fixtures.js';
-import { openssl, opensslFingerprint, opensslNotAfter } from './helpers/openssl.js';
+import { base64 } from './helpers/base64.js';
 import { DIALECTS } from './helpers/stores.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -49,7 +49,7 @@ for (const dialect of DIALECTS) {
       const first = await api.call('POST', '/v1/projects/acme/certificates', { json: { certFile: base64(root.pem) } });
       assert.equal(first.status, 201);
       assert.deepEqual(first.body['warnings'], []);
-      const again = await api.call('POST', '/v1/projects/acme/certificates', { json: { certFile: base64(root.certificate.der) } });
+      const again = await api.call('POST', '/v1/projects/acme/certificates', { json: { certFile: base64(root.cert.der) } });
       assert.equal(again.status, 409);
       assert.equal(again.body['code'], 'CA_DUPLICATE');
       assert.equal(again.body['existingId'], first.body['id']);
@@ -58,8 +58,8 @@ for (const dialect of DIALECTS) {
     it('detects the type: self-issued is root, otherwise intermediate; DER is accepted', async () => {
       const root = makeRoot('/CN=Typed Root');
       const intermediate = makeIntermediate(root, '/CN=Typed Issuing');
-      const r = await api.call('POST', '/v1/projects/acme/certificates', { json: { certFile: base64(root.certificate.der) } });
-      const i = await api.call('POST', '/v1/projects/acme/certificates', { json: { certFile: base64(intermediate.certificate.der) } });
+      const r = await api.call('POST', '/v1/projects/acme/certificates', { json: { certFile: base64(root.cert.der) } });
+      const i = await api.call('POST', '/v1/projects/acme/certificates', { json: { certFile: base64(intermediate.cert.der) } });
       assert.equal(r.body['certType'], 'root');
       assert.equal(i.body['certType'], 'intermediate');
       assert.equal(i.body['certificateContent'].issuer, '/CN=Typed Root');
@@ -68,7 +68,7 @@ for (const dialect of DIALECTS) {
     it('uploads a bundle certificate by certificate and reports each result (207)', async () => {
       const root = makeRoot('/CN=Bundle Root');
       const intermediate = makeIntermediate(root, '/CN=Bundle Issuing');
-      const device = makeDevice(intermediate, 'acme', 'dev-1');
+      const device = makeDevice(intermediate, '/O=acme/CN=dev-1');
       const expired = makeRoot('/CN=Bundle Expired', { from: new Date(Date.now() - 100 * DAY_MS), days: 10 });
       const bundle = root.pem + device.pem + intermediate.pem + expired.pem;
       const response = await api.call('POST', '/v1/projects/acme/certificates', { json: { certFile: base64(bundle) } });

@@ -3,12 +3,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { opensslAsync } from '@fleetpki/test-support';
 import { startTestApi, type TestApi } from './helpers/api.js';
-import { base64 } from './helpers/ca-fixtures.js';
+import { base64 } from './helpers/base64.js';
 import { startCfssl, type CfsslServer } from './helpers/cfssl.js';
 import { curl } from './helpers/curl.js';
 import { curlIdentity } from './helpers/device-clients.js';
-import { opensslAsync } from './helpers/openssl.js';
 import { DIALECTS } from './helpers/stores.js';
 
 /** A project whose CA fleetpki does not hold: certificates signed by a real `cfssl serve` started here. */

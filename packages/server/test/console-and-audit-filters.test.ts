@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { silentLogger, startServer, type RunningServer } from '@fleetpki/server';
+import { makeRoot } from '@fleetpki/test-support';
 import { startTestApi, type TestApi } from './helpers/api.js';
-import { base64, makeRoot } from './helpers/ca-fixtures.js';
+import { base64 } from './helpers/base64.js';
 import { DIALECTS } from './helpers/stores.js';
 
 describe('the web console at / (issue 6)', () => {

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, describe, it } from 'node:test';
+import { makeRoot } from '@fleetpki/test-support';
 import { apiRequest } from './helpers/api.js';
-import { base64, makeRoot } from './helpers/ca-fixtures.js';
+import { base64 } from './helpers/base64.js';
 import { spawnServe, type ServeProcess } from './helpers/serve-process.js';
 import { createTestStore, DIALECTS, type TestStore } from './helpers/stores.js';
 import { readFileSync } from 'node:fs';

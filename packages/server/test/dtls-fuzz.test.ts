@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
+import { makeDevice, makeRoot } from '@fleetpki/test-support';
 import { pskIdentityIn } from '../src/gateway/dtls-psk-identity.js';
 import { GOLIOTH_CIPHER_LIST } from '../src/gateway/dtls-server.js';
 import { nativeDtls, type NativeHandle } from '../src/gateway/native-dtls.js';
-import { makeDevice, makeRoot } from './helpers/ca-fixtures.js';
 import { clientHello } from './helpers/dtls-flood.js';
 import { seededRandom } from './helpers/seeded-random.js';
 
@@ -50,7 +50,7 @@ describe('DTLS addon: bounded fuzzing of packet input', () => {
     t.diagnostic(`seed ${SEED}`);
     const native = nativeDtls();
     const root = makeRoot('/CN=Fuzz Root');
-    const server = makeDevice(root, 'fuzz', 'server');
+    const server = makeDevice(root, '/O=fuzz/CN=server');
     const context = native.createContext(Buffer.from(server.pem), Buffer.from(server.keyPem), GOLIOTH_CIPHER_LIST);
     const random = seededRandom(SEED);
     const cookie = randomBytes(32);
@@ -104,7 +104,7 @@ describe('DTLS addon: bounded fuzzing of packet input', () => {
   it('a ClientHello with a valid cookie starts a session: the server flight comes out (ServerHello … ServerHelloDone)', () => {
     const native = nativeDtls();
     const root = makeRoot('/CN=Fuzz Root 2');
-    const server = makeDevice(root, 'fuzz', 'server-2');
+    const server = makeDevice(root, '/O=fuzz/CN=server-2');
     const context = native.createContext(Buffer.from(server.pem), Buffer.from(server.keyPem), GOLIOTH_CIPHER_LIST);
     const listener = native.createSession(context);
     const cookie = randomBytes(32);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { makeDevice, makeRoot } from '@fleetpki/test-support';
 import { DtlsServer, type DtlsHandshakeFailure, type DtlsPeer } from '../src/gateway/dtls-server.js';
-import { makeDevice, makeRoot } from './helpers/ca-fixtures.js';
 import { TestDtlsClient } from './helpers/dtls-client.js';
 
 const HANDSHAKE_DEADLINE_MS = 600;
@@ -9,8 +9,8 @@ const HALF_OPEN_PER_ADDRESS = 2;
 
 describe('DTLS server sessions: bounds, deadline, a reconnect from the same port', () => {
   const root = makeRoot('/CN=DTLS Test Root');
-  const serverCert = makeDevice(root, 'acme', 'dtls-server');
-  const device = makeDevice(root, 'acme', 'dtls-client');
+  const serverCert = makeDevice(root, '/O=acme/CN=dtls-server');
+  const device = makeDevice(root, '/O=acme/CN=dtls-client');
   let server: DtlsServer;
   let port: number;
   const sessions: DtlsPeer[] = [];

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
-import { makeDevice, makeRoot } from './helpers/ca-fixtures.js';
+import { makeDevice, makeRoot } from '@fleetpki/test-support';
 import { dtlsHandshake } from './helpers/coap-clients.js';
 import { writeDeviceFiles } from './helpers/device-clients.js';
 
@@ -59,9 +59,9 @@ describe('DTLS addon under valgrind', () => {
 
   it('real certificate and PSK handshakes and garbage datagrams: no invalid reads or writes, no definite leaks from the addon', async (t) => {
     const root = makeRoot('/CN=Valgrind Root');
-    const server = makeDevice(root, 'acme', 'server');
+    const server = makeDevice(root, '/O=acme/CN=server');
     const serverFiles = writeDeviceFiles(dir, 'server', server.pem, server.keyPem);
-    const client = makeDevice(root, 'acme', 'vg-client');
+    const client = makeDevice(root, '/O=acme/CN=vg-client');
     const clientFiles = writeDeviceFiles(dir, 'vg-client', client.pem, client.keyPem);
     writeFileSync(join(dir, 'program.mjs'), PROGRAM);
     const log = join(dir, 'valgrind.log');

@@ -3,9 +3,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { openssl } from '@fleetpki/test-support';
 import { startTestApi, type TestApi } from './helpers/api.js';
 import { curl } from './helpers/curl.js';
-import { openssl } from './helpers/openssl.js';
 
 /**
  * EST cacerts names the root of the gateway's own TLS certificate (the EST client's explicit

@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { makeDevice, makeRoot } from '@fleetpki/test-support';
 import { startTestApi, type TestApi } from './helpers/api.js';
-import { base64, makeDevice, makeRoot } from './helpers/ca-fixtures.js';
+import { base64 } from './helpers/base64.js';
 import { coapGet } from './helpers/coap-clients.js';
 import { writeDeviceFiles } from './helpers/device-clients.js';
 import { floodClientHellos } from './helpers/dtls-flood.js';
@@ -31,7 +32,7 @@ describe('CoAP/DTLS under a flood of spoofed ClientHellos (loopback, bounded)', 
     const dir = api.store.dataDir;
     const serverCa = join(dir, 'server-ca.pem');
     writeFileSync(serverCa, (await api.call('GET', '/v1/server-ca', { key: null })).text);
-    const cert = makeDevice(root, 'acme', 'flood-survivor');
+    const cert = makeDevice(root, '/O=acme/CN=flood-survivor');
     const files = writeDeviceFiles(dir, 'flood-survivor', cert.pem, cert.keyPem);
     const port = Number(new URL(api.server.coapUrl.replace(/^coaps:/, 'https:')).port);
     // Warm up (first handshake, first provisioning) so the baseline holds what any server holds.

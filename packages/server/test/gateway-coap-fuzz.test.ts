@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { makeDevice, makeRoot } from '@fleetpki/test-support';
 import { blockOption } from '../src/gateway/coap-blocks.js';
 import { CoapFormatError, CoapOption, CoapType, dottedCoapCode, encodeCoapMessage, parseCoapMessage, uintOption } from '../src/gateway/coap-message.js';
 import type { Logger } from '../src/logger.js';
 import { startTestApi, type TestApi } from './helpers/api.js';
-import { base64, makeDevice, makeRoot } from './helpers/ca-fixtures.js';
+import { base64 } from './helpers/base64.js';
 import { jsonOf, TestCoapClient } from './helpers/coap-session-client.js';
 import { seededRandom } from './helpers/seeded-random.js';
 
@@ -65,8 +66,8 @@ describe('CoAP inside DTLS: bounded fuzzing', () => {
   const errors: string[] = [];
   const logger: Logger = { log: (level, msg, fields) => void (level === 'error' && errors.push(`${msg} ${JSON.stringify(fields ?? {})}`)) };
   const root = makeRoot('/CN=Fuzz Root');
-  const admitted = makeDevice(root, 'acme', 'fuzz-admitted');
-  const refused = makeDevice(makeRoot('/CN=Unknown Fuzz Root'), 'acme', 'fuzz-refused');
+  const admitted = makeDevice(root, '/O=acme/CN=fuzz-admitted');
+  const refused = makeDevice(makeRoot('/CN=Unknown Fuzz Root'), '/O=acme/CN=fuzz-refused');
   let port: number;
 
   before(async () => {

@@ -7,15 +7,16 @@ import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { encodeName, encodePem, generateEncodedKeyPair, issueCertificate, prepareIssuer } from '@fleetpki/pki';
+import { makeDevice, makeRoot } from '@fleetpki/test-support';
 import { blockOption } from '../src/gateway/coap-blocks.js';
 import { CoapOption, CoapType, dottedCoapCode, encodeCoapMessage, parseCoapMessage, readUintOption, uintOption, type CoapMessage } from '../src/gateway/coap-message.js';
 import { MAX_CSR_BYTES } from '../src/domain/issuance/index.js';
 import { startTestApi, type TestApi } from './helpers/api.js';
-import { base64, makeDevice, makeRoot } from './helpers/ca-fixtures.js';
+import { base64 } from './helpers/base64.js';
 import { coapGet, runTool } from './helpers/coap-clients.js';
 import { jsonOf, TestCoapClient } from './helpers/coap-session-client.js';
-import { curlIdentity, writeDeviceFiles, type DeviceFiles } from './helpers/device-clients.js';
-import { mosquitto } from './helpers/mqtt-clients.js';
+import { writeDeviceFiles, type DeviceFiles } from './helpers/device-clients.js';
+import { TRANSPORTS } from './helpers/transports.js';
 
 /** The unauthenticated Block1 flood: bounded by count and time, whichever comes first. */
 const FLOOD_DATAGRAMS = 20_000;
@@ -74,9 +75,9 @@ describe('CoAP/DTLS: hostile input from admitted and refused sessions; the serve
   let good: DeviceFiles;
   const root = makeRoot('/CN=Hostile Root');
   const strangerRoot = makeRoot('/CN=Nobody Uploaded Me');
-  const goodCert = makeDevice(root, 'acme', 'good-device');
-  const admittedCert = makeDevice(root, 'acme', 'hostile-but-admitted');
-  const refusedCert = makeDevice(strangerRoot, 'acme', 'refused-device');
+  const goodCert = makeDevice(root, '/O=acme/CN=good-device');
+  const admittedCert = makeDevice(root, '/O=acme/CN=hostile-but-admitted');
+  const refusedCert = makeDevice(strangerRoot, '/O=acme/CN=refused-device');
 
   const session = async (cert: { pem: string; keyPem: string }): Promise<TestCoapClient> => {
     const client = new TestCoapClient(cert.pem, cert.keyPem, port);
@@ -100,13 +101,11 @@ describe('CoAP/DTLS: hostile input from admitted and refused sessions; the serve
   /** And over every transport, with the real clients. */
   const servesEveryTransport = async (): Promise<void> => {
     await stillServes();
-    const https = await curlIdentity(api.server.gatewayUrl, serverCa, good);
-    assert.equal(https.status, 200);
-    assert.equal(https.body['certificateId'], 'good-device');
-    const mqtt = await mosquitto('mosquitto_pub', api.server.mqttUrl, serverCa, good, ['-i', 'good-device', '-t', 'acme/good-device/health', '-m', 'ok']);
-    assert.equal(mqtt.exit, 0, mqtt.output);
-    const coap = await coapGet('openssl', api.server.coapUrl, '/v1/device/identity', { files: good }, serverCa);
-    assert.equal(coap.code, '2.05', coap.text);
+    for (const transport of TRANSPORTS) {
+      const answer = await transport.clients[0].attempt({ urls: api.server, serverCaFile: serverCa }, good);
+      assert.ok(answer.admitted, `${transport.name}: ${answer.output}`);
+      if (transport.answersWithBody) assert.equal(answer.body?.['certificateId'], 'good-device');
+    }
   };
 
   before(async () => {
@@ -136,7 +135,7 @@ describe('CoAP/DTLS: hostile input from admitted and refused sessions; the serve
     const pair = generateEncodedKeyPair({ kind: 'ec', curve: 'P-256' });
     const subject = encodeName([[{ type: '2.5.4.10', valueTag: 12, value: '\u4e00'.repeat(350) }], [{ type: '2.5.4.3', valueTag: 12, value: 'cjk-1' }]]);
     const now = Date.now();
-    const issued = issueCertificate(prepareIssuer(root.certificate, root.key), { subject, publicKey: pair.publicKey, validity: { notBefore: new Date(now - 60_000), notAfter: new Date(now + 86_400_000) }, profile: { kind: 'device' } });
+    const issued = issueCertificate(prepareIssuer(root.cert, root.key), { subject, publicKey: pair.publicKey, validity: { notBefore: new Date(now - 60_000), notAfter: new Date(now + 86_400_000) }, profile: { kind: 'device' } });
     writeFileSync(join(dir, 'cjk.crt.pem'), encodePem('CERTIFICATE', issued.der));
     writeFileSync(join(dir, 'cjk.key.pem'), encodePem('EC PRIVATE KEY', pair.privateKeyDer), { mode: 0o600 });
     const answer = await coapGet('openssl', api.server.coapUrl, '/v1/device/identity', { files: { cert: join(dir, 'cjk.crt.pem'), key: join(dir, 'cjk.key.pem') } }, serverCa);

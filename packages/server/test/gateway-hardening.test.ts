@@ -5,13 +5,14 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
+import { makeDevice, makeRoot } from '@fleetpki/test-support';
 import { AuthenticationJournal } from '../src/domain/identity/authentication-journal.js';
 import { ConnectionReview } from '../src/domain/identity/index.js';
 import { RevocationSets } from '../src/domain/revocation/index.js';
 import { ConnectionEnforcer } from '../src/gateway/connection-enforcer.js';
 import { ConnectionRegistry } from '../src/gateway/connection-registry.js';
 import { startTestApi, type TestApi } from './helpers/api.js';
-import { base64, makeDevice, makeRoot } from './helpers/ca-fixtures.js';
+import { base64 } from './helpers/base64.js';
 import { curlIdentity, holdConnection, writeDeviceFiles } from './helpers/device-clients.js';
 import { eventually } from './helpers/eventually.js';
 import { mosquitto, rawMqttSession } from './helpers/mqtt-clients.js';
@@ -37,10 +38,10 @@ describe('gateway hardening', () => {
   after(() => api.close());
 
   it('a device of another project with the same certificate ID cannot take over an MQTT session', async () => {
-    const victim = makeDevice(acmeRoot, 'acme', 'twin-7');
+    const victim = makeDevice(acmeRoot, '/O=acme/CN=twin-7');
     const session = await rawMqttSession(api.server.mqttUrl, serverCaPem, victim.pem, victim.keyPem, 'twin-7');
     assert.equal(session.returnCode, 0);
-    const twin = makeDevice(evilRoot, 'evil', 'twin-7');
+    const twin = makeDevice(evilRoot, '/O=evil/CN=twin-7');
     const files = writeDeviceFiles(api.store.dataDir, 'evil-twin-7', twin.pem, twin.keyPem);
     const pub = await mosquitto('mosquitto_pub', api.server.mqttUrl, serverCa, files, ['-i', 'twin-7', '-t', 'evil/twin-7/x', '-m', '1']);
     assert.equal(pub.exit, 0, pub.output);
@@ -80,7 +81,7 @@ describe('gateway hardening', () => {
   });
 
   it('ends a connection when its certificate expires', async () => {
-    const shortLived = makeDevice(acmeRoot, 'acme', 'mayfly-1', { from: new Date(Date.now() - 1000), days: 3 / 86_400 });
+    const shortLived = makeDevice(acmeRoot, '/O=acme/CN=mayfly-1', { from: new Date(Date.now() - 1000), days: 3 / 86_400 });
     const held = await holdConnection(api.server.gatewayUrl, serverCaPem, shortLived.pem, shortLived.keyPem);
     assert.equal(held.identity['certificateId'], 'mayfly-1');
     const lifetime = await held.closedAfter(Date.now(), 6000);
@@ -88,7 +89,7 @@ describe('gateway hardening', () => {
   });
 
   it('a refused connection gets its answer and is closed', async () => {
-    const stranger = makeDevice(makeRoot('/CN=Nobody'), 'acme', 'nobody-1');
+    const stranger = makeDevice(makeRoot('/CN=Nobody'), '/O=acme/CN=nobody-1');
     const held = await holdConnection(api.server.gatewayUrl, serverCaPem, stranger.pem, stranger.keyPem);
     assert.equal(held.identity['code'], 'UNKNOWN_ISSUER');
     assert.ok((await held.closedAfter(Date.now(), 2000)) < 2000);

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:https';
 import { after, before, describe, it } from 'node:test';
+import { makeDevice, makeRoot } from '@fleetpki/test-support';
 import { MAX_INBOUND_QOS2_PER_CONNECTION, MAX_RETAINED_TOPICS_PER_DEVICE, MAX_SUBSCRIPTIONS_PER_CONNECTION, MAX_TOPIC_BYTES } from '../src/gateway/device-mqtt.js';
 import { MAX_MQTT_PACKET_BYTES } from '../src/gateway/mqtt-packet-bound.js';
 import { startTestApi, type TestApi } from './helpers/api.js';
-import { base64, makeDevice, makeRoot } from './helpers/ca-fixtures.js';
+import { base64 } from './helpers/base64.js';
 import { connectPacket, rawMqttSession } from './helpers/mqtt-clients.js';
 import { rawExchange, type RawAnswer, type RawTarget } from './helpers/raw-exchange.js';
 
@@ -79,8 +80,8 @@ describe('hostile input to every TCP listener; the server serves on after each',
   let api: TestApi;
   let ca: string;
   const root = makeRoot('/CN=Hostile TCP Root');
-  const good = makeDevice(root, 'acme', 'good-tcp');
-  const other = makeDevice(root, 'acme', 'mqtt-hostile');
+  const good = makeDevice(root, '/O=acme/CN=good-tcp');
+  const other = makeDevice(root, '/O=acme/CN=mqtt-hostile');
   let mgmt: RawTarget;
   let gateway: RawTarget;
   let anonymousGateway: RawTarget;

@@ -5,9 +5,10 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { makeDevice, makeRoot } from '@fleetpki/test-support';
 import type { Logger } from '../src/logger.js';
 import { startTestApi, type TestApi } from './helpers/api.js';
-import { base64, makeDevice, makeRoot } from './helpers/ca-fixtures.js';
+import { base64 } from './helpers/base64.js';
 import { runTool } from './helpers/coap-clients.js';
 import { writeDeviceFiles } from './helpers/device-clients.js';
 import { rawMqttSession } from './helpers/mqtt-clients.js';
@@ -38,7 +39,7 @@ describe('MQTT after CONNECT: bounded fuzzing', () => {
   const errors: string[] = [];
   const logger: Logger = { log: (level, msg, fields) => void (level === 'error' && errors.push(`${msg} ${JSON.stringify(fields ?? {})}`)) };
   const root = makeRoot('/CN=MQTT Fuzz Root');
-  const device = makeDevice(root, 'acme', 'fuzz-1');
+  const device = makeDevice(root, '/O=acme/CN=fuzz-1');
 
   before(async () => {
     api = await startTestApi('sqlite', { serve: { logger } });

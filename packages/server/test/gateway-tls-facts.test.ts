@@ -3,12 +3,12 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { makeDevice, makeRoot, openssl } from '@fleetpki/test-support';
 import { startTestApi, type TestApi } from './helpers/api.js';
-import { base64, makeDevice, makeRoot } from './helpers/ca-fixtures.js';
+import { base64 } from './helpers/base64.js';
 import { writeDeviceFiles, type DeviceFiles } from './helpers/device-clients.js';
 import { eventually } from './helpers/eventually.js';
 import { buildKeyMatchShim } from './helpers/key-match-shim.js';
-import { openssl } from './helpers/openssl.js';
 
 /** `openssl s_client` against the gateway, asynchronously: the server runs in this very process. */
 function sClient(gatewayUrl: string, serverCa: string, files: DeviceFiles, extra: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
@@ -44,7 +44,7 @@ describe('device TLS: the facts the gateway is built on, with openssl s_client',
     assert.equal((await api.call('POST', '/v1/projects/acme/certificates', { json: { certFile: base64(root.pem) } })).status, 201);
     serverCa = join(dir, 'server-ca.pem');
     writeFileSync(serverCa, (await api.call('GET', '/v1/server-ca', { key: null })).text);
-    const cert = makeDevice(root, 'acme', 'facts-1');
+    const cert = makeDevice(root, '/O=acme/CN=facts-1');
     device = writeDeviceFiles(dir, 'facts-1', cert.pem, cert.keyPem);
   });
   after(() => api.close());
@@ -63,7 +63,7 @@ describe('device TLS: the facts the gateway is built on, with openssl s_client',
 
   it('a stolen certificate presented without its key is refused in the handshake (KEY_POSSESSION_NOT_PROVEN) and creates nothing', async () => {
     const shim = buildKeyMatchShim(dir);
-    const stolen = makeDevice(root, 'acme', 'victim-1');
+    const stolen = makeDevice(root, '/O=acme/CN=victim-1');
     const thief = writeDeviceFiles(dir, 'victim-1', stolen.pem, openssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout'], dir).toString('utf8'));
     // Without the shim, OpenSSL itself refuses to pair the certificate with another key.
     assert.match(await sClient(api.server.gatewayUrl, serverCa, thief, []), /key values mismatch/);

@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { opensslAsync } from '@fleetpki/test-support';
 import { startTestApi, type RequestOptions, type TestApi } from './helpers/api.js';
-import { base64 } from './helpers/ca-fixtures.js';
+import { base64 } from './helpers/base64.js';
 import { curl } from './helpers/curl.js';
 import { curlIdentity } from './helpers/device-clients.js';
-import { opensslAsync } from './helpers/openssl.js';
 import { DIALECTS } from './helpers/stores.js';
 
 /** Integrated PKI (issue 7) end to end with the real openssl and curl binaries. */

@@ -3,7 +3,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { createCsr, encodePem, parseSubjectString } from '@fleetpki/pki';
 import { startTestApi, type TestApi } from './helpers/api.js';
-import { base64 } from './helpers/ca-fixtures.js';
+import { base64 } from './helpers/base64.js';
 import { DIALECTS } from './helpers/stores.js';
 
 /**

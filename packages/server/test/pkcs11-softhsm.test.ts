@@ -8,10 +8,10 @@ import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import type * as Pkcs11Js from 'pkcs11js';
 import { silentLogger, startServer } from '@fleetpki/server';
+import { opensslAsync } from '@fleetpki/test-support';
 import { apiRequest, startTestApi, type TestApi } from './helpers/api.js';
-import { base64 } from './helpers/ca-fixtures.js';
+import { base64 } from './helpers/base64.js';
 import { curlIdentity } from './helpers/device-clients.js';
-import { opensslAsync } from './helpers/openssl.js';
 import { DIALECTS } from './helpers/stores.js';
 
 const run = promisify(execFile);
@@ -128,6 +128,7 @@ describe('PKCS#11 (SoftHSM2) managed CA keys', () => {
           httpPort: 0,
           gatewayPort: 0,
           mqttPort: 0,
+          coapPort: 0,
           logger: silentLogger,
           announce: () => {},
           pkcs11: { module: SOFTHSM_MODULE, tokenLabel: TOKEN, pin: PIN },
@@ -142,7 +143,7 @@ describe('PKCS#11 (SoftHSM2) managed CA keys', () => {
         } finally {
           await restarted.close();
         }
-        const tokenless = await startServer({ dataDir: api.store.dataDir, database: api.store.database, httpPort: 0, gatewayPort: 0, mqttPort: 0, logger: silentLogger, announce: () => {} });
+        const tokenless = await startServer({ dataDir: api.store.dataDir, database: api.store.database, httpPort: 0, gatewayPort: 0, mqttPort: 0, coapPort: 0, logger: silentLogger, announce: () => {} });
         try {
           // Without the token configured, the same CA cannot sign.
           const r = await apiRequest('POST', `${tokenless.httpUrl}/v1/projects/hsm/pki/issue`, api.adminKey, { json: { csr: base64(readFileSync(join(dir, 'h2.csr.pem'))) } });

@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ADMIN_KEY_FILE, silentLogger, startServer, StartupError } from '@fleetpki/server';
 import pg from 'pg';
+import { makeDevice, makeRoot } from '@fleetpki/test-support';
 import { startTestApi, type TestApi } from './helpers/api.js';
-import { base64, makeDevice, makeRoot } from './helpers/ca-fixtures.js';
+import { base64 } from './helpers/base64.js';
 import { storeSnapshot } from './helpers/snapshot.js';
 import { createTestStore, DIALECTS, POSTGRES_ADMIN_URL } from './helpers/stores.js';
 
@@ -66,7 +67,7 @@ for (const dialect of DIALECTS) {
     it('a bundle with nothing storable is refused with the first refusal’s code and every result', async () => {
       const root = makeRoot('/CN=Bundle Signer');
       const before = await storeSnapshot(api.server);
-      const answer = await api.call('POST', '/v1/projects/acme/certificates', { json: { certFile: base64(makeDevice(root, 'acme', 'd1').pem + makeDevice(root, 'acme', 'd2').pem) } });
+      const answer = await api.call('POST', '/v1/projects/acme/certificates', { json: { certFile: base64(makeDevice(root, '/O=acme/CN=d1').pem + makeDevice(root, '/O=acme/CN=d2').pem) } });
       assert.equal(answer.status, 422);
       assert.equal(answer.body['code'], 'CA_NOT_A_CA');
       assert.deepEqual(answer.body['results'].map((r: { status: number }) => r.status), [422, 422]);

@@ -3,7 +3,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startTestApi, type TestApi } from './helpers/api.js';
-import { base64, makeDevice, makeRoot } from './helpers/ca-fixtures.js';
+import { makeDevice, makeRoot } from '@fleetpki/test-support';
+import { base64 } from './helpers/base64.js';
 import { coapGet } from './helpers/coap-clients.js';
 import { curlIdentity, writeDeviceFiles } from './helpers/device-clients.js';
 import { eventually } from './helpers/eventually.js';
@@ -19,7 +20,7 @@ describe('device refusals carry their code’s facts', () => {
   let api: TestApi;
   let serverCa: string;
   const root = makeRoot('/CN=Facts Root', { from: new Date(Date.now() - 800 * DAY_MS), days: 3650 });
-  const expired = makeDevice(root, 'facts', 'expired-7', { from: new Date(Date.now() - 400 * DAY_MS), days: 30 });
+  const expired = makeDevice(root, '/O=facts/CN=expired-7', { from: new Date(Date.now() - 400 * DAY_MS), days: 30 });
 
   before(async () => {
     api = await startTestApi('sqlite');

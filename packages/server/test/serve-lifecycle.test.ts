@@ -4,7 +4,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ADMIN_KEY_FILE, ROOT_CERT_FILE, ROOT_KEY_FILE, SERVER_CERT_FILE, SERVER_KEY_FILE } from '@fleetpki/server';
-import { openssl, opensslFingerprint } from './helpers/openssl.js';
+import { openssl, opensslFingerprint } from '@fleetpki/test-support';
 import { spawnServe, type ServeProcess } from './helpers/serve-process.js';
 import { createTestStore, DIALECTS, type TestStore } from './helpers/stores.js';
 

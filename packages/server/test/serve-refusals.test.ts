@@ -4,8 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { SECRET_FILE_NAMES, SERVER_CERT_FILE, SQLITE_FILE_NAME } from '@fleetpki/server';
-import { makeRoot } from './helpers/ca-fixtures.js';
-import { openssl } from './helpers/openssl.js';
+import { makeRoot, openssl } from '@fleetpki/test-support';
 import { serveRefusal, spawnServe } from './helpers/serve-process.js';
 
 describe('fleetpki serve refuses bad options with a code and an exit status', () => {

@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ADMIN_KEY_FILE, MASTER_KEY_FILE, ROOT_CERT_FILE, ROOT_KEY_FILE } from '@fleetpki/server';
+import { makeDevice, makeRoot } from '@fleetpki/test-support';
 import { apiRequest } from './helpers/api.js';
-import { base64, makeDevice, makeRoot } from './helpers/ca-fixtures.js';
+import { base64 } from './helpers/base64.js';
 import { holdConnection } from './helpers/device-clients.js';
 import { serveRefusal, spawnServe, type ServeProcess } from './helpers/serve-process.js';
 import { createTestStore, type TestStore } from './helpers/stores.js';
@@ -69,7 +70,7 @@ describe('two fleetpki serve processes on one PostgreSQL database', () => {
     assert.equal((await call(`${first.url}/v1/projects`, key, 'POST', { name: 'Fleet', slug: 'fleet' })).status, 201);
     const root = makeRoot('/CN=Fleet Root');
     const ca = await call(`${first.url}/v1/projects/fleet/certificates`, key, 'POST', { certFile: base64(root.pem) });
-    const device = makeDevice(root, 'fleet', 'roamer-1');
+    const device = makeDevice(root, '/O=fleet/CN=roamer-1');
     const serverCaPem = readFileSync(join(store.dataDir, ROOT_CERT_FILE), 'utf8');
     // Authenticated by the second server: its anchor cache now holds the project's CA.
     const held = await holdConnection(second.gatewayUrl, serverCaPem, device.pem, device.keyPem);

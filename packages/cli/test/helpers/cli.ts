@@ -1,7 +1,5 @@
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -61,21 +59,6 @@ export function fleetpkiOk(args: readonly string[], cwd: string): RunResult {
   const result = fleetpki(args, { cwd });
   if (result.status !== 0) throw new Error(`fleetpki ${args.join(' ')} exited ${result.status}: ${result.stderr}`);
   return result;
-}
-
-/** The real openssl binary; throws with its stderr when it fails. */
-export function openssl(args: readonly string[], cwd: string, input?: Buffer): Buffer {
-  return execFileSync('openssl', args, { cwd, input, stdio: ['pipe', 'pipe', 'pipe'] });
-}
-
-export function opensslStatus(args: readonly string[], cwd: string): { status: number; stdout: string; stderr: string } {
-  const result = spawnSync('openssl', args, { cwd, encoding: 'utf8' });
-  return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
-}
-
-export function withTempDir(prefix: string): { dir: string; cleanup: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), `fleetpki-${prefix}-`));
-  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 /** The stable code from a one-line error: `fleetpki: CODE: message`. */

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { opensslAsync } from './openssl.js';
+import { opensslAsync } from '@fleetpki/test-support';
 
 const START_TIMEOUT_MS = 20_000;
 

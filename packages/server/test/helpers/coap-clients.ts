@@ -82,3 +82,35 @@ export async function dtlsHandshake(coapUrl: string, args: readonly string[], en
   const failed = /:error:|alert/i.test(output);
   return { cipher: cipher === '(NONE)' || failed ? '' : cipher, extendedMasterSecret: /Extended master secret: yes/.test(output), output };
 }
+
+/** An `openssl s_client -dtls1_2` session kept open after its handshake, so a test can see the server end it. */
+export interface HeldDtlsSession {
+  /** Resolves with the moment s_client exited: the server ended the session. */
+  readonly exited: Promise<number>;
+  end(): void;
+}
+
+/**
+ * `openssl s_client -dtls1_2` to the CoAP port with `args` (a certificate, or a PSK), held open
+ * once the handshake is done. The client learns nothing of its admission: the server decides
+ * it after the handshake, so a test reads that from the API.
+ */
+export async function holdDtlsSession(coapUrl: string, args: readonly string[]): Promise<HeldDtlsSession> {
+  const port = new URL(coapUrl.replace(/^coaps:/, 'https:')).port;
+  const child = spawn('openssl', ['s_client', '-dtls1_2', '-connect', `127.0.0.1:${port}`, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  const end = (): void => {
+    clearTimeout(killer);
+    child.kill('SIGKILL');
+  };
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+  const exited = new Promise<number>((resolve) => child.once('close', () => resolve(Date.now())));
+  const deadline = Date.now() + 10_000;
+  while (!/Cipher is/.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+  if (!/Cipher is/.test(out)) {
+    end();
+    throw new Error(`no DTLS session came up: ${out}`);
+  }
+  return { exited, end };
+}

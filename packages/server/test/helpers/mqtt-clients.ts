@@ -10,11 +10,15 @@ export interface ToolResult {
   readonly output: string;
 }
 
-/** mosquitto_pub / mosquitto_sub from Debian's mosquitto-clients, with the device's files. */
-export async function mosquitto(tool: 'mosquitto_pub' | 'mosquitto_sub', mqttUrl: string, serverCa: string, files: DeviceFiles, args: readonly string[]): Promise<ToolResult> {
+/**
+ * mosquitto_pub / mosquitto_sub from Debian's mosquitto-clients, with the device's files (none:
+ * no client certificate). `env` reaches the client's OpenSSL (OPENSSL_CONF).
+ */
+export async function mosquitto(tool: 'mosquitto_pub' | 'mosquitto_sub', mqttUrl: string, serverCa: string, files: DeviceFiles | undefined, args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<ToolResult> {
   const port = new URL(mqttUrl.replace('mqtts:', 'https:')).port;
+  const credentials = files ? ['--cert', files.cert, '--key', files.key] : [];
   try {
-    const { stdout, stderr } = await run(tool, ['-h', 'localhost', '-p', port, '--cafile', serverCa, '--cert', files.cert, '--key', files.key, ...args], { timeout: 15_000, encoding: 'utf8' });
+    const { stdout, stderr } = await run(tool, ['-h', 'localhost', '-p', port, '--cafile', serverCa, ...credentials, ...args], { timeout: 15_000, encoding: 'utf8', env: { ...process.env, ...env } });
     return { exit: 0, output: stdout + stderr };
   } catch (error) {
     const e = error as { code?: number; stdout?: string; stderr?: string };
