@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -7,9 +8,11 @@ import { ADMIN_KEY_FILE, MASTER_KEY_FILE, ROOT_CERT_FILE, ROOT_KEY_FILE } from '
 import { makeDevice, makeRoot } from '@fleetpki/test-support';
 import { apiRequest } from './helpers/api.js';
 import { base64 } from './helpers/base64.js';
-import { holdConnection } from './helpers/device-clients.js';
+import { holdConnection, writeDeviceFiles } from './helpers/device-clients.js';
+import { eventually } from './helpers/eventually.js';
 import { serveRefusal, spawnServe, type ServeProcess } from './helpers/serve-process.js';
 import { createTestStore, type TestStore } from './helpers/stores.js';
+import { COAP } from './helpers/transport-coap.js';
 
 const call = (url: string, key: string, method = 'GET', body?: unknown) => apiRequest(method, url, key, { json: body });
 
@@ -81,6 +84,51 @@ describe('two fleetpki serve processes on one PostgreSQL database', () => {
     const again = await holdConnection(second.gatewayUrl, serverCaPem, device.pem, device.keyPem);
     assert.equal(again.identity['code'], 'CA_DISABLED');
     again.end();
+  });
+
+  it('a certificate revoked through one server ends its mosquitto_sub subscription and its CoAP session held by the other within one second', async () => {
+    assert.equal((await call(`${first.url}/v1/projects`, key, 'POST', { name: 'Revoked', slug: 'revoked' })).status, 201);
+    const root = makeRoot('/CN=Revoking Fleet Root');
+    const ca = await call(`${first.url}/v1/projects/revoked/certificates`, key, 'POST', { certFile: base64(root.pem) });
+    assert.equal(ca.status, 201);
+    const dir = mkdtempSync(join(tmpdir(), 'fleetpki-revoked-'));
+    try {
+      const serverCaFile = join(dir, 'server-ca.pem');
+      writeFileSync(serverCaFile, readFileSync(join(store.dataDir, ROOT_CERT_FILE)));
+      const subscriber = makeDevice(root, '/O=revoked/CN=sub-1');
+      const subFiles = writeDeviceFiles(dir, 'sub-1', subscriber.pem, subscriber.keyPem);
+      const port = new URL(second.mqttUrl.replace('mqtts:', 'https:')).port;
+      // A real subscription on the second server, waiting for messages that never come (its
+      // debug lines unbuffered, so SUBACK is seen when it arrives).
+      const sub = spawn('stdbuf', ['-oL', 'mosquitto_sub', '-h', 'localhost', '-p', port, '--cafile', serverCaFile, '--cert', subFiles.cert, '--key', subFiles.key, '-i', 'sub-1', '-t', 'revoked/sub-1/#', '-d'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const exited = new Promise<number>((resolve) => sub.once('exit', () => resolve(Date.now())));
+      let output = '';
+      const subscribed = new Promise<void>((resolve) => {
+        const read = (chunk: Buffer) => ((output += chunk.toString('utf8')), /SUBACK/.test(output) && resolve());
+        sub.stdout.on('data', read);
+        sub.stderr.on('data', read);
+      });
+      await Promise.race([subscribed, new Promise((_, reject) => setTimeout(() => reject(new Error(`mosquitto_sub did not subscribe: ${output}`)), 10_000).unref())]);
+      const coapDevice = makeDevice(root, '/O=revoked/CN=coap-1');
+      const coapFiles = writeDeviceFiles(dir, 'coap-1', coapDevice.pem, coapDevice.keyPem);
+      const coapSession = await COAP.hold({ urls: { gatewayUrl: second.gatewayUrl, mqttUrl: second.mqttUrl, coapUrl: second.coapUrl }, serverCaFile }, coapFiles);
+      // Both are admitted (and their certificates in the inventory) before the revocation.
+      const listed = await eventually(
+        async () => (await call(`${first.url}/v1/projects/revoked/device-certificates`, key)).body.list as { fingerprintSha256: string; subject: string }[],
+        (list) => list.length === 2,
+      );
+      assert.equal(sub.exitCode, null, `mosquitto_sub is still subscribed before the revocation: ${output}`);
+      const since = Date.now();
+      const revoked = await call(`${first.url}/v1/projects/revoked/revocations`, key, 'POST', { certificates: listed.map((c) => ({ fingerprintSha256: c.fingerprintSha256 })), reason: 'keyCompromise' });
+      assert.equal(revoked.status, 200);
+      assert.equal(revoked.body.revoked, 2);
+      const subEndedAfter = await Promise.race([exited.then((at) => at - since), new Promise<number>((resolve) => setTimeout(() => resolve(Number.POSITIVE_INFINITY), 3000).unref())]);
+      assert.ok(subEndedAfter >= 0 && subEndedAfter <= 1000, `mosquitto_sub exited ${subEndedAfter} ms after the revocation: ${output}`);
+      assert.ok((await coapSession.closedAfter(since, 3000)) <= 1000);
+      sub.kill('SIGKILL');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses to start a server whose data directory holds a different platform root', async () => {

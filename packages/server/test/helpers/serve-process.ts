@@ -19,6 +19,9 @@ export interface ServeProcess {
   readonly url: string;
   /** The device gateway (HTTPS with client certificates). */
   readonly gatewayUrl: string;
+  /** MQTT over TLS and CoAP over DTLS, as the gateway's start announced them. */
+  readonly mqttUrl: string;
+  readonly coapUrl: string;
   readonly logs: LogLine[];
   readonly stderr: () => string;
   /** Sends a signal and waits for the exit. */
@@ -58,6 +61,8 @@ export function spawnServe(args: readonly string[], options: { env?: NodeJS.Proc
           child,
           url: entry['url'] as string,
           gatewayUrl: logs.find((l) => l.msg === 'device gateway listening')?.['url'] as string,
+          mqttUrl: logs.find((l) => l.msg === 'device gateway listening')?.['mqtt'] as string,
+          coapUrl: logs.find((l) => l.msg === 'device gateway listening')?.['coap'] as string,
           logs,
           stderr: () => stderr,
           stop(signal) {
