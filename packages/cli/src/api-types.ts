@@ -11,6 +11,7 @@ export type BundleResult = Schemas['BundleResult'];
 export type BundleUploadResult = Schemas['BundleUploadResult'];
 export type CaCertificate = Schemas['CaCertificate'];
 export type CaCertificateCreated = Schemas['CaCertificateCreated'];
+export type CaCrl = Schemas['CaCrl'];
 export type CertificateContent = Schemas['CertificateContent'];
 export type CertType = CaCertificate['certType'];
 export type Device = Schemas['Device'];

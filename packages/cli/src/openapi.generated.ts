@@ -1766,6 +1766,168 @@ export interface paths {
         readonly patch?: never;
         readonly trace?: never;
     };
+    readonly "/v1/projects/{projectId}/certificates/{caId}/crl": {
+        readonly parameters: {
+            readonly query?: never;
+            readonly header?: never;
+            readonly path?: never;
+            readonly cookie?: never;
+        };
+        /** The CRL in force for a CA certificate (JSON, or the CRL itself with ?format=pem|der) */
+        readonly get: {
+            readonly parameters: {
+                readonly query?: {
+                    readonly format?: "json" | "pem" | "der";
+                };
+                readonly header?: never;
+                readonly path: {
+                    /** @description the project slug */
+                    readonly projectId: string;
+                    readonly caId: string;
+                };
+                readonly cookie?: never;
+            };
+            readonly requestBody?: never;
+            readonly responses: {
+                /** @description the CRL in force */
+                readonly 200: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/json": components["schemas"]["CaCrl"];
+                        readonly "application/x-pem-file": string;
+                        readonly "application/pkix-crl": string;
+                    };
+                };
+                /** @description failure, with a stable code */
+                readonly 401: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description failure, with a stable code */
+                readonly 403: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description failure, with a stable code */
+                readonly 404: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        /** Put a CRL in force for a CA certificate: it must be that CA’s, complete, and newer than the one in force */
+        readonly put: {
+            readonly parameters: {
+                readonly query?: never;
+                readonly header?: never;
+                readonly path: {
+                    /** @description the project slug */
+                    readonly projectId: string;
+                    readonly caId: string;
+                };
+                readonly cookie?: never;
+            };
+            readonly requestBody: {
+                readonly content: {
+                    readonly "application/json": components["schemas"]["CaCrlUpload"];
+                };
+            };
+            readonly responses: {
+                /** @description the CRL now in force */
+                readonly 200: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/json": components["schemas"]["CaCrl"];
+                    };
+                };
+                /** @description failure, with a stable code */
+                readonly 400: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description failure, with a stable code */
+                readonly 401: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description failure, with a stable code */
+                readonly 403: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description failure, with a stable code */
+                readonly 404: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description failure, with a stable code */
+                readonly 409: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description failure, with a stable code */
+                readonly 413: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description failure, with a stable code */
+                readonly 422: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        readonly post?: never;
+        readonly delete?: never;
+        readonly options?: never;
+        readonly head?: never;
+        readonly patch?: never;
+        readonly trace?: never;
+    };
     readonly "/v1/audit": {
         readonly parameters: {
             readonly query?: never;
@@ -2759,6 +2921,21 @@ export interface components {
             readonly supersededAt: string | null;
             readonly firstSeenAt: string | null;
             readonly lastSeenAt: string | null;
+        };
+        readonly CaCrl: {
+            readonly caId: string;
+            /** @description cRLNumber, decimal */
+            readonly crlNumber: string;
+            readonly thisUpdate: string;
+            readonly nextUpdate: string | null;
+            readonly entryCount: number;
+            /** @description past its nextUpdate: its entries still apply; a newer CRL is due */
+            readonly stale: boolean;
+            readonly uploadedAt: string;
+        };
+        readonly CaCrlUpload: {
+            /** @description base64 of the CRL file, PEM or DER (as certFile is of a certificate) */
+            readonly crlFile: string;
         };
         readonly AuditEventPage: {
             readonly list: readonly components["schemas"]["AuditEvent"][];

@@ -18,8 +18,9 @@ export { decodeAuthorityKeyIdentifier, type Extension } from './extensions.js';
 export { fingerprintSha256, isCaCertificate, isSelfIssued, parseCertificate, serialHex, type Certificate } from './certificate.js';
 export { certificateContent, type CertificateContent } from './certificate-content.js';
 export { assertCsrSignature, createCsr, createCsrWithSigner, csrSignatureAlgorithmName, parseCsr, verifyCsrSignature, type CertificationRequest } from './csr.js';
-export { crlSignatureAlgorithmName, parseCrl, type CertificateRevocationList } from './crl.js';
+export { crlSignatureAlgorithmName, parseCrl, type CertificateRevocationList, type RevokedCertificate } from './crl.js';
 export { CRL_REASON_NAMES, crlReasonName, type CrlReasonName } from './crl-reason.js';
+export { crlEntryReasonOf, crlNumberOf, deltaCrlBaseOf } from './crl-fields.js';
 export { assertCertificateId, assertProjectSlug, deviceIdentityFromSubject, deviceSubject, isValidCertificateId, isValidProjectSlug, type DeviceIdentity } from './identity.js';
 export { assertDeviceCertificatePolicy, deviceIdentityFromCertificate } from './device-policy.js';
 export { validateDeviceCertificate, verifyDevicePath, type DevicePathInput, type DeviceValidationFailure, type DeviceValidationResult } from './device-validation.js';
@@ -35,6 +36,7 @@ export { SignatureCache } from './signature-cache.js';
 export { SerialNumberSource } from './serial-number.js';
 export { type ValidationOptions } from './path-checks.js';
 export { normalizeDnsName } from './dns-name.js';
+export { namesMatch } from './name-matching.js';
 export { parseIpAddress } from './ip-address.js';
 export { encodeCertsOnlyPkcs7 } from './certs-only-pkcs7.js';
 export {

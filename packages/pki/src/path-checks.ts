@@ -3,9 +3,8 @@ import { isSelfIssued, type Certificate } from './certificate.js';
 import type { CertificateRevocationList, RevokedCertificate } from './crl.js';
 import { CrlEntryIndex } from './crl-entry-index.js';
 import type { SignatureCache } from './signature-cache.js';
-import { integerBytes, readSingle } from './der/reader.js';
-import { Tag } from './der/tags.js';
 import { dnsNameMatches, normalizeDnsName } from './dns-name.js';
+import { crlEntryReasonOf, crlNumberOf, deltaCrlBaseOf } from './crl-fields.js';
 import { crlReasonName } from './crl-reason.js';
 import type { PkiErrorCode, PkiErrorContext } from './errors.js';
 import { decodeAuthorityInfoAccess, extendedKeyUsageAllows, UNDERSTOOD_EXTENSIONS } from './extensions.js';
@@ -244,23 +243,10 @@ function checkAny(cert: Certificate, isAnchor: boolean, time: Date, options: Val
  * verified and current. The CRL may be signed by any key of the issuer that this very path
  * vouches for (a CA's old and new keys across a self-issued rollover, §6.3.3 (f)).
  */
-/** An INTEGER extension value (cRLNumber, deltaCRLIndicator) as a bigint; they may be 20 octets. */
-function integerExtension(crl: CertificateRevocationList, oid: string): bigint | undefined {
-  const value = crl.extensions.find((e) => e.oid === oid)?.value;
-  if (!value) return undefined;
-  const bytes = integerBytes(readSingle(value, oid), oid);
-  return BigInt(`0x${bytes.toString('hex')}`);
-}
-
-/** CRLReason of an entry (RFC 5280 §5.3.1); removeFromCRL (8) is only meaningful in delta CRLs. */
+/** CRLReason values with a meaning of their own (RFC 5280 §5.3.1); removeFromCRL is only meaningful in delta CRLs. */
 const REMOVE_FROM_CRL = 8;
 const CERTIFICATE_HOLD = 6;
-function entryReason(entry: CertificateRevocationList['revoked'][number]): number | undefined {
-  const value = entry.extensions.find((e) => e.oid === Oid.crlReason)?.value;
-  if (!value) return undefined;
-  const el = readSingle(value, 'reasonCode');
-  return el.tag === Tag.ENUMERATED && el.contents.length === 1 ? (el.contents[0] as number) : undefined;
-}
+const entryReason = crlEntryReasonOf;
 
 /** Validated CRL-signing certificates outside the path for an issuer name (see ValidationOptions.searchCrlSigners). */
 export type CrlSignerLookup = (issuerName: DistinguishedName) => readonly Certificate[];
@@ -363,8 +349,8 @@ function checkRevocation(
     let base: bigint | undefined;
     try {
       scope = crlScope(cert, crl);
-      number = integerExtension(crl, Oid.crlNumber);
-      base = integerExtension(crl, Oid.deltaCrlIndicator);
+      number = crlNumberOf(crl);
+      base = deltaCrlBaseOf(crl);
     } catch (err) {
       return failure('CRL_INVALID', cert, `the CRL of ${describe(issuer)}: ${(err as Error).message}`);
     }

@@ -82,6 +82,17 @@ export const SERVICE_ERROR_CODES = [
   'SERIAL_NUMBER_INVALID',
   /** A fingerprint the project has neither seen at an authentication nor issued. */
   'DEVICE_CERTIFICATE_NOT_FOUND',
+  'CRL_FILE_INVALID_BASE64',
+  'CRL_UNPARSABLE',
+  /** The CRL names another issuer than the CA certificate it was uploaded for. */
+  'CRL_ISSUER_MISMATCH',
+  'CRL_SIGNATURE_INVALID',
+  'CRL_NUMBER_MISSING',
+  /** Delta CRLs (RFC 5280 §5.2.4) are not put in force: upload the complete CRL. */
+  'CRL_DELTA_UNSUPPORTED',
+  /** The CRL is not newer (by cRLNumber) than the one in force. */
+  'CRL_NOT_NEWER',
+  'CRL_NOT_FOUND',
   'INTERNAL_ERROR',
 ] as const;
 
@@ -161,6 +172,14 @@ export const SERVICE_ERROR_FACTS = {
   FINGERPRINT_INVALID: { index: 'number?' },
   SERIAL_NUMBER_INVALID: { index: 'number?' },
   DEVICE_CERTIFICATE_NOT_FOUND: { fingerprintSha256: 'string', index: 'number?' },
+  CRL_FILE_INVALID_BASE64: {},
+  CRL_UNPARSABLE: { pkiCode: 'string?' },
+  CRL_ISSUER_MISMATCH: { caId: 'string' },
+  CRL_SIGNATURE_INVALID: { caId: 'string' },
+  CRL_NUMBER_MISSING: { caId: 'string' },
+  CRL_DELTA_UNSUPPORTED: { caId: 'string' },
+  CRL_NOT_NEWER: { caId: 'string', crlNumber: 'string', inForce: 'string' },
+  CRL_NOT_FOUND: { caId: 'string' },
   INTERNAL_ERROR: { requestId: 'string' },
 } as const satisfies Readonly<Record<ServiceErrorCode, FactTable>>;
 

@@ -6,6 +6,7 @@ import type { BundleResult, BundleUploadResult, CaCertificate, CaCertificateCrea
 import { CliError } from '../cli-error.js';
 import { readInput } from '../file-io.js';
 import { renderRecord, renderTable, type Column } from '../render-table.js';
+import { registerCrlCommands } from './certificates-crl.js';
 import { registerRevokeCommands } from './certificates-revoke.js';
 
 type ProjectFlags = ApiFlags & { project: string };
@@ -143,4 +144,5 @@ export function registerCertificatesCommands(program: Command): void {
     note(`deleted CA certificate ${id} from project ${flags.project}`);
   });
   registerRevokeCommands(certificates, withProject);
+  registerCrlCommands(certificates, withProject);
 }

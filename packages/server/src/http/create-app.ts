@@ -14,6 +14,7 @@ import { validationFailure } from './validation-failure.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { revocationRoutes } from './routes/revocations.js';
 import { deviceCertificateRoutes } from './routes/device-certificates.js';
+import { caCrlRoutes } from './routes/ca-crls.js';
 import { auditRoutes } from './routes/audit.js';
 import { certificateRoutes } from './routes/certificates.js';
 import { consoleRoutes } from './console-static.js';
@@ -30,6 +31,8 @@ import { serverCaRoutes } from './routes/server-ca.js';
 export const MAX_BODY_BYTES = 1024 * 1024;
 /** A revocation request names up to 10,000 certificates (20-octet serials under a CA id take ~100 bytes each). */
 export const MAX_REVOCATION_BODY_BYTES = 2 * MAX_BODY_BYTES;
+/** A CRL of 100,000 entries is about 4 MB of DER, over 5 MB in base64 JSON. */
+export const MAX_CRL_BODY_BYTES = 16 * MAX_BODY_BYTES;
 
 export interface AppOptions {
   readonly deps: PkiDeps;
@@ -61,7 +64,13 @@ export function createManagementApp(options: AppOptions): OpenAPIHono<AppEnv> {
   const bodyLimitOf = (maxSize: number) => bodyLimit({ maxSize, onError: (c) => problemResponse(c, bodyTooLarge(maxSize)) });
   const defaultLimit = bodyLimitOf(MAX_BODY_BYTES);
   const revocationLimit = bodyLimitOf(MAX_REVOCATION_BODY_BYTES);
-  app.use('/v1/*', (c, next) => (/^\/v1\/projects\/[^/]+\/revocations$/.test(c.req.path) ? revocationLimit(c, next) : defaultLimit(c, next)));
+  const crlLimit = bodyLimitOf(MAX_CRL_BODY_BYTES);
+  // Revocation requests (10,000 entries) and CRLs (100,000 entries, in base64) are larger than the rest.
+  app.use('/v1/*', (c, next) => {
+    if (/^\/v1\/projects\/[^/]+\/revocations$/.test(c.req.path)) return revocationLimit(c, next);
+    if (/^\/v1\/projects\/[^/]+\/certificates\/[^/]+\/crl$/.test(c.req.path)) return crlLimit(c, next);
+    return defaultLimit(c, next);
+  });
   // A JSON body is read here, once, as the fast path reads it: UTF-8 (hono's reader would replace
   // bad bytes with U+FFFD and store that), then JSON, each refused with one code and one wording.
   app.use('/v1/*', async (c, next) => {
@@ -82,6 +91,7 @@ export function createManagementApp(options: AppOptions): OpenAPIHono<AppEnv> {
   apiKeyRoutes(deps, app);
   revocationRoutes(deps, app);
   deviceCertificateRoutes(deps, app);
+  caCrlRoutes(deps, app);
   auditRoutes(deps, app);
   pkiRoutes(deps, app);
   serverCaRoutes(options.platformRoot, app);

@@ -278,3 +278,19 @@ export const DeviceCertificateQuerySchema = PageQuery.extend({
   expiresBefore: safeText(64).optional().openapi({ description: 'ISO 8601: only certificates ending before it' }),
   expiresAfter: safeText(64).optional().openapi({ description: 'ISO 8601: only certificates ending after it' }),
 });
+
+export const CaCrlSchema = z
+  .object({
+    caId: z.string(),
+    crlNumber: z.string().openapi({ description: 'cRLNumber, decimal' }),
+    thisUpdate: z.string(),
+    nextUpdate: z.string().nullable(),
+    entryCount: z.number().int(),
+    stale: z.boolean().openapi({ description: 'past its nextUpdate: its entries still apply; a newer CRL is due' }),
+    uploadedAt: z.string(),
+  })
+  .openapi('CaCrl');
+export const CaCrlUpload = z
+  .object({ crlFile: z.string().max(16 * 1024 * 1024).openapi({ description: 'base64 of the CRL file, PEM or DER (as certFile is of a certificate)' }) })
+  .strict()
+  .openapi('CaCrlUpload');

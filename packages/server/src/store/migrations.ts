@@ -229,6 +229,19 @@ export function migrations(dialect: StoreDialect): Record<string, Migration> {
           .addUniqueConstraint('revocations_serial', ['project_id', 'ca_id', 'serial_number'])
           .execute();
         await db.schema.createIndex('revocations_listing').on('revocations').columns(['project_id', 'revoked_at']).execute();
+        // The CRL in force for an uploaded CA certificate: its entries are revocations too.
+        await db.schema
+          .createTable('ca_crls')
+          .addColumn('project_id', 'text', (c) => c.notNull().references('projects.id').onDelete('cascade'))
+          .addColumn('ca_id', 'text', (c) => c.notNull().references('ca_certificates.id').onDelete('cascade'))
+          .addColumn('der', sql.raw(blob), (c) => c.notNull())
+          .addColumn('crl_number', 'text', (c) => c.notNull())
+          .addColumn('this_update', 'text', (c) => c.notNull())
+          .addColumn('next_update', 'text')
+          .addColumn('entry_count', 'integer', (c) => c.notNull())
+          .addColumn('uploaded_at', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('ca_crls_pk', ['project_id', 'ca_id'])
+          .execute();
       },
     },
   };

@@ -18,6 +18,7 @@ export interface Database {
   device_credentials: DeviceCredentialsTable;
   device_certificates: DeviceCertificatesTable;
   revocations: RevocationsTable;
+  ca_crls: CaCrlsTable;
 }
 
 /** A device's pre-shared key for CoAP/DTLS (migration 0005); the key is sealed (platform/master-key.ts). */
@@ -183,6 +184,19 @@ export interface RevocationsTable {
   reason: string;
   revoked_at: string;
   actor: string;
+}
+
+/** The CRL in force for an uploaded CA certificate (migration 0007). */
+export interface CaCrlsTable {
+  project_id: string;
+  ca_id: string;
+  der: Buffer;
+  /** cRLNumber in decimal (it may be 20 octets: more than a JavaScript number holds). */
+  crl_number: string;
+  this_update: string;
+  next_update: string | null;
+  entry_count: number;
+  uploaded_at: string;
 }
 
 /** A certificate ID taken by a batch-token enrollment (migration 0006): one per project and ID. */

@@ -2,6 +2,7 @@
 // seen or not), and every server's in-memory view of them that the identity room probes.
 // This file is the only door gateway/ and http/ may use (npm run lint enforces it).
 
+export { getCaCrl, uploadCaCrl, type CaCrl } from './ca-crls.js';
 export { CRL_REASON_OF, REVOCATION_REASONS, type RevocationReason } from './revocation-reasons.js';
 export { RevocationSets, ProjectRevocations, type PathMember, type RevocationFact, type RevokedMember } from './revocation-sets.js';
 export { listRevocations, MAX_REVOCATIONS_PER_REQUEST, revokeCertificates, type Revocation, type RevocationOutcome, type RevocationQuery, type RevocationRequest, type RevocationResult, type RevocationTarget } from './revocations.js';

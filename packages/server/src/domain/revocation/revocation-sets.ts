@@ -1,12 +1,17 @@
 import type { Kysely } from 'kysely';
 import { LruMap } from '../../lru-map.js';
 import type { Database } from '../../store/schema.js';
+import { crlReasonName, type CrlReasonName } from '@fleetpki/pki';
+import { crlEntries } from './ca-crls.js';
 import type { RevocationReason } from './revocation-reasons.js';
+import { serialNumberText } from './serial-number-text.js';
 
-/** What a revocation says: why, and since when. */
+/** What a revocation says: why (an RFC 5280 reason name), since when, and who said it. */
 export interface RevocationFact {
-  readonly reason: RevocationReason;
+  readonly reason: RevocationReason | CrlReasonName;
   readonly revokedAt: string;
+  /** `api`: a revocation made here; `crl`: an entry of the CRL in force for an uploaded CA. */
+  readonly source: 'api' | 'crl';
 }
 
 /** A certificate of a validated path (anchor excepted), as revocation lookups name it. */
@@ -87,11 +92,21 @@ export class RevocationSets {
   }
 
   private async load(projectId: string, generation: number): Promise<ProjectRevocations> {
-    const rows = await this.db.selectFrom('revocations').select(['fingerprint_sha256', 'ca_id', 'serial_number', 'reason', 'revoked_at']).where('project_id', '=', projectId).execute();
+    const [rows, crls] = await Promise.all([
+      this.db.selectFrom('revocations').select(['fingerprint_sha256', 'ca_id', 'serial_number', 'reason', 'revoked_at']).where('project_id', '=', projectId).execute(),
+      this.db.selectFrom('ca_crls').select(['ca_id', 'der']).where('project_id', '=', projectId).execute(),
+    ]);
     const byFingerprint = new Map<string, RevocationFact>();
     const bySerial = new Map<string, RevocationFact>();
+    // A CRL's entries first: a revocation made here (its own reason and date) overrides one listed.
+    for (const crl of crls) {
+      for (const entry of crlEntries(crl.der)) {
+        const reason = (entry.reason === undefined ? undefined : crlReasonName(entry.reason)) ?? 'unspecified';
+        bySerial.set(serialKey(crl.ca_id, serialNumberText(entry.serialNumber)), { reason, revokedAt: entry.revocationDate.toISOString(), source: 'crl' });
+      }
+    }
     for (const row of rows) {
-      const fact: RevocationFact = { reason: row.reason as RevocationReason, revokedAt: row.revoked_at };
+      const fact: RevocationFact = { reason: row.reason as RevocationReason, revokedAt: row.revoked_at, source: 'api' };
       if (row.fingerprint_sha256 !== null) byFingerprint.set(row.fingerprint_sha256, fact);
       if (row.ca_id !== null && row.serial_number !== null) bySerial.set(serialKey(row.ca_id, row.serial_number), fact);
     }
