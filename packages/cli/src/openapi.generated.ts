@@ -1766,6 +1766,86 @@ export interface paths {
         readonly patch?: never;
         readonly trace?: never;
     };
+    readonly "/v1/projects/{projectId}/certificates/{caId}/devices": {
+        readonly parameters: {
+            readonly query?: never;
+            readonly header?: never;
+            readonly path?: never;
+            readonly cookie?: never;
+        };
+        /** The devices a CA certificate’s disable, delete or CRL would cut (their latest accepted certificate chains to it), with counts */
+        readonly get: {
+            readonly parameters: {
+                readonly query?: {
+                    /** @description page number, from 0 */
+                    readonly page?: number | null;
+                    readonly perPage?: number;
+                };
+                readonly header?: never;
+                readonly path: {
+                    /** @description the project slug */
+                    readonly projectId: string;
+                    readonly caId: string;
+                };
+                readonly cookie?: never;
+            };
+            readonly requestBody?: never;
+            readonly responses: {
+                /** @description the counts and a page of devices */
+                readonly 200: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/json": components["schemas"]["CaBlastRadius"];
+                    };
+                };
+                /** @description failure, with a stable code */
+                readonly 400: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description failure, with a stable code */
+                readonly 401: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description failure, with a stable code */
+                readonly 403: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description failure, with a stable code */
+                readonly 404: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        readonly put?: never;
+        readonly post?: never;
+        readonly delete?: never;
+        readonly options?: never;
+        readonly head?: never;
+        readonly patch?: never;
+        readonly trace?: never;
+    };
     readonly "/v1/projects/{projectId}/certificates/{caId}/crl": {
         readonly parameters: {
             readonly query?: never;
@@ -2920,6 +3000,27 @@ export interface components {
             readonly revocationReason: string | null;
             readonly supersededAt: string | null;
             readonly firstSeenAt: string | null;
+            readonly lastSeenAt: string | null;
+        };
+        readonly CaBlastRadius: {
+            readonly caId: string;
+            /** @description devices whose latest accepted certificate chains to the CA */
+            readonly deviceCount: number;
+            /** @description active inventory certificates that chain to it */
+            readonly certificateCount: number;
+            readonly devices: components["schemas"]["AffectedDevicePage"];
+        };
+        readonly AffectedDevicePage: {
+            readonly list: readonly components["schemas"]["AffectedDevice"][];
+            readonly page: number;
+            readonly perPage: number;
+            readonly total: number;
+        };
+        readonly AffectedDevice: {
+            readonly deviceId: string;
+            readonly name: string;
+            readonly certificateId: string | null;
+            readonly fingerprintSha256: string;
             readonly lastSeenAt: string | null;
         };
         readonly CaCrl: {

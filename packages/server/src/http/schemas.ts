@@ -294,3 +294,15 @@ export const CaCrlUpload = z
   .object({ crlFile: z.string().max(16 * 1024 * 1024).openapi({ description: 'base64 of the CRL file, PEM or DER (as certFile is of a certificate)' }) })
   .strict()
   .openapi('CaCrlUpload');
+
+export const AffectedDeviceSchema = z
+  .object({ deviceId: z.string(), name: z.string(), certificateId: z.string().nullable(), fingerprintSha256: z.string(), lastSeenAt: z.string().nullable() })
+  .openapi('AffectedDevice');
+export const CaBlastRadiusSchema = z
+  .object({
+    caId: z.string(),
+    deviceCount: z.number().int().openapi({ description: 'devices whose latest accepted certificate chains to the CA' }),
+    certificateCount: z.number().int().openapi({ description: 'active inventory certificates that chain to it' }),
+    devices: pageOf(AffectedDeviceSchema, 'AffectedDevicePage'),
+  })
+  .openapi('CaBlastRadius');

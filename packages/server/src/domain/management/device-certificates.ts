@@ -1,6 +1,6 @@
 import type { DeviceCertificatesTable, ProjectRow } from '../../store/schema.js';
 import { ServiceError } from '../../service-error.js';
-import { fetchPage, type Page, type PageRequest } from '../shared/pagination.js';
+import { fetchPage, offsetOf, type Page, type PageRequest } from '../shared/pagination.js';
 import type { ServiceDeps } from '../shared/service-deps.js';
 import { getDevice } from './devices.js';
 
@@ -77,4 +77,65 @@ export async function getDeviceCertificate(deps: ServiceDeps, project: ProjectRo
   const row = await deps.db.selectFrom('device_certificates').selectAll().where('project_id', '=', project.id).where('fingerprint_sha256', '=', normalized).executeTakeFirst();
   if (!row) throw new ServiceError('DEVICE_CERTIFICATE_NOT_FOUND', `project ${project.slug} has no device certificate with this fingerprint`, { fingerprintSha256: normalized });
   return view(row);
+}
+
+/** A device a CA certificate's change would cut: its latest accepted certificate's path ends at that CA. */
+export interface AffectedDevice {
+  readonly deviceId: string;
+  readonly name: string;
+  readonly certificateId: string | null;
+  readonly fingerprintSha256: string;
+  readonly lastSeenAt: string | null;
+}
+
+export interface CaBlastRadius {
+  readonly caId: string;
+  /** Devices whose latest accepted certificate chains to the CA (disabling, deleting or a CRL would cut them). */
+  readonly deviceCount: number;
+  /** Active certificates in the inventory that chain to it, of any device. */
+  readonly certificateCount: number;
+  readonly devices: Page<AffectedDevice>;
+}
+
+/**
+ * DESIGN §8 (issue 16, 4): who a CA certificate's disable, delete or CRL would cut, before the
+ * operator confirms — each device counted once, by the latest certificate it was accepted with.
+ */
+export async function caBlastRadius(deps: ServiceDeps, project: ProjectRow, caId: string, request: PageRequest): Promise<CaBlastRadius> {
+  const ca = await deps.db.selectFrom('ca_certificates').select('id').where('project_id', '=', project.id).where('id', '=', caId).executeTakeFirst();
+  if (!ca) throw new ServiceError('CA_NOT_FOUND', `no CA certificate ${caId} in project ${project.slug}`, { certificateId: caId });
+  const latest = deps.db
+    .selectFrom('device_certificates as dc')
+    .innerJoin('devices as d', 'd.id', 'dc.device_id')
+    .where('dc.project_id', '=', project.id)
+    .where('dc.ca_id', '=', caId)
+    .where('dc.status', '=', 'active')
+    .where(({ eb, selectFrom }) =>
+      eb(
+        'dc.last_seen_at',
+        '=',
+        selectFrom('device_certificates as newer')
+          .select(({ fn }) => fn.max('newer.last_seen_at').as('latest'))
+          .whereRef('newer.project_id', '=', 'dc.project_id')
+          .whereRef('newer.device_id', '=', 'dc.device_id'),
+      ),
+    );
+  const [rows, total, certificates] = await Promise.all([
+    latest
+      .select(['dc.device_id as deviceId', 'd.name as name', 'd.certificate_id as certificateId', 'dc.fingerprint_sha256 as fingerprintSha256', 'dc.last_seen_at as lastSeenAt'])
+      .orderBy('d.name')
+      .orderBy('dc.fingerprint_sha256')
+      .limit(request.perPage)
+      .offset(offsetOf(request))
+      .execute(),
+    latest.select(({ fn }) => fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+    deps.db.selectFrom('device_certificates').select(({ fn }) => fn.countAll<number>().as('n')).where('project_id', '=', project.id).where('ca_id', '=', caId).where('status', '=', 'active').executeTakeFirstOrThrow(),
+  ]);
+  const devices: Page<AffectedDevice> = {
+    list: rows.map((row) => ({ deviceId: row.deviceId as string, name: row.name, certificateId: row.certificateId, fingerprintSha256: row.fingerprintSha256, lastSeenAt: row.lastSeenAt })),
+    page: request.page,
+    perPage: request.perPage,
+    total: Number(total.n),
+  };
+  return { caId, deviceCount: devices.total, certificateCount: Number(certificates.n), devices };
 }

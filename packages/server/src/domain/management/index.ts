@@ -5,6 +5,6 @@
 export { authenticate, createProjectApiKey, ensureAdminKey, listProjectApiKeys, revokeAdminKeys, revokeProjectApiKey } from './api-keys.js';
 export { createPskCredential, listDeviceCredentials } from './device-credentials.js';
 export { createDevice, deleteDevice, getDevice, listDevices, updateDevice } from './devices.js';
-export { getDeviceCertificate, listDeviceCertificates, type DeviceCertificate, type DeviceCertificateQuery } from './device-certificates.js';
+export { caBlastRadius, getDeviceCertificate, listDeviceCertificates, type AffectedDevice, type CaBlastRadius, type DeviceCertificate, type DeviceCertificateQuery } from './device-certificates.js';
 export { authenticateForProject } from './key-and-project.js';
 export { createProject, deleteProject, listProjects, projectForPrincipal, projectView, updateProject } from './projects.js';

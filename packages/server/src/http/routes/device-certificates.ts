@@ -1,9 +1,9 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
-import { getDeviceCertificate, listDeviceCertificates, projectForPrincipal } from '../../domain/management/index.js';
+import { caBlastRadius, getDeviceCertificate, listDeviceCertificates, projectForPrincipal } from '../../domain/management/index.js';
 import type { ServiceDeps } from '../../domain/shared/index.js';
 import type { AppEnv } from '../app-env.js';
 import { jsonResponse } from '../route-helpers.js';
-import { DeviceCertificatePage, DeviceCertificateQuerySchema, DeviceCertificateSchema, pathParam, problemResponses, ProjectIdParam, SECURITY } from '../schemas.js';
+import { CaBlastRadiusSchema, DeviceCertificatePage, DeviceCertificateQuerySchema, DeviceCertificateSchema, PageQuery, pathParam, problemResponses, ProjectIdParam, SECURITY } from '../schemas.js';
 
 /** DESIGN §8: the inventory of device certificates, per project and per device. */
 export function deviceCertificateRoutes(deps: ServiceDeps, app: OpenAPIHono<AppEnv>): void {
@@ -52,6 +52,22 @@ export function deviceCertificateRoutes(deps: ServiceDeps, app: OpenAPIHono<AppE
       const { projectId, deviceId } = c.req.valid('param');
       const project = await projectForPrincipal(deps, c.var.principal, projectId);
       return c.json(await listDeviceCertificates(deps, project, c.req.valid('query'), deviceId), 200);
+    },
+  );
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/projects/{projectId}/certificates/{caId}/devices',
+      tags: ['certificates'],
+      summary: 'The devices a CA certificate’s disable, delete or CRL would cut (their latest accepted certificate chains to it), with counts',
+      security: SECURITY,
+      request: { params: ProjectIdParam.extend({ caId: pathParam('caId') }), query: PageQuery },
+      responses: { 200: jsonResponse(CaBlastRadiusSchema, 'the counts and a page of devices'), ...problemResponses(400, 401, 403, 404) },
+    }),
+    async (c) => {
+      const { projectId, caId } = c.req.valid('param');
+      const project = await projectForPrincipal(deps, c.var.principal, projectId);
+      return c.json(await caBlastRadius(deps, project, caId, c.req.valid('query')), 200);
     },
   );
 }
