@@ -11,30 +11,31 @@ export type CertificateProfile =
   /** A TLS server (the platform's gateway): serverAuth, and the names devices connect to. */
   | { readonly kind: 'server'; readonly dnsNames: readonly string[]; readonly ipAddresses: readonly Buffer[] };
 
-function extension(id: string, critical: boolean, value: Buffer): Buffer {
+/** One Extension (RFC 5280 §4.1): its OID, criticality when true, and the value's DER in an OCTET STRING. */
+export function extensionDer(id: string, critical: boolean, value: Buffer): Buffer {
   return critical ? sequence([oid(id), booleanTrue(), octetString(value)]) : sequence([oid(id), octetString(value)]);
 }
 
 // Constant extensions, encoded once.
-const DEVICE_BASIC_CONSTRAINTS = extension(Oid.basicConstraints, true, sequence([]));
-const DEVICE_KEY_USAGE_EC = extension(Oid.keyUsage, true, namedBits([0]));
+const DEVICE_BASIC_CONSTRAINTS = extensionDer(Oid.basicConstraints, true, sequence([]));
+const DEVICE_KEY_USAGE_EC = extensionDer(Oid.keyUsage, true, namedBits([0]));
 // RSA keys may also do RSA key transport in TLS 1.2, hence keyEncipherment (as step-ca does).
-const DEVICE_KEY_USAGE_RSA = extension(Oid.keyUsage, true, namedBits([0, 2]));
-const CLIENT_AUTH_EKU = extension(Oid.extKeyUsage, false, sequence([oid(Oid.clientAuth)]));
-const SERVER_AUTH_EKU = extension(Oid.extKeyUsage, false, sequence([oid(Oid.serverAuth)]));
-const CA_KEY_USAGE = extension(Oid.keyUsage, true, namedBits([5, 6]));
+const DEVICE_KEY_USAGE_RSA = extensionDer(Oid.keyUsage, true, namedBits([0, 2]));
+const CLIENT_AUTH_EKU = extensionDer(Oid.extKeyUsage, false, sequence([oid(Oid.clientAuth)]));
+const SERVER_AUTH_EKU = extensionDer(Oid.extKeyUsage, false, sequence([oid(Oid.serverAuth)]));
+const CA_KEY_USAGE = extensionDer(Oid.keyUsage, true, namedBits([5, 6]));
 
 function caBasicConstraints(pathLen: number | undefined): Buffer {
   const fields = [booleanTrue()];
   if (pathLen !== undefined) fields.push(smallInteger(pathLen));
-  return extension(Oid.basicConstraints, true, sequence(fields));
+  return extensionDer(Oid.basicConstraints, true, sequence(fields));
 }
 
 // RFC 5280 §4.2.1.6: dNSName [2] IA5String, iPAddress [7] OCTET STRING. Subscriber names live
 // only here (CA/B BR 7.1.4.3 keeps the CN out of name matching), so this extension is required.
 function subjectAltNames(profile: { readonly dnsNames: readonly string[]; readonly ipAddresses: readonly Buffer[] }): Buffer {
   const names = [...profile.dnsNames.map((name) => tlv(0x82, Buffer.from(name, 'ascii'))), ...profile.ipAddresses.map((ip) => tlv(0x87, ip))];
-  return extension(Oid.subjectAltName, false, sequence(names));
+  return extensionDer(Oid.subjectAltName, false, sequence(names));
 }
 
 /** RFC 5280 §4.2.1.2 method (1): SHA-1 of the subjectPublicKey BIT STRING value. */
@@ -43,11 +44,11 @@ export function keyIdentifier(subjectPublicKey: Buffer): Buffer {
 }
 
 export function subjectKeyIdentifierExtension(keyId: Buffer): Buffer {
-  return extension(Oid.subjectKeyIdentifier, false, octetString(keyId));
+  return extensionDer(Oid.subjectKeyIdentifier, false, octetString(keyId));
 }
 
 export function authorityKeyIdentifierExtension(keyId: Buffer): Buffer {
-  return extension(Oid.authorityKeyIdentifier, false, sequence([tlv(0x80, keyId)]));
+  return extensionDer(Oid.authorityKeyIdentifier, false, sequence([tlv(0x80, keyId)]));
 }
 
 /**

@@ -21,6 +21,8 @@ export { assertCsrSignature, createCsr, createCsrWithSigner, csrSignatureAlgorit
 export { crlSignatureAlgorithmName, parseCrl, type CertificateRevocationList, type RevokedCertificate } from './crl.js';
 export { CRL_REASON_NAMES, crlReasonName, type CrlReasonName } from './crl-reason.js';
 export { crlEntryReasonOf, crlNumberOf, deltaCrlBaseOf } from './crl-fields.js';
+export { buildCrl, type CrlEntryInput, type CrlInput } from './crl-builder.js';
+export { buildOcspResponse, MAX_OCSP_REQUESTS, OCSP_OIDS, ocspErrorResponse, parseOcspRequest, type OcspCertId, type OcspCertStatus, type OcspErrorStatus, type OcspRequest, type OcspSingleResponse } from './ocsp.js';
 export { assertCertificateId, assertProjectSlug, deviceIdentityFromSubject, deviceSubject, isValidCertificateId, isValidProjectSlug, type DeviceIdentity } from './identity.js';
 export { assertDeviceCertificatePolicy, deviceIdentityFromCertificate } from './device-policy.js';
 export { validateDeviceCertificate, verifyDevicePath, type DevicePathInput, type DeviceValidationFailure, type DeviceValidationResult } from './device-validation.js';

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, describe, it } from 'node:test';
-import { csrFor, makeDevice, makeRoot, newKey, opensslCrl, T0, tempDir } from '@fleetpki/test-support';
+import { csrFor, makeDevice, makeRoot, newKey, openssl, opensslCrl, T0, tempDir } from '@fleetpki/test-support';
 import { readerOver, readSingle } from '../src/der/reader.js';
-import { decodeObjects, decodePem, encodePem, isPkiError, isPkiErrorCode, parseCertificate, parseCrl, parseCsr, parseName, parseSubjectPublicKeyInfo, privateKeyFromDer, sniffPrivateKeyFormat, spkiDer } from '../src/index.js';
+import { decodeObjects, decodePem, encodePem, isPkiError, isPkiErrorCode, parseCertificate, parseCrl, parseCsr, parseName, parseOcspRequest, parseSubjectPublicKeyInfo, privateKeyFromDer, sniffPrivateKeyFormat, spkiDer } from '../src/index.js';
 
 /**
  * Bounded fuzzing of the core's parsers (CI): mutations of real objects — certificates, a CSR,
@@ -74,6 +74,9 @@ describe('parsers of @fleetpki/pki under bounded fuzzing', () => {
   tmp.write('device.pem', device.pem);
   const crl = opensslCrl(tmp, { caCert: 'root.pem', caKey: 'root.key.pem', revoke: ['device.pem'], out: 'root.crl', lifetime: { days: 1 } });
   const crlDer = decodePem(crl)[0]?.der as Buffer;
+  // An OCSP request as openssl writes one (with a nonce), for the responder's parser.
+  openssl(['ocsp', '-issuer', 'root.pem', '-cert', 'device.pem', '-reqout', 'ocsp.req', '-nonce'], tmp.dir);
+  const ocspRequest = tmp.read('ocsp.req');
   const ecKey = newKey();
   const rsaKey = newKey({ kind: 'rsa', bits: 2048 });
   const keys = [ecKey.export({ type: 'sec1', format: 'der' }), ecKey.export({ type: 'pkcs8', format: 'der' }), rsaKey.export({ type: 'pkcs1', format: 'der' })];
@@ -84,6 +87,7 @@ describe('parsers of @fleetpki/pki under bounded fuzzing', () => {
     { name: 'certificate', corpus: [device.der, root.der], parse: (input) => parseCertificate(input) },
     { name: 'CSR', corpus: [csr.der], parse: (input) => parseCsr(input) },
     { name: 'CRL', corpus: [crlDer], parse: (input) => parseCrl(input) },
+    { name: 'OCSP request', corpus: [ocspRequest], parse: (input) => parseOcspRequest(input) },
     { name: 'SubjectPublicKeyInfo', corpus: [spkiDer(ecKey), spkiDer(rsaKey)], parse: (input) => parseSubjectPublicKeyInfo(input, 'fuzz') },
     { name: 'private key (SEC1, PKCS#8, PKCS#1)', corpus: keys, parse: (input) => privateKeyFromDer(input, sniffPrivateKeyFormat(input) ?? 'sec1') },
     { name: 'name', corpus: [device.cert.subject.der, root.cert.subject.der], parse: (input) => parseName(readSingle(input, 'name'), 'name') },

@@ -15,6 +15,8 @@ import { apiKeyRoutes } from './routes/api-keys.js';
 import { revocationRoutes } from './routes/revocations.js';
 import { deviceCertificateRoutes } from './routes/device-certificates.js';
 import { caCrlRoutes } from './routes/ca-crls.js';
+import { pkiPublicationRoutes } from './routes/pki-publication.js';
+import { ManagedCaPublication } from '../domain/revocation/index.js';
 import { auditRoutes } from './routes/audit.js';
 import { certificateRoutes } from './routes/certificates.js';
 import { consoleRoutes } from './console-static.js';
@@ -94,6 +96,7 @@ export function createManagementApp(options: AppOptions): OpenAPIHono<AppEnv> {
   caCrlRoutes(deps, app);
   auditRoutes(deps, app);
   pkiRoutes(deps, app);
+  pkiPublicationRoutes(new ManagedCaPublication(deps), app);
   serverCaRoutes(options.platformRoot, app);
   app.doc('/openapi.json', {
     openapi: '3.0.3',

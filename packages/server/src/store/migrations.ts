@@ -242,6 +242,20 @@ export function migrations(dialect: StoreDialect): Record<string, Migration> {
           .addColumn('uploaded_at', 'text', (c) => c.notNull())
           .addPrimaryKeyConstraint('ca_crls_pk', ['project_id', 'ca_id'])
           .execute();
+        // OCSP asks a managed CA about a serial: one probe.
+        await db.schema.createIndex('issued_certificates_serial').on('issued_certificates').columns(['managed_ca_id', 'serial']).execute();
+        // The CRL each managed CA publishes, re-signed when the project's revocations change or
+        // half its validity has passed; its number only grows, across servers.
+        await db.schema
+          .createTable('managed_ca_crls')
+          .addColumn('ca_id', 'text', (c) => c.primaryKey().references('managed_cas.id').onDelete('cascade'))
+          .addColumn('project_id', 'text', (c) => c.notNull().references('projects.id').onDelete('cascade'))
+          .addColumn('crl_number', 'text', (c) => c.notNull())
+          .addColumn('der', sql.raw(blob), (c) => c.notNull())
+          .addColumn('this_update', 'text', (c) => c.notNull())
+          .addColumn('next_update', 'text', (c) => c.notNull())
+          .addColumn('revocation_generation', 'integer', (c) => c.notNull())
+          .execute();
       },
     },
   };

@@ -19,6 +19,7 @@ export interface Database {
   device_certificates: DeviceCertificatesTable;
   revocations: RevocationsTable;
   ca_crls: CaCrlsTable;
+  managed_ca_crls: ManagedCaCrlsTable;
 }
 
 /** A device's pre-shared key for CoAP/DTLS (migration 0005); the key is sealed (platform/master-key.ts). */
@@ -197,6 +198,19 @@ export interface CaCrlsTable {
   next_update: string | null;
   entry_count: number;
   uploaded_at: string;
+}
+
+/** The CRL a managed CA publishes (migration 0007). */
+export interface ManagedCaCrlsTable {
+  ca_id: string;
+  project_id: string;
+  /** Zero-padded decimal (49 digits): text order is number order. */
+  crl_number: string;
+  der: Buffer;
+  this_update: string;
+  next_update: string;
+  /** The project's revocation_generation the CRL was signed under. */
+  revocation_generation: number;
 }
 
 /** A certificate ID taken by a batch-token enrollment (migration 0006): one per project and ID. */

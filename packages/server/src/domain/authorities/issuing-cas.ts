@@ -30,6 +30,8 @@ export const MAX_CACHED_ISSUING_CAS = 10_000;
  */
 export class IssuingCaCache {
   private readonly entries = new LruMap<string, IssuingCa>(MAX_CACHED_ISSUING_CAS);
+  /** Signers by managed CA id, for what any active CA (not only the newest) signs: its CRL and OCSP answers. */
+  private readonly byId = new LruMap<string, { readonly activatedAt: string | null; readonly signer: CertificateSigner }>(MAX_CACHED_ISSUING_CAS);
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -66,6 +68,22 @@ export class IssuingCaCache {
     };
     this.entries.set(project.id, entry);
     return entry;
+  }
+
+  /** An active managed CA by id, with its project and signer; undefined when there is none (or it is pending). */
+  async managedCa(caId: string): Promise<{ readonly row: ManagedCasTable; readonly signer: CertificateSigner } | undefined> {
+    const row = await this.db.selectFrom('managed_cas').selectAll().where('id', '=', caId).where('status', '=', 'active').executeTakeFirst();
+    if (!row) return undefined;
+    const cached = this.byId.get(caId);
+    if (cached && cached.activatedAt === row.activated_at) return { row, signer: cached.signer };
+    const signer = this.open(row);
+    this.byId.set(caId, { activatedAt: row.activated_at, signer });
+    return { row, signer };
+  }
+
+  /** Every active managed CA, for matching an OCSP request's issuer hashes. */
+  async activeManagedCas(): Promise<ManagedCasTable[]> {
+    return this.db.selectFrom('managed_cas').selectAll().where('status', '=', 'active').execute();
   }
 
   private open(row: ManagedCasTable): CertificateSigner {

@@ -20,6 +20,11 @@ export interface CertificateSigner {
   /** The CA certificate issued certificates chain to. */
   readonly caCertificate: Certificate;
   sign(request: SignRequest): Promise<SignedCertificate>;
+  /**
+   * The CA's own signing authority, for what it signs besides certificates (CRLs, OCSP
+   * responses); undefined for a remote signer, which signs certificates only.
+   */
+  readonly authority: IssuingAuthority | undefined;
 }
 
 /** What a signer returns: the certificate, and its serial when the signer chose it here (local signers). */
@@ -33,6 +38,7 @@ export function localCertificateSigner(kind: 'sealed' | 'pkcs11', authority: Iss
   return {
     kind,
     caCertificate: authority.certificate,
+    authority,
     sign: (request) => Promise.resolve(issueCertificate(authority, { subject: request.subject, publicKey: request.publicKey, validity: request.validity, profile: request.profile })),
   };
 }

@@ -84,6 +84,7 @@ export function cfsslCertificateSigner(baseUrl: string, profile: string | null, 
   return {
     kind: 'remote',
     caCertificate,
+    authority: undefined,
     async sign(request) {
       const o = attributeValues(request.subject, Oid.organizationName);
       const cn = attributeValues(request.subject, Oid.commonName);
