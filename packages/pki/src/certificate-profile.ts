@@ -1,13 +1,19 @@
 import { createHash } from 'node:crypto';
-import { booleanTrue, namedBits, octetString, oid, sequence, smallInteger, tlv } from './der/writer.js';
+import { booleanTrue, constructed, namedBits, octetString, oid, sequence, smallInteger, tlv } from './der/writer.js';
 import type { KeyAlgorithm } from './key-algorithm.js';
 import { Oid } from './oids.js';
+
+/** Where relying parties find a device certificate's revocation status: its CA's CRL and OCSP responder. */
+export interface RevocationUrls {
+  readonly crl?: string | undefined;
+  readonly ocsp?: string | undefined;
+}
 
 /** The certificate kinds fleetpki issues (DESIGN §2). */
 export type CertificateProfile =
   | { readonly kind: 'root-ca'; readonly pathLen?: number | undefined }
   | { readonly kind: 'intermediate-ca'; readonly pathLen?: number | undefined }
-  | { readonly kind: 'device' }
+  | { readonly kind: 'device'; readonly revocationUrls?: RevocationUrls | undefined }
   /** A TLS server (the platform's gateway): serverAuth, and the names devices connect to. */
   | { readonly kind: 'server'; readonly dnsNames: readonly string[]; readonly ipAddresses: readonly Buffer[] };
 
@@ -36,6 +42,16 @@ function caBasicConstraints(pathLen: number | undefined): Buffer {
 function subjectAltNames(profile: { readonly dnsNames: readonly string[]; readonly ipAddresses: readonly Buffer[] }): Buffer {
   const names = [...profile.dnsNames.map((name) => tlv(0x82, Buffer.from(name, 'ascii'))), ...profile.ipAddresses.map((ip) => tlv(0x87, ip))];
   return extensionDer(Oid.subjectAltName, false, sequence(names));
+}
+
+/** RFC 5280 §4.2.1.13: one DistributionPoint naming the CRL by URI (fullName [0], uniformResourceIdentifier [6]). */
+function crlDistributionPoints(url: string): Buffer {
+  return extensionDer(Oid.crlDistributionPoints, false, sequence([sequence([constructed(0xa0, [constructed(0xa0, [tlv(0x86, Buffer.from(url, 'ascii'))])])])]));
+}
+
+/** RFC 5280 §4.2.2.1: the OCSP responder, by URI. */
+function authorityInfoAccess(ocspUrl: string): Buffer {
+  return extensionDer(Oid.authorityInfoAccess, false, sequence([sequence([oid(Oid.adOcsp), tlv(0x86, Buffer.from(ocspUrl, 'ascii'))])]));
 }
 
 /** RFC 5280 §4.2.1.2 method (1): SHA-1 of the subjectPublicKey BIT STRING value. */
@@ -71,6 +87,8 @@ export function profileExtensions(
   }
   out.push(subjectKeyIdentifierExtension(subjectKeyId));
   if (authorityKeyIdExtension) out.push(authorityKeyIdExtension);
+  if (profile.kind === 'device' && profile.revocationUrls?.crl) out.push(crlDistributionPoints(profile.revocationUrls.crl));
+  if (profile.kind === 'device' && profile.revocationUrls?.ocsp) out.push(authorityInfoAccess(profile.revocationUrls.ocsp));
   return out;
 }
 

@@ -27,7 +27,7 @@ export { assertCertificateId, assertProjectSlug, deviceIdentityFromSubject, devi
 export { assertDeviceCertificatePolicy, deviceIdentityFromCertificate } from './device-policy.js';
 export { validateDeviceCertificate, verifyDevicePath, type DevicePathInput, type DeviceValidationFailure, type DeviceValidationResult } from './device-validation.js';
 export { MAX_VALIDITY_DAYS, validityForDays, type Validity } from './validity.js';
-export { authorityKeyIdentifierExtension, keyIdentifier, type CertificateProfile } from './certificate-profile.js';
+export { authorityKeyIdentifierExtension, keyIdentifier, type CertificateProfile, type RevocationUrls } from './certificate-profile.js';
 export { ecdsaSignatureToDer, keySigner, type Signer } from './signer.js';
 export { checkValidityAgainstIssuer, endsAfterIssuer, keyMatchesCertificate, prepareIssuer, prepareSignerIssuer, type IssuingAuthority, type PreparedIssuer } from './issuer.js';
 export { MAX_PATH_LEN, createSelfSignedCa, issueCertificate, issueDeviceCertificate, type CertificateTemplate, type IssuedCertificate } from './issuance.js';

@@ -41,6 +41,8 @@ export const Oid = {
   extKeyUsage: '2.5.29.37',
   inhibitAnyPolicy: '2.5.29.54',
   authorityInfoAccess: '1.3.6.1.5.5.7.1.1',
+  /** id-ad-ocsp (RFC 5280 §4.2.2.1): an AIA access method. */
+  adOcsp: '1.3.6.1.5.5.7.48.1',
   // Extended key usages (RFC 5280 §4.2.1.12).
   anyExtendedKeyUsage: '2.5.29.37.0',
   serverAuth: '1.3.6.1.5.5.7.3.1',

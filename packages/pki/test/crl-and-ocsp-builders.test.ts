@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, describe, it } from 'node:test';
-import { makeDevice, makeRoot, openssl, opensslStatus, T0, tempDir } from '@fleetpki/test-support';
-import { buildCrl, buildOcspResponse, crlEntryReasonOf, crlNumberOf, parseCrl, parseOcspRequest, prepareIssuer, verifyChain } from '../src/index.js';
+import { makeDevice, makeRoot, newKey, openssl, opensslStatus, T0, tempDir } from '@fleetpki/test-support';
+import { buildCrl, buildOcspResponse, crlEntryReasonOf, crlNumberOf, issueCertificate, parseCertificate, parseCrl, parseOcspRequest, parseSubjectPublicKeyInfo, parseSubjectString, prepareIssuer, spkiDer, verifyChain } from '../src/index.js';
 
 /** The CRLs and OCSP responses the core builds: read back by the core and by openssl. */
 describe('buildCrl and the OCSP codec', () => {
@@ -38,6 +38,26 @@ describe('buildCrl and the OCSP codec', () => {
     const text = openssl(['crl', '-inform', 'DER', '-in', 'built.crl', '-CAfile', 'root.pem', '-noout', '-text'], tmp.dir).toString();
     assert.match(text, /Key Compromise/);
     assert.match(text, new RegExp(`CRL Number: \\n\\s+${(2n ** 100n).toString()}`));
+  });
+
+  it('a device certificate names its CRL and OCSP responder when the profile gives them (openssl reads them)', () => {
+    const pair = newKey();
+    const issued = issueCertificate(issuer, {
+      subject: parseSubjectString('/O=acme/CN=with-urls'),
+      publicKey: parseSubjectPublicKeyInfo(spkiDer(pair), 'device key'),
+      validity: { notBefore: T0, notAfter: new Date(T0.getTime() + 86_400_000) },
+      profile: { kind: 'device', revocationUrls: { crl: 'http://pki.example/v1/pki/cas/ca-1/crl', ocsp: 'http://pki.example/v1/pki/ocsp' } },
+    });
+    const cert = parseCertificate(issued.der);
+    const aia = cert.extensions.find((e) => e.oid === '1.3.6.1.5.5.7.1.1');
+    assert.ok(aia && cert.extensions.some((e) => e.oid === '2.5.29.31'));
+    tmp.write('urls.der', issued.der);
+    const text = openssl(['x509', '-inform', 'DER', '-in', 'urls.der', '-noout', '-ext', 'crlDistributionPoints,authorityInfoAccess'], tmp.dir).toString();
+    assert.match(text, /URI:http:\/\/pki\.example\/v1\/pki\/cas\/ca-1\/crl/);
+    assert.match(text, /OCSP - URI:http:\/\/pki\.example\/v1\/pki\/ocsp/);
+    // Without URLs, neither extension.
+    const plain = parseCertificate(issueCertificate(issuer, { subject: parseSubjectString('/O=acme/CN=plain'), publicKey: parseSubjectPublicKeyInfo(spkiDer(pair), 'k'), validity: { notBefore: T0, notAfter: new Date(T0.getTime() + 86_400_000) }, profile: { kind: 'device' } }).der);
+    assert.equal(plain.extensions.some((e) => e.oid === '2.5.29.31' || e.oid === '1.3.6.1.5.5.7.1.1'), false);
   });
 
   it('refuses a nextUpdate before thisUpdate and a negative number', () => {

@@ -76,6 +76,12 @@ export interface ServeOptions {
   readonly consoleDir?: string | undefined;
   /** The master key sealing managed CA keys (64 hex digits or base64); default FLEETPKI_MASTER_KEY, else <data-dir>/master.key. */
   readonly masterKey?: string | undefined;
+  /**
+   * The management API's URL as devices and relying parties reach it (behind a proxy, a public
+   * name): issued certificates carry their CA's CRL and OCSP URLs under it. Default: the URL the
+   * management API listens on.
+   */
+  readonly publicUrl?: string | undefined;
   /** A PKCS#11 token for managed CA keys (`keyStorage: "pkcs11"`). */
   readonly pkcs11?: Pkcs11Options | undefined;
 }
@@ -106,6 +112,10 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   const logger = options.logger ?? jsonLogger();
   const now = options.now ?? (() => new Date());
   const dataDir = resolve(options.dataDir ?? DEFAULT_DATA_DIR);
+  // Certificates will carry URLs under it (IA5String): an http(s) URL in ASCII, checked before anything starts.
+  if (options.publicUrl !== undefined && (!/^https?:\/\/[\x21-\x7e]+$/.test(options.publicUrl) || !URL.canParse(options.publicUrl))) {
+    throw new StartupError('INVALID_OPTION', `--public-url must be an http:// or https:// URL in ASCII, got ${JSON.stringify(options.publicUrl)}`);
+  }
   try {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   } catch (error) {
@@ -134,6 +144,8 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
         throw new StartupError('DATABASE_UNAVAILABLE', `cannot start the issuance writer: ${(error as Error).message}`);
       });
     }
+    // Issued certificates name their CA's CRL and OCSP responder under this URL (known once listening).
+    let publicUrl: string | undefined;
     const deps: PkiDeps = {
       db: store.db,
       now,
@@ -142,6 +154,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       issuingCas: new IssuingCaCache(store.db, vault, keyToken),
       recorder: (recorder = new IssuanceRecorder(recordSink)),
       projectAnchors: new ProjectAnchorCache(store.db),
+      publicUrl: () => publicUrl,
     };
     const platform = await ensurePlatformPki({
       dataDir,
@@ -184,6 +197,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     const httpUrl = await listen(server, options.httpPort ?? DEFAULT_HTTP_PORT, host, 'http').catch((error: Error) => {
       throw new StartupError('INVALID_OPTION', `cannot listen on ${host}:${options.httpPort ?? DEFAULT_HTTP_PORT}: ${error.message}`);
     });
+    publicUrl = options.publicUrl ?? httpUrl;
 
     const registry = new ConnectionRegistry();
     const revocations = new RevocationSets(store.db);

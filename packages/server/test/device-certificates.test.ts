@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { makeDevice, makeRoot, type Issued } from '@fleetpki/test-support';
-import { startTestApi, type TestApi } from './helpers/api.js';
+import { gatewayOf, startTestApi, type TestApi } from './helpers/api.js';
 import { base64 } from './helpers/base64.js';
 import { writeDeviceFiles } from './helpers/device-clients.js';
 import { eventually } from './helpers/eventually.js';
@@ -36,9 +34,7 @@ for (const dialect of DIALECTS) {
     before(async () => {
       api = await startTestApi(dialect);
       assert.equal((await api.call('POST', '/v1/projects', { json: { name: 'Acme', slug: 'acme' } })).status, 201);
-      const serverCaFile = join(api.store.dataDir, 'server-ca.pem');
-      writeFileSync(serverCaFile, (await api.call('GET', '/v1/server-ca', { key: null })).text);
-      gateway = { urls: api.server, serverCaFile };
+      gateway = await gatewayOf(api);
       idA = (await api.call('POST', '/v1/projects/acme/certificates', { json: { certFile: base64(rootA.pem) } })).body['id'] as string;
       idB = (await api.call('POST', '/v1/projects/acme/certificates', { json: { certFile: base64(rootB.pem) } })).body['id'] as string;
       certs['d1-old'] = makeDevice(rootA, '/O=acme/CN=d1', { days: 10 });

@@ -19,14 +19,17 @@ for (const dialect of DIALECTS) {
     let tmp: TempDir;
     let caId: string;
     let serial: string;
-    const ocspUrl = (): string => `${api.server.httpUrl}/v1/pki/ocsp`;
+    // The URLs the issued certificates carry (CRL distribution point, AIA OCSP): the tests use those.
+    let crlUrl: string;
+    let ocspFromCert: string;
+    const ocspUrl = (): string => ocspFromCert;
     /** openssl as a child that does not stop this process's event loop (the server answers here): all it printed. */
     const opensslOutput = (args: readonly string[]): Promise<string> =>
       new Promise((resolve) => execFile('openssl', args, { cwd: tmp.dir, timeout: 15_000 }, (_error, stdout, stderr) => resolve(`${stdout}${stderr}`)));
     /** `openssl ocsp` as an operator runs it, with a nonce. */
     const ocsp = (cert: string): Promise<string> => opensslOutput(['ocsp', '-issuer', 'issuing.pem', '-CAfile', 'root.pem', '-cert', cert, '-url', ocspUrl(), '-resp_text']);
     const fetchCrl = async (name: string): Promise<void> => {
-      const r = await fetch(`${api.server.httpUrl}/v1/pki/cas/${caId}/crl?format=pem`);
+      const r = await fetch(`${crlUrl}?format=pem`);
       assert.equal(r.status, 200);
       assert.equal(r.headers.get('content-type'), 'application/x-pem-file');
       writeFileSync(join(tmp.dir, name), Buffer.from(await r.arrayBuffer()));
@@ -50,10 +53,18 @@ for (const dialect of DIALECTS) {
         tmp.write(`${id}.pem`, issued.body['certificate'] as string);
       }
       serial = /serial=(\w+)/.exec(openssl(['x509', '-in', 'm-1.pem', '-noout', '-serial'], tmp.dir).toString())?.[1] as string;
+      const extensions = openssl(['x509', '-in', 'm-1.pem', '-noout', '-ext', 'crlDistributionPoints,authorityInfoAccess'], tmp.dir).toString();
+      crlUrl = /URI:(\S+\/crl)\b/.exec(extensions)?.[1] as string;
+      ocspFromCert = /OCSP - URI:(\S+)/.exec(extensions)?.[1] as string;
     });
     after(async () => {
       await api.close();
       tmp.cleanup();
+    });
+
+    it('issued certificates name their CA’s CRL and OCSP responder under the server’s public URL', () => {
+      assert.equal(crlUrl, `${api.server.httpUrl}/v1/pki/cas/${caId}/crl`);
+      assert.equal(ocspFromCert, `${api.server.httpUrl}/v1/pki/ocsp`);
     });
 
     it('before a revocation: OCSP says good (nonce echoed, response verified), the CRL lists nothing', async () => {

@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { makeDevice, makeIntermediate, makeRoot, type Issued } from '@fleetpki/test-support';
 import { serialNumberText } from '../src/domain/revocation/index.js';
-import { startTestApi, type TestApi } from './helpers/api.js';
+import { gatewayOf, startTestApi, type TestApi } from './helpers/api.js';
 import { base64 } from './helpers/base64.js';
 import { writeDeviceFiles } from './helpers/device-clients.js';
 import { eventually } from './helpers/eventually.js';
@@ -40,9 +38,7 @@ for (const dialect of DIALECTS) {
       before(async () => {
         api = await startTestApi(dialect);
         assert.equal((await api.call('POST', '/v1/projects', { json: { name: 'Acme', slug: 'acme' } })).status, 201);
-        const serverCaFile = join(api.store.dataDir, 'server-ca.pem');
-        writeFileSync(serverCaFile, (await api.call('GET', '/v1/server-ca', { key: null })).text);
-        gateway = { urls: api.server, serverCaFile };
+        gateway = await gatewayOf(api);
         root = makeRoot('/CN=Revoking Root');
         rootId = (await api.call('POST', '/v1/projects/acme/certificates', { json: { certFile: base64(root.pem) } })).body['id'] as string;
       });

@@ -27,6 +27,7 @@ interface ServeFlags {
   resetAdminKey?: boolean;
   pkcs11Module?: string;
   pkcs11Token?: string;
+  publicUrl?: string;
   workers: number;
 }
 
@@ -59,6 +60,7 @@ export function registerServeCommand(program: Command): void {
     .option('--reset-admin-key', 'revoke the admin API key and make a new one (shown once, written to <data-dir>/admin-api-key)')
     .option('--pkcs11-module <file>', 'a PKCS#11 module for managed CA keys (SoftHSM2: /usr/lib/softhsm/libsofthsm2.so); PIN in $' + 'FLEETPKI_PKCS11_PIN')
     .option('--pkcs11-token <label>', 'the token label for --pkcs11-module')
+    .option('--public-url <url>', 'the management API as devices and relying parties reach it: issued certificates name their CRL and OCSP URLs under it (default: the URL it listens on)')
     .option('--workers <n>', 'server processes sharing the ports (node:cluster), e.g. one per core; needs explicit ports', workerCount, 1)
     .action(async (flags: ServeFlags) => {
       if (flags.workers > 1 && cluster.isPrimary) {
@@ -81,6 +83,7 @@ export function registerServeCommand(program: Command): void {
         hostnames: flags.hostname,
         tlsCertFile: flags.tlsCert,
         tlsKeyFile: flags.tlsKey,
+        publicUrl: flags.publicUrl,
         // Under --workers the primary has already done it, once.
         resetAdminKey: flags.resetAdminKey === true && !cluster.isWorker,
         pkcs11: flags.pkcs11Module !== undefined && flags.pkcs11Token !== undefined && pin !== undefined ? { module: flags.pkcs11Module, tokenLabel: flags.pkcs11Token, pin } : undefined,

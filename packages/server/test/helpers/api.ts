@@ -1,5 +1,8 @@
 import { silentLogger, startServer, type RunningServer, type ServeOptions } from '@fleetpki/server';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createTestStore, type Dialect, type TestStore } from './stores.js';
+import type { GatewayUnderTest } from './transport.js';
 
 export interface ApiResponse {
   readonly status: number;
@@ -54,4 +57,14 @@ export async function startTestApi(dialect: Dialect, options: { now?: () => Date
       await store.cleanup();
     },
   };
+}
+
+/**
+ * The device gateways of a test server as a device finds them: their URLs, and the platform
+ * root written where real clients read their CA file from.
+ */
+export async function gatewayOf(api: TestApi): Promise<GatewayUnderTest> {
+  const serverCaFile = join(api.store.dataDir, 'server-ca.pem');
+  writeFileSync(serverCaFile, (await api.call('GET', '/v1/server-ca', { key: null })).text);
+  return { urls: api.server, serverCaFile };
 }

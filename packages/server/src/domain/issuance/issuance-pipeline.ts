@@ -12,6 +12,7 @@ import {
   assertCsrSignature,
   endsAfterIssuer,
   type CertificationRequest,
+  type RevocationUrls,
 } from '@fleetpki/pki';
 import type { Transaction } from 'kysely';
 import { isServiceError, ServiceError } from '../../service-error.js';
@@ -164,7 +165,7 @@ async function runPipeline(deps: PkiDeps, request: IssuanceRequest, recordingSta
   // 5. Sign, through whatever holds the key.
   let signed: SignedCertificate;
   try {
-    signed = await ca.signer.sign({ subject, publicKey: csr.publicKey, validity, csrDer: csr.der, profile: { kind: 'device' } });
+    signed = await ca.signer.sign({ subject, publicKey: csr.publicKey, validity, csrDer: csr.der, profile: { kind: 'device', revocationUrls: revocationUrlsOf(deps, ca) } });
   } catch (error) {
     if (isPkiError(error) && error.code === 'WEAK_KEY') throw fromCoreFailure(error, 'sign');
     throw error;
@@ -286,4 +287,15 @@ function checkRemoteCertificate(
   const eku = certificate.extKeyUsage;
   if (!eku || eku.length !== 1 || eku[0] !== Oid.clientAuth) throw refuse('does not carry exactly the clientAuth extended key usage');
   if (certificate.subjectAltNames !== undefined && certificate.subjectAltNames.length > 0) throw refuse('carries subjectAltNames');
+}
+
+/**
+ * Where an issued certificate's revocation is published: its CA's CRL and the OCSP responder,
+ * under the server's public URL — for a CA whose key signs here (a remote signer publishes its own).
+ */
+function revocationUrlsOf(deps: PkiDeps, ca: { readonly id: string; readonly signer: { readonly authority: unknown } }): RevocationUrls | undefined {
+  const base = deps.publicUrl();
+  if (!base || !ca.signer.authority) return undefined;
+  const root = base.replace(/\/+$/, '');
+  return { crl: `${root}/v1/pki/cas/${ca.id}/crl`, ocsp: `${root}/v1/pki/ocsp` };
 }

@@ -14,4 +14,10 @@ export interface PkiDeps extends ServiceDeps {
   readonly recorder: IssuanceRecorder;
   /** The projects' parsed CA certificates, shared with the device-identity service. */
   readonly projectAnchors: ProjectAnchorCache;
+  /**
+   * The management API's URL as relying parties reach it (`serve --public-url`, else its own
+   * listening URL): issued certificates name their CA's CRL and OCSP responder under it.
+   * Undefined until the server listens.
+   */
+  readonly publicUrl: () => string | undefined;
 }
