@@ -145,7 +145,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       });
     }
     // Issued certificates name their CA's CRL and OCSP responder under this URL (known once listening).
-    let publicUrl: string | undefined;
+    const published: { url: string | undefined } = { url: undefined };
     const deps: PkiDeps = {
       db: store.db,
       now,
@@ -154,7 +154,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       issuingCas: new IssuingCaCache(store.db, vault, keyToken),
       recorder: (recorder = new IssuanceRecorder(recordSink)),
       projectAnchors: new ProjectAnchorCache(store.db),
-      publicUrl: () => publicUrl,
+      publicUrl: () => published.url,
     };
     const platform = await ensurePlatformPki({
       dataDir,
@@ -197,7 +197,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     const httpUrl = await listen(server, options.httpPort ?? DEFAULT_HTTP_PORT, host, 'http').catch((error: Error) => {
       throw new StartupError('INVALID_OPTION', `cannot listen on ${host}:${options.httpPort ?? DEFAULT_HTTP_PORT}: ${error.message}`);
     });
-    publicUrl = options.publicUrl ?? httpUrl;
+    published.url = options.publicUrl ?? httpUrl;
 
     const registry = new ConnectionRegistry();
     const revocations = new RevocationSets(store.db);
