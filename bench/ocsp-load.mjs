@@ -1,17 +1,19 @@
 // Load generator for bench/revocation.mjs's OCSP part, in its own process: POSTs one DER OCSP
-// request over fresh connections (as `openssl ocsp` does), CONCURRENCY at a time, for MS.
-//   ocsp-load.mjs URL REQUEST_FILE CONCURRENCY MS -> prints {"completed":N,"failed":F,"ms":T}
+// request over fresh connections (as `openssl ocsp` does), or over kept-alive ones (as a
+// relying party that asks often may), CONCURRENCY at a time, for MS.
+//   ocsp-load.mjs URL REQUEST_FILE CONCURRENCY MS [keep-alive] -> prints {"completed":N,"failed":F,"ms":T}
 import { readFileSync } from 'node:fs';
-import { request } from 'node:http';
+import { Agent, request } from 'node:http';
 
-const [url, requestFile, concurrency, ms] = process.argv.slice(2);
+const [url, requestFile, concurrency, ms, reuse] = process.argv.slice(2);
+const agent = reuse === 'keep-alive' ? new Agent({ keepAlive: true, maxSockets: Number(concurrency) }) : false;
 const target = new URL(url);
 const body = readFileSync(requestFile);
 
 function once() {
   return new Promise((resolve) => {
     const req = request(
-      { host: target.hostname, port: target.port, path: target.pathname, method: 'POST', agent: false, headers: { 'content-type': 'application/ocsp-request', 'content-length': body.length } },
+      { host: target.hostname, port: target.port, path: target.pathname, method: 'POST', agent, headers: { 'content-type': 'application/ocsp-request', 'content-length': body.length } },
       (res) => {
         const chunks = [];
         res.on('data', (c) => chunks.push(c));

@@ -140,13 +140,20 @@ const responder = spawn('openssl', ['ocsp', '-index', 'index.txt', '-port', Stri
 children.push(responder);
 responder.stderr.resume();
 await new Promise((r) => setTimeout(r, 1000));
-const ocspTargets = { fleetpki: `${server.api}/v1/pki/ocsp`, openssl: `http://127.0.0.1:${opensslPort}/` };
-const ocspArgs = (url) => () => [url, join(dir, 'ocsp.req'), String(CONCURRENCY), String(ROUND_MS)];
+// The ceiling: Node's bare HTTP server answering the same response bytes, no work at all.
+const sample = await fetch(`${server.api}/v1/pki/ocsp`, { method: 'POST', headers: { 'content-type': 'application/ocsp-request' }, body: readFileSync(join(dir, 'ocsp.req')) });
+writeFileSync(join(dir, 'ocsp.resp'), Buffer.from(await sample.arrayBuffer()));
+const bareServer = spawn(process.execPath, [join(here, 'ocsp-bare-server.mjs'), join(dir, 'ocsp.resp')], { stdio: ['ignore', 'pipe', 'inherit'] });
+children.push(bareServer);
+const bareUrl = await new Promise((r) => createInterface({ input: bareServer.stdout }).once('line', (line) => r(JSON.parse(line).url)));
+const ocspTargets = { fleetpki: `${server.api}/v1/pki/ocsp`, openssl: `http://127.0.0.1:${opensslPort}/`, bare: bareUrl };
+const ocspArgs = (url, reuse = 'fresh') => () => [url, join(dir, 'ocsp.req'), String(CONCURRENCY), String(ROUND_MS), reuse];
 await rate('ocsp-load.mjs', ocspArgs(ocspTargets.fleetpki));
 await rate('ocsp-load.mjs', ocspArgs(ocspTargets.openssl));
-const ocsp = { fleetpki: [], openssl: [] };
+const ocsp = { fleetpki: [], openssl: [], bare: [], keepAlive: [] };
 for (let i = 0; i < ROUNDS; i++) {
-  for (const name of i % 2 === 0 ? ['fleetpki', 'openssl'] : ['openssl', 'fleetpki']) ocsp[name].push(await rate('ocsp-load.mjs', ocspArgs(ocspTargets[name])));
+  for (const name of i % 2 === 0 ? ['fleetpki', 'openssl', 'bare'] : ['bare', 'openssl', 'fleetpki']) ocsp[name].push(await rate('ocsp-load.mjs', ocspArgs(ocspTargets[name])));
+  ocsp.keepAlive.push(await rate('ocsp-load.mjs', ocspArgs(ocspTargets.fleetpki, 'keep-alive')));
 }
 const ocspRatios = ocsp.fleetpki.map((x, i) => x / ocsp.openssl[i]);
 
@@ -175,5 +182,7 @@ console.log(`  HTTPS gateway, device of a CA with a ${f(CRL_ENTRIES)}-entry CRL:
 console.log(`  with CRL / without: ${f(median(authRatios), 2)} (per round: ${authRatios.map((r) => f(r, 2)).join(', ')}; goal >= 0.95)`);
 console.log(`  OCSP, cached good answer, fresh connection each: fleetpki ${f(median(ocsp.fleetpki))}/s, openssl ocsp -multi 2 ${f(median(ocsp.openssl))}/s`);
 console.log(`  fleetpki / openssl: ${f(median(ocspRatios), 2)} (per round: ${ocspRatios.map((r) => f(r, 2)).join(', ')}; goal >= 5)`);
+console.log(`  the ceiling on this machine: Node's bare HTTP server answering the same bytes, fresh connections: ${f(median(ocsp.bare))}/s (${f(median(ocsp.bare) / median(ocsp.openssl), 2)}x openssl)`);
+console.log(`  fleetpki over kept-alive connections (openssl's responder closes each): ${f(median(ocsp.keepAlive))}/s (${f(median(ocsp.keepAlive) / median(ocsp.openssl), 2)}x openssl)`);
 console.log(`  re-signing a managed CA's CRL of ${f(CRL_ENTRIES)} entries through the server: ${f(median(resign))} ms (rounds: ${resign.map((t) => f(t)).join(', ')}; goal < 1000); the core's buildCrl alone: ${f(median(core))} ms`);
 process.exit(0);

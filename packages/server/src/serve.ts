@@ -15,7 +15,8 @@ import { ADMIN_KEY_FILE, refuseExposedDataDir } from './platform/data-dir-permis
 import { StartupError } from './startup-error.js';
 import { AuthenticationJournal } from './domain/identity/index.js';
 import { ConnectionReview, DeviceAuthenticator } from './domain/identity/index.js';
-import { RevocationSets } from './domain/revocation/index.js';
+import { ManagedCaPublication, RevocationSets } from './domain/revocation/index.js';
+import { ocspFastPath } from './http/ocsp-fast-path.js';
 import { ProjectAnchorCache } from './domain/identity/index.js';
 import { ConnectionEnforcer } from './gateway/connection-enforcer.js';
 import { ConnectionRegistry } from './gateway/connection-registry.js';
@@ -191,8 +192,9 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       );
       logger.log('info', 'created the admin API key', { file: adminKeyFile, prefix: admin.prefix });
     }
-    const app = createManagementApp({ deps, logger, platformRoot: platform.root, version: SERVER_VERSION, consoleDir: options.consoleDir ?? defaultConsoleDir(), sealer });
-    const server = createServer(issueFastPath(deps, logger, getRequestListener(app.fetch)));
+    const publication = new ManagedCaPublication(deps);
+    const app = createManagementApp({ deps, logger, platformRoot: platform.root, version: SERVER_VERSION, consoleDir: options.consoleDir ?? defaultConsoleDir(), sealer, publication });
+    const server = createServer(issueFastPath(deps, logger, ocspFastPath(publication, logger, getRequestListener(app.fetch))));
     const host = options.host ?? '127.0.0.1';
     const httpUrl = await listen(server, options.httpPort ?? DEFAULT_HTTP_PORT, host, 'http').catch((error: Error) => {
       throw new StartupError('INVALID_OPTION', `cannot listen on ${host}:${options.httpPort ?? DEFAULT_HTTP_PORT}: ${error.message}`);

@@ -99,6 +99,27 @@ for (const dialect of DIALECTS) {
       assert.match(crlText, /Key Compromise/);
     });
 
+    it('a cached answer (no nonce) turns revoked within one second of a revocation', async () => {
+      openssl(['ocsp', '-issuer', 'issuing.pem', '-cert', 'm-2.pem', '-no_nonce', '-reqout', 'cached.req'], tmp.dir);
+      const ask = async (): Promise<string> => {
+        const r = await fetch(ocspUrl(), { method: 'POST', headers: { 'content-type': 'application/ocsp-request' }, body: new Uint8Array(tmp.read('cached.req')) });
+        writeFileSync(join(tmp.dir, 'cached.resp'), Buffer.from(await r.arrayBuffer()));
+        return opensslOutput(['ocsp', '-respin', 'cached.resp', '-reqin', 'cached.req', '-issuer', 'issuing.pem', '-CAfile', 'root.pem', '-resp_text']);
+      };
+      assert.match(await ask(), /Cert Status: good/);
+      assert.match(await ask(), /Cert Status: good/);
+      const m2Serial = /serial=(\w+)/.exec(openssl(['x509', '-in', 'm-2.pem', '-noout', '-serial'], tmp.dir).toString())?.[1] as string;
+      const cas = await api.call('GET', '/v1/projects/acme/pki/cas');
+      const caCertificateId = (cas.body['list'] as { id: string; caCertificateId: string }[]).find((c) => c.id === caId)?.caCertificateId as string;
+      const since = Date.now();
+      assert.equal((await api.call('POST', '/v1/projects/acme/revocations', { json: { certificates: [{ caId: caCertificateId, serialNumber: m2Serial }], reason: 'superseded' } })).status, 200);
+      let text = await ask();
+      while (!/Cert Status: revoked/.test(text) && Date.now() - since < 1000) text = await ask();
+      assert.match(text, /Cert Status: revoked/);
+      assert.match(text, /Revocation Reason: superseded/);
+      assert.ok(Date.now() - since <= 1000 + 200, `revoked after ${Date.now() - since} ms`);
+    });
+
     it('a certificate of another CA is unauthorized; a garbage request is malformed', async () => {
       openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'other.key', '-subj', '/CN=Other', '-days', '2', '-out', 'other.pem'], tmp.dir);
       const other = await opensslOutput(['ocsp', '-issuer', 'other.pem', '-cert', 'other.pem', '-url', ocspUrl(), '-noverify']);
@@ -116,7 +137,8 @@ for (const dialect of DIALECTS) {
       assert.equal(r.headers.get('content-type'), 'application/ocsp-response');
       writeFileSync(join(tmp.dir, 'get.resp'), Buffer.from(await r.arrayBuffer()));
       const text = await opensslOutput(['ocsp', '-respin', 'get.resp', '-reqin', 'get.req', '-issuer', 'issuing.pem', '-CAfile', 'root.pem', '-resp_text']);
-      assert.match(text, /Cert Status: good/);
+      // m-2 was revoked above.
+      assert.match(text, /Cert Status: revoked/);
       assert.match(text, /Response verify OK/);
     });
   });

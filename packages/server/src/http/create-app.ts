@@ -16,7 +16,7 @@ import { revocationRoutes } from './routes/revocations.js';
 import { deviceCertificateRoutes } from './routes/device-certificates.js';
 import { caCrlRoutes } from './routes/ca-crls.js';
 import { pkiPublicationRoutes } from './routes/pki-publication.js';
-import { ManagedCaPublication } from '../domain/revocation/index.js';
+import type { ManagedCaPublication } from '../domain/revocation/index.js';
 import { auditRoutes } from './routes/audit.js';
 import { certificateRoutes } from './routes/certificates.js';
 import { consoleRoutes } from './console-static.js';
@@ -38,6 +38,8 @@ export const MAX_CRL_BODY_BYTES = 16 * MAX_BODY_BYTES;
 
 export interface AppOptions {
   readonly deps: PkiDeps;
+  /** What managed CAs publish (CRL, OCSP), shared with the OCSP fast path. */
+  readonly publication: ManagedCaPublication;
   readonly logger: Logger;
   readonly platformRoot: Certificate;
   readonly version: string;
@@ -96,7 +98,7 @@ export function createManagementApp(options: AppOptions): OpenAPIHono<AppEnv> {
   caCrlRoutes(deps, app);
   auditRoutes(deps, app);
   pkiRoutes(deps, app);
-  pkiPublicationRoutes(new ManagedCaPublication(deps), app);
+  pkiPublicationRoutes(options.publication, app);
   serverCaRoutes(options.platformRoot, app);
   app.doc('/openapi.json', {
     openapi: '3.0.3',

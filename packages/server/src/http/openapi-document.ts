@@ -1,5 +1,6 @@
 import { createSelfSignedCa, generateKeyPair, parseCertificate, parseSubjectString, validityForDays, type Certificate } from '@fleetpki/pki';
 import type { PkiDeps } from '../domain/issuance/index.js';
+import type { ManagedCaPublication } from '../domain/revocation/index.js';
 import type { SecretSealer } from '../domain/shared/index.js';
 import { silentLogger } from '../logger.js';
 import { SERVER_VERSION } from '../serve.js';
@@ -17,6 +18,7 @@ export async function managementApiDocument(): Promise<unknown> {
     platformRoot: throwawayRoot(),
     version: SERVER_VERSION,
     sealer: refused<SecretSealer>('the secret sealer'),
+    publication: refused<ManagedCaPublication>('the revocation publication'),
   });
   const response = await app.request('/openapi.json');
   if (response.status !== 200) throw new Error(`GET /openapi.json answered HTTP ${response.status}`);

@@ -14,6 +14,12 @@ export const DEFAULT_CRL_VALIDITY_SECONDS = 7 * 24 * 3600;
 export const OCSP_VALIDITY_SECONDS = 3600;
 /** Bound on cached signed OCSP answers. */
 const MAX_CACHED_OCSP_ANSWERS = 100_000;
+/**
+ * How long a project's revocation_generation, and the list of active CAs, are taken as read: a
+ * cached answer is served without a query within it, so a revocation through any server sharing
+ * the store reaches the answers within this (well inside the second DESIGN §8 allows).
+ */
+const FRESHNESS_MS = 250;
 
 const CRL_NUMBER_DIGITS = 49;
 const REASON_VALUE = (reason: string): number | undefined => {
@@ -58,7 +64,11 @@ function authorityOf(signer: { readonly authority: IssuingAuthority | undefined 
  * `unknown`. Answers without a nonce are kept until a revocation or half their validity.
  */
 export class ManagedCaPublication {
-  private readonly answers = new LruMap<string, { readonly der: Buffer; readonly generation: number; readonly until: number }>(MAX_CACHED_OCSP_ANSWERS);
+  /** Signed answers by the request's bytes, with the project and revocation_generation they were signed under. */
+  private readonly answers = new LruMap<string, { readonly der: Buffer; readonly projectId: string; readonly generation: number; readonly until: number }>(MAX_CACHED_OCSP_ANSWERS);
+  /** Projects' revocation_generation as last read, and when. */
+  private readonly generations = new LruMap<string, { readonly value: number; readonly readAt: number }>(MAX_CACHED_OCSP_ANSWERS);
+  private activeCas: { readonly rows: ManagedCasTable[]; readonly readAt: number } | undefined;
   /** Each CA certificate's subject DER and public key bits, parsed once (keyed by its DER's hash). */
   private readonly identities = new LruMap<string, { readonly subjectDer: Buffer; readonly keyBytes: Buffer }>(1_000);
 
@@ -103,6 +113,11 @@ export class ManagedCaPublication {
 
   /** An OCSP response for a DER OCSPRequest; protocol failures are OCSP error responses, never HTTP errors. */
   async ocsp(requestDer: Buffer): Promise<Buffer> {
+    // The hot path: the same request again (RFC 5019 clients send no nonce), answered from memory
+    // while the project's revocations have not changed.
+    const now = this.deps.now();
+    const hit = this.answers.get(requestDer.toString('latin1'));
+    if (hit && now.getTime() < hit.until && (await this.generationOf(hit.projectId, now)) === hit.generation) return hit.der;
     let request;
     try {
       request = parseOcspRequest(requestDer);
@@ -110,7 +125,7 @@ export class ManagedCaPublication {
       if (isPkiError(error)) return ocspErrorResponse('malformedRequest');
       throw error;
     }
-    const cas = await this.deps.issuingCas.activeManagedCas();
+    const cas = await this.activeManagedCas(now);
     const matches = request.certIds.map((certId) => {
       const hash = certId.hashAlgorithm === OCSP_OIDS.sha1 ? 'sha1' : certId.hashAlgorithm === OCSP_OIDS.sha256 ? 'sha256' : undefined;
       if (!hash) return undefined;
@@ -126,12 +141,7 @@ export class ManagedCaPublication {
     const found = await this.deps.issuingCas.managedCa(ca.id);
     if (!found?.signer.authority) return ocspErrorResponse('unauthorized');
     const authority = found.signer.authority;
-    const project = await this.deps.db.selectFrom('projects').select('revocation_generation').where('id', '=', ca.project_id).executeTakeFirstOrThrow();
-    const generation = Number(project.revocation_generation);
-    const now = this.deps.now();
-    const cacheKey = request.nonce === undefined && request.certIds.length === 1 ? `${ca.id}\u0000${(request.certIds[0] as { der: Buffer }).der.toString('hex')}` : undefined;
-    const cached = cacheKey ? this.answers.get(cacheKey) : undefined;
-    if (cached && cached.generation === generation && now.getTime() < cached.until) return cached.der;
+    const generation = await this.generationOf(ca.project_id, now, true);
     const responses = [];
     for (const certId of request.certIds) responses.push({ certId, certStatus: await this.status(ca, certId.serialNumber), thisUpdate: now, nextUpdate: new Date(now.getTime() + OCSP_VALIDITY_SECONDS * 1000) });
     const der = buildOcspResponse({
@@ -141,8 +151,26 @@ export class ManagedCaPublication {
       responses,
       nonce: request.nonce,
     });
-    if (cacheKey) this.answers.set(cacheKey, { der, generation, until: now.getTime() + (OCSP_VALIDITY_SECONDS * 1000) / 2 });
+    // A request without a nonce is answered the same until a revocation: kept by its bytes.
+    if (request.nonce === undefined) this.answers.set(requestDer.toString('latin1'), { der, projectId: ca.project_id, generation, until: now.getTime() + (OCSP_VALIDITY_SECONDS * 1000) / 2 });
     return der;
+  }
+
+  /** The project's revocation_generation, read at most every FRESHNESS_MS (or now, when `fresh`). */
+  private async generationOf(projectId: string, now: Date, fresh = false): Promise<number> {
+    const known = this.generations.get(projectId);
+    if (!fresh && known && now.getTime() - known.readAt < FRESHNESS_MS) return known.value;
+    const row = await this.deps.db.selectFrom('projects').select('revocation_generation').where('id', '=', projectId).executeTakeFirst();
+    const value = row ? Number(row.revocation_generation) : -1;
+    this.generations.set(projectId, { value, readAt: now.getTime() });
+    return value;
+  }
+
+  private async activeManagedCas(now: Date): Promise<ManagedCasTable[]> {
+    if (this.activeCas && now.getTime() - this.activeCas.readAt < FRESHNESS_MS) return this.activeCas.rows;
+    const rows = await this.deps.issuingCas.activeManagedCas();
+    this.activeCas = { rows, readAt: now.getTime() };
+    return rows;
   }
 
   private identityOf(der: Buffer): { readonly subjectDer: Buffer; readonly keyBytes: Buffer } {

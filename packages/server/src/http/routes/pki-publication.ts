@@ -2,10 +2,9 @@ import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import { encodePem } from '@fleetpki/pki';
 import type { ManagedCaPublication } from '../../domain/revocation/index.js';
 import type { AppEnv } from '../app-env.js';
+import { MAX_OCSP_REQUEST_BYTES } from '../ocsp-fast-path.js';
 import { pathParam, problemResponses } from '../schemas.js';
 
-/** Bound on an OCSP request: one asks about a handful of certificates. */
-const MAX_OCSP_REQUEST_BYTES = 64 * 1024;
 
 const OCSP_RESPONSE = { 200: { description: 'an OCSP response (RFC 6960), successful or an OCSP error status', content: { 'application/ocsp-response': { schema: z.string().openapi({ format: 'binary' }) } } } };
 
