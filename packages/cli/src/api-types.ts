@@ -21,6 +21,7 @@ export type ManagedCa = Schemas['ManagedCa'];
 export type ManagedCaCreate = Schemas['ManagedCaCreate'];
 export type NewApiKey = Schemas['NewApiKey'];
 export type Project = Schemas['Project'];
+export type ProjectSettings = Schemas['ProjectSettings'];
 export type RevocationOutcome = Schemas['RevocationOutcome'];
 export type RevocationTarget = Schemas['RevocationTarget'];
 export type UploadWarning = Schemas['UploadWarning'];

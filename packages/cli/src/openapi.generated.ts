@@ -234,7 +234,7 @@ export interface paths {
         };
         readonly options?: never;
         readonly head?: never;
-        /** Rename a project */
+        /** Rename a project, or change its settings (DESIGN §8; durations in seconds) */
         readonly patch: {
             readonly parameters: {
                 readonly query?: never;
@@ -2838,6 +2838,16 @@ export interface components {
             readonly name: string;
             readonly createdAt: string;
             readonly updatedAt: string;
+            readonly settings: components["schemas"]["ProjectSettings"];
+        };
+        readonly ProjectSettings: {
+            /**
+             * @description a CRL past its nextUpdate: apply keeps refusing its entries; refuse also refuses every device under its CA (CRL_STALE)
+             * @enum {string}
+             */
+            readonly staleCrl: "apply" | "refuse";
+            /** @description how long a managed CA’s CRL is valid */
+            readonly crlValiditySeconds: number;
         };
         /** @description RFC 9457 problem details; extra members carry the facts of the failure */
         readonly Problem: {
@@ -2870,6 +2880,15 @@ export interface components {
         };
         readonly ProjectUpdate: {
             readonly name?: string;
+            readonly settings?: {
+                /**
+                 * @description a CRL past its nextUpdate: apply keeps refusing its entries; refuse also refuses every device under its CA (CRL_STALE)
+                 * @enum {string}
+                 */
+                readonly staleCrl?: "apply" | "refuse";
+                /** @description how long a managed CA’s CRL is valid */
+                readonly crlValiditySeconds?: number;
+            };
         };
         readonly CaCertificateCreated: components["schemas"]["CaCertificate"] & {
             readonly warnings: readonly components["schemas"]["UploadWarning"][];

@@ -100,6 +100,22 @@ describe('fleetpki certificates revoke and crl, against a running server', () =>
     assert.equal(errorCode(older.stderr), 'CRL_NOT_NEWER');
   });
 
+  it('fleetpki projects settings shows and changes a project’s settings', async () => {
+    const shown = await cli(['projects', 'settings', 'factory']);
+    assert.equal(shown.status, 0, shown.stderr);
+    assert.match(shown.stdout, /^staleCrl:\s+apply$/m);
+    const changed = await cli(['projects', 'settings', 'factory', '--set', 'staleCrl=refuse', '--set', 'crlValiditySeconds=86400', '--json']);
+    assert.equal(changed.status, 0, changed.stderr);
+    assert.deepEqual(JSON.parse(changed.stdout), { staleCrl: 'refuse', crlValiditySeconds: 86_400 });
+    const bad = await cli(['projects', 'settings', 'factory', '--set', 'crlValiditySeconds=5']);
+    assert.equal(bad.status, 8);
+    assert.equal(errorCode(bad.stderr), 'VALIDATION_FAILED');
+    const malformed = await cli(['projects', 'settings', 'factory', '--set', 'staleCrl']);
+    assert.equal(malformed.status, 2);
+    assert.equal(errorCode(malformed.stderr), 'USAGE');
+    assert.equal((await cli(['projects', 'settings', 'factory', '--set', 'staleCrl=apply'])).status, 0);
+  });
+
   const usage: { name: string; args: string[] }[] = [
     { name: 'no certificate named', args: ['--reason', 'keyCompromise'] },
     { name: 'a serial without its CA', args: ['--serial', '0A', '--reason', 'keyCompromise'] },

@@ -26,7 +26,7 @@ describe('SQLite: request transactions beside the issuance writer thread', () =>
     testStore = await createTestStore('sqlite');
     store = await openStore({ kind: 'sqlite', dataDir: testStore.dataDir });
     const at = new Date().toISOString();
-    project = { id: randomUUID(), slug: 'acme', name: 'Acme', created_at: at, updated_at: at, ca_generation: 0, auth_generation: 0, revocation_generation: 0 };
+    project = { id: randomUUID(), slug: 'acme', name: 'Acme', created_at: at, updated_at: at, ca_generation: 0, auth_generation: 0, revocation_generation: 0, settings: '{}' };
     await store.db.insertInto('projects').values(project).execute();
   });
   after(async () => {

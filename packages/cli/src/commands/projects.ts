@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { apiClient, note, printJson, withApiOptions, type ApiFlags } from '../api-command.js';
 import type { Project } from '../api-types.js';
 import { renderRecord, renderTable, type Column } from '../render-table.js';
+import { registerProjectSettingsCommand } from './projects-settings.js';
 
 const PROJECT_COLUMNS: readonly Column<Project>[] = [
   { header: 'SLUG', value: (p) => p.slug },
@@ -54,4 +55,5 @@ export function registerProjectsCommands(program: Command): void {
     await apiClient(flags).call('delete', '/v1/projects/{projectId}', { path: { projectId: slug } });
     note(`deleted project ${slug}`);
   });
+  registerProjectSettingsCommand(projects);
 }

@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { hasUndisplayableCharacter } from '../domain/shared/index.js';
 import { DEFAULT_PER_PAGE, MAX_PER_PAGE } from '../domain/shared/index.js';
+import { CRL_VALIDITY_SECONDS_BOUNDS } from '../domain/management/index.js';
 import { MAX_REVOCATIONS_PER_REQUEST, REVOCATION_REASONS } from '../domain/revocation/index.js';
 
 /** Schemas of the management API: they validate requests and generate /openapi.json. */
@@ -45,8 +46,14 @@ export const PageQuery = z.object({
 const pageOf = <T extends z.ZodTypeAny>(item: T, name: string) =>
   z.object({ list: z.array(item).readonly(), page: z.number().int(), perPage: z.number().int(), total: z.number().int() }).openapi(name);
 
+export const ProjectSettingsSchema = z
+  .object({
+    staleCrl: z.enum(['apply', 'refuse']).openapi({ description: 'a CRL past its nextUpdate: apply keeps refusing its entries; refuse also refuses every device under its CA (CRL_STALE)' }),
+    crlValiditySeconds: z.number().int().min(CRL_VALIDITY_SECONDS_BOUNDS.min).max(CRL_VALIDITY_SECONDS_BOUNDS.max).openapi({ description: 'how long a managed CA’s CRL is valid' }),
+  })
+  .openapi('ProjectSettings');
 export const Project = z
-  .object({ id: z.string(), slug: z.string(), name: z.string(), createdAt: z.string(), updatedAt: z.string() })
+  .object({ id: z.string(), slug: z.string(), name: z.string(), createdAt: z.string(), updatedAt: z.string(), settings: ProjectSettingsSchema })
   .openapi('Project');
 export const ProjectPage = pageOf(Project, 'ProjectPage');
 export const ProjectCreate = z
@@ -56,7 +63,7 @@ export const ProjectCreate = z
   })
   .strict()
   .openapi('ProjectCreate');
-export const ProjectUpdate = z.object({ name: safeText(200).min(1).optional() }).strict().openapi('ProjectUpdate');
+export const ProjectUpdate = z.object({ name: safeText(200).min(1).optional(), settings: ProjectSettingsSchema.partial().strict().optional() }).strict().openapi('ProjectUpdate');
 
 export const CertificateContent = z
   .object({

@@ -191,6 +191,8 @@ export function migrations(dialect: StoreDialect): Record<string, Migration> {
       // server sharing the store to reload the project's revocation set.
       async up(db: Kysely<unknown>): Promise<void> {
         await db.schema.alterTable('projects').addColumn('revocation_generation', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+        // DESIGN §8 project settings, as JSON (defaults filled in when read: project-settings.ts).
+        await db.schema.alterTable('projects').addColumn('settings', 'text', (c) => c.notNull().defaultTo('{}')).execute();
         await db.schema
           .createTable('device_certificates')
           .addColumn('project_id', 'text', (c) => c.notNull().references('projects.id').onDelete('cascade'))

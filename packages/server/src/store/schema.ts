@@ -45,6 +45,8 @@ export interface ProjectsTable {
   auth_generation: Generated<number>;
   /** Bumped with every revocation (migration 0007): servers reload the project's revocation set. */
   revocation_generation: Generated<number>;
+  /** DESIGN §8 settings as JSON; defaults are filled in when read (domain/management/project-settings.ts). */
+  settings: Generated<string>;
 }
 
 export interface CaCertificatesTable {

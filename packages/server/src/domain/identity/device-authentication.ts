@@ -24,7 +24,7 @@ import { preparedQuery } from '../../store/prepared-query.js';
 import { provisionDevice } from './zero-touch-provisioning.js';
 import { disabledDevice } from '../management/devices.js';
 import { serialNumberText, type PathMember, type RevocationSets } from '../revocation/index.js';
-import type { CertificateAuthenticatedDevice, ConnectionFacts, DeviceAuthFailureCode, DeviceAuthResult, DeviceRefusal, HandshakeFailure } from './identity-types.js';
+import type { CertificateAuthenticatedDevice, ConnectionFacts, DeviceAuthFailureCode, DeviceAuthResult, DeviceRefusal, HandshakeFailure, StaleCrlFacts } from './identity-types.js';
 
 /** Bound on certificates taken from one handshake: real device chains hold two or three. */
 export const MAX_PEER_CHAIN = 8;
@@ -159,6 +159,10 @@ export class DeviceAuthenticator {
         reason: fact.reason,
       });
     }
+    const stale = revocations.staleCrl(validated.path, this.deps.now());
+    if (stale) {
+      return this.refuse(project.id, parseCertificate(chainDer[0] as Buffer), 'CRL_STALE', `the CRL in force for CA certificate ${stale.caId} is past its nextUpdate (${stale.nextUpdate ?? 'none'}) and project ${project.slug} refuses its devices meanwhile`, facts, stale);
+    }
     const { device, outcome } = await provisionDevice(this.deps, this.journal, project, validated.certificateId, {
       transport: facts.transport,
       remoteAddress: facts.remoteAddress ?? null,
@@ -221,7 +225,7 @@ export class DeviceAuthenticator {
     return slug !== undefined && isValidProjectSlug(slug) ? await this.projectBySlug({ slug }) : undefined;
   }
 
-  private refuse(projectId: string | null, leaf: Certificate | null, code: DeviceAuthFailureCode, message: string, facts: ConnectionFacts, context?: PkiErrorContext): DeviceRefusal {
+  private refuse(projectId: string | null, leaf: Certificate | null, code: DeviceAuthFailureCode, message: string, facts: ConnectionFacts, context?: PkiErrorContext | StaleCrlFacts): DeviceRefusal {
     const refusal: DeviceRefusal = context ? { ok: false, code, message, context } : { ok: false, code, message };
     const suppressedBefore = this.refusals.admit(facts.remoteAddress ?? 'unknown', this.deps.now().getTime());
     if (suppressedBefore === undefined) return refusal;

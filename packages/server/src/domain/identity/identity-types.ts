@@ -22,7 +22,9 @@ export type DeviceAuthFailureCode =
   /** DTLS with a pre-shared key: the identity names no credential. */
   | 'PSK_IDENTITY_UNKNOWN'
   /** DTLS with a pre-shared key: the identity is known, the handshake did not prove the key. */
-  | 'PSK_MISMATCH';
+  | 'PSK_MISMATCH'
+  /** The CRL in force for a CA of the path is past its nextUpdate and the project refuses meanwhile (`staleCrl: "refuse"`). */
+  | 'CRL_STALE';
 
 export type DeviceTransport = 'https' | 'mqtt' | 'coap';
 
@@ -68,8 +70,15 @@ export interface DeviceRefusal {
   readonly ok: false;
   readonly code: DeviceAuthFailureCode;
   readonly message: string;
-  readonly context?: PkiErrorContext;
+  readonly context?: PkiErrorContext | StaleCrlFacts;
 }
+
+/** CRL_STALE's facts: the CA whose CRL is stale, since when, and where in the path. */
+export type StaleCrlFacts = {
+  readonly certIndex: number;
+  readonly caId: string;
+  readonly nextUpdate: string | null;
+};
 
 export type DeviceAuthResult = { readonly ok: true; readonly device: AuthenticatedDevice } | DeviceRefusal;
 

@@ -7,4 +7,5 @@ export { createPskCredential, listDeviceCredentials } from './device-credentials
 export { createDevice, deleteDevice, getDevice, listDevices, updateDevice } from './devices.js';
 export { caBlastRadius, getDeviceCertificate, listDeviceCertificates, type AffectedDevice, type CaBlastRadius, type DeviceCertificate, type DeviceCertificateQuery } from './device-certificates.js';
 export { authenticateForProject } from './key-and-project.js';
+export { CRL_VALIDITY_SECONDS_BOUNDS, DEFAULT_PROJECT_SETTINGS, projectSettingsOf, type ProjectSettings } from './project-settings.js';
 export { createProject, deleteProject, listProjects, projectForPrincipal, projectView, updateProject } from './projects.js';

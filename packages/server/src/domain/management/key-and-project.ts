@@ -18,6 +18,7 @@ interface KeyAndProjectRow {
   readonly ca_generation: number | null;
   readonly auth_generation: number | null;
   readonly revocation_generation: number | null;
+  readonly settings: string | null;
 }
 
 type KeyAndProjectQuery = (values: { hash: string; slug: string }) => Promise<KeyAndProjectRow | undefined>;
@@ -42,6 +43,7 @@ const keyAndProjectQuery = perStore<Database, KeyAndProjectQuery>(
           'p.ca_generation',
           'p.auth_generation',
           'p.revocation_generation',
+          'p.settings',
         ])
         .where('k.key_hash', '=', p.hash),
     ) as KeyAndProjectQuery,
@@ -68,6 +70,7 @@ export async function authenticateForProject(deps: ServiceDeps, presented: strin
           ca_generation: row.ca_generation as number,
           auth_generation: row.auth_generation as number,
           revocation_generation: row.revocation_generation as number,
+          settings: row.settings as string,
         } satisfies ProjectRow)
       : undefined;
   return { principal, project: () => projectForPrincipalRow(principal, slug, project) };

@@ -6,7 +6,9 @@ import { isUniqueViolation } from '../../store/constraint-violations.js';
 import { recordAudit } from '../shared/audit-log.js';
 import { fetchPage, type Page, type PageRequest } from '../shared/pagination.js';
 import { actorName, type Principal } from '../shared/principal.js';
+import { bumpGenerations } from '../shared/project-generations.js';
 import type { ServiceDeps } from '../shared/service-deps.js';
+import { projectSettingsOf, type ProjectSettings } from './project-settings.js';
 
 export interface Project {
   /** The slug: the project ID in every path (DESIGN §3). */
@@ -15,12 +17,13 @@ export interface Project {
   readonly name: string;
   readonly createdAt: string;
   readonly updatedAt: string;
+  readonly settings: ProjectSettings;
 }
 
 export const MAX_PROJECT_NAME_LENGTH = 200;
 
 export function projectView(row: ProjectRow): Project {
-  return { id: row.slug, slug: row.slug, name: row.name, createdAt: row.created_at, updatedAt: row.updated_at };
+  return { id: row.slug, slug: row.slug, name: row.name, createdAt: row.created_at, updatedAt: row.updated_at, settings: projectSettingsOf(row) };
 }
 
 /** A slug from a display name, for callers that give only a name ("Acme Sensors" -> "acme-sensors"). */
@@ -68,7 +71,7 @@ export async function createProject(deps: ServiceDeps, principal: Principal, inp
     throw new ServiceError('PROJECT_SLUG_INVALID', `project slug ${JSON.stringify(slug)} must match ^[a-z0-9][a-z0-9-]{1,62}$`, { slug });
   }
   const at = deps.now().toISOString();
-  const row: ProjectRow = { id: randomUUID(), slug, name: input.name, created_at: at, updated_at: at, ca_generation: 0, auth_generation: 0, revocation_generation: 0 };
+  const row: ProjectRow = { id: randomUUID(), slug, name: input.name, created_at: at, updated_at: at, ca_generation: 0, auth_generation: 0, revocation_generation: 0, settings: '{}' };
   try {
     await deps.db.transaction().execute(async (trx) => {
       await trx.insertInto('projects').values(row).execute();
@@ -87,13 +90,30 @@ export async function listProjects(deps: ServiceDeps, principal: Principal, requ
   return fetchPage(query, (q) => q.selectAll().orderBy('slug'), projectView, request);
 }
 
-export async function updateProject(deps: ServiceDeps, principal: Principal, slug: string, input: { name?: string | undefined }): Promise<Project> {
+/**
+ * Renames a project and changes its settings (DESIGN §8). A settings change is announced like a
+ * revocation (servers reload the project's revocation set, which applies staleCrl, and re-check
+ * its live connections), in the transaction that makes it, with its audit event.
+ */
+export async function updateProject(deps: ServiceDeps, principal: Principal, slug: string, input: { name?: string | undefined; settings?: Partial<ProjectSettings> | undefined }): Promise<Project> {
   const row = await projectForPrincipal(deps, principal, slug);
-  if (input.name === undefined || input.name === row.name) return projectView(row);
-  const updated: ProjectRow = { ...row, name: input.name, updated_at: deps.now().toISOString() };
+  const current = projectSettingsOf(row);
+  const changedSettings = Object.fromEntries(Object.entries(input.settings ?? {}).filter(([name, value]) => value !== undefined && current[name as keyof ProjectSettings] !== value));
+  const renamed = input.name !== undefined && input.name !== row.name;
+  if (!renamed && Object.keys(changedSettings).length === 0) return projectView(row);
+  const settings = JSON.stringify({ ...JSON.parse(row.settings || '{}'), ...changedSettings });
+  const updated: ProjectRow = { ...row, name: renamed ? (input.name as string) : row.name, settings, updated_at: deps.now().toISOString() };
   await deps.db.transaction().execute(async (trx) => {
-    await trx.updateTable('projects').set({ name: updated.name, updated_at: updated.updated_at }).where('id', '=', row.id).execute();
-    await recordAudit(trx, deps.now(), { actor: actorName(principal), action: 'project.update', targetType: 'project', targetId: slug, projectId: row.id, details: { name: updated.name } });
+    await trx.updateTable('projects').set({ name: updated.name, settings, updated_at: updated.updated_at }).where('id', '=', row.id).execute();
+    if (Object.keys(changedSettings).length > 0) await bumpGenerations(trx, row.id, { ca: false, revocations: true });
+    await recordAudit(trx, deps.now(), {
+      actor: actorName(principal),
+      action: 'project.update',
+      targetType: 'project',
+      targetId: slug,
+      projectId: row.id,
+      details: { ...(renamed ? { name: updated.name } : {}), ...(Object.keys(changedSettings).length > 0 ? { settings: changedSettings } : {}) },
+    });
   });
   return projectView(updated);
 }

@@ -4,7 +4,7 @@
 
 export { getCaCrl, uploadCaCrl, type CaCrl } from './ca-crls.js';
 export { CRL_REASON_OF, REVOCATION_REASONS, type RevocationReason } from './revocation-reasons.js';
-export { DEFAULT_CRL_VALIDITY_SECONDS, ManagedCaPublication, OCSP_VALIDITY_SECONDS } from './managed-ca-publication.js';
-export { RevocationSets, ProjectRevocations, type PathMember, type RevocationFact, type RevokedMember } from './revocation-sets.js';
+export { ManagedCaPublication, OCSP_VALIDITY_SECONDS } from './managed-ca-publication.js';
+export { RevocationSets, ProjectRevocations, type PathMember, type RevocationFact, type RevokedMember, type StaleCrlMember } from './revocation-sets.js';
 export { listRevocations, MAX_REVOCATIONS_PER_REQUEST, revokeCertificates, type Revocation, type RevocationOutcome, type RevocationQuery, type RevocationRequest, type RevocationResult, type RevocationTarget } from './revocations.js';
 export { parseSerialNumberText, serialNumberText } from './serial-number-text.js';

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { buildCrl, buildOcspResponse, CRL_REASON_NAMES, isPkiError, OCSP_OIDS, ocspErrorResponse, parseCertificate, parseOcspRequest, serialHex, type CrlEntryInput, type IssuingAuthority, type OcspCertStatus } from '@fleetpki/pki';
 import type { IssuingCaCache } from '../authorities/index.js';
+import { projectSettingsOf } from '../management/index.js';
 import { LruMap } from '../../lru-map.js';
 import type { ManagedCasTable } from '../../store/schema.js';
 import { ServiceError } from '../../service-error.js';
@@ -8,8 +9,6 @@ import type { ServiceDeps } from '../shared/service-deps.js';
 import { CRL_REASON_OF, type RevocationReason } from './revocation-reasons.js';
 import { parseSerialNumberText, serialNumberText } from './serial-number-text.js';
 
-/** How long a managed CA's CRL is valid (DESIGN §8 `crlValiditySeconds`, its default). */
-export const DEFAULT_CRL_VALIDITY_SECONDS = 7 * 24 * 3600;
 /** How long an OCSP answer is valid: a revocation is answered at once anyway (answers are not cached past one). */
 export const OCSP_VALIDITY_SECONDS = 3600;
 /** Bound on cached signed OCSP answers. */
@@ -80,7 +79,8 @@ export class ManagedCaPublication {
     const { row: ca, signer } = found;
     const authority = authorityOf(signer, caId);
     const now = this.deps.now();
-    const project = await this.deps.db.selectFrom('projects').select(['revocation_generation']).where('id', '=', ca.project_id).executeTakeFirstOrThrow();
+    const project = await this.deps.db.selectFrom('projects').select(['revocation_generation', 'settings']).where('id', '=', ca.project_id).executeTakeFirstOrThrow();
+    const validityMs = projectSettingsOf(project).crlValiditySeconds * 1000;
     const generation = Number(project.revocation_generation);
     const current = await this.deps.db.selectFrom('managed_ca_crls').selectAll().where('ca_id', '=', caId).executeTakeFirst();
     const halfLife = (Date.parse(current?.next_update ?? '') - Date.parse(current?.this_update ?? '')) / 2;
@@ -89,7 +89,7 @@ export class ManagedCaPublication {
     const der = buildCrl(authority, {
       number,
       thisUpdate: now,
-      nextUpdate: new Date(now.getTime() + DEFAULT_CRL_VALIDITY_SECONDS * 1000),
+      nextUpdate: new Date(now.getTime() + validityMs),
       entries: await revokedEntries(this.deps, ca),
     });
     const row = {
@@ -98,7 +98,7 @@ export class ManagedCaPublication {
       crl_number: number.toString().padStart(CRL_NUMBER_DIGITS, '0'),
       der,
       this_update: now.toISOString(),
-      next_update: new Date(now.getTime() + DEFAULT_CRL_VALIDITY_SECONDS * 1000).toISOString(),
+      next_update: new Date(now.getTime() + validityMs).toISOString(),
       revocation_generation: generation,
     };
     // Only a higher number replaces the stored CRL: a server that lost the race serves the winner's.

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import { LruMap } from '../../lru-map.js';
 import type { Database } from '../../store/schema.js';
 import { crlReasonName, type CrlReasonName } from '@fleetpki/pki';
+import { projectSettingsOf } from '../management/index.js';
 import { crlEntries } from './ca-crls.js';
 import type { RevocationReason } from './revocation-reasons.js';
 import { serialNumberText } from './serial-number-text.js';
@@ -21,6 +22,13 @@ export interface PathMember {
   readonly serialNumber: string;
   /** The project CA certificate that signed it, when the project holds the issuer. */
   readonly issuerCaId: string | null;
+}
+
+/** A path resting on a CA whose CRL in force is past its nextUpdate, under `staleCrl: "refuse"`. */
+export interface StaleCrlMember {
+  readonly certIndex: number;
+  readonly caId: string;
+  readonly nextUpdate: string | null;
 }
 
 /** The first revoked certificate of a path: where it is, and the revocation. */
@@ -45,7 +53,20 @@ export class ProjectRevocations {
     readonly generation: number,
     private readonly byFingerprint: ReadonlyMap<string, RevocationFact>,
     private readonly bySerial: ReadonlyMap<string, RevocationFact>,
+    /** Under `staleCrl: "refuse"`, each CA's CRL nextUpdate (ms; null: none); empty under `apply`. */
+    private readonly crlNextUpdates: ReadonlyMap<string, number | null> = new Map(),
   ) {}
+
+  /** The first certificate of a path whose issuing CA's CRL is past its nextUpdate, when the project refuses those. */
+  staleCrl(path: readonly PathMember[], at: Date): StaleCrlMember | undefined {
+    if (this.crlNextUpdates.size === 0) return undefined;
+    for (const [certIndex, member] of path.entries()) {
+      if (member.issuerCaId === null || !this.crlNextUpdates.has(member.issuerCaId)) continue;
+      const nextUpdate = this.crlNextUpdates.get(member.issuerCaId) ?? null;
+      if (nextUpdate === null || nextUpdate < at.getTime()) return { certIndex, caId: member.issuerCaId, nextUpdate: nextUpdate === null ? null : new Date(nextUpdate).toISOString() };
+    }
+    return undefined;
+  }
 
   get size(): number {
     return this.byFingerprint.size + this.bySerial.size;
@@ -92,10 +113,13 @@ export class RevocationSets {
   }
 
   private async load(projectId: string, generation: number): Promise<ProjectRevocations> {
-    const [rows, crls] = await Promise.all([
+    const [rows, crls, project] = await Promise.all([
       this.db.selectFrom('revocations').select(['fingerprint_sha256', 'ca_id', 'serial_number', 'reason', 'revoked_at']).where('project_id', '=', projectId).execute(),
-      this.db.selectFrom('ca_crls').select(['ca_id', 'der']).where('project_id', '=', projectId).execute(),
+      this.db.selectFrom('ca_crls').select(['ca_id', 'der', 'next_update']).where('project_id', '=', projectId).execute(),
+      this.db.selectFrom('projects').select('settings').where('id', '=', projectId).executeTakeFirst(),
     ]);
+    const refuseStale = project !== undefined && projectSettingsOf(project).staleCrl === 'refuse';
+    const crlNextUpdates = new Map<string, number | null>(refuseStale ? crls.map((c) => [c.ca_id, c.next_update === null ? null : Date.parse(c.next_update)]) : []);
     const byFingerprint = new Map<string, RevocationFact>();
     const bySerial = new Map<string, RevocationFact>();
     // A CRL's entries first: a revocation made here (its own reason and date) overrides one listed.
@@ -110,7 +134,7 @@ export class RevocationSets {
       if (row.fingerprint_sha256 !== null) byFingerprint.set(row.fingerprint_sha256, fact);
       if (row.ca_id !== null && row.serial_number !== null) bySerial.set(serialKey(row.ca_id, row.serial_number), fact);
     }
-    const set = new ProjectRevocations(generation, byFingerprint, bySerial);
+    const set = new ProjectRevocations(generation, byFingerprint, bySerial, crlNextUpdates);
     // A set read under an older generation than one already held is not kept over it.
     const held = this.sets.peek(projectId);
     if (!held || held.generation <= generation) this.sets.set(projectId, set);

@@ -48,7 +48,7 @@ export function projectRoutes(deps: ServiceDeps, app: OpenAPIHono<AppEnv>): void
       method: 'patch',
       path: '/v1/projects/{projectId}',
       tags: ['projects'],
-      summary: 'Rename a project',
+      summary: 'Rename a project, or change its settings (DESIGN §8; durations in seconds)',
       security: SECURITY,
       request: { params: ProjectIdParam, body: body(ProjectUpdate) },
       responses: { 200: json(Project, 'the updated project'), ...problemResponses(400, 401, 403, 404) },
