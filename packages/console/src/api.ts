@@ -24,6 +24,9 @@ export type ManagedCaCreate = Schemas['ManagedCaCreate'];
 export type Device = Schemas['Device'];
 export type Provisioning = Device['provisioning'];
 export type AuditEvent = Schemas['AuditEvent'];
+export type DeviceCertificate = Schemas['DeviceCertificate'];
+export type RevocationReason = Schemas['Revocation']['reason'];
+export type CaBlastRadius = Schemas['CaBlastRadius'];
 
 /**
  * RFC 9457 problem document with the server's stable code and the facts of the failure: the
@@ -174,6 +177,18 @@ export class Api {
   }
   deleteDevice(slug: string, id: string) {
     return this.call('delete', '/v1/projects/{projectId}/devices/{deviceId}', { path: { projectId: slug, deviceId: id } });
+  }
+
+  // Revocation and the certificate inventory (DESIGN §8)
+  listDeviceCertificates(slug: string, deviceId: string) {
+    return this.call('get', '/v1/projects/{projectId}/devices/{deviceId}/certificates', { path: { projectId: slug, deviceId }, query: { perPage: 100 } });
+  }
+  revokeCertificates(slug: string, fingerprints: readonly string[], reason: RevocationReason) {
+    return this.call('post', '/v1/projects/{projectId}/revocations', { path: { projectId: slug }, body: { certificates: fingerprints.map((fingerprintSha256) => ({ fingerprintSha256 })), reason } });
+  }
+  /** The devices a CA certificate's disable or delete would cut. */
+  caBlastRadius(slug: string, caId: string) {
+    return this.call('get', '/v1/projects/{projectId}/certificates/{caId}/devices', { path: { projectId: slug, caId }, query: { perPage: 5 } });
   }
 
   // Audit

@@ -243,6 +243,27 @@ describe('web console in chromium', { timeout: 180_000 }, () => {
     await screenshot(page, screenshots, 'device');
   });
 
+  it('revokes the device’s certificate from its page with a reason: the certificate shows revoked and its next curl is refused (CERT_REVOKED)', async () => {
+    const table = page.getByRole('table', { name: 'Certificates' });
+    await table.getByText('Active', { exact: true }).waitFor();
+    await table.getByRole('button', { name: /^Revoke certificate [0-9A-F]+$/ }).click();
+    const dialog = page.getByRole('dialog', { name: 'Revoke certificate' });
+    await dialog.getByLabel('Reason').selectOption('superseded');
+    await dialog.getByRole('button', { name: 'Revoke', exact: true }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    await table.getByText('Revoked (superseded)').waitFor();
+    const revocations = (await (await fetch(`${served.url}/v1/projects/acme/revocations`, { headers: { 'x-api-key': adminKey } })).json()) as { total: number; list: { reason: string }[] };
+    assert.equal(revocations.total, 1);
+    assert.equal(revocations.list[0]?.reason, 'superseded');
+    // Enabled again, the device is still refused: its certificate is revoked.
+    await page.getByRole('switch', { name: 'Enabled: sensor-1' }).click();
+    await page.getByRole('switch', { name: 'Enabled: sensor-1', checked: true }).waitFor();
+    const refused = await curlIdentity(served.gatewayUrl, join(dir, 'server-ca.pem'), device);
+    assert.equal(refused.status, 403);
+    assert.equal(refused.body['code'], 'CERT_REVOKED');
+    assert.equal(refused.body['reason'], 'superseded');
+  });
+
   it('the audit log explains the refusal and filters to refusals or changes', async () => {
     await page.getByRole('navigation', { name: 'Project acme' }).getByRole('link', { name: 'Audit' }).click();
     await page.getByRole('heading', { name: 'Audit', level: 1 }).waitFor();

@@ -3,6 +3,7 @@ import { toBase64, type BundleUploadResult, type CaCertificate, type CaCertifica
 import { describeError, describeProblem } from '../messages';
 import { useSession } from '../session';
 import { ConfirmDialog, Dialog, ErrorMessage, ExpiryBadge, EnabledSwitch, Fingerprint, formatDay, FormActions, FormError, Loading, Pager, useResource } from '../ui';
+import { BlastRadiusNote } from './blast-radius';
 
 const PER_PAGE = 50;
 /** Matches the server's body limit; a bigger file is refused before it is read. */
@@ -15,6 +16,7 @@ export function CertificatesPage({ slug }: { slug: string }) {
   const certificates = useResource(() => api.listCertificates(slug, page, PER_PAGE), [api, slug, page]);
   const [adding, setAdding] = useState(false);
   const [deleting, setDeleting] = useState<CaCertificate | undefined>(undefined);
+  const [disabling, setDisabling] = useState<CaCertificate | undefined>(undefined);
   const [notice, setNotice] = useState<{ kind: 'ok' | 'warning'; lines: string[] } | undefined>(undefined);
   const [actionError, setActionError] = useState<unknown>(undefined);
   useEffect(() => {
@@ -91,6 +93,11 @@ export function CertificatesPage({ slug }: { slug: string }) {
                         onChange={async (enabled) => {
                           setActionError(undefined);
                           try {
+                            // Disabling a CA that more than one device rests on asks first, with who.
+                            if (!enabled && (await api.caBlastRadius(slug, ca.id)).deviceCount > 1) {
+                              setDisabling(ca);
+                              return;
+                            }
                             await api.setCertificateEnabled(slug, ca.id, enabled);
                           } catch (e) {
                             setActionError(e);
@@ -126,16 +133,39 @@ export function CertificatesPage({ slug }: { slug: string }) {
         open={deleting !== undefined}
         title="Delete CA certificate"
         message={
-          <p>
-            Delete <strong>{deleting?.certificateContent.subject}</strong>? Devices whose certificates chain only to it will be refused and their open connections
-            ended. To stop trusting it for a while, disable it instead.
-          </p>
+          <>
+            <p>
+              Delete <strong>{deleting?.certificateContent.subject}</strong>? Devices whose certificates chain only to it will be refused and their open connections
+              ended. To stop trusting it for a while, disable it instead.
+            </p>
+            {deleting && <BlastRadiusNote slug={slug} caId={deleting.id} />}
+          </>
         }
         confirmLabel="Delete certificate"
         onClose={() => setDeleting(undefined)}
         onConfirm={async () => {
           if (!deleting) return;
           await api.deleteCertificate(slug, deleting.id);
+          await certificates.reload();
+        }}
+      />
+      <ConfirmDialog
+        open={disabling !== undefined}
+        title="Disable CA certificate"
+        message={
+          <>
+            <p>
+              Disable <strong>{disabling?.certificateContent.subject}</strong>? Devices whose certificates chain to it are refused and their open connections end within a
+              second, until it is enabled again.
+            </p>
+            {disabling && <BlastRadiusNote slug={slug} caId={disabling.id} />}
+          </>
+        }
+        confirmLabel="Disable certificate"
+        onClose={() => setDisabling(undefined)}
+        onConfirm={async () => {
+          if (!disabling) return;
+          await api.setCertificateEnabled(slug, disabling.id, false);
           await certificates.reload();
         }}
       />

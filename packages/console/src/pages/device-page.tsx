@@ -4,6 +4,7 @@ import { AUTHENTICATION_ACTIONS, explainRefusal, REFUSAL_ACTIONS } from '../mess
 import { Link, navigate, projectPath } from '../router';
 import { useSession } from '../session';
 import { ConfirmDialog, EnabledSwitch, ErrorMessage, ExpiryBadge, Fingerprint, formatDate, formatDay, Loading, RelativeTime, useResource } from '../ui';
+import { DeviceCertificates } from './device-certificates';
 import { DEVICE_POLL_MS, ProvisioningBadge } from './devices-page';
 
 const AUTH_ACTIONS = [...AUTHENTICATION_ACTIONS, ...REFUSAL_ACTIONS].join(',');
@@ -29,6 +30,8 @@ export function DevicePage({ slug, deviceId }: { slug: string; deviceId: string 
           }),
     [api, slug, caId],
   );
+  const certificates = useResource(() => api.listDeviceCertificates(slug, deviceId), [api, slug, deviceId], DEVICE_POLL_MS);
+  const [revokingAll, setRevokingAll] = useState(false);
   const [deleting, setDeleting] = useState(false);
   const [actionError, setActionError] = useState<unknown>(undefined);
   const d = device.data;
@@ -58,6 +61,11 @@ export function DevicePage({ slug, deviceId }: { slug: string; deviceId: string 
                 await device.reload();
               }}
             />
+            {(certificates.data?.list ?? []).some((c) => c.status === 'active') && (
+              <button type="button" className="button button-danger-quiet" onClick={() => setRevokingAll(true)}>
+                Revoke certificates
+              </button>
+            )}
             <button type="button" className="button button-danger-quiet" onClick={() => setDeleting(true)}>
               Delete device
             </button>
@@ -133,6 +141,18 @@ export function DevicePage({ slug, deviceId }: { slug: string; deviceId: string 
             )}
           </div>
         </div>
+      )}
+      <h2 id="device-certificates-title">Certificates</h2>
+      <ErrorMessage error={certificates.error} />
+      {certificates.data && d && (
+        <DeviceCertificates
+          slug={slug}
+          deviceName={d.name}
+          certificates={certificates.data.list}
+          onChanged={certificates.reload}
+          revokeAll={revokingAll}
+          onRevokeAllClosed={() => setRevokingAll(false)}
+        />
       )}
       <h2 id="auth-events-title">Recent authentication events</h2>
       <ErrorMessage error={events.error} />

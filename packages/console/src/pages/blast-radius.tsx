@@ -1,0 +1,23 @@
+import type { CaBlastRadius } from '../api';
+import { useSession } from '../session';
+import { useResource } from '../ui';
+
+/** "Cuts N devices: a, b, c …": who a CA certificate's disable or delete would refuse (DESIGN §8). */
+export function blastRadiusSentence(radius: CaBlastRadius): string {
+  if (radius.deviceCount === 0) return 'No device has connected with a certificate under it recently.';
+  const names = radius.devices.list.map((d) => d.name).join(', ');
+  const more = radius.deviceCount > radius.devices.list.length ? `, and ${radius.deviceCount - radius.devices.list.length} more` : '';
+  return `This cuts ${radius.deviceCount} device${radius.deviceCount === 1 ? '' : 's'} whose latest certificate chains to it: ${names}${more}.`;
+}
+
+/** The blast radius of a CA certificate, loaded when shown (in a confirmation dialog). */
+export function BlastRadiusNote({ slug, caId }: { slug: string; caId: string }) {
+  const { api } = useSession();
+  const radius = useResource(() => api.caBlastRadius(slug, caId), [api, slug, caId]);
+  if (!radius.data) return null;
+  return (
+    <p className={radius.data.deviceCount > 1 ? 'alert alert-warning' : 'muted'} role="status">
+      {blastRadiusSentence(radius.data)}
+    </p>
+  );
+}
