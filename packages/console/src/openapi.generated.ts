@@ -598,7 +598,7 @@ export interface paths {
         };
         readonly options?: never;
         readonly head?: never;
-        /** Enable or disable a CA certificate */
+        /** Enable or disable a CA certificate, or set where its CRL is fetched from (crlUrl, admin key) */
         readonly patch: {
             readonly parameters: {
                 readonly query?: never;
@@ -654,6 +654,15 @@ export interface paths {
                 };
                 /** @description failure, with a stable code */
                 readonly 404: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description failure, with a stable code */
+                readonly 422: {
                     headers: {
                         readonly [name: string]: unknown;
                     };
@@ -2931,6 +2940,8 @@ export interface components {
              * @enum {string}
              */
             readonly purpose: "device" | "manufacturer";
+            /** @description where the server fetches its CRL, or null */
+            readonly crlUrl: string | null;
         };
         readonly BundleUploadResult: {
             readonly results: readonly components["schemas"]["BundleResult"][];
@@ -2966,7 +2977,9 @@ export interface components {
             readonly total: number;
         };
         readonly CaCertificateUpdate: {
-            readonly enabled: boolean;
+            readonly enabled?: boolean;
+            /** @description where the server fetches this CA’s CRL (http or https; admin key; null clears it) */
+            readonly crlUrl?: string | null;
         };
         readonly Device: {
             readonly id: string;

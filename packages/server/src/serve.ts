@@ -15,7 +15,7 @@ import { ADMIN_KEY_FILE, refuseExposedDataDir } from './platform/data-dir-permis
 import { StartupError } from './startup-error.js';
 import { AuthenticationJournal } from './domain/identity/index.js';
 import { ConnectionReview, DeviceAuthenticator } from './domain/identity/index.js';
-import { ManagedCaPublication, RevocationSets } from './domain/revocation/index.js';
+import { CrlFetcher, ManagedCaPublication, RevocationSets } from './domain/revocation/index.js';
 import { ocspFastPath } from './http/ocsp-fast-path.js';
 import { ProjectAnchorCache } from './domain/identity/index.js';
 import { ConnectionEnforcer } from './gateway/connection-enforcer.js';
@@ -83,6 +83,10 @@ export interface ServeOptions {
    * management API listens on.
    */
   readonly publicUrl?: string | undefined;
+  /** CRL URLs may point at loopback, link-local or private addresses (default: refused, an SSRF guard). */
+  readonly allowPrivateCrlUrls?: boolean | undefined;
+  /** How often this server looks for CRLs to fetch (tests shorten it), and how long a URL's lease lasts. */
+  readonly crlFetch?: { readonly intervalMs?: number; readonly leaseMs?: number } | undefined;
   /** A PKCS#11 token for managed CA keys (`keyStorage: "pkcs11"`). */
   readonly pkcs11?: Pkcs11Options | undefined;
 }
@@ -156,6 +160,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       recorder: (recorder = new IssuanceRecorder(recordSink)),
       projectAnchors: new ProjectAnchorCache(store.db),
       publicUrl: () => published.url,
+      allowPrivateCrlUrls: options.allowPrivateCrlUrls === true,
     };
     const platform = await ensurePlatformPki({
       dataDir,
@@ -240,6 +245,8 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       throw new StartupError('INVALID_OPTION', `cannot listen on ${host}:${options.coapPort ?? DEFAULT_COAP_PORT} (UDP) for CoAP: ${error.message}`);
     });
     enforcer.start();
+    const crlFetcher = new CrlFetcher(deps, logger, { allowPrivate: options.allowPrivateCrlUrls === true, intervalMs: options.crlFetch?.intervalMs, leaseMs: options.crlFetch?.leaseMs });
+    crlFetcher.start();
     logger.log('info', 'device gateway listening', { url: gateway.url, mqtt: mqtt.url, coap: coap.url });
     logger.log('info', 'management API listening', { url: httpUrl, openapi: `${httpUrl}/openapi.json`, store: store.dialect, location: store.location });
     let closing: Promise<void> | undefined;
@@ -260,6 +267,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
           server.closeIdleConnections();
           const timer = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
           enforcer.stop();
+          crlFetcher.stop();
           await Promise.all([closed, gateway.close(), mqtt.close(), coap.close()]);
           clearTimeout(timer);
           await journal.flush();

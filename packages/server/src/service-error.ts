@@ -93,6 +93,8 @@ export const SERVICE_ERROR_CODES = [
   /** The CRL is not newer (by cRLNumber) than the one in force. */
   'CRL_NOT_NEWER',
   'CRL_NOT_FOUND',
+  /** A CRL URL the server will not fetch: not http(s), or a loopback, link-local or private target. */
+  'CRL_URL_REFUSED',
   'INTERNAL_ERROR',
 ] as const;
 
@@ -180,6 +182,7 @@ export const SERVICE_ERROR_FACTS = {
   CRL_DELTA_UNSUPPORTED: { caId: 'string' },
   CRL_NOT_NEWER: { caId: 'string', crlNumber: 'string', inForce: 'string' },
   CRL_NOT_FOUND: { caId: 'string' },
+  CRL_URL_REFUSED: { reason: 'string' },
   INTERNAL_ERROR: { requestId: 'string' },
 } as const satisfies Readonly<Record<ServiceErrorCode, FactTable>>;
 

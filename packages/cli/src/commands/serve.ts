@@ -28,6 +28,7 @@ interface ServeFlags {
   pkcs11Module?: string;
   pkcs11Token?: string;
   publicUrl?: string;
+  allowPrivateCrlUrls?: boolean;
   workers: number;
 }
 
@@ -60,6 +61,7 @@ export function registerServeCommand(program: Command): void {
     .option('--reset-admin-key', 'revoke the admin API key and make a new one (shown once, written to <data-dir>/admin-api-key)')
     .option('--pkcs11-module <file>', 'a PKCS#11 module for managed CA keys (SoftHSM2: /usr/lib/softhsm/libsofthsm2.so); PIN in $' + 'FLEETPKI_PKCS11_PIN')
     .option('--pkcs11-token <label>', 'the token label for --pkcs11-module')
+    .option('--allow-private-crl-urls', 'let CA certificates’ crlUrl point at loopback, link-local or private addresses (refused by default: the server fetches them)')
     .option('--public-url <url>', 'the management API as devices and relying parties reach it: issued certificates name their CRL and OCSP URLs under it (default: the URL it listens on)')
     .option('--workers <n>', 'server processes sharing the ports (node:cluster), e.g. one per core; needs explicit ports', workerCount, 1)
     .action(async (flags: ServeFlags) => {
@@ -84,6 +86,7 @@ export function registerServeCommand(program: Command): void {
         tlsCertFile: flags.tlsCert,
         tlsKeyFile: flags.tlsKey,
         publicUrl: flags.publicUrl,
+        allowPrivateCrlUrls: flags.allowPrivateCrlUrls === true,
         // Under --workers the primary has already done it, once.
         resetAdminKey: flags.resetAdminKey === true && !cluster.isWorker,
         pkcs11: flags.pkcs11Module !== undefined && flags.pkcs11Token !== undefined && pin !== undefined ? { module: flags.pkcs11Module, tokenLabel: flags.pkcs11Token, pin } : undefined,

@@ -99,6 +99,7 @@ export const CaCertificate = z
     updatedAt: z.string(),
     certificateContent: CertificateContent,
     purpose: z.enum(['device', 'manufacturer']).openapi({ description: 'device: a trust anchor for connecting; manufacturer: vouches for factory certificates at EST enrollment only' }),
+    crlUrl: z.string().nullable().openapi({ description: 'where the server fetches its CRL, or null' }),
   })
   .openapi('CaCertificate');
 export const CaCertificatePage = pageOf(CaCertificate, 'CaCertificatePage');
@@ -114,7 +115,13 @@ export const CaCertificateUpload = z
   })
   .strict()
   .openapi('CaCertificateUpload');
-export const CaCertificateUpdate = z.object({ enabled: z.boolean() }).strict().openapi('CaCertificateUpdate');
+export const CaCertificateUpdate = z
+  .object({
+    enabled: z.boolean().optional(),
+    crlUrl: z.string().max(2048).nullable().optional().openapi({ description: 'where the server fetches this CA’s CRL (http or https; admin key; null clears it)' }),
+  })
+  .strict()
+  .openapi('CaCertificateUpdate');
 export const BundleResult = z
   .object({
     index: z.number().int(),

@@ -231,6 +231,16 @@ export function migrations(dialect: StoreDialect): Record<string, Migration> {
           .addUniqueConstraint('revocations_serial', ['project_id', 'ca_id', 'serial_number'])
           .execute();
         await db.schema.createIndex('revocations_listing').on('revocations').columns(['project_id', 'revoked_at']).execute();
+        // Where a CA certificate's CRL is fetched from, and the cluster's lease and backoff per URL.
+        await db.schema.alterTable('ca_certificates').addColumn('crl_url', 'text').execute();
+        await db.schema
+          .createTable('crl_fetches')
+          .addColumn('url', 'text', (c) => c.primaryKey())
+          .addColumn('leased_until', 'text')
+          .addColumn('next_attempt_at', 'text', (c) => c.notNull())
+          .addColumn('failures', 'integer', (c) => c.notNull())
+          .addColumn('last_error', 'text')
+          .execute();
         // The CRL in force for an uploaded CA certificate: its entries are revocations too.
         await db.schema
           .createTable('ca_crls')

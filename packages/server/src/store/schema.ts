@@ -20,6 +20,7 @@ export interface Database {
   revocations: RevocationsTable;
   ca_crls: CaCrlsTable;
   managed_ca_crls: ManagedCaCrlsTable;
+  crl_fetches: CrlFetchesTable;
 }
 
 /** A device's pre-shared key for CoAP/DTLS (migration 0005); the key is sealed (platform/master-key.ts). */
@@ -64,6 +65,18 @@ export interface CaCertificatesTable {
   updated_at: string;
   /** `device`: a trust anchor for connecting; `manufacturer`: vouches for factory certificates at EST enrollment only (migration 0003). */
   purpose: 'device' | 'manufacturer';
+  /** Where its CRL is fetched from (migration 0007; set by an admin). */
+  crl_url: string | null;
+}
+
+/** One CRL URL's fetch state, shared by the servers on a store (migration 0007). */
+export interface CrlFetchesTable {
+  url: string;
+  /** A server fetching it holds it until then: at most one fetch per URL per lease, across the cluster. */
+  leased_until: string | null;
+  next_attempt_at: string;
+  failures: number;
+  last_error: string | null;
 }
 
 export interface DevicesTable {

@@ -21,6 +21,8 @@ export interface CaCertificate {
   readonly updatedAt: string;
   readonly certificateContent: CertificateContent;
   readonly purpose: CaPurpose;
+  /** Where its CRL is fetched from (set by an admin), or null. */
+  readonly crlUrl: string | null;
 }
 
 export type CaPurpose = CaCertificatesTable['purpose'];
@@ -39,6 +41,7 @@ export function caCertificateView(row: CaCertificatesTable): CaCertificate {
     updatedAt: row.updated_at,
     certificateContent: JSON.parse(row.content) as CertificateContent,
     purpose: row.purpose,
+    crlUrl: row.crl_url,
   };
 }
 
@@ -77,6 +80,7 @@ export async function uploadCaCertificates(
         created_at: at,
         updated_at: at,
         purpose: input.purpose ?? 'device',
+        crl_url: null,
       };
       await insertCaCertificate(deps, principal, project, row);
       results.push({ index: item.index, status: 'created', certificate: caCertificateView(row), warnings });

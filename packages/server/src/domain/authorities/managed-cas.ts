@@ -227,6 +227,7 @@ async function activate(
     created_at: at,
     updated_at: at,
     purpose: 'device',
+    crl_url: null,
   };
   const active: ManagedCasTable = { ...row, status: 'active', certificate_der: certificate.der, chain_pem: chainPem, ca_certificate_id: anchor.id, updated_at: at, activated_at: at };
   try {

@@ -20,4 +20,6 @@ export interface PkiDeps extends ServiceDeps {
    * Undefined until the server listens.
    */
   readonly publicUrl: () => string | undefined;
+  /** `serve --allow-private-crl-urls`: CRL URLs may point at loopback, link-local or private addresses (a lab, a test). */
+  readonly allowPrivateCrlUrls: boolean;
 }

@@ -44,7 +44,11 @@ function decodeCrlFile(crlFile: string): CertificateRevocationList {
   if (compact.length === 0 || compact.length % 4 !== 0 || !STRICT_BASE64.test(compact)) {
     throw new ServiceError('CRL_FILE_INVALID_BASE64', 'crlFile must be standard base64 (RFC 4648 §4) of a PEM or DER CRL');
   }
-  const bytes = Buffer.from(compact, 'base64');
+  return decodeCrlBytes(Buffer.from(compact, 'base64'));
+}
+
+/** A CRL file's bytes (PEM or DER, one CRL) parsed; CRL_UNPARSABLE otherwise. */
+export function decodeCrlBytes(bytes: Buffer): CertificateRevocationList {
   try {
     let der: Buffer = bytes;
     if (looksLikePem(bytes)) {
@@ -96,7 +100,11 @@ async function crlSigners(deps: ServiceDeps, project: ProjectRow, caId: string):
  * stored on a refusal.
  */
 export async function uploadCaCrl(deps: ServiceDeps, principal: Principal, project: ProjectRow, caId: string, crlFile: string): Promise<CaCrl> {
-  const crl = decodeCrlFile(crlFile);
+  return putCaCrlInForce(deps, actorName(principal), project, caId, decodeCrlFile(crlFile));
+}
+
+/** The checks and the write of uploadCaCrl, for a CRL however it arrived (uploaded, or fetched from the CA's crlUrl by `actor`). */
+export async function putCaCrlInForce(deps: ServiceDeps, actor: string, project: ProjectRow, caId: string, crl: CertificateRevocationList): Promise<CaCrl> {
   const { ca, signers } = await crlSigners(deps, project, caId);
   if (!namesMatch(crl.issuer, ca.subject)) throw new ServiceError('CRL_ISSUER_MISMATCH', 'the CRL’s issuer is not this CA certificate’s subject: it is another CA’s CRL', { caId });
   let number: bigint | undefined;
@@ -151,7 +159,7 @@ export async function uploadCaCrl(deps: ServiceDeps, principal: Principal, proje
       .executeTakeFirst();
     if (Number(written.numInsertedOrUpdatedRows ?? 0n) !== 1) throw refuseOlder(current?.crl_number ?? row.crl_number);
     await recordAudit(trx, now, {
-      actor: actorName(principal),
+      actor,
       action: 'certificate.crl-upload',
       targetType: 'ca-certificate',
       targetId: caId,

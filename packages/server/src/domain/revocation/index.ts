@@ -3,6 +3,8 @@
 // This file is the only door gateway/ and http/ may use (npm run lint enforces it).
 
 export { getCaCrl, uploadCaCrl, type CaCrl } from './ca-crls.js';
+export { CRL_FETCH_INTERVAL_MS, CrlFetcher } from './crl-fetcher.js';
+export { setCaCrlUrl } from './crl-urls.js';
 export { CRL_REASON_OF, REVOCATION_REASONS, type RevocationReason } from './revocation-reasons.js';
 export { ManagedCaPublication, OCSP_VALIDITY_SECONDS } from './managed-ca-publication.js';
 export { RevocationSets, ProjectRevocations, type PathMember, type RevocationFact, type RevokedMember, type StaleCrlMember } from './revocation-sets.js';

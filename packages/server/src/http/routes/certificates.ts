@@ -2,7 +2,8 @@ import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import { encodePem } from '@fleetpki/pki';
 import { deleteCaCertificate, getCaCertificate, listCaCertificates, setCaCertificateEnabled, uploadCaCertificates } from '../../domain/authorities/index.js';
 import { projectForPrincipal } from '../../domain/management/index.js';
-import type { ServiceDeps } from '../../domain/shared/index.js';
+import { setCaCrlUrl } from '../../domain/revocation/index.js';
+import type { PkiDeps } from '../../domain/issuance/index.js';
 import { ServiceError } from '../../service-error.js';
 import type { AppEnv } from '../app-env.js';
 import { problemDocument } from '../../edge/problem.js';
@@ -26,7 +27,7 @@ const CertificateParams = ProjectIdParam.extend({
   certificateId: pathParam('certificateId'),
 });
 
-export function certificateRoutes(deps: ServiceDeps, app: OpenAPIHono<AppEnv>): void {
+export function certificateRoutes(deps: PkiDeps, app: OpenAPIHono<AppEnv>): void {
   app.openapi(
     createRoute({
       method: 'post',
@@ -120,15 +121,18 @@ export function certificateRoutes(deps: ServiceDeps, app: OpenAPIHono<AppEnv>): 
       method: 'patch',
       path: '/v1/projects/{projectId}/certificates/{certificateId}',
       tags: ['certificates'],
-      summary: 'Enable or disable a CA certificate',
+      summary: 'Enable or disable a CA certificate, or set where its CRL is fetched from (crlUrl, admin key)',
       security: SECURITY,
       request: { params: CertificateParams, body: jsonBody(CaCertificateUpdate) },
-      responses: { 200: jsonResponse(CaCertificate, 'the updated CA certificate'), ...problemResponses(400, 401, 403, 404) },
+      responses: { 200: jsonResponse(CaCertificate, 'the updated CA certificate'), ...problemResponses(400, 401, 403, 404, 422) },
     }),
     async (c) => {
       const { projectId, certificateId } = c.req.valid('param');
       const project = await projectForPrincipal(deps, c.var.principal, projectId);
-      return c.json(await setCaCertificateEnabled(deps, c.var.principal, project, certificateId, c.req.valid('json').enabled), 200);
+      const { enabled, crlUrl } = c.req.valid('json');
+      if (crlUrl !== undefined) await setCaCrlUrl(deps, c.var.principal, project, certificateId, crlUrl, deps.allowPrivateCrlUrls);
+      if (enabled !== undefined) return c.json(await setCaCertificateEnabled(deps, c.var.principal, project, certificateId, enabled), 200);
+      return c.json((await getCaCertificate(deps, project, certificateId)).certificate, 200);
     },
   );
   app.openapi(
