@@ -5,6 +5,7 @@ import { makeDevice, makeRoot, type Issued } from '@fleetpki/test-support';
 import { gatewayOf, startTestApi, type TestApi } from './helpers/api.js';
 import { base64 } from './helpers/base64.js';
 import { writeDeviceFiles } from './helpers/device-clients.js';
+import { eventually } from './helpers/eventually.js';
 import { DIALECTS } from './helpers/stores.js';
 import type { GatewayUnderTest } from './helpers/transport.js';
 import { HTTPS } from './helpers/transport-https.js';
@@ -19,7 +20,7 @@ for (const dialect of DIALECTS) {
     const root: Issued = makeRoot('/CN=Stale Root');
     let rootId: string;
     before(async () => {
-      api = await startTestApi(dialect);
+      api = await startTestApi(dialect, { serve: { crlFetch: { intervalMs: 200 } } });
       assert.equal((await api.call('POST', '/v1/projects', { json: { name: 'Acme', slug: 'acme' } })).status, 201);
       gateway = await gatewayOf(api);
       rootId = (await api.call('POST', '/v1/projects/acme/certificates', { json: { certFile: base64(root.pem) } })).body['id'] as string;
@@ -67,6 +68,33 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(audit.body['list'][0].details, { settings: { staleCrl: 'refuse' } });
       assert.equal((await api.call('PATCH', '/v1/projects/acme', { json: { settings: { staleCrl: 'apply' } } })).status, 200);
       assert.equal((await HTTPS.clients[0].attempt(gateway, files)).admitted, true);
+    });
+
+    it('a CRL going stale while a device is connected: reported once (certificate.crl-stale), and under refuse the connection ends', async () => {
+      assert.equal((await api.call('PATCH', '/v1/projects/acme', { json: { settings: { staleCrl: 'refuse' } } })).status, 200);
+      const now = Date.now();
+      const soon = buildCrl(prepareIssuer(root.cert, root.key), { number: 2n, thisUpdate: new Date(now - 1000), nextUpdate: new Date(now + 2500), entries: [] });
+      const put = await api.call('PUT', `/v1/projects/acme/certificates/${rootId}/crl`, { json: { crlFile: soon.toString('base64') } });
+      assert.equal(put.status, 200, put.text);
+      assert.equal(put.body['stale'], false);
+      const device = makeDevice(root, '/O=acme/CN=stale-2');
+      const held = await HTTPS.hold(gateway, writeDeviceFiles(api.store.dataDir, 'stale-2', device.pem, device.keyPem));
+      assert.equal(held.identity?.['certificateId'], 'stale-2');
+      // Ends once the CRL's nextUpdate passes and a server reports it (every 200 ms here).
+      const ended = await held.closedAfter(Date.now(), 8000);
+      // X.509 times are whole seconds: the CRL's nextUpdate is the one it carries, as the server shows it.
+      const nextUpdate = Date.parse(put.body['nextUpdate'] as string);
+      assert.ok(Date.now() >= nextUpdate, `ended ${ended} ms in, before the CRL's nextUpdate ${put.body['nextUpdate']}`);
+      // Each stale CRL once: the earlier test's (number 1) and this one (number 2).
+      const reported = await eventually(
+        async () => (await api.call('GET', '/v1/projects/acme/audit?action=certificate.crl-stale')).body['list'] as { targetId: string; details: { crlNumber: string } }[],
+        (list) => list.some((e) => e.details.crlNumber === '2'),
+      );
+      assert.deepEqual(reported?.map((e) => [e.targetId, e.details.crlNumber]).sort(), [
+        [rootId, '1'],
+        [rootId, '2'],
+      ]);
+      assert.equal((await api.call('PATCH', '/v1/projects/acme', { json: { settings: { staleCrl: 'apply' } } })).status, 200);
     });
 
     it('crlValiditySeconds sets how long a managed CA’s CRL is valid', async () => {

@@ -252,6 +252,7 @@ export function migrations(dialect: StoreDialect): Record<string, Migration> {
           .addColumn('next_update', 'text')
           .addColumn('entry_count', 'integer', (c) => c.notNull())
           .addColumn('uploaded_at', 'text', (c) => c.notNull())
+          .addColumn('stale_reported_at', 'text')
           .addPrimaryKeyConstraint('ca_crls_pk', ['project_id', 'ca_id'])
           .execute();
         // OCSP asks a managed CA about a serial: one probe.

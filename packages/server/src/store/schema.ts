@@ -213,6 +213,8 @@ export interface CaCrlsTable {
   next_update: string | null;
   entry_count: number;
   uploaded_at: string;
+  /** When one server reported it past its nextUpdate (audit, connections re-checked); null while current. */
+  stale_reported_at: string | null;
 }
 
 /** The CRL a managed CA publishes (migration 0007). */

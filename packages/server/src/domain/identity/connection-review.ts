@@ -12,8 +12,8 @@ export interface ProjectGenerations {
  * Whether admitted devices may stay connected, decided here once for every transport: the
  * gateway's enforcer asks when a project's auth_generation moved (on this server or another
  * sharing the store) and ends what this says must end. A device stays while it exists and is
- * enabled, the CA certificate its path rests on exists and is enabled, and no certificate of its
- * path is revoked.
+ * enabled, the CA certificate its path rests on exists and is enabled, no certificate of its
+ * path is revoked, and (under `staleCrl: "refuse"`) no CRL of its path's CAs is stale.
  */
 export class ConnectionReview {
   constructor(
@@ -43,6 +43,7 @@ export class ConnectionReview {
       if (!enabledCas.has(device.anchorCaId)) return 'CA certificate disabled or deleted';
       const revoked = revocations.find(device.path);
       if (revoked) return `certificate revoked (${revoked.fact.reason})`;
+      if (revocations.staleCrl(device.path, this.deps.now())) return 'the CRL of its CA is stale (staleCrl: refuse)';
       return undefined;
     });
   }

@@ -136,6 +136,7 @@ export async function putCaCrlInForce(deps: ServiceDeps, actor: string, project:
     next_update: crl.nextUpdate?.toISOString() ?? null,
     entry_count: crl.revoked.length,
     uploaded_at: now.toISOString(),
+    stale_reported_at: null,
   };
   return deps.db.transaction().execute(async (trx) => {
     const current = await trx.selectFrom('ca_crls').select('crl_number').where('project_id', '=', project.id).where('ca_id', '=', caId).executeTakeFirst();
@@ -153,7 +154,7 @@ export async function putCaCrlInForce(deps: ServiceDeps, actor: string, project:
       .onConflict((oc) =>
         oc
           .columns(['project_id', 'ca_id'])
-          .doUpdateSet({ der: row.der, crl_number: row.crl_number, this_update: row.this_update, next_update: row.next_update, entry_count: row.entry_count, uploaded_at: row.uploaded_at })
+          .doUpdateSet({ der: row.der, crl_number: row.crl_number, this_update: row.this_update, next_update: row.next_update, entry_count: row.entry_count, uploaded_at: row.uploaded_at, stale_reported_at: null })
           .where('ca_crls.crl_number', '<', row.crl_number),
       )
       .executeTakeFirst();

@@ -1,5 +1,7 @@
 import { isServiceError } from '../../service-error.js';
 import type { Logger } from '../../logger.js';
+import { recordAudit } from '../shared/audit-log.js';
+import { bumpGenerations } from '../shared/project-generations.js';
 import type { ServiceDeps } from '../shared/service-deps.js';
 import { decodeCrlBytes, putCaCrlInForce } from './ca-crls.js';
 import { checkCrlUrl } from './crl-url-policy.js';
@@ -40,12 +42,13 @@ export class CrlFetcher {
     if (this.timer) clearInterval(this.timer);
   }
 
-  /** One pass: every CRL due, each URL under its lease. */
+  /** One pass: report CRLs that went stale, then fetch every CRL due, each URL under its lease. */
   async tick(): Promise<void> {
     if (this.running) return;
     this.running = true;
     try {
       const now = this.deps.now();
+      await reportStaleCrls(this.deps, now);
       const cas = await this.deps.db
         .selectFrom('ca_certificates as c')
         .innerJoin('projects as p', 'p.id', 'c.project_id')
@@ -106,5 +109,31 @@ export class CrlFetcher {
       await this.deps.db.updateTable('crl_fetches').set({ failures, last_error: message.slice(0, 500), next_attempt_at: new Date(now.getTime() + backoff).toISOString() }).where('url', '=', url).execute();
       this.logger.log('info', 'fetching a CRL failed', { url, caId, failures, error: message });
     }
+  }
+}
+
+/**
+ * A CRL past its nextUpdate is reported once across the cluster (the first server to mark it
+ * audits `certificate.crl-stale`), and its project's generations move so that, under
+ * `staleCrl: "refuse"`, every server re-checks and ends the connections resting on its CA.
+ * A newer CRL put in force clears the mark.
+ */
+export async function reportStaleCrls(deps: ServiceDeps, now: Date): Promise<void> {
+  const at = now.toISOString();
+  const stale = await deps.db.selectFrom('ca_crls').select(['project_id', 'ca_id', 'crl_number', 'next_update']).where('stale_reported_at', 'is', null).where('next_update', '<', at).execute();
+  for (const crl of stale) {
+    await deps.db.transaction().execute(async (trx) => {
+      const marked = await trx.updateTable('ca_crls').set({ stale_reported_at: at }).where('project_id', '=', crl.project_id).where('ca_id', '=', crl.ca_id).where('stale_reported_at', 'is', null).executeTakeFirst();
+      if (Number(marked.numUpdatedRows) !== 1) return; // another server reported it
+      await bumpGenerations(trx, crl.project_id, { ca: false, revocations: true });
+      await recordAudit(trx, now, {
+        actor: 'server:crl-watch',
+        action: 'certificate.crl-stale',
+        targetType: 'ca-certificate',
+        targetId: crl.ca_id,
+        projectId: crl.project_id,
+        details: { crlNumber: BigInt(crl.crl_number).toString(), nextUpdate: crl.next_update },
+      });
+    });
   }
 }
