@@ -139,6 +139,14 @@ const opensslPort = await freePort();
 const responder = spawn('openssl', ['ocsp', '-index', 'index.txt', '-port', String(opensslPort), '-CA', 'issuing.pem', '-rsigner', 'issuing.pem', '-rkey', 'issuing.key', '-nmin', '60', '-multi', '2'], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
 children.push(responder);
 responder.stderr.resume();
+// `-multi` forks workers that a kill of the parent alone would leave listening: end them first.
+process.prependListener('exit', () => {
+  try {
+    execFileSync('pkill', ['-KILL', '-P', String(responder.pid)]);
+  } catch {
+    /* none left */
+  }
+});
 await new Promise((r) => setTimeout(r, 1000));
 // The ceiling: Node's bare HTTP server answering the same response bytes, no work at all.
 const sample = await fetch(`${server.api}/v1/pki/ocsp`, { method: 'POST', headers: { 'content-type': 'application/ocsp-request' }, body: readFileSync(join(dir, 'ocsp.req')) });
