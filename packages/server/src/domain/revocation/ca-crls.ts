@@ -33,7 +33,8 @@ export interface CaCrl {
 
 /** cRLNumber is at most 20 octets (RFC 5280 §5.2.3), below 10^49: stored zero-padded, text order is number order. */
 const CRL_NUMBER_DIGITS = 49;
-const storedNumber = (n: bigint): string => n.toString().padStart(CRL_NUMBER_DIGITS, '0');
+/** A cRLNumber as the store keeps it (uploaded CRLs and the ones managed CAs publish alike). */
+export const storedCrlNumber = (n: bigint): string => n.toString().padStart(CRL_NUMBER_DIGITS, '0');
 const shownNumber = (stored: string): string => BigInt(stored).toString();
 
 const STRICT_BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
@@ -131,7 +132,7 @@ export async function putCaCrlInForce(deps: ServiceDeps, actor: string, project:
     project_id: project.id,
     ca_id: caId,
     der: crl.der,
-    crl_number: storedNumber(number),
+    crl_number: storedCrlNumber(number),
     this_update: crl.thisUpdate.toISOString(),
     next_update: crl.nextUpdate?.toISOString() ?? null,
     entry_count: crl.revoked.length,

@@ -6,6 +6,7 @@ import { LruMap } from '../../lru-map.js';
 import type { ManagedCasTable } from '../../store/schema.js';
 import { ServiceError } from '../../service-error.js';
 import type { ServiceDeps } from '../shared/service-deps.js';
+import { storedCrlNumber } from './ca-crls.js';
 import { CRL_REASON_OF, type RevocationReason } from './revocation-reasons.js';
 import { parseSerialNumberText, serialNumberText } from './serial-number-text.js';
 
@@ -20,7 +21,6 @@ const MAX_CACHED_OCSP_ANSWERS = 100_000;
  */
 const FRESHNESS_MS = 250;
 
-const CRL_NUMBER_DIGITS = 49;
 const REASON_VALUE = (reason: string): number | undefined => {
   const name = (CRL_REASON_OF as Readonly<Record<string, string>>)[reason] ?? reason;
   const value = CRL_REASON_NAMES.indexOf(name as never);
@@ -95,7 +95,7 @@ export class ManagedCaPublication {
     const row = {
       ca_id: caId,
       project_id: ca.project_id,
-      crl_number: number.toString().padStart(CRL_NUMBER_DIGITS, '0'),
+      crl_number: storedCrlNumber(number),
       der,
       this_update: now.toISOString(),
       next_update: new Date(now.getTime() + validityMs).toISOString(),

@@ -5,7 +5,7 @@ import { crlReasonName, type CrlReasonName } from '@fleetpki/pki';
 import { projectSettingsOf } from '../management/index.js';
 import { crlEntries } from './ca-crls.js';
 import type { RevocationReason } from './revocation-reasons.js';
-import { serialNumberText } from './serial-number-text.js';
+import { caSerialKey, serialNumberText } from './serial-number-text.js';
 
 /** What a revocation says: why (an RFC 5280 reason name), since when, and who said it. */
 export interface RevocationFact {
@@ -41,8 +41,6 @@ export interface RevokedMember {
 /** Bound on projects whose revocations are held in memory; beyond it the least recently used is read again. */
 export const MAX_CACHED_REVOCATION_SETS = 10_000;
 
-const serialKey = (caId: string, serialNumber: string): string => `${caId}\u0000${serialNumber}`;
-
 /**
  * One project's revocations as two hash maps, so a handshake asks one probe per certificate of
  * its path and never scans: by fingerprint, and by (issuing CA, serial) — the form a factory's
@@ -74,7 +72,7 @@ export class ProjectRevocations {
 
   find(path: readonly PathMember[]): RevokedMember | undefined {
     for (const [certIndex, member] of path.entries()) {
-      const fact = this.byFingerprint.get(member.fingerprintSha256) ?? (member.issuerCaId !== null ? this.bySerial.get(serialKey(member.issuerCaId, member.serialNumber)) : undefined);
+      const fact = this.byFingerprint.get(member.fingerprintSha256) ?? (member.issuerCaId !== null ? this.bySerial.get(caSerialKey(member.issuerCaId, member.serialNumber)) : undefined);
       if (fact) return { certIndex, member, fact };
     }
     return undefined;
@@ -126,13 +124,13 @@ export class RevocationSets {
     for (const crl of crls) {
       for (const entry of crlEntries(crl.der)) {
         const reason = (entry.reason === undefined ? undefined : crlReasonName(entry.reason)) ?? 'unspecified';
-        bySerial.set(serialKey(crl.ca_id, serialNumberText(entry.serialNumber)), { reason, revokedAt: entry.revocationDate.toISOString(), source: 'crl' });
+        bySerial.set(caSerialKey(crl.ca_id, serialNumberText(entry.serialNumber)), { reason, revokedAt: entry.revocationDate.toISOString(), source: 'crl' });
       }
     }
     for (const row of rows) {
       const fact: RevocationFact = { reason: row.reason as RevocationReason, revokedAt: row.revoked_at, source: 'api' };
       if (row.fingerprint_sha256 !== null) byFingerprint.set(row.fingerprint_sha256, fact);
-      if (row.ca_id !== null && row.serial_number !== null) bySerial.set(serialKey(row.ca_id, row.serial_number), fact);
+      if (row.ca_id !== null && row.serial_number !== null) bySerial.set(caSerialKey(row.ca_id, row.serial_number), fact);
     }
     const set = new ProjectRevocations(generation, byFingerprint, bySerial, crlNextUpdates);
     // A set read under an older generation than one already held is not kept over it.

@@ -8,7 +8,7 @@ import { bumpGenerations } from '../shared/project-generations.js';
 import type { ServiceDeps } from '../shared/service-deps.js';
 import { timeOrderedId } from '../shared/time-ordered-id.js';
 import type { RevocationReason } from './revocation-reasons.js';
-import { parseSerialNumberText } from './serial-number-text.js';
+import { caSerialKey, parseSerialNumberText } from './serial-number-text.js';
 
 /** Bound on one revocation request: a factory batch, applied in one transaction. */
 export const MAX_REVOCATIONS_PER_REQUEST = 10_000;
@@ -79,8 +79,6 @@ function normalize(targets: readonly RevocationTarget[]): Normalized[] {
   });
 }
 
-const serialKey = (caId: string, serialNumber: string): string => `${caId}\u0000${serialNumber}`;
-
 /**
  * Revokes certificates of a project in one transaction (DESIGN §8): every target is checked
  * first (a serial's CA is the project's, a fingerprint is a certificate the project has seen
@@ -100,7 +98,7 @@ export async function revokeCertificates(deps: ServiceDeps, principal: Principal
     const results: RevocationResult[] = [];
     const rows: RevocationsTable[] = [];
     for (const target of targets) {
-      const key = 'fingerprintSha256' in target ? target.fingerprintSha256 : serialKey(target.caId, target.serialNumber);
+      const key = 'fingerprintSha256' in target ? target.fingerprintSha256 : caSerialKey(target.caId, target.serialNumber);
       const fresh = !known.has(key);
       known.add(key);
       const shown = 'fingerprintSha256' in target ? { fingerprintSha256: target.fingerprintSha256 } : { caId: target.caId, serialNumber: target.serialNumber };
@@ -177,7 +175,7 @@ async function existingRevocations(trx: Transaction<Database>, project: ProjectR
   for (const [caId, serials] of byCa) {
     for (const chunk of chunks(serials)) {
       const rows = await trx.selectFrom('revocations').select('serial_number').where('project_id', '=', project.id).where('ca_id', '=', caId).where('serial_number', 'in', chunk).execute();
-      for (const row of rows) if (row.serial_number !== null) known.add(serialKey(caId, row.serial_number));
+      for (const row of rows) if (row.serial_number !== null) known.add(caSerialKey(caId, row.serial_number));
     }
   }
   return known;

@@ -5,6 +5,11 @@
  * through here, so `0A`, `0a`, `0x0A` and `0A:` name the same certificate.
  */
 
+/** The key of a certificate named by its issuing CA certificate and serial, as revocations and the revocation sets hold it. */
+export function caSerialKey(caId: string, serialNumber: string): string {
+  return `${caId}\u0000${serialNumber}`;
+}
+
 /** RFC 5280 §4.1.2.2: at most 20 octets. */
 const MAX_SERIAL_HEX_DIGITS = 40;
 
