@@ -12,6 +12,7 @@ export type BundleUploadResult = Schemas['BundleUploadResult'];
 export type CaCertificate = Schemas['CaCertificate'];
 export type CaCertificateCreated = Schemas['CaCertificateCreated'];
 export type CaCrl = Schemas['CaCrl'];
+export type CaCrlUploadResult = Schemas['CaCrlUploadResult'];
 export type CertificateContent = Schemas['CertificateContent'];
 export type CertType = CaCertificate['certType'];
 export type Device = Schemas['Device'];

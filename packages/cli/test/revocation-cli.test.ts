@@ -90,6 +90,16 @@ describe('fleetpki certificates revoke and crl, against a running server', () =>
   it('uploads an openssl CRL and shows it', async () => {
     const crl = opensslCrl(tmp, { caCert: 'ca.crt.pem', caKey: 'ca.key.pem', revoke: [join('batch', rows[1]?.cert_file as string)], out: 'factory.crl.pem', lifetime: { days: 7 } });
     assert.ok(crl.length > 0);
+    // --dry-run: every check, nothing stored, and whom it would cut (nobody: that serial never connected).
+    const dry = await cli(['certificates', 'crl', 'upload', 'factory.crl.pem', '--project', 'factory', '--ca', caId, '--dry-run', '--json']);
+    assert.equal(dry.status, 0, dry.stderr);
+    const checked = JSON.parse(dry.stdout) as { dryRun: boolean; crlNumber: string; cuts: { deviceCount: number; certificateCount: number } };
+    assert.equal(checked.dryRun, true);
+    assert.deepEqual([checked.cuts.deviceCount, checked.cuts.certificateCount], [0, 0]);
+    const dryText = await cli(['certificates', 'crl', 'upload', 'factory.crl.pem', '--project', 'factory', '--ca', caId, '--dry-run']);
+    assert.match(dryText.stderr, /was not stored \(--dry-run\)/);
+    const none = await cli(['certificates', 'crl', 'get', '--project', 'factory', '--ca', caId]);
+    assert.equal(errorCode(none.stderr), 'CRL_NOT_FOUND');
     const uploaded = await cli(['certificates', 'crl', 'upload', 'factory.crl.pem', '--project', 'factory', '--ca', caId, '--json']);
     assert.equal(uploaded.status, 0, uploaded.stderr);
     assert.equal((JSON.parse(uploaded.stdout) as { entryCount: number }).entryCount, 1);

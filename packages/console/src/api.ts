@@ -10,6 +10,9 @@ type Schemas = components['schemas'];
 export type Project = Schemas['Project'];
 export type CertificateContent = Schemas['CertificateContent'];
 export type CaCertificate = Schemas['CaCertificate'];
+/** A CA certificate as the project's list shows it, with the CRL in force (or null). */
+export type ListedCaCertificate = Schemas['ListedCaCertificate'];
+export type CaCrlUploadResult = Schemas['CaCrlUploadResult'];
 export type CertType = CaCertificate['certType'];
 export type UploadWarning = Schemas['UploadWarning'];
 export type CaCertificateCreated = Schemas['CaCertificateCreated'];
@@ -148,6 +151,10 @@ export class Api {
   }
   deleteCertificate(slug: string, id: string) {
     return this.call('delete', '/v1/projects/{projectId}/certificates/{certificateId}', { path: { projectId: slug, certificateId: id } });
+  }
+  /** Puts a CRL in force for a CA certificate; with dryRun, checks it and answers whom it would cut, storing nothing. */
+  uploadCaCrl(slug: string, caId: string, crlFileBase64: string, dryRun: boolean) {
+    return this.call('put', '/v1/projects/{projectId}/certificates/{caId}/crl', { path: { projectId: slug, caId }, query: { dryRun: dryRun ? 'true' : 'false' }, body: { crlFile: crlFileBase64 } });
   }
 
   // Integrated PKI: the project's managed issuing CAs

@@ -307,7 +307,7 @@ export interface paths {
             readonly path?: never;
             readonly cookie?: never;
         };
-        /** List a project’s CA certificates */
+        /** List a project’s CA certificates, each with the CRL in force for it */
         readonly get: {
             readonly parameters: {
                 readonly query?: {
@@ -1921,7 +1921,10 @@ export interface paths {
         /** Put a CRL in force for a CA certificate: it must be that CA’s, complete, and newer than the one in force */
         readonly put: {
             readonly parameters: {
-                readonly query?: never;
+                readonly query?: {
+                    /** @description check everything and answer what the CRL would cut, storing nothing */
+                    readonly dryRun?: "true" | "false";
+                };
                 readonly header?: never;
                 readonly path: {
                     /** @description the project slug */
@@ -1936,13 +1939,13 @@ export interface paths {
                 };
             };
             readonly responses: {
-                /** @description the CRL now in force */
+                /** @description the CRL now in force (or that would be, under dryRun), and the devices it newly cuts */
                 readonly 200: {
                     headers: {
                         readonly [name: string]: unknown;
                     };
                     content: {
-                        readonly "application/json": components["schemas"]["CaCrl"];
+                        readonly "application/json": components["schemas"]["CaCrlUploadResult"];
                     };
                 };
                 /** @description failure, with a stable code */
@@ -2841,6 +2844,17 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        readonly CaCrl: {
+            readonly caId: string;
+            /** @description cRLNumber, decimal */
+            readonly crlNumber: string;
+            readonly thisUpdate: string;
+            readonly nextUpdate: string | null;
+            readonly entryCount: number;
+            /** @description past its nextUpdate: its entries still apply; a newer CRL is due */
+            readonly stale: boolean;
+            readonly uploadedAt: string;
+        };
         readonly Project: {
             readonly id: string;
             readonly slug: string;
@@ -2971,10 +2985,27 @@ export interface components {
             readonly purpose?: "device" | "manufacturer";
         };
         readonly CaCertificatePage: {
-            readonly list: readonly components["schemas"]["CaCertificate"][];
+            readonly list: readonly components["schemas"]["ListedCaCertificate"][];
             readonly page: number;
             readonly perPage: number;
             readonly total: number;
+        };
+        readonly ListedCaCertificate: {
+            readonly id: string;
+            /** @enum {string} */
+            readonly certType: "root" | "intermediate";
+            readonly enabled: boolean;
+            readonly createdAt: string;
+            readonly updatedAt: string;
+            readonly certificateContent: components["schemas"]["CertificateContent"];
+            /**
+             * @description device: a trust anchor for connecting; manufacturer: vouches for factory certificates at EST enrollment only
+             * @enum {string}
+             */
+            readonly purpose: "device" | "manufacturer";
+            /** @description where the server fetches its CRL, or null */
+            readonly crlUrl: string | null;
+            readonly crl: components["schemas"]["CaCrl"] | null;
         };
         readonly CaCertificateUpdate: {
             readonly enabled?: boolean;
@@ -3150,16 +3181,18 @@ export interface components {
             readonly fingerprintSha256: string;
             readonly lastSeenAt: string | null;
         };
-        readonly CaCrl: {
-            readonly caId: string;
-            /** @description cRLNumber, decimal */
-            readonly crlNumber: string;
-            readonly thisUpdate: string;
-            readonly nextUpdate: string | null;
-            readonly entryCount: number;
-            /** @description past its nextUpdate: its entries still apply; a newer CRL is due */
-            readonly stale: boolean;
-            readonly uploadedAt: string;
+        readonly CaCrlUploadResult: components["schemas"]["CaCrl"] & {
+            /** @description true when nothing was stored (?dryRun=true): the CRL passed every check, and cuts is what putting it in force would do */
+            readonly dryRun: boolean;
+            readonly cuts: components["schemas"]["CrlCuts"];
+        };
+        readonly CrlCuts: {
+            /** @description devices holding an active certificate this CRL lists and the one in force does not */
+            readonly deviceCount: number;
+            /** @description active inventory certificates it newly lists */
+            readonly certificateCount: number;
+            /** @description the first 20 of those devices, by name */
+            readonly devices: readonly components["schemas"]["AffectedDevice"][];
         };
         readonly CaCrlUpload: {
             /** @description base64 of the CRL file, PEM or DER (as certFile is of a certificate) */

@@ -321,6 +321,23 @@ export function Fingerprint({ hex }: { hex: string }) {
   );
 }
 
+/** A labelled file chooser with its hint: the one way a page asks for a certificate or CRL file. */
+export function FileField({ label, accept, hint, onChange }: { label: string; accept: string; hint: ReactNode; onChange: (file: File | undefined) => void }) {
+  const fileId = useId();
+  const hintId = useId();
+  return (
+    <div className="field">
+      <label htmlFor={fileId}>{label}</label>
+      <div className="file-picker">
+        <input id={fileId} type="file" accept={accept} className="file-input" aria-describedby={hintId} onChange={(e) => onChange(e.target.files?.[0])} />
+      </div>
+      <p id={hintId} className="hint">
+        {hint}
+      </p>
+    </div>
+  );
+}
+
 /** A dialog form's last row: Cancel, and the submit button that says when it is busy. */
 export function FormActions({ onCancel, label, busyLabel, busy, disabled }: { onCancel: () => void; label: string; busyLabel: string; busy: boolean; disabled: boolean }) {
   return (

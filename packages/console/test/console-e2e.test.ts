@@ -278,6 +278,66 @@ describe('web console in chromium', { timeout: 180_000 }, () => {
     await page.waitForFunction(() => ![...document.querySelectorAll('tbody tr')].some((tr) => tr.textContent?.includes('Device refused')));
   });
 
+  it('uploads an openssl ca CRL for the root: the dry run names the two devices it would cut, the operator confirms, they are refused; a stale CRL shows its badge', async () => {
+    // Two more devices under the root, seen by the server (the inventory) before the CRL lists them.
+    for (const name of ['sensor-2', 'sensor-3']) {
+      openssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', `${name}.key.pem`], dir);
+      openssl(['req', '-new', '-key', `${name}.key.pem`, '-subj', `/O=acme/CN=${name}`, '-out', `${name}.csr.pem`], dir);
+      openssl(['x509', '-req', '-in', `${name}.csr.pem`, '-CA', 'ca.crt.pem', '-CAkey', 'ca.key.pem', '-CAcreateserial', '-out', `${name}.crt.pem`, '-days', '7', '-sha256'], dir);
+      const admitted = await curlIdentity(served.gatewayUrl, join(dir, 'server-ca.pem'), { cert: join(dir, `${name}.crt.pem`), key: join(dir, `${name}.key.pem`) });
+      assert.equal(admitted.status, 200, JSON.stringify(admitted.body));
+    }
+    const seen = async () => ((await (await fetch(`${served.url}/v1/projects/acme/device-certificates?status=active`, { headers: { 'x-api-key': adminKey } })).json()) as { total: number }).total;
+    for (let tries = 0; (await seen()) < 2 && tries < 50; tries += 1) await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(await seen(), 2);
+    // The seed's offline PKI: openssl ca's index, -revoke, -gencrl.
+    writeFileSync(join(dir, 'crl-ca.cnf'), '[ca]\ndefault_ca=c\n[c]\ndatabase=crl-index.txt\ncrlnumber=crl-number.txt\ndefault_md=sha256\n');
+    writeFileSync(join(dir, 'crl-index.txt'), '');
+    writeFileSync(join(dir, 'crl-number.txt'), '01\n');
+    const ca = ['ca', '-config', 'crl-ca.cnf', '-cert', 'ca.crt.pem', '-keyfile', 'ca.key.pem'];
+    for (const name of ['sensor-2', 'sensor-3']) openssl([...ca, '-revoke', `${name}.crt.pem`, '-crl_reason', 'keyCompromise'], dir);
+    openssl([...ca, '-gencrl', '-crldays', '7', '-out', 'root-1.crl.pem'], dir);
+
+    await page.getByRole('navigation', { name: 'Project acme' }).getByRole('link', { name: 'Certificates' }).click();
+    const row = page.getByRole('row').filter({ hasText: 'CN=Root CA' });
+    await row.getByText('none', { exact: true }).waitFor();
+    await row.getByRole('button', { name: 'Upload CRL for /CN=Root CA' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Upload CRL' });
+    await chooseFile(page, 'CRL file', join(dir, 'root-1.crl.pem'));
+    await dialog.getByRole('button', { name: 'Upload', exact: true }).click();
+    // Checked, not stored: who it would cut, and a button that says so.
+    await dialog.getByRole('status').filter({ hasText: 'It would cut 2 devices whose certificate it newly lists: sensor-2, sensor-3.' }).waitFor();
+    const beforeConfirm = await (await fetch(`${served.url}/v1/projects/acme/certificates`, { headers: { 'x-api-key': adminKey } })).json() as { list: { crl: unknown }[] };
+    assert.equal(beforeConfirm.list[0]?.crl, null);
+    assert.equal((await curlIdentity(served.gatewayUrl, join(dir, 'server-ca.pem'), { cert: join(dir, 'sensor-2.crt.pem'), key: join(dir, 'sensor-2.key.pem') })).status, 200);
+    await screenshot(page, screenshots, 'crl-upload-confirm');
+    await dialog.getByRole('button', { name: 'Put in force and cut 2 devices' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    await page.getByRole('status').filter({ hasText: 'CRL 1 is in force for /CN=Root CA, with 2 revoked serials.' }).waitFor();
+    await row.getByText('No. 1 · 2 revoked').waitFor();
+    for (const name of ['sensor-2', 'sensor-3']) {
+      const refused = await curlIdentity(served.gatewayUrl, join(dir, 'server-ca.pem'), { cert: join(dir, `${name}.crt.pem`), key: join(dir, `${name}.key.pem`) });
+      assert.equal(refused.status, 403, name);
+      assert.equal(refused.body['code'], 'CERT_REVOKED', name);
+      assert.equal(refused.body['reason'], 'keyCompromise', name);
+    }
+
+    // A newer CRL, valid for one second: nothing new to cut, so no question; once past its
+    // nextUpdate, the CA certificate's row says it is stale.
+    openssl([...ca, '-gencrl', '-crlsec', '1', '-out', 'root-2.crl.pem'], dir);
+    await row.getByRole('button', { name: 'Upload CRL for /CN=Root CA' }).click();
+    await chooseFile(page, 'CRL file', join(dir, 'root-2.crl.pem'));
+    await dialog.getByRole('button', { name: 'Upload', exact: true }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    await page.getByRole('status').filter({ hasText: 'It newly lists no certificate a device has connected with.' }).waitFor();
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    await page.reload();
+    const stale = page.getByRole('row').filter({ hasText: 'CN=Root CA' }).getByText('stale', { exact: true });
+    await stale.waitFor();
+    assert.match((await stale.getAttribute('class')) ?? '', /badge-amber/);
+    assert.match((await stale.getAttribute('title')) ?? '', /its entries still apply/);
+  });
+
   it('Project Settings: the slug with a copy button, and the server CA to download', async () => {
     await page.getByRole('navigation', { name: 'Project acme' }).getByRole('link', { name: 'Project Settings' }).click();
     await page.getByRole('heading', { name: 'Project Settings', level: 1 }).waitFor();

@@ -121,8 +121,10 @@ for (const dialect of DIALECTS) {
       assert.equal(r.body['crlNumber'], '1');
       assert.equal(r.body['entryCount'], 1);
       assert.equal(r.body['stale'], false);
+      assert.equal(r.body['dryRun'], false);
       const shown = await api.call('GET', `/v1/projects/plant/certificates/${intermediateId}/crl`);
-      assert.deepEqual(shown.body, r.body);
+      const inForce = Object.fromEntries(Object.entries(r.body).filter(([name]) => name !== 'dryRun' && name !== 'cuts'));
+      assert.deepEqual(shown.body, inForce);
       const der = await api.call('GET', `/v1/projects/plant/certificates/${intermediateId}/crl?format=der`);
       assert.equal(der.status, 200);
       const audit = await api.call('GET', '/v1/projects/plant/audit?action=certificate.crl-upload');
@@ -156,6 +158,58 @@ for (const dialect of DIALECTS) {
       assert.equal(older.body['code'], 'CRL_NOT_NEWER');
       assert.equal(older.body['inForce'], '2');
       assert.equal((await api.call('GET', `/v1/projects/plant/certificates/${intermediateId}/crl`)).body['crlNumber'], '2');
+    });
+
+    it('a dry run checks a CRL and names the devices it would newly cut, storing nothing; the upload then cuts them', async () => {
+      openssl([...ca, '-revoke', 'line-1.crt', '-crl_reason', 'superseded'], tmp.dir);
+      openssl([...ca, '-revoke', 'line-3.crt', '-crl_reason', 'cessationOfOperation'], tmp.dir);
+      openssl([...ca, '-gencrl', '-crldays', '7', '-out', 'int-3.crl.pem'], tmp.dir);
+      const stored = async () => JSON.stringify(await api.server.store.db.selectFrom('ca_crls').select(['ca_id', 'crl_number', 'uploaded_at']).orderBy('ca_id').execute());
+      const before = await stored();
+      const dry = await api.call('PUT', `/v1/projects/plant/certificates/${intermediateId}/crl?dryRun=true`, { json: { crlFile: crlFile('int-3.crl.pem') } });
+      assert.equal(dry.status, 200, dry.text);
+      assert.equal(dry.body['dryRun'], true);
+      assert.equal(dry.body['crlNumber'], '3');
+      assert.equal(dry.body['entryCount'], 3);
+      // line-2 is listed by the CRL in force already: only line-1 and line-3 are new cuts.
+      const cuts = dry.body['cuts'] as { deviceCount: number; certificateCount: number; devices: { name: string; certificateId: string }[] };
+      assert.equal(cuts.deviceCount, 2);
+      assert.equal(cuts.certificateCount, 2);
+      assert.deepEqual(cuts.devices.map((d) => d.certificateId), ['line-1', 'line-3']);
+      assert.equal(await stored(), before, 'a dry run stores nothing');
+      assert.equal((await api.call('GET', '/v1/projects/plant/audit?action=certificate.crl-upload')).body['total'], 2, 'and audits nothing');
+      assert.equal((await TRANSPORTS[0]!.clients[0].attempt(gateway, devices['line-1'] as DeviceFiles)).admitted, true);
+      // A dry run of an older CRL is refused as the upload would be.
+      const older = await api.call('PUT', `/v1/projects/plant/certificates/${intermediateId}/crl?dryRun=true`, { json: { crlFile: crlFile('int-1.crl.pem') } });
+      assert.equal(older.status, 409);
+      assert.equal(older.body['code'], 'CRL_NOT_NEWER');
+
+      const put = await putCrl(intermediateId, crlFile('int-3.crl.pem'));
+      assert.equal(put.status, 200, put.text);
+      assert.equal(put.body['dryRun'], false);
+      const putCuts = put.body['cuts'] as typeof cuts;
+      assert.equal(putCuts.deviceCount, 2);
+      assert.deepEqual(putCuts.devices.map((d) => d.certificateId), ['line-1', 'line-3']);
+      const refused = await TRANSPORTS[0]!.clients[0].attempt(gateway, devices['line-1'] as DeviceFiles);
+      assert.equal(refused.admitted, false, refused.output);
+    });
+
+    it('the project’s CA list carries each CA certificate’s CRL in force, stale once past its nextUpdate', async () => {
+      const listed = async () => {
+        const list = (await api.call('GET', '/v1/projects/plant/certificates')).body['list'] as { id: string; crl: Record<string, unknown> | null }[];
+        return new Map(list.map((ca) => [ca.id, ca.crl]));
+      };
+      const first = await listed();
+      assert.equal(first.get(rootId), null);
+      assert.equal(first.get(intermediateId)?.['crlNumber'], '3');
+      assert.equal(first.get(intermediateId)?.['stale'], false);
+      // A CRL valid for one second (openssl ca -crlsec), shown stale once that second has passed.
+      openssl([...ca, '-gencrl', '-crlsec', '1', '-out', 'int-4.crl.pem'], tmp.dir);
+      assert.equal((await putCrl(intermediateId, crlFile('int-4.crl.pem'))).status, 200);
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      const later = await listed();
+      assert.equal(later.get(intermediateId)?.['crlNumber'], '4');
+      assert.equal(later.get(intermediateId)?.['stale'], true);
     });
 
     it('refuses, with a code and nothing stored: bad base64, garbage, another CA’s CRL, another key’s, a delta CRL, an unknown CA', async () => {

@@ -1,9 +1,10 @@
 import { useEffect, useId, useState } from 'react';
-import { toBase64, type BundleUploadResult, type CaCertificate, type CaCertificateCreated, type CertType, type UploadWarning } from '../api';
+import { toBase64, type BundleUploadResult, type CaCertificate, type CaCertificateCreated, type CertType, type ListedCaCertificate, type UploadWarning } from '../api';
 import { describeError, describeProblem } from '../messages';
 import { useSession } from '../session';
-import { ConfirmDialog, Dialog, ErrorMessage, ExpiryBadge, EnabledSwitch, Fingerprint, formatDay, FormActions, FormError, Loading, Pager, useResource } from '../ui';
-import { BlastRadiusNote } from './blast-radius';
+import { ConfirmDialog, Dialog, ErrorMessage, ExpiryBadge, EnabledSwitch, FileField, Fingerprint, formatDay, FormActions, FormError, Loading, Pager, useResource } from '../ui';
+import { BlastRadiusNote, crlCutsSentence } from './blast-radius';
+import { CrlUploadDialog } from './crl-upload-dialog';
 
 const PER_PAGE = 50;
 /** Matches the server's body limit; a bigger file is refused before it is read. */
@@ -17,6 +18,7 @@ export function CertificatesPage({ slug }: { slug: string }) {
   const [adding, setAdding] = useState(false);
   const [deleting, setDeleting] = useState<CaCertificate | undefined>(undefined);
   const [disabling, setDisabling] = useState<CaCertificate | undefined>(undefined);
+  const [uploadingCrl, setUploadingCrl] = useState<ListedCaCertificate | undefined>(undefined);
   const [notice, setNotice] = useState<{ kind: 'ok' | 'warning'; lines: string[] } | undefined>(undefined);
   const [actionError, setActionError] = useState<unknown>(undefined);
   useEffect(() => {
@@ -64,6 +66,7 @@ export function CertificatesPage({ slug }: { slug: string }) {
                   <th scope="col">Type</th>
                   <th scope="col">Not after</th>
                   <th scope="col">SHA-256 fingerprint</th>
+                  <th scope="col">CRL</th>
                   <th scope="col">Enabled</th>
                   <th scope="col">
                     <span className="visually-hidden">Actions</span>
@@ -86,6 +89,9 @@ export function CertificatesPage({ slug }: { slug: string }) {
                     <td data-label="SHA-256">
                       <Fingerprint hex={ca.certificateContent.fingerprintSha256} />
                     </td>
+                    <td data-label="CRL">
+                      <CrlState ca={ca} />
+                    </td>
                     <td data-label="Enabled">
                       <EnabledSwitch
                         enabled={ca.enabled}
@@ -107,6 +113,9 @@ export function CertificatesPage({ slug }: { slug: string }) {
                       />
                     </td>
                     <td className="actions">
+                      <button type="button" className="button button-small" aria-label={`Upload CRL for ${ca.certificateContent.subject}`} onClick={() => setUploadingCrl(ca)}>
+                        Upload CRL
+                      </button>{' '}
                       <button type="button" className="button button-small button-danger-quiet" aria-label={`Delete ${ca.certificateContent.subject}`} onClick={() => setDeleting(ca)}>
                         Delete
                       </button>
@@ -126,6 +135,17 @@ export function CertificatesPage({ slug }: { slug: string }) {
         onAdded={async (lines, warn) => {
           setAdding(false);
           setNotice({ kind: warn ? 'warning' : 'ok', lines });
+          await certificates.reload();
+        }}
+      />
+      <CrlUploadDialog
+        slug={slug}
+        ca={uploadingCrl}
+        onClose={() => setUploadingCrl(undefined)}
+        onUploaded={async (result) => {
+          const subject = uploadingCrl?.certificateContent.subject ?? result.caId;
+          setUploadingCrl(undefined);
+          setNotice({ kind: 'ok', lines: [`CRL ${result.crlNumber} is in force for ${subject}, with ${result.entryCount} revoked serial${result.entryCount === 1 ? '' : 's'}.`, crlCutsSentence(result)] });
           await certificates.reload();
         }}
       />
@@ -173,6 +193,25 @@ export function CertificatesPage({ slug }: { slug: string }) {
   );
 }
 
+/** The CRL in force for a CA certificate: its number and size, and a badge when it is past its nextUpdate. */
+function CrlState({ ca }: { ca: ListedCaCertificate }) {
+  if (!ca.crl) return <span className="muted">{ca.crlUrl ? 'not fetched yet' : 'none'}</span>;
+  return (
+    <>
+      <span className="nowrap">
+        No. {ca.crl.crlNumber} · {ca.crl.entryCount} revoked
+      </span>{' '}
+      {ca.crl.stale ? (
+        <span className="badge badge-amber" title={`Past its next update (${ca.crl.nextUpdate ? formatDay(ca.crl.nextUpdate) : 'none given'}): its entries still apply; a newer CRL is due`}>
+          stale
+        </span>
+      ) : (
+        ca.crl.nextUpdate && <span className="muted nowrap">next by {formatDay(ca.crl.nextUpdate)}</span>
+      )}
+    </>
+  );
+}
+
 function warningLines(warnings: readonly UploadWarning[] | undefined): string[] {
   return (warnings ?? []).map((w) =>
     w.code === 'CA_EXPIRES_SOON' && w.daysLeft !== undefined
@@ -191,8 +230,6 @@ function AddCertificateDialog({ slug, open, onClose, onAdded }: { slug: string; 
   const [file, setFile] = useState<File | undefined>(undefined);
   const [error, setError] = useState<string[] | undefined>(undefined);
   const [busy, setBusy] = useState(false);
-  const fileId = useId();
-  const fileHelpId = useId();
   const typeHelpId = useId();
 
   useEffect(() => {
@@ -251,25 +288,19 @@ function AddCertificateDialog({ slug, open, onClose, onAdded }: { slug: string; 
             A root is self-signed. An intermediate was issued by another CA; either one lets the devices it signed connect.
           </p>
         </fieldset>
-        <div className="field">
-          <label htmlFor={fileId}>Certificate file</label>
-          <div className="file-picker">
-            <input
-              id={fileId}
-              type="file"
-              accept={ACCEPT}
-              className="file-input"
-              aria-describedby={fileHelpId}
-              onChange={(e) => {
-                setFile(e.target.files?.[0]);
-                setError(undefined);
-              }}
-            />
-          </div>
-          <p id={fileHelpId} className="hint">
-            PEM or DER: <code>.pem</code>, <code>.crt</code>, <code>.der</code> or <code>.cer</code>. Only the certificate — never the private key.
-          </p>
-        </div>
+        <FileField
+          label="Certificate file"
+          accept={ACCEPT}
+          hint={
+            <>
+              PEM or DER: <code>.pem</code>, <code>.crt</code>, <code>.der</code> or <code>.cer</code>. Only the certificate — never the private key.
+            </>
+          }
+          onChange={(chosen) => {
+            setFile(chosen);
+            setError(undefined);
+          }}
+        />
         <FormError lines={error} />
         <FormActions onCancel={onClose} label="Upload" busyLabel="Uploading…" busy={busy} disabled={!file || busy} />
       </form>

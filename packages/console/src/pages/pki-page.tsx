@@ -2,7 +2,7 @@ import { useEffect, useId, useState } from 'react';
 import { toBase64, type ManagedCa, type ManagedCaMode } from '../api';
 import { describeError } from '../messages';
 import { useSession } from '../session';
-import { CopyButton, Dialog, ErrorMessage, ExpiryBadge, Fingerprint, formatDate, formatDay, FormActions, FormError, Loading, useResource } from '../ui';
+import { CopyButton, Dialog, ErrorMessage, ExpiryBadge, Fingerprint, formatDate, formatDay, FileField, FormActions, FormError, Loading, useResource } from '../ui';
 
 /** Matches the server's body limit for a certificate file. */
 const MAX_FILE_BYTES = 700 * 1024;
@@ -272,8 +272,6 @@ function CompleteCaDialog({ slug, ca, onClose, onCompleted }: { slug: string; ca
   const [file, setFile] = useState<File | undefined>(undefined);
   const [error, setError] = useState<string | undefined>(undefined);
   const [busy, setBusy] = useState(false);
-  const fileId = useId();
-  const helpId = useId();
   useEffect(() => {
     setFile(undefined);
     setError(undefined);
@@ -300,15 +298,12 @@ function CompleteCaDialog({ slug, ca, onClose, onCompleted }: { slug: string; ca
           }
         }}
       >
-        <div className="field">
-          <label htmlFor={fileId}>Signed certificate file</label>
-          <div className="file-picker">
-            <input id={fileId} type="file" accept={ACCEPT} className="file-input" aria-describedby={helpId} onChange={(e) => setFile(e.target.files?.[0])} />
-          </div>
-          <p id={helpId} className="hint">
-            The issuing CA’s certificate in PEM or DER, optionally followed by the certificates above it. Never the root’s key.
-          </p>
-        </div>
+        <FileField
+          label="Signed certificate file"
+          accept={ACCEPT}
+          hint="The issuing CA’s certificate in PEM or DER, optionally followed by the certificates above it. Never the root’s key."
+          onChange={setFile}
+        />
         <FormError lines={error === undefined ? undefined : [error]} />
         <FormActions onCancel={onClose} label="Upload" busyLabel="Uploading…" busy={busy} disabled={!file || busy} />
       </form>

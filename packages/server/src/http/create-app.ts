@@ -15,6 +15,7 @@ import { apiKeyRoutes } from './routes/api-keys.js';
 import { revocationRoutes } from './routes/revocations.js';
 import { deviceCertificateRoutes } from './routes/device-certificates.js';
 import { caCrlRoutes } from './routes/ca-crls.js';
+import { CaCrlSchema } from './schemas.js';
 import { pkiPublicationRoutes } from './routes/pki-publication.js';
 import type { ManagedCaPublication } from '../domain/revocation/index.js';
 import { auditRoutes } from './routes/audit.js';
@@ -88,6 +89,9 @@ export function createManagementApp(options: AppOptions): OpenAPIHono<AppEnv> {
   app.use('/v1/audit', requireApiKey(deps));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'ApiKey', { type: 'apiKey', in: 'header', name: 'x-api-key' });
+  // A schema first met wrapped in .nullable() would become a nullable component (every use of it
+  // then nullable); one registered before the routes keeps its own shape.
+  app.openAPIRegistry.register('CaCrl', CaCrlSchema);
   projectRoutes(deps, app);
   certificateRoutes(deps, app);
   deviceRoutes(deps, app);

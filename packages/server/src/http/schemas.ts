@@ -102,7 +102,6 @@ export const CaCertificate = z
     crlUrl: z.string().nullable().openapi({ description: 'where the server fetches its CRL, or null' }),
   })
   .openapi('CaCertificate');
-export const CaCertificatePage = pageOf(CaCertificate, 'CaCertificatePage');
 export const CaCertificateCreated = CaCertificate.extend({ warnings: z.array(UploadWarning).readonly() }).openapi('CaCertificateCreated');
 export const CaCertificateUpload = z
   .object({
@@ -304,6 +303,15 @@ export const CaCrlSchema = z
     uploadedAt: z.string(),
   })
   .openapi('CaCrl');
+/** A CA certificate as its project's list shows it: with the CRL in force, so a stale one shows at a glance. */
+export const ListedCaCertificate = z
+  .object({
+    ...CaCertificate.shape,
+    // null when no CRL was uploaded or fetched for it
+    crl: CaCrlSchema.nullable(),
+  })
+  .openapi('ListedCaCertificate');
+export const CaCertificatePage = pageOf(ListedCaCertificate, 'CaCertificatePage');
 export const CaCrlUpload = z
   .object({ crlFile: z.string().max(16 * 1024 * 1024).openapi({ description: 'base64 of the CRL file, PEM or DER (as certFile is of a certificate)' }) })
   .strict()
@@ -312,6 +320,16 @@ export const CaCrlUpload = z
 export const AffectedDeviceSchema = z
   .object({ deviceId: z.string(), name: z.string(), certificateId: z.string().nullable(), fingerprintSha256: z.string(), lastSeenAt: z.string().nullable() })
   .openapi('AffectedDevice');
+export const CaCrlUploadResultSchema = CaCrlSchema.extend({
+  dryRun: z.boolean().openapi({ description: 'true when nothing was stored (?dryRun=true): the CRL passed every check, and cuts is what putting it in force would do' }),
+  cuts: z
+    .object({
+      deviceCount: z.number().int().openapi({ description: 'devices holding an active certificate this CRL lists and the one in force does not' }),
+      certificateCount: z.number().int().openapi({ description: 'active inventory certificates it newly lists' }),
+      devices: z.array(AffectedDeviceSchema).readonly().openapi({ description: 'the first 20 of those devices, by name' }),
+    })
+    .openapi('CrlCuts'),
+}).openapi('CaCrlUploadResult');
 export const CaBlastRadiusSchema = z
   .object({
     caId: z.string(),

@@ -18,6 +18,8 @@ import { recordAudit } from '../shared/audit-log.js';
 import { actorName, type Principal } from '../shared/principal.js';
 import { bumpGenerations } from '../shared/project-generations.js';
 import type { ServiceDeps } from '../shared/service-deps.js';
+import { crlCuts, type CrlCuts } from './crl-cuts.js';
+import { serialNumberText } from './serial-number-text.js';
 
 /** The CRL in force for an uploaded CA certificate, as the API shows it. */
 export interface CaCrl {
@@ -29,6 +31,13 @@ export interface CaCrl {
   /** Past its nextUpdate (or without one): its entries still apply; a newer CRL is due. */
   readonly stale: boolean;
   readonly uploadedAt: string;
+}
+
+/** The answer to an upload: the CRL (now in force, or that would be under a dry run) and whom it newly cuts. */
+export interface CaCrlUploadResult extends CaCrl {
+  /** True when nothing was stored: the CRL passed every check and this is what putting it in force would do. */
+  readonly dryRun: boolean;
+  readonly cuts: CrlCuts;
 }
 
 /** cRLNumber is at most 20 octets (RFC 5280 §5.2.3), below 10^49: stored zero-padded, text order is number order. */
@@ -98,14 +107,40 @@ async function crlSigners(deps: ServiceDeps, project: ProjectRow, caId: string):
  * CA's: its issuer is the CA's name, its signature verifies under a key of that name allowed to
  * sign CRLs, it is complete (no delta) and numbered, and newer than the one in force. Its
  * entries are then refused at every gateway of every server sharing the store. Nothing is
- * stored on a refusal.
+ * stored on a refusal, nor under `dryRun`, which answers what the upload would cut so that a
+ * console can ask before it does (issue 16, 4).
  */
-export async function uploadCaCrl(deps: ServiceDeps, principal: Principal, project: ProjectRow, caId: string, crlFile: string): Promise<CaCrl> {
-  return putCaCrlInForce(deps, actorName(principal), project, caId, decodeCrlFile(crlFile));
+export async function uploadCaCrl(
+  deps: ServiceDeps,
+  principal: Principal,
+  project: ProjectRow,
+  caId: string,
+  crlFile: string,
+  options: { readonly dryRun: boolean },
+): Promise<CaCrlUploadResult> {
+  const crl = decodeCrlFile(crlFile);
+  const checked = await checkCaCrl(deps, project, caId, crl);
+  const inForce = await deps.db.selectFrom('ca_crls').select(['der', 'crl_number']).where('project_id', '=', project.id).where('ca_id', '=', caId).executeTakeFirst();
+  if (inForce && inForce.crl_number >= storedCrlNumber(checked.number)) throw crlNotNewer(caId, checked.number, inForce.crl_number);
+  const alreadyListed = new Set(inForce ? crlEntries(inForce.der).map((entry) => serialNumberText(entry.serialNumber)) : []);
+  const newlyListed = [...new Set(crl.revoked.map((entry) => serialNumberText(entry.serialNumber)))].filter((serial) => !alreadyListed.has(serial));
+  const cuts = await crlCuts(deps, project, caId, newlyListed);
+  if (options.dryRun) return { ...view(rowOf(project, caId, crl, checked.number, deps.now()), deps.now()), dryRun: true, cuts };
+  return { ...(await writeCaCrl(deps, actorName(principal), project, caId, crl, checked)), dryRun: false, cuts };
 }
 
 /** The checks and the write of uploadCaCrl, for a CRL however it arrived (uploaded, or fetched from the CA's crlUrl by `actor`). */
 export async function putCaCrlInForce(deps: ServiceDeps, actor: string, project: ProjectRow, caId: string, crl: CertificateRevocationList): Promise<CaCrl> {
+  return writeCaCrl(deps, actor, project, caId, crl, await checkCaCrl(deps, project, caId, crl));
+}
+
+interface CheckedCrl {
+  readonly number: bigint;
+  readonly signedByCa: boolean;
+}
+
+/** Everything but the number's order: the CRL is this CA's, complete, numbered, and signed by a key allowed to. */
+async function checkCaCrl(deps: ServiceDeps, project: ProjectRow, caId: string, crl: CertificateRevocationList): Promise<CheckedCrl> {
   const { ca, signers } = await crlSigners(deps, project, caId);
   if (!namesMatch(crl.issuer, ca.subject)) throw new ServiceError('CRL_ISSUER_MISMATCH', 'the CRL’s issuer is not this CA certificate’s subject: it is another CA’s CRL', { caId });
   let number: bigint | undefined;
@@ -127,8 +162,19 @@ export async function putCaCrlInForce(deps: ServiceDeps, actor: string, project:
     }
   });
   if (!signedBy) throw new ServiceError('CRL_SIGNATURE_INVALID', 'the CRL’s signature does not verify with this CA certificate’s key (nor another key of its name allowed to sign CRLs)', { caId });
-  const now = deps.now();
-  const row = {
+  return { number, signedByCa: signedBy === ca };
+}
+
+function crlNotNewer(caId: string, number: bigint, inForce: string): ServiceError {
+  return new ServiceError('CRL_NOT_NEWER', `the CRL in force has number ${shownNumber(inForce)}; this one has ${number}: only a newer CRL replaces it`, {
+    caId,
+    crlNumber: number.toString(),
+    inForce: shownNumber(inForce),
+  });
+}
+
+function rowOf(project: ProjectRow, caId: string, crl: CertificateRevocationList, number: bigint, now: Date) {
+  return {
     project_id: project.id,
     ca_id: caId,
     der: crl.der,
@@ -139,15 +185,15 @@ export async function putCaCrlInForce(deps: ServiceDeps, actor: string, project:
     uploaded_at: now.toISOString(),
     stale_reported_at: null,
   };
+}
+
+async function writeCaCrl(deps: ServiceDeps, actor: string, project: ProjectRow, caId: string, crl: CertificateRevocationList, checked: CheckedCrl): Promise<CaCrl> {
+  const { number } = checked;
+  const now = deps.now();
+  const row = rowOf(project, caId, crl, number, now);
   return deps.db.transaction().execute(async (trx) => {
     const current = await trx.selectFrom('ca_crls').select('crl_number').where('project_id', '=', project.id).where('ca_id', '=', caId).executeTakeFirst();
-    const refuseOlder = (inForce: string) =>
-      new ServiceError('CRL_NOT_NEWER', `the CRL in force has number ${shownNumber(inForce)}; this one has ${number}: only a newer CRL replaces it`, {
-        caId,
-        crlNumber: number.toString(),
-        inForce: shownNumber(inForce),
-      });
-    if (current && current.crl_number >= row.crl_number) throw refuseOlder(current.crl_number);
+    if (current && current.crl_number >= row.crl_number) throw crlNotNewer(caId, number, current.crl_number);
     // The guard again in the write, for an upload racing this one through another server.
     const written = await trx
       .insertInto('ca_crls')
@@ -159,14 +205,14 @@ export async function putCaCrlInForce(deps: ServiceDeps, actor: string, project:
           .where('ca_crls.crl_number', '<', row.crl_number),
       )
       .executeTakeFirst();
-    if (Number(written.numInsertedOrUpdatedRows ?? 0n) !== 1) throw refuseOlder(current?.crl_number ?? row.crl_number);
+    if (Number(written.numInsertedOrUpdatedRows ?? 0n) !== 1) throw crlNotNewer(caId, number, current?.crl_number ?? row.crl_number);
     await recordAudit(trx, now, {
       actor,
       action: 'certificate.crl-upload',
       targetType: 'ca-certificate',
       targetId: caId,
       projectId: project.id,
-      details: { crlNumber: number.toString(), entries: crl.revoked.length, thisUpdate: row.this_update, nextUpdate: row.next_update, signedByCa: signedBy === ca },
+      details: { crlNumber: number.toString(), entries: crl.revoked.length, thisUpdate: row.this_update, nextUpdate: row.next_update, signedByCa: checked.signedByCa },
     });
     await bumpGenerations(trx, project.id, { ca: false, revocations: true });
     return view(row, now);
@@ -181,6 +227,19 @@ export async function getCaCrl(deps: ServiceDeps, project: ProjectRow, caId: str
     throw new ServiceError('CRL_NOT_FOUND', `no CRL is in force for CA certificate ${caId}`, { caId });
   }
   return { crl: view(row, deps.now()), der: row.der };
+}
+
+/** The CRLs in force for some of a project's CA certificates (a listed page), by CA certificate ID. */
+export async function crlsInForce(deps: ServiceDeps, project: ProjectRow, caIds: readonly string[]): Promise<Map<string, CaCrl>> {
+  if (caIds.length === 0) return new Map();
+  const rows = await deps.db
+    .selectFrom('ca_crls')
+    .select(['ca_id', 'crl_number', 'this_update', 'next_update', 'entry_count', 'uploaded_at'])
+    .where('project_id', '=', project.id)
+    .where('ca_id', 'in', [...caIds])
+    .execute();
+  const now = deps.now();
+  return new Map(rows.map((row) => [row.ca_id, view(row, now)]));
 }
 
 /** The entries of a stored CRL, for the revocation set: serial → reason value and date. */

@@ -2,7 +2,8 @@
 // seen or not), and every server's in-memory view of them that the identity room probes.
 // This file is the only door gateway/ and http/ may use (npm run lint enforces it).
 
-export { getCaCrl, uploadCaCrl, type CaCrl } from './ca-crls.js';
+export { crlsInForce, getCaCrl, uploadCaCrl, type CaCrl, type CaCrlUploadResult } from './ca-crls.js';
+export type { CrlCuts } from './crl-cuts.js';
 export { CRL_FETCH_INTERVAL_MS, CrlFetcher } from './crl-fetcher.js';
 export { setCaCrlUrl } from './crl-urls.js';
 export { CRL_REASON_OF, REVOCATION_REASONS, type RevocationReason } from './revocation-reasons.js';

@@ -5,7 +5,7 @@ import { getCaCrl, uploadCaCrl } from '../../domain/revocation/index.js';
 import type { ServiceDeps } from '../../domain/shared/index.js';
 import type { AppEnv } from '../app-env.js';
 import { jsonBody, jsonResponse } from '../route-helpers.js';
-import { CaCrlSchema, CaCrlUpload, pathParam, problemResponses, ProjectIdParam, SECURITY } from '../schemas.js';
+import { CaCrlSchema, CaCrlUpload, CaCrlUploadResultSchema, pathParam, problemResponses, ProjectIdParam, SECURITY } from '../schemas.js';
 
 const CrlParams = ProjectIdParam.extend({ caId: pathParam('caId') });
 
@@ -18,13 +18,20 @@ export function caCrlRoutes(deps: ServiceDeps, app: OpenAPIHono<AppEnv>): void {
       tags: ['certificates'],
       summary: 'Put a CRL in force for a CA certificate: it must be that CA’s, complete, and newer than the one in force',
       security: SECURITY,
-      request: { params: CrlParams, body: jsonBody(CaCrlUpload) },
-      responses: { 200: jsonResponse(CaCrlSchema, 'the CRL now in force'), ...problemResponses(400, 401, 403, 404, 409, 413, 422) },
+      request: {
+        params: CrlParams,
+        query: z.object({
+          dryRun: z.enum(['true', 'false']).default('false').openapi({ description: 'check everything and answer what the CRL would cut, storing nothing' }),
+        }),
+        body: jsonBody(CaCrlUpload),
+      },
+      responses: { 200: jsonResponse(CaCrlUploadResultSchema, 'the CRL now in force (or that would be, under dryRun), and the devices it newly cuts'), ...problemResponses(400, 401, 403, 404, 409, 413, 422) },
     }),
     async (c) => {
       const { projectId, caId } = c.req.valid('param');
       const project = await projectForPrincipal(deps, c.var.principal, projectId);
-      return c.json(await uploadCaCrl(deps, c.var.principal, project, caId, c.req.valid('json').crlFile), 200);
+      const dryRun = c.req.valid('query').dryRun === 'true';
+      return c.json(await uploadCaCrl(deps, c.var.principal, project, caId, c.req.valid('json').crlFile, { dryRun }), 200);
     },
   );
   app.openapi(

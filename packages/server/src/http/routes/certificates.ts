@@ -2,7 +2,7 @@ import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import { encodePem } from '@fleetpki/pki';
 import { deleteCaCertificate, getCaCertificate, listCaCertificates, setCaCertificateEnabled, uploadCaCertificates } from '../../domain/authorities/index.js';
 import { projectForPrincipal } from '../../domain/management/index.js';
-import { setCaCrlUrl } from '../../domain/revocation/index.js';
+import { crlsInForce, setCaCrlUrl } from '../../domain/revocation/index.js';
 import type { PkiDeps } from '../../domain/issuance/index.js';
 import { ServiceError } from '../../service-error.js';
 import type { AppEnv } from '../app-env.js';
@@ -76,14 +76,16 @@ export function certificateRoutes(deps: PkiDeps, app: OpenAPIHono<AppEnv>): void
       method: 'get',
       path: '/v1/projects/{projectId}/certificates',
       tags: ['certificates'],
-      summary: 'List a project’s CA certificates',
+      summary: 'List a project’s CA certificates, each with the CRL in force for it',
       security: SECURITY,
       request: { params: ProjectIdParam, query: PageQuery },
       responses: { 200: jsonResponse(CaCertificatePage, 'a page of CA certificates'), ...problemResponses(400, 401, 403, 404) },
     }),
     async (c) => {
       const project = await projectForPrincipal(deps, c.var.principal, c.req.valid('param').projectId);
-      return c.json(await listCaCertificates(deps, project, c.req.valid('query')), 200);
+      const page = await listCaCertificates(deps, project, c.req.valid('query'));
+      const crls = await crlsInForce(deps, project, page.list.map((ca) => ca.id));
+      return c.json({ ...page, list: page.list.map((ca) => ({ ...ca, crl: crls.get(ca.id) ?? null })) }, 200);
     },
   );
   app.openapi(
