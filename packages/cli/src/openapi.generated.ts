@@ -1535,6 +1535,85 @@ export interface paths {
         readonly patch?: never;
         readonly trace?: never;
     };
+    readonly "/v1/projects/{projectId}/renewals": {
+        readonly parameters: {
+            readonly query?: never;
+            readonly header?: never;
+            readonly path?: never;
+            readonly cookie?: never;
+        };
+        readonly get?: never;
+        readonly put?: never;
+        /** Renew now: move the renewAfter of the named devices’ certificates (or of every device under a CA certificate) to this instant */
+        readonly post: {
+            readonly parameters: {
+                readonly query?: never;
+                readonly header?: never;
+                readonly path: {
+                    /** @description the project slug */
+                    readonly projectId: string;
+                };
+                readonly cookie?: never;
+            };
+            readonly requestBody: {
+                readonly content: {
+                    readonly "application/json": components["schemas"]["RenewalRequest"];
+                };
+            };
+            readonly responses: {
+                /** @description the renewal asked for */
+                readonly 201: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/json": components["schemas"]["RenewalRequested"];
+                    };
+                };
+                /** @description failure, with a stable code */
+                readonly 400: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description failure, with a stable code */
+                readonly 401: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description failure, with a stable code */
+                readonly 403: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description failure, with a stable code */
+                readonly 404: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        readonly delete?: never;
+        readonly options?: never;
+        readonly head?: never;
+        readonly patch?: never;
+        readonly trace?: never;
+    };
     readonly "/v1/projects/{projectId}/device-certificates": {
         readonly parameters: {
             readonly query?: never;
@@ -2871,6 +2950,16 @@ export interface components {
             readonly staleCrl: "apply" | "refuse";
             /** @description how long a managed CA’s CRL is valid */
             readonly crlValiditySeconds: number;
+            /** @description after a device first authenticates with a certificate that supersedes its others, how long those still connect (then CERT_SUPERSEDED); 0 refuses them at once */
+            readonly rotationGracePeriodSeconds: number;
+            /** @description for uploaded CAs too: a certificate with a later notBefore supersedes the device’s older ones (issued certificates always do) */
+            readonly supersedeOnNewerCertificate: boolean;
+            /** @description the fraction of a certificate’s lifetime after which it should be renewed (renewAfter) */
+            readonly renewAtLifetimeFraction: number;
+            /** @description renewAfter is spread over this many seconds, per certificate, so a fleet issued together does not renew together */
+            readonly renewalJitterSeconds: number;
+            /** @description days before notAfter at which certificate.expiring is reported, once each per certificate */
+            readonly expiryAlertDays: readonly number[];
         };
         /** @description RFC 9457 problem details; extra members carry the facts of the failure */
         readonly Problem: {
@@ -2911,6 +3000,16 @@ export interface components {
                 readonly staleCrl?: "apply" | "refuse";
                 /** @description how long a managed CA’s CRL is valid */
                 readonly crlValiditySeconds?: number;
+                /** @description after a device first authenticates with a certificate that supersedes its others, how long those still connect (then CERT_SUPERSEDED); 0 refuses them at once */
+                readonly rotationGracePeriodSeconds?: number;
+                /** @description for uploaded CAs too: a certificate with a later notBefore supersedes the device’s older ones (issued certificates always do) */
+                readonly supersedeOnNewerCertificate?: boolean;
+                /** @description the fraction of a certificate’s lifetime after which it should be renewed (renewAfter) */
+                readonly renewAtLifetimeFraction?: number;
+                /** @description renewAfter is spread over this many seconds, per certificate, so a fleet issued together does not renew together */
+                readonly renewalJitterSeconds?: number;
+                /** @description days before notAfter at which certificate.expiring is reported, once each per certificate */
+                readonly expiryAlertDays?: readonly number[];
             };
         };
         readonly CaCertificateCreated: components["schemas"]["CaCertificate"] & {
@@ -3132,6 +3231,18 @@ export interface components {
             readonly reason: "unspecified" | "keyCompromise" | "caCompromise" | "affiliationChanged" | "superseded" | "cessationOfOperation" | "privilegeWithdrawn";
             readonly revokedAt: string;
             readonly actor: string;
+        };
+        readonly RenewalRequested: {
+            /** @description the certificates issued before it renew from then: their renewAfter is this instant */
+            readonly requestedAt: string;
+            readonly deviceCount: number | null;
+            readonly caId: string | null;
+        };
+        /** @description the devices to renew now, or every device under a CA certificate */
+        readonly RenewalRequest: {
+            readonly deviceIds: readonly string[];
+        } | {
+            readonly caId: string;
         };
         readonly DeviceCertificatePage: {
             readonly list: readonly components["schemas"]["DeviceCertificate"][];

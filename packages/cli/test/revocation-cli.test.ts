@@ -114,9 +114,16 @@ describe('fleetpki certificates revoke and crl, against a running server', () =>
     const shown = await cli(['projects', 'settings', 'factory']);
     assert.equal(shown.status, 0, shown.stderr);
     assert.match(shown.stdout, /^staleCrl:\s+apply$/m);
-    const changed = await cli(['projects', 'settings', 'factory', '--set', 'staleCrl=refuse', '--set', 'crlValiditySeconds=86400', '--json']);
+    const changed = await cli(['projects', 'settings', 'factory', '--set', 'staleCrl=refuse', '--set', 'crlValiditySeconds=86400', '--set', 'expiryAlertDays=[60,14]', '--set', 'supersedeOnNewerCertificate=true', '--json']);
     assert.equal(changed.status, 0, changed.stderr);
-    assert.deepEqual(JSON.parse(changed.stdout), { staleCrl: 'refuse', crlValiditySeconds: 86_400 });
+    const settings = JSON.parse(changed.stdout) as Record<string, unknown>;
+    assert.deepEqual(
+      [settings['staleCrl'], settings['crlValiditySeconds'], settings['expiryAlertDays'], settings['supersedeOnNewerCertificate'], settings['rotationGracePeriodSeconds']],
+      ['refuse', 86_400, [60, 14], true, 3600],
+    );
+    const badList = await cli(['projects', 'settings', 'factory', '--set', 'expiryAlertDays=[60,']);
+    assert.equal(badList.status, 2);
+    assert.equal(errorCode(badList.stderr), 'USAGE');
     const bad = await cli(['projects', 'settings', 'factory', '--set', 'crlValiditySeconds=5']);
     assert.equal(bad.status, 8);
     assert.equal(errorCode(bad.stderr), 'VALIDATION_FAILED');

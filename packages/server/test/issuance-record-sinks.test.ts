@@ -7,6 +7,7 @@ import { isForeignKeyViolation, isUniqueViolation } from '../src/store/constrain
 import { openStore, type Store } from '../src/store/open-store.js';
 import { sqliteIssuanceWriter } from '../src/store/sqlite-issuance-writer.js';
 import { createTestStore, DIALECTS, type TestStore } from './helpers/stores.js';
+import { issuedInventoryRow } from './helpers/inventory-row.js';
 
 /** The sinks issuance records go to: one commit for a batch, a refused record failing alone, nothing else lost. */
 for (const dialect of DIALECTS) {
@@ -28,12 +29,14 @@ for (const dialect of DIALECTS) {
         not_after: at,
         created_at: at,
       },
+      inventory: issuedInventoryRow(projectId, fingerprint, at),
       audit: { project_id: projectId, actor: 'test', action: 'pki.certificate.issue', target_type: 'certificate', target_id: fingerprint, details: '{}', created_at: at },
     });
-    const stored = async (fingerprints: readonly string[]): Promise<{ certificates: number; audits: number }> => {
+    const stored = async (fingerprints: readonly string[]): Promise<{ certificates: number; audits: number; inventory: number }> => {
       const certificates = await store.db.selectFrom('issued_certificates').select('fingerprint_sha256').where('fingerprint_sha256', 'in', fingerprints).execute();
       const audits = await store.db.selectFrom('audit_events').select('target_id').where('target_id', 'in', fingerprints).execute();
-      return { certificates: certificates.length, audits: audits.length };
+      const inventory = await store.db.selectFrom('device_certificates').select('fingerprint_sha256').where('fingerprint_sha256', 'in', fingerprints).execute();
+      return { certificates: certificates.length, audits: audits.length, inventory: inventory.length };
     };
 
     before(async () => {
@@ -52,7 +55,7 @@ for (const dialect of DIALECTS) {
       const batch = Array.from({ length: 20 }, () => record('p-1'));
       const outcomes = await sink.commit(batch);
       assert.deepEqual(outcomes, batch.map(() => undefined));
-      assert.deepEqual(await stored(batch.map((r) => r.certificate.fingerprint_sha256)), { certificates: 20, audits: 20 });
+      assert.deepEqual(await stored(batch.map((r) => r.certificate.fingerprint_sha256)), { certificates: 20, audits: 20, inventory: 20 });
     });
 
     it('a record the store refuses fails alone, with the store’s code; the rest of its batch is stored', async () => {
@@ -67,10 +70,10 @@ for (const dialect of DIALECTS) {
       assert.equal(outcomes[2], undefined);
       assert.ok(isForeignKeyViolation(outcomes[3]), `a record for a missing project is a foreign-key violation: ${String(outcomes[3])}`);
       assert.equal(outcomes[4], undefined);
-      assert.deepEqual(await stored(good.map((r) => r.certificate.fingerprint_sha256)), { certificates: 3, audits: 3 });
+      assert.deepEqual(await stored(good.map((r) => r.certificate.fingerprint_sha256)), { certificates: 3, audits: 3, inventory: 3 });
       // Neither refused record left a half: no audit event without its certificate.
-      assert.deepEqual(await stored([orphan.certificate.fingerprint_sha256]), { certificates: 0, audits: 0 });
-      assert.deepEqual(await stored([taken.certificate.fingerprint_sha256]), { certificates: 1, audits: 1 });
+      assert.deepEqual(await stored([orphan.certificate.fingerprint_sha256]), { certificates: 0, audits: 0, inventory: 0 });
+      assert.deepEqual(await stored([taken.certificate.fingerprint_sha256]), { certificates: 1, audits: 1, inventory: 1 });
     });
 
     it('the recorder answers each caller after its own record’s commit, and a refusal reaches only its caller', async () => {
@@ -83,7 +86,7 @@ for (const dialect of DIALECTS) {
         results.map((r) => r.status),
         [...Array(5).fill('fulfilled'), 'rejected', ...Array(5).fill('fulfilled')],
       );
-      assert.deepEqual(await stored(good.map((r) => r.certificate.fingerprint_sha256)), { certificates: 10, audits: 10 });
+      assert.deepEqual(await stored(good.map((r) => r.certificate.fingerprint_sha256)), { certificates: 10, audits: 10, inventory: 10 });
     });
   });
 }

@@ -10,6 +10,17 @@ import { DIALECTS } from './helpers/stores.js';
 import type { GatewayUnderTest } from './helpers/transport.js';
 import { HTTPS } from './helpers/transport-https.js';
 
+/** DESIGN §8's settings with their defaults, as a new project shows them. */
+const DEFAULTS = {
+  staleCrl: 'apply',
+  crlValiditySeconds: 604_800,
+  rotationGracePeriodSeconds: 3600,
+  supersedeOnNewerCertificate: false,
+  renewAtLifetimeFraction: 0.67,
+  renewalJitterSeconds: 0,
+  expiryAlertDays: [30, 7, 1],
+};
+
 const DAY_MS = 86_400_000;
 
 /** DESIGN §8 project settings, and the first one read at the gateway: staleCrl. */
@@ -29,7 +40,7 @@ for (const dialect of DIALECTS) {
 
     it('a project shows its settings with the defaults filled in', async () => {
       const r = await api.call('GET', '/v1/projects/acme');
-      assert.deepEqual(r.body['settings'], { staleCrl: 'apply', crlValiditySeconds: 604_800 });
+      assert.deepEqual(r.body['settings'], DEFAULTS);
     });
 
     const refusals: { name: string; settings: unknown; code: string }[] = [
@@ -43,7 +54,7 @@ for (const dialect of DIALECTS) {
         const answer = await api.call('PATCH', '/v1/projects/acme', { json: { settings: r.settings } });
         assert.equal(answer.status, 400, answer.text);
         assert.equal(answer.body['code'], r.code);
-        assert.deepEqual((await api.call('GET', '/v1/projects/acme')).body['settings'], { staleCrl: 'apply', crlValiditySeconds: 604_800 });
+        assert.deepEqual((await api.call('GET', '/v1/projects/acme')).body['settings'], DEFAULTS);
       });
     }
 

@@ -8,6 +8,7 @@ import { openStore, type Store } from '../src/store/open-store.js';
 import type { ProjectRow } from '../src/store/schema.js';
 import { sqliteIssuanceWriter } from '../src/store/sqlite-issuance-writer.js';
 import { createTestStore, type TestStore } from './helpers/stores.js';
+import { issuedInventoryRow } from './helpers/inventory-row.js';
 
 /** Bounds of the test: how long the writer thread commits while devices connect for the first time. */
 const RUN_MS = 1500;
@@ -43,6 +44,7 @@ describe('SQLite: request transactions beside the issuance writer thread', () =>
       const at = new Date().toISOString();
       return {
         certificate: { id: randomUUID(), project_id: project.id, managed_ca_id: 'ca', serial: fingerprint, fingerprint_sha256: fingerprint, certificate_id: 'x', device_id: null, channel: 'api', not_after: at, created_at: at },
+        inventory: issuedInventoryRow(project.id, fingerprint, at),
         audit: { project_id: project.id, actor: 'test', action: 'pki.certificate.issue', target_type: 'certificate', target_id: fingerprint, details: '{}', created_at: at },
       };
     };

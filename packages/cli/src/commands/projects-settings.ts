@@ -6,7 +6,7 @@ import { renderRecord } from '../render-table.js';
 
 /**
  * `--set name=value` as the API takes it: a setting's value is JSON when it reads as JSON (a
- * number, true/false), else the text itself (`staleCrl=refuse`). The server's schema says which
+ * number, true/false, a list such as [30,7,1]), else the text itself (`staleCrl=refuse`). The server's schema says which
  * names and values exist, and refuses the rest with VALIDATION_FAILED.
  */
 export function parseSetting(assignment: string): [string, unknown] {
@@ -16,6 +16,13 @@ export function parseSetting(assignment: string): [string, unknown] {
   const text = assignment.slice(at + 1);
   let value: unknown = text;
   if (/^(-?\d+(\.\d+)?|true|false)$/.test(text)) value = JSON.parse(text);
+  else if (text.startsWith('[')) {
+    try {
+      value = JSON.parse(text);
+    } catch {
+      throw new CliError('USAGE', `--set ${name}= takes a JSON list such as [30,7,1], got "${text}"`);
+    }
+  }
   return [name, value];
 }
 

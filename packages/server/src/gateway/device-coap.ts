@@ -126,7 +126,7 @@ export async function startDeviceCoap(options: DeviceCoapOptions): Promise<Devic
     if (path !== COAP_IDENTITY_PATH) return problem('4.04', 'ROUTE_NOT_FOUND', `no such resource; see /.well-known/core`);
     if (method !== 'GET') return problem('4.05', 'METHOD_NOT_ALLOWED', `${COAP_IDENTITY_PATH} answers GET`);
     const { projectId, deviceId, deviceName, provisioning, credential } = device;
-    const who = device.credential === 'certificate' ? { certificateId: device.certificateId } : { certificateId: null, pskIdentity: device.pskIdentity };
+    const who = device.credential === 'certificate' ? { certificateId: device.certificateId, certificate: device.certificate } : { certificateId: null, pskIdentity: device.pskIdentity };
     const body = { projectId, ...who, deviceId, deviceName, provisioning, credential };
     return { code: '2.05', contentFormat: CONTENT_FORMAT_JSON, payload: Buffer.from(JSON.stringify(body)) };
   };

@@ -68,7 +68,13 @@ export async function startDeviceHttps(options: DeviceHttpsOptions): Promise<Dev
       const result = await verdictOf(req);
       if (!result.ok) return refusal(res, result, path);
       const { projectId, certificateId, deviceId, deviceName, provisioning } = result.device;
-      send(res, 200, 'application/json', { projectId, certificateId, deviceId, deviceName, provisioning });
+      if (result.device.credential !== 'certificate') {
+        send(res, 200, 'application/json', { projectId, certificateId, deviceId, deviceName, provisioning });
+        return;
+      }
+      // DESIGN §8: the renewal window rides on every identity answer, and as a header for clients that read only headers.
+      const { certificate } = result.device;
+      send(res, 200, 'application/json', { projectId, certificateId, deviceId, deviceName, provisioning, certificate }, { 'fleetpki-renew-after': certificate.renewAfter });
       return;
     }
     if (req.method === 'POST' && path === '/v1/csr') {
@@ -141,8 +147,8 @@ export async function startDeviceHttps(options: DeviceHttpsOptions): Promise<Dev
   };
 }
 
-export function send(res: ServerResponse, status: number, contentType: string, body: unknown): void {
+export function send(res: ServerResponse, status: number, contentType: string, body: unknown, headers: Readonly<Record<string, string>> = {}): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(text) });
+  res.writeHead(status, { ...headers, 'content-type': contentType, 'content-length': Buffer.byteLength(text) });
   res.end(text);
 }

@@ -1,7 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { hasUndisplayableCharacter } from '../domain/shared/index.js';
 import { DEFAULT_PER_PAGE, MAX_PER_PAGE } from '../domain/shared/index.js';
-import { CRL_VALIDITY_SECONDS_BOUNDS } from '../domain/management/index.js';
+import { CRL_VALIDITY_SECONDS_BOUNDS, MAX_RENEWAL_DEVICES, EXPIRY_ALERT_DAYS_BOUNDS, RENEWAL_JITTER_SECONDS_BOUNDS, ROTATION_GRACE_SECONDS_BOUNDS } from '../domain/management/index.js';
 import { MAX_REVOCATIONS_PER_REQUEST, REVOCATION_REASONS } from '../domain/revocation/index.js';
 
 /** Schemas of the management API: they validate requests and generate /openapi.json. */
@@ -50,6 +50,25 @@ export const ProjectSettingsSchema = z
   .object({
     staleCrl: z.enum(['apply', 'refuse']).openapi({ description: 'a CRL past its nextUpdate: apply keeps refusing its entries; refuse also refuses every device under its CA (CRL_STALE)' }),
     crlValiditySeconds: z.number().int().min(CRL_VALIDITY_SECONDS_BOUNDS.min).max(CRL_VALIDITY_SECONDS_BOUNDS.max).openapi({ description: 'how long a managed CA’s CRL is valid' }),
+    rotationGracePeriodSeconds: z
+      .number()
+      .int()
+      .min(ROTATION_GRACE_SECONDS_BOUNDS.min)
+      .max(ROTATION_GRACE_SECONDS_BOUNDS.max)
+      .openapi({ description: 'after a device first authenticates with a certificate that supersedes its others, how long those still connect (then CERT_SUPERSEDED); 0 refuses them at once' }),
+    supersedeOnNewerCertificate: z.boolean().openapi({ description: 'for uploaded CAs too: a certificate with a later notBefore supersedes the device’s older ones (issued certificates always do)' }),
+    renewAtLifetimeFraction: z.number().gt(0).lt(1).openapi({ description: 'the fraction of a certificate’s lifetime after which it should be renewed (renewAfter)' }),
+    renewalJitterSeconds: z
+      .number()
+      .int()
+      .min(RENEWAL_JITTER_SECONDS_BOUNDS.min)
+      .max(RENEWAL_JITTER_SECONDS_BOUNDS.max)
+      .openapi({ description: 'renewAfter is spread over this many seconds, per certificate, so a fleet issued together does not renew together' }),
+    expiryAlertDays: z
+      .array(z.number().int().min(EXPIRY_ALERT_DAYS_BOUNDS.min).max(EXPIRY_ALERT_DAYS_BOUNDS.max))
+      .max(EXPIRY_ALERT_DAYS_BOUNDS.count)
+      .readonly()
+      .openapi({ description: 'days before notAfter at which certificate.expiring is reported, once each per certificate' }),
   })
   .openapi('ProjectSettings');
 export const Project = z
@@ -338,3 +357,17 @@ export const CaBlastRadiusSchema = z
     devices: pageOf(AffectedDeviceSchema, 'AffectedDevicePage'),
   })
   .openapi('CaBlastRadius');
+
+export const RenewalRequestSchema = z
+  .union([
+    z.object({ deviceIds: z.array(z.string().min(1).max(200)).min(1).max(MAX_RENEWAL_DEVICES) }).strict(),
+    z.object({ caId: z.string().min(1).max(200) }).strict(),
+  ])
+  .openapi('RenewalRequest', { description: 'the devices to renew now, or every device under a CA certificate' });
+export const RenewalRequestedSchema = z
+  .object({
+    requestedAt: z.string().openapi({ description: 'the certificates issued before it renew from then: their renewAfter is this instant' }),
+    deviceCount: z.number().int().nullable(),
+    caId: z.string().nullable(),
+  })
+  .openapi('RenewalRequested');

@@ -271,5 +271,25 @@ export function migrations(dialect: StoreDialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0008-certificate-lifecycle': {
+      async up(db: Kysely<unknown>) {
+        // Forced renewal ("renew now"), of a device or of every device under a CA certificate: the
+        // certificates issued before the request are told to renew from then (renewal-window.ts).
+        await db.schema
+          .createTable('renewal_requests')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('project_id', 'text', (c) => c.notNull().references('projects.id').onDelete('cascade'))
+          .addColumn('device_id', 'text')
+          .addColumn('ca_id', 'text')
+          .addColumn('requested_at', 'text', (c) => c.notNull())
+          .addColumn('actor', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('renewal_requests_project').on('renewal_requests').columns(['project_id', 'requested_at']).execute();
+        // When the platform issued a certificate (ms): which of two issued in the same second is newer.
+        await db.schema.alterTable('device_certificates').addColumn('issued_at', 'text').execute();
+        // The revocation set reads a project's superseded certificates: one range of an index.
+        await db.schema.createIndex('device_certificates_status').on('device_certificates').columns(['project_id', 'status']).execute();
+      },
+    },
   };
 }

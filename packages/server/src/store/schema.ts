@@ -21,6 +21,7 @@ export interface Database {
   ca_crls: CaCrlsTable;
   managed_ca_crls: ManagedCaCrlsTable;
   crl_fetches: CrlFetchesTable;
+  renewal_requests: RenewalRequestsTable;
 }
 
 /** A device's pre-shared key for CoAP/DTLS (migration 0005); the key is sealed (platform/master-key.ts). */
@@ -187,6 +188,18 @@ export interface DeviceCertificatesTable {
   superseded_at: string | null;
   first_seen_at: string | null;
   last_seen_at: string | null;
+  /** For an issued certificate, when (ms precision; migration 0008): its notBefore has whole seconds only. */
+  issued_at?: string | null;
+}
+
+/** A forced renewal (`POST …/renewals`, migration 0008): of one device, or of every device under a CA certificate. */
+export interface RenewalRequestsTable {
+  id: string;
+  project_id: string;
+  device_id: string | null;
+  ca_id: string | null;
+  requested_at: string;
+  actor: string;
 }
 
 /** A revoked certificate (migration 0007): by fingerprint, or by the serial a project CA gave it. */

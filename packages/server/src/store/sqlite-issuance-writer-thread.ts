@@ -23,12 +23,18 @@ const insertCertificate = database.prepare(
   `INSERT INTO issued_certificates (id, project_id, managed_ca_id, serial, fingerprint_sha256, certificate_id, device_id, channel, not_after, created_at)
    VALUES (@id, @project_id, @managed_ca_id, @serial, @fingerprint_sha256, @certificate_id, @device_id, @channel, @not_after, @created_at)`,
 );
+const insertInventory = database.prepare(
+  `INSERT INTO device_certificates (project_id, fingerprint_sha256, serial_number, issuer, subject, not_before, not_after, ca_id, issuer_ca_id, device_id, source, status, issued_at)
+   VALUES (@project_id, @fingerprint_sha256, @serial_number, @issuer, @subject, @not_before, @not_after, @ca_id, @issuer_ca_id, @device_id, @source, @status, @issued_at)
+   ON CONFLICT DO NOTHING`,
+);
 const insertAudit = database.prepare(
   `INSERT INTO audit_events (project_id, actor, action, target_type, target_id, details, created_at)
    VALUES (@project_id, @actor, @action, @target_type, @target_id, @details, @created_at)`,
 );
 const insertRecord = (record: IssuanceRecord): void => {
   insertCertificate.run(record.certificate);
+  insertInventory.run(record.inventory);
   insertAudit.run(record.audit);
 };
 // BEGIN IMMEDIATE takes the write lock up front, so a batch waits for another writer (a cluster

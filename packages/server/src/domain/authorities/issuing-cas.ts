@@ -17,6 +17,8 @@ export interface IssuingCa {
   readonly signer: CertificateSigner;
   /** Whether its trust-anchor entry is enabled: a CA the project switched off issues nothing. */
   readonly anchorEnabled: boolean;
+  /** Its entry among the project's CA certificates (the inventory's caId for what it issues), when registered. */
+  readonly anchorCaId: string | null;
 }
 
 /** Bound on projects whose signer is kept ready (each holds one opened key). */
@@ -65,6 +67,7 @@ export class IssuingCaCache {
       profile: profileOf(row),
       signer: reused ?? this.open(row),
       anchorEnabled: anchor?.enabled === 1,
+      anchorCaId: row.ca_certificate_id ?? null,
     };
     this.entries.set(project.id, entry);
     return entry;

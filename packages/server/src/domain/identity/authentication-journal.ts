@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../../store/schema.js';
 import { auditRow, type AuditEntry } from '../shared/audit-log.js';
+import { supersedeOlderCertificates } from './supersession.js';
 
 /** How often buffered authentication events are written, and how many make a write start at once. */
 export const JOURNAL_FLUSH_MS = 200;
@@ -162,6 +163,8 @@ export class AuthenticationJournal {
           )
           .execute();
       }
+      // At the batch's latest sighting: the new certificate's first use is within it.
+      if (sightings.length > 0) await supersedeOlderCertificates(trx, sightings, new Date(sightings.reduce((latest, s) => Math.max(latest, s.at.getTime()), 0)));
       // Bounded chunks: SQLite allows at most 32,766 bound parameters per statement.
       for (let i = 0; i < rows.length; i += 200) await trx.insertInto('audit_events').values(rows.slice(i, i + 200)).execute();
     });

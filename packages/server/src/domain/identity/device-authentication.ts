@@ -23,8 +23,9 @@ import type { ServiceDeps } from '../shared/service-deps.js';
 import { preparedQuery } from '../../store/prepared-query.js';
 import { provisionDevice } from './zero-touch-provisioning.js';
 import { disabledDevice } from '../management/devices.js';
+import { projectSettingsOf, renewAfterOf } from '../management/index.js';
 import { serialNumberText, type PathMember, type RevocationSets } from '../revocation/index.js';
-import type { CertificateAuthenticatedDevice, ConnectionFacts, DeviceAuthFailureCode, DeviceAuthResult, DeviceRefusal, HandshakeFailure, StaleCrlFacts } from './identity-types.js';
+import type { CertificateAuthenticatedDevice, ConnectionFacts, DeviceAuthFailureCode, DeviceAuthResult, DeviceRefusal, HandshakeFailure, StaleCrlFacts, SupersededFacts } from './identity-types.js';
 
 /** Bound on certificates taken from one handshake: real device chains hold two or three. */
 export const MAX_PEER_CHAIN = 8;
@@ -126,6 +127,8 @@ export class DeviceAuthenticator {
       fingerprintSha256: fingerprintSha256(leaf.der),
       notBefore: Math.max(...result.path.map((c) => c.notBefore.getTime())),
       notAfter: Math.min(...result.path.map((c) => c.notAfter.getTime())),
+      leafNotBefore: leaf.notBefore.getTime(),
+      leafNotAfter: leaf.notAfter.getTime(),
       path,
       sighting: {
         projectKey: project.id,
@@ -159,7 +162,19 @@ export class DeviceAuthenticator {
         reason: fact.reason,
       });
     }
-    const stale = revocations.staleCrl(validated.path, this.deps.now());
+    const now = this.deps.now();
+    const superseded = revocations.supersededLeaf(validated.fingerprintSha256, now);
+    if (superseded) {
+      return this.refuse(
+        project.id,
+        parseCertificate(chainDer[0] as Buffer),
+        'CERT_SUPERSEDED',
+        `the device has since authenticated with a newer certificate (${superseded.supersededAt}); this one stopped connecting when the ${superseded.gracePeriodSeconds} s grace period ended`,
+        facts,
+        superseded,
+      );
+    }
+    const stale = revocations.staleCrl(validated.path, now);
     if (stale) {
       return this.refuse(project.id, parseCertificate(chainDer[0] as Buffer), 'CRL_STALE', `the CRL in force for CA certificate ${stale.caId} is past its nextUpdate (${stale.nextUpdate ?? 'none'}) and project ${project.slug} refuses its devices meanwhile`, facts, stale);
     }
@@ -173,8 +188,21 @@ export class DeviceAuthenticator {
     if (disabled) return { ok: false, ...disabled };
     this.journal.recordSighting({ ...validated.sighting, deviceId: device.id, at: this.deps.now() });
     const authGeneration = Number(project.auth_generation);
+    const renewAfter = renewAfterOf(
+      { fingerprintSha256: validated.fingerprintSha256, notBefore: validated.leafNotBefore, notAfter: validated.leafNotAfter },
+      projectSettingsOf(project),
+      revocations.renewalRequestedAt(device.id, validated.path, validated.anchorCaId),
+    );
     const last = validated.lastAdmitted;
-    if (last && last.deviceId === device.id && last.deviceName === device.name && last.provisioning === outcome && last.authGeneration === authGeneration && last.projectId === project.slug) {
+    if (
+      last &&
+      last.deviceId === device.id &&
+      last.deviceName === device.name &&
+      last.provisioning === outcome &&
+      last.authGeneration === authGeneration &&
+      last.projectId === project.slug &&
+      last.certificate.renewAfter === renewAfter
+    ) {
       return { ok: true, device: last };
     }
     const admitted: CertificateAuthenticatedDevice = {
@@ -190,6 +218,7 @@ export class DeviceAuthenticator {
       authGeneration,
       validUntil: validated.notAfter,
       path: validated.path,
+      certificate: { fingerprintSha256: validated.fingerprintSha256, notAfter: validated.sighting.notAfter, renewAfter },
     };
     validated.lastAdmitted = admitted;
     return { ok: true, device: admitted };
@@ -225,7 +254,7 @@ export class DeviceAuthenticator {
     return slug !== undefined && isValidProjectSlug(slug) ? await this.projectBySlug({ slug }) : undefined;
   }
 
-  private refuse(projectId: string | null, leaf: Certificate | null, code: DeviceAuthFailureCode, message: string, facts: ConnectionFacts, context?: PkiErrorContext | StaleCrlFacts): DeviceRefusal {
+  private refuse(projectId: string | null, leaf: Certificate | null, code: DeviceAuthFailureCode, message: string, facts: ConnectionFacts, context?: PkiErrorContext | StaleCrlFacts | SupersededFacts): DeviceRefusal {
     const refusal: DeviceRefusal = context ? { ok: false, code, message, context } : { ok: false, code, message };
     const suppressedBefore = this.refusals.admit(facts.remoteAddress ?? 'unknown', this.deps.now().getTime());
     if (suppressedBefore === undefined) return refusal;

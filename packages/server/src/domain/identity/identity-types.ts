@@ -24,7 +24,9 @@ export type DeviceAuthFailureCode =
   /** DTLS with a pre-shared key: the identity is known, the handshake did not prove the key. */
   | 'PSK_MISMATCH'
   /** The CRL in force for a CA of the path is past its nextUpdate and the project refuses meanwhile (`staleCrl: "refuse"`). */
-  | 'CRL_STALE';
+  | 'CRL_STALE'
+  /** The device has since authenticated with a certificate that supersedes this one, and the project's grace period is over. */
+  | 'CERT_SUPERSEDED';
 
 export type DeviceTransport = 'https' | 'mqtt' | 'coap';
 
@@ -52,6 +54,15 @@ export interface CertificateAuthenticatedDevice extends AdmittedDevice {
   readonly validUntil: number;
   /** The validated path but its anchor, so a revocation made while connected ends the connection. */
   readonly path: readonly PathMember[];
+  /** The certificate it presented and when to renew it (DESIGN §8: every identity answer carries it). */
+  readonly certificate: CertificateRenewal;
+}
+
+/** DESIGN §8 `certificate: {fingerprintSha256, notAfter, renewAfter}`. */
+export interface CertificateRenewal {
+  readonly fingerprintSha256: string;
+  readonly notAfter: string;
+  readonly renewAfter: string;
 }
 
 /** A device that proved a pre-shared key (CoAP over DTLS): no certificate, no path, no expiry. */
@@ -70,8 +81,15 @@ export interface DeviceRefusal {
   readonly ok: false;
   readonly code: DeviceAuthFailureCode;
   readonly message: string;
-  readonly context?: PkiErrorContext | StaleCrlFacts;
+  readonly context?: PkiErrorContext | StaleCrlFacts | SupersededFacts;
 }
+
+/** CERT_SUPERSEDED's facts: since when, the grace period, and when it stopped connecting. */
+export type SupersededFacts = {
+  readonly supersededAt: string;
+  readonly gracePeriodSeconds: number;
+  readonly refusedFrom: string;
+};
 
 /** CRL_STALE's facts: the CA whose CRL is stale, since when, and where in the path. */
 export type StaleCrlFacts = {

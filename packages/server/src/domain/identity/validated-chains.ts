@@ -15,6 +15,9 @@ export interface ValidatedChain {
   /** The path's validity window (latest notBefore, earliest notAfter), in ms. */
   readonly notBefore: number;
   readonly notAfter: number;
+  /** The leaf's own validity (ms), which its renewal window reads. */
+  readonly leafNotBefore: number;
+  readonly leafNotAfter: number;
   /** The path but its anchor, leaf first, as revocation lookups name certificates. */
   readonly path: readonly PathMember[];
   /** The leaf as the inventory records it (DESIGN §8). */

@@ -11,6 +11,7 @@ import {
   validityForDays,
   assertCsrSignature,
   endsAfterIssuer,
+  formatSubjectString,
   type CertificationRequest,
   type RevocationUrls,
 } from '@fleetpki/pki';
@@ -24,6 +25,7 @@ import { recordIssuanceIn, type IssuanceRecord } from './issuance-record-sink.js
 import { fromCoreFailure } from './core-failures.js';
 import { disabledDevice } from '../management/devices.js';
 import { timeOrderedId } from '../shared/time-ordered-id.js';
+import { serialNumberText } from '../revocation/index.js';
 import type { PkiDeps } from './pki-deps.js';
 
 export type IssuanceChannel = 'api' | 'rotation' | 'est-enroll' | 'est-reenroll';
@@ -173,6 +175,7 @@ async function runPipeline(deps: PkiDeps, request: IssuanceRequest, recordingSta
   const { der } = signed;
   // A local signer built this certificate from the template above; a remote one is read back and checked.
   let serialNumber = signed.serialNumber;
+  let notBefore = validity.notBefore;
   let notAfter = validity.notAfter;
   if (ca.signer.kind === 'remote' || serialNumber === undefined) {
     const certificate = parseCertificate(der);
@@ -183,6 +186,7 @@ async function runPipeline(deps: PkiDeps, request: IssuanceRequest, recordingSta
       checkRemoteCertificate(certificate, csr, project.slug, certificateId, caCertificate, now, allowedDays, validityForDays(now, allowedDays).notAfter);
     }
     serialNumber = certificate.serialNumber;
+    notBefore = certificate.notBefore;
     notAfter = certificate.notAfter;
   }
 
@@ -209,6 +213,23 @@ async function runPipeline(deps: PkiDeps, request: IssuanceRequest, recordingSta
       channel: request.channel,
       not_after: issued.notAfter,
       created_at: at,
+    },
+    // The inventory knows it from its issuance: its device's other certificates are superseded
+    // once it is first used (supersession.ts), and it is listed before it ever connects.
+    inventory: {
+      project_id: project.id,
+      fingerprint_sha256: issued.fingerprintSha256,
+      serial_number: serialNumberText(serialNumber),
+      issuer: formatSubjectString(caCertificate.subject),
+      subject: formatSubjectString(subject),
+      not_before: notBefore.toISOString(),
+      not_after: issued.notAfter,
+      ca_id: ca.anchorCaId,
+      issuer_ca_id: ca.anchorCaId,
+      device_id: deviceId,
+      source: 'issued',
+      status: 'active',
+      issued_at: at,
     },
     audit: auditRow(now, {
       actor: request.actor,

@@ -1,9 +1,10 @@
 import type { Insertable, Kysely, Transaction } from 'kysely';
-import type { AuditEventsTable, Database, IssuedCertificatesTable } from '../../store/schema.js';
+import type { AuditEventsTable, Database, DeviceCertificatesTable, IssuedCertificatesTable } from '../../store/schema.js';
 
-/** One issuance to record: the certificate's facts and its audit event, stored together. */
+/** One issuance to record: the certificate's facts, its inventory row (DESIGN §8) and its audit event, stored together. */
 export interface IssuanceRecord {
   readonly certificate: IssuedCertificatesTable;
+  readonly inventory: Insertable<DeviceCertificatesTable>;
   readonly audit: Insertable<AuditEventsTable>;
 }
 
@@ -21,6 +22,7 @@ export interface IssuanceRecordSink {
 /** Inside a caller's own transaction, for issuance that must commit with another change (a consumed token). */
 export async function recordIssuanceIn(trx: Transaction<Database>, record: IssuanceRecord): Promise<void> {
   await trx.insertInto('issued_certificates').values(record.certificate).execute();
+  await trx.insertInto('device_certificates').values(record.inventory).onConflict((oc) => oc.doNothing()).execute();
   await trx.insertInto('audit_events').values(record.audit).execute();
 }
 
@@ -31,6 +33,8 @@ export function kyselyRecordSink(db: Kysely<Database>): IssuanceRecordSink {
       try {
         await db.transaction().execute(async (trx) => {
           await trx.insertInto('issued_certificates').values(records.map((r) => r.certificate)).execute();
+          // A certificate already in the inventory (seen before it was recorded: never, in practice) keeps its row.
+          await trx.insertInto('device_certificates').values(records.map((r) => r.inventory)).onConflict((oc) => oc.doNothing()).execute();
           await trx.insertInto('audit_events').values(records.map((r) => r.audit)).execute();
         });
         return records.map(() => undefined);

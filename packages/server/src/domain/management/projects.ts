@@ -98,7 +98,7 @@ export async function listProjects(deps: ServiceDeps, principal: Principal, requ
 export async function updateProject(deps: ServiceDeps, principal: Principal, slug: string, input: { name?: string | undefined; settings?: Partial<ProjectSettings> | undefined }): Promise<Project> {
   const row = await projectForPrincipal(deps, principal, slug);
   const current = projectSettingsOf(row);
-  const changedSettings = Object.fromEntries(Object.entries(input.settings ?? {}).filter(([name, value]) => value !== undefined && current[name as keyof ProjectSettings] !== value));
+  const changedSettings = Object.fromEntries(Object.entries(input.settings ?? {}).filter(([name, value]) => value !== undefined && JSON.stringify(current[name as keyof ProjectSettings]) !== JSON.stringify(value)));
   const renamed = input.name !== undefined && input.name !== row.name;
   if (!renamed && Object.keys(changedSettings).length === 0) return projectView(row);
   const settings = JSON.stringify({ ...JSON.parse(row.settings || '{}'), ...changedSettings });

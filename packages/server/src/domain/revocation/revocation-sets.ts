@@ -38,6 +38,30 @@ export interface RevokedMember {
   readonly fact: RevocationFact;
 }
 
+/** A leaf superseded by the device's newer certificate, refused once its grace period has passed. */
+export interface SupersededLeaf {
+  readonly supersededAt: string;
+  readonly gracePeriodSeconds: number;
+  /** When it stops connecting (supersededAt + the grace period). */
+  readonly refusedFrom: string;
+}
+
+/**
+ * The lifecycle facts a handshake reads beside revocations (issue 17), held in the same
+ * generation-keyed set so a supersession, a forced renewal or a settings change reaches every
+ * server the same way a revocation does.
+ */
+export interface LifecycleFacts {
+  /** Superseded certificates by fingerprint: when (ms). */
+  readonly superseded: ReadonlyMap<string, number>;
+  readonly gracePeriodSeconds: number;
+  /** Forced renewals (ms), of one device or of every device under a CA certificate. */
+  readonly renewalByDevice: ReadonlyMap<string, number>;
+  readonly renewalByCa: ReadonlyMap<string, number>;
+}
+
+const NO_LIFECYCLE: LifecycleFacts = { superseded: new Map(), gracePeriodSeconds: 0, renewalByDevice: new Map(), renewalByCa: new Map() };
+
 /** Bound on projects whose revocations are held in memory; beyond it the least recently used is read again. */
 export const MAX_CACHED_REVOCATION_SETS = 10_000;
 
@@ -53,7 +77,31 @@ export class ProjectRevocations {
     private readonly bySerial: ReadonlyMap<string, RevocationFact>,
     /** Under `staleCrl: "refuse"`, each CA's CRL nextUpdate (ms; null: none); empty under `apply`. */
     private readonly crlNextUpdates: ReadonlyMap<string, number | null> = new Map(),
+    private readonly lifecycle: LifecycleFacts = NO_LIFECYCLE,
   ) {}
+
+  /** The leaf's supersession once its grace period is over at `at`; undefined while it may still connect. */
+  supersededLeaf(fingerprintSha256: string, at: Date): SupersededLeaf | undefined {
+    const since = this.lifecycle.superseded.get(fingerprintSha256);
+    if (since === undefined) return undefined;
+    const refusedFrom = since + this.lifecycle.gracePeriodSeconds * 1000;
+    if (at.getTime() < refusedFrom) return undefined;
+    return { supersededAt: new Date(since).toISOString(), gracePeriodSeconds: this.lifecycle.gracePeriodSeconds, refusedFrom: new Date(refusedFrom).toISOString() };
+  }
+
+  /** The latest forced renewal (ms) that covers a device or a CA certificate of its path, if any. */
+  renewalRequestedAt(deviceId: string, path: readonly PathMember[], anchorCaId: string): number | undefined {
+    let latest = this.lifecycle.renewalByDevice.get(deviceId);
+    const consider = (caId: string | null) => {
+      const at = caId === null ? undefined : this.lifecycle.renewalByCa.get(caId);
+      if (at !== undefined && (latest === undefined || at > latest)) latest = at;
+    };
+    if (this.lifecycle.renewalByCa.size > 0) {
+      consider(anchorCaId);
+      for (const member of path) consider(member.issuerCaId);
+    }
+    return latest;
+  }
 
   /** The first certificate of a path whose issuing CA's CRL is past its nextUpdate, when the project refuses those. */
   staleCrl(path: readonly PathMember[], at: Date): StaleCrlMember | undefined {
@@ -111,12 +159,36 @@ export class RevocationSets {
   }
 
   private async load(projectId: string, generation: number): Promise<ProjectRevocations> {
-    const [rows, crls, project] = await Promise.all([
+    const [rows, crls, project, superseded, renewals] = await Promise.all([
       this.db.selectFrom('revocations').select(['fingerprint_sha256', 'ca_id', 'serial_number', 'reason', 'revoked_at']).where('project_id', '=', projectId).execute(),
       this.db.selectFrom('ca_crls').select(['ca_id', 'der', 'next_update']).where('project_id', '=', projectId).execute(),
       this.db.selectFrom('projects').select('settings').where('id', '=', projectId).executeTakeFirst(),
+      // Superseded and still within their validity: an expired one is refused as expired anyway.
+      this.db
+        .selectFrom('device_certificates')
+        .select(['fingerprint_sha256', 'superseded_at'])
+        .where('project_id', '=', projectId)
+        .where('status', '=', 'superseded')
+        .where('not_after', '>', new Date().toISOString())
+        .execute(),
+      this.db.selectFrom('renewal_requests').select(['device_id', 'ca_id', 'requested_at']).where('project_id', '=', projectId).execute(),
     ]);
-    const refuseStale = project !== undefined && projectSettingsOf(project).staleCrl === 'refuse';
+    const settings = project === undefined ? undefined : projectSettingsOf(project);
+    const refuseStale = settings?.staleCrl === 'refuse';
+    const latestOf = (map: Map<string, number>, key: string, at: number) => map.set(key, Math.max(map.get(key) ?? at, at));
+    const renewalByDevice = new Map<string, number>();
+    const renewalByCa = new Map<string, number>();
+    for (const renewal of renewals) {
+      const at = Date.parse(renewal.requested_at);
+      if (renewal.device_id !== null) latestOf(renewalByDevice, renewal.device_id, at);
+      if (renewal.ca_id !== null) latestOf(renewalByCa, renewal.ca_id, at);
+    }
+    const lifecycle: LifecycleFacts = {
+      superseded: new Map(superseded.map((row) => [row.fingerprint_sha256, Date.parse(row.superseded_at ?? '')] as const).filter(([, at]) => !Number.isNaN(at))),
+      gracePeriodSeconds: settings?.rotationGracePeriodSeconds ?? 0,
+      renewalByDevice,
+      renewalByCa,
+    };
     const crlNextUpdates = new Map<string, number | null>(refuseStale ? crls.map((c) => [c.ca_id, c.next_update === null ? null : Date.parse(c.next_update)]) : []);
     const byFingerprint = new Map<string, RevocationFact>();
     const bySerial = new Map<string, RevocationFact>();
@@ -132,7 +204,7 @@ export class RevocationSets {
       if (row.fingerprint_sha256 !== null) byFingerprint.set(row.fingerprint_sha256, fact);
       if (row.ca_id !== null && row.serial_number !== null) bySerial.set(caSerialKey(row.ca_id, row.serial_number), fact);
     }
-    const set = new ProjectRevocations(generation, byFingerprint, bySerial, crlNextUpdates);
+    const set = new ProjectRevocations(generation, byFingerprint, bySerial, crlNextUpdates, lifecycle);
     // A set read under an older generation than one already held is not kept over it.
     const held = this.sets.peek(projectId);
     if (!held || held.generation <= generation) this.sets.set(projectId, set);

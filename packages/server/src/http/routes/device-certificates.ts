@@ -1,12 +1,27 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
-import { caBlastRadius, getDeviceCertificate, listDeviceCertificates, projectForPrincipal } from '../../domain/management/index.js';
+import { caBlastRadius, getDeviceCertificate, listDeviceCertificates, projectForPrincipal, requestRenewals } from '../../domain/management/index.js';
 import type { ServiceDeps } from '../../domain/shared/index.js';
 import type { AppEnv } from '../app-env.js';
-import { jsonResponse } from '../route-helpers.js';
-import { CaBlastRadiusSchema, DeviceCertificatePage, DeviceCertificateQuerySchema, DeviceCertificateSchema, PageQuery, pathParam, problemResponses, ProjectIdParam, SECURITY } from '../schemas.js';
+import { jsonBody, jsonResponse } from '../route-helpers.js';
+import { CaBlastRadiusSchema, RenewalRequestedSchema, RenewalRequestSchema, DeviceCertificatePage, DeviceCertificateQuerySchema, DeviceCertificateSchema, PageQuery, pathParam, problemResponses, ProjectIdParam, SECURITY } from '../schemas.js';
 
 /** DESIGN §8: the inventory of device certificates, per project and per device. */
 export function deviceCertificateRoutes(deps: ServiceDeps, app: OpenAPIHono<AppEnv>): void {
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/projects/{projectId}/renewals',
+      tags: ['device-certificates'],
+      summary: 'Renew now: move the renewAfter of the named devices’ certificates (or of every device under a CA certificate) to this instant',
+      security: SECURITY,
+      request: { params: ProjectIdParam, body: jsonBody(RenewalRequestSchema) },
+      responses: { 201: jsonResponse(RenewalRequestedSchema, 'the renewal asked for'), ...problemResponses(400, 401, 403, 404) },
+    }),
+    async (c) => {
+      const project = await projectForPrincipal(deps, c.var.principal, c.req.valid('param').projectId);
+      return c.json(await requestRenewals(deps, c.var.principal, project, c.req.valid('json')), 201);
+    },
+  );
   app.openapi(
     createRoute({
       method: 'get',
