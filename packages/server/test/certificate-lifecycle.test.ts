@@ -10,6 +10,7 @@ import { base64 } from './helpers/base64.js';
 import { curl } from './helpers/curl.js';
 import { curlIdentity, type DeviceFiles } from './helpers/device-clients.js';
 import { eventually } from './helpers/eventually.js';
+import { mosquitto } from './helpers/mqtt-clients.js';
 import { DIALECTS } from './helpers/stores.js';
 import type { GatewayUnderTest } from './helpers/transport.js';
 import { TRANSPORTS } from './helpers/transports.js';
@@ -165,6 +166,14 @@ for (const dialect of DIALECTS) {
       assert.equal(overCoap.admitted, true, overCoap.output);
       assert.deepEqual(overCoap.body?.['certificate'], certificate);
 
+      // MQTT: nothing on the renewal topic while the window is closed.
+      const renewalTopicArgs = ['-i', 'unit-4', '-t', 'life/unit-4/$fleetpki/renewal', '--retained-only', '-C', '1', '-W', '2'];
+      const quiet = await mosquitto('mosquitto_sub', api.server.mqttUrl, serverCa, device, renewalTopicArgs);
+      assert.notEqual(quiet.exit, 0, quiet.output);
+      assert.equal(quiet.output.trim(), 'Timed out', quiet.output);
+      // A device may not publish under the server's part of its prefix: the session ends.
+      const spoof = await mosquitto('mosquitto_pub', api.server.mqttUrl, serverCa, device, ['-i', 'unit-4', '-t', 'life/unit-4/$fleetpki/renewal', '-m', '{}', '-q', '1']);
+      assert.notEqual(spoof.exit, 0, spoof.output);
       // A renewal covers certificates issued before its second (notBefore has whole seconds only).
       await new Promise((resolve) => setTimeout(resolve, 1_000));
       const forced = await api.call('POST', '/v1/projects/life/renewals', { json: { deviceIds: [https.body['deviceId']] } });
@@ -173,11 +182,30 @@ for (const dialect of DIALECTS) {
       const after = (await identity(device)).body['certificate'] as { renewAfter: string };
       assert.equal(after.renewAfter, new Date(Math.floor(Date.parse(requestedAt) / 1000) * 1000).toISOString());
       assert.deepEqual((await coap.clients[0].attempt(gatewayUnderTest, device)).body?.['certificate'], { ...certificate, renewAfter: after.renewAfter });
+      // MQTT: the window is open, so subscribing to the renewal topic gets the same JSON, retained.
+      const notice = await mosquitto('mosquitto_sub', api.server.mqttUrl, serverCa, device, renewalTopicArgs);
+      assert.equal(notice.exit, 0, notice.output);
+      assert.deepEqual(JSON.parse(notice.output.trim()), { ...certificate, renewAfter: after.renewAfter });
       // The certificate it renews into is not told to renew again.
       const renewed = await rotate(device, 'unit-4-next', 'unit-4');
       await new Promise((resolve) => setTimeout(resolve, 1_000));
       const fresh = (await identity(renewed)).body['certificate'] as { renewAfter: string };
       assert.ok(Date.parse(fresh.renewAfter) > Date.now() + 24 * 3600 * 1000, fresh.renewAfter);
+    });
+
+    it('MQTT: a device subscribed to its renewal topic is told within seconds of a forced renewal, retained', async () => {
+      const device = await issue('unit-6', 'unit-6');
+      const first = await identity(device);
+      await new Promise((resolve) => setTimeout(resolve, 1_000)); // past the second it was issued in
+      const waiting = mosquitto('mosquitto_sub', api.server.mqttUrl, serverCa, device, ['-i', 'unit-6', '-t', 'life/unit-6/$fleetpki/renewal', '--retained-only', '-C', '1', '-W', '10']);
+      await new Promise((resolve) => setTimeout(resolve, 700)); // subscribed, window still closed
+      const forced = await api.call('POST', '/v1/projects/life/renewals', { json: { deviceIds: [first.body['deviceId']] } });
+      assert.equal(forced.status, 201, forced.text);
+      const notice = await waiting;
+      assert.equal(notice.exit, 0, notice.output);
+      const told = JSON.parse(notice.output.trim()) as { fingerprintSha256: string; renewAfter: string };
+      assert.equal(told.fingerprintSha256, device.fingerprint);
+      assert.equal(told.renewAfter, new Date(Math.floor(Date.parse(forced.body['requestedAt'] as string) / 1000) * 1000).toISOString());
     });
 
     it('renewal for every device under a CA certificate', async () => {

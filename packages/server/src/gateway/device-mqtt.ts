@@ -2,6 +2,7 @@ import { createServer as createTlsServer, type Server as TlsServer, type TLSSock
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import type { CertificateAuthenticatedDevice, DeviceAuthResult } from '../domain/identity/index.js';
 import { isOwnTopic } from './device-topics.js';
+import { isServerTopic, RenewalNotices, renewalTopic } from './mqtt-renewal-notices.js';
 import { BoundedMqttConnection } from './mqtt-packet-bound.js';
 import { ConnectionVerdicts } from './connection-verdicts.js';
 import type { DeviceAuthFailureCode } from '../domain/identity/index.js';
@@ -82,6 +83,10 @@ export async function startDeviceMqtt(options: DeviceMqttOptions): Promise<Devic
   const granted = new WeakMap<Client, Set<string>>();
   /** The topics each device (by broker client ID) keeps a retained message under. */
   const retainedTopics = new Map<string, Set<string>>();
+  const renewalNotices = new RenewalNotices(
+    (devices) => options.authenticator.currentRenewals(devices),
+    (error) => options.logger.log('error', 'the MQTT renewal notice failed', { error: error instanceof Error ? (error.stack ?? error.message) : String(error) }),
+  );
   const broker = await Aedes.createBroker({
     maxInflightInbound: MAX_INBOUND_QOS2_PER_CONNECTION,
     // aedes keys sessions by client ID across the whole broker, and certificate IDs are unique
@@ -129,6 +134,7 @@ export async function startDeviceMqtt(options: DeviceMqttOptions): Promise<Devic
       const device = client ? identities.get(client) : undefined;
       if (!client) return callback(null); // the broker's own messages ($SYS)
       if (!device || !isOwnTopic(device, packet.topic)) return callback(new Error(`publishing to ${packet.topic} is not allowed`));
+      if (isServerTopic(device, packet.topic)) return callback(new Error(`${packet.topic} is the server's to publish under`));
       if (ILL_FORMED_TOPIC.test(packet.topic)) return callback(new Error('a topic must be well-formed UTF-8 without U+0000'));
       if (Buffer.byteLength(packet.topic) > MAX_TOPIC_BYTES) return callback(new Error(`topics are limited to ${MAX_TOPIC_BYTES} bytes`));
       if (packet.retain) {
@@ -163,7 +169,14 @@ export async function startDeviceMqtt(options: DeviceMqttOptions): Promise<Devic
   broker.on('unsubscribe', (topics: string[], client: Client) => {
     const filters = granted.get(client);
     if (filters) for (const topic of topics) filters.delete(topic);
+    const device = identities.get(client);
+    if (device && topics.includes(renewalTopic(device))) renewalNotices.forget(client);
   });
+  broker.on('subscribe', (subscriptions: { topic: string }[], client: Client) => {
+    const device = client ? identities.get(client) : undefined;
+    if (device && subscriptions.some((s) => s.topic === renewalTopic(device))) renewalNotices.watch(client, device);
+  });
+  broker.on('clientDisconnect', (client: Client) => renewalNotices.forget(client));
 
   const server: TlsServer = createTlsServer(options.tls);
   const sockets = trackSockets(server);
@@ -187,6 +200,7 @@ export async function startDeviceMqtt(options: DeviceMqttOptions): Promise<Devic
     url,
     close: () =>
       new Promise<void>((resolve) => {
+        renewalNotices.close();
         broker.close(() => server.close(() => resolve()));
         sockets.destroyAll();
       }),

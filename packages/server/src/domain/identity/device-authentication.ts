@@ -24,8 +24,8 @@ import { preparedQuery } from '../../store/prepared-query.js';
 import { provisionDevice } from './zero-touch-provisioning.js';
 import { disabledDevice } from '../management/devices.js';
 import { projectSettingsOf, renewAfterOf } from '../management/index.js';
-import { serialNumberText, type PathMember, type RevocationSets } from '../revocation/index.js';
-import type { CertificateAuthenticatedDevice, ConnectionFacts, DeviceAuthFailureCode, DeviceAuthResult, DeviceRefusal, HandshakeFailure, StaleCrlFacts, SupersededFacts } from './identity-types.js';
+import { serialNumberText, type PathMember, type ProjectRevocations, type RevocationSets } from '../revocation/index.js';
+import type { CertificateAuthenticatedDevice, CertificateRenewal, ConnectionFacts, DeviceAuthFailureCode, DeviceAuthResult, DeviceRefusal, HandshakeFailure, StaleCrlFacts, SupersededFacts } from './identity-types.js';
 
 /** Bound on certificates taken from one handshake: real device chains hold two or three. */
 export const MAX_PEER_CHAIN = 8;
@@ -219,9 +219,39 @@ export class DeviceAuthenticator {
       validUntil: validated.notAfter,
       path: validated.path,
       certificate: { fingerprintSha256: validated.fingerprintSha256, notAfter: validated.sighting.notAfter, renewAfter },
+      certificateNotBefore: validated.leafNotBefore,
     };
     validated.lastAdmitted = admitted;
     return { ok: true, device: admitted };
+  }
+
+  /**
+   * Connected devices' renewal windows as they stand now: the projects' settings and forced
+   * renewals may have changed since their handshakes (the MQTT renewal notices read them). One
+   * project lookup per project, not per device.
+   */
+  async currentRenewals(devices: readonly CertificateAuthenticatedDevice[]): Promise<CertificateRenewal[]> {
+    const projects = new Map<string, Promise<{ project: ProjectRow; revocations: ProjectRevocations } | undefined>>();
+    const lookup = (slug: string) => {
+      let pending = projects.get(slug);
+      if (!pending) {
+        pending = this.projectBySlug({ slug }).then(async (project) => (project ? { project, revocations: this.revocations.peek(project) ?? (await this.revocations.of(project)) } : undefined));
+        projects.set(slug, pending);
+      }
+      return pending;
+    };
+    return Promise.all(
+      devices.map(async (device) => {
+        const found = await lookup(device.projectId);
+        if (!found) return device.certificate;
+        const renewAfter = renewAfterOf(
+          { fingerprintSha256: device.fingerprintSha256, notBefore: device.certificateNotBefore, notAfter: Date.parse(device.certificate.notAfter) },
+          projectSettingsOf(found.project),
+          found.revocations.renewalRequestedAt(device.deviceId, device.path, device.anchorCaId),
+        );
+        return { ...device.certificate, renewAfter };
+      }),
+    );
   }
 
   /**

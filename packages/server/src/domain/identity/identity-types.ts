@@ -56,6 +56,8 @@ export interface CertificateAuthenticatedDevice extends AdmittedDevice {
   readonly path: readonly PathMember[];
   /** The certificate it presented and when to renew it (DESIGN §8: every identity answer carries it). */
   readonly certificate: CertificateRenewal;
+  /** The leaf's notBefore (ms), from which its renewal window is computed again (a forced renewal since). */
+  readonly certificateNotBefore: number;
 }
 
 /** DESIGN §8 `certificate: {fingerprintSha256, notAfter, renewAfter}`. */
