@@ -2985,10 +2985,20 @@ export interface components {
             readonly slug?: string;
         };
         readonly ProjectPage: {
-            readonly list: readonly components["schemas"]["Project"][];
+            readonly list: readonly components["schemas"]["ListedProject"][];
             readonly page: number;
             readonly perPage: number;
             readonly total: number;
+        };
+        readonly ListedProject: {
+            readonly id: string;
+            readonly slug: string;
+            readonly name: string;
+            readonly createdAt: string;
+            readonly updatedAt: string;
+            readonly settings: components["schemas"]["ProjectSettings"];
+            /** @description active device certificates and enabled CA certificates expiring within 7 days */
+            readonly certificatesExpiringSoon: number;
         };
         readonly ProjectUpdate: {
             readonly name?: string;

@@ -92,6 +92,7 @@ function fillPath(template: string, params: Readonly<Record<string, string>> = {
 }
 
 export type DeviceQuery = QueryParams<'/v1/projects/{projectId}/devices', 'get'>;
+export type DeviceCertificateQuery = QueryParams<'/v1/projects/{projectId}/device-certificates', 'get'>;
 export type AuditQuery = QueryParams<'/v1/audit', 'get'>;
 
 export class Api {
@@ -189,6 +190,10 @@ export class Api {
   // Revocation and the certificate inventory (DESIGN §8)
   listDeviceCertificates(slug: string, deviceId: string) {
     return this.call('get', '/v1/projects/{projectId}/devices/{deviceId}/certificates', { path: { projectId: slug, deviceId }, query: { perPage: 100 } });
+  }
+  /** The project's device certificates (the inventory), filtered: soonest to expire first. */
+  listProjectDeviceCertificates(slug: string, query: DeviceCertificateQuery) {
+    return this.call('get', '/v1/projects/{projectId}/device-certificates', { path: { projectId: slug }, query });
   }
   revokeCertificates(slug: string, fingerprints: readonly string[], reason: RevocationReason) {
     return this.call('post', '/v1/projects/{projectId}/revocations', { path: { projectId: slug }, body: { certificates: fingerprints.map((fingerprintSha256) => ({ fingerprintSha256 })), reason } });

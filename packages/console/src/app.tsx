@@ -2,6 +2,7 @@ import { useEffect, useId, useMemo, useRef, useState } from 'react';
 import { Api, identifyKey, type Problem } from './api';
 import { describeError, describeProblem } from './messages';
 import { AuditPage } from './pages/audit-page';
+import { ExpiringPage } from './pages/expiring-page';
 import { CertificatesPage } from './pages/certificates-page';
 import { PkiPage } from './pages/pki-page';
 import { DevicePage } from './pages/device-page';
@@ -154,6 +155,7 @@ function Shell() {
     else if (section === 'devices' && sub !== undefined) page = <DevicePage slug={project.slug} deviceId={sub} />;
     else if (section === 'credentials' && (sub === 'certificates' || sub === undefined) && id === undefined) page = <CertificatesPage slug={project.slug} />;
     else if (section === 'credentials' && sub === 'pki' && id === undefined) page = <PkiPage slug={project.slug} />;
+    else if (section === 'credentials' && sub === 'expiring' && id === undefined) page = <ExpiringPage slug={project.slug} />;
     else if (section === 'audit') page = <AuditPage slug={project.slug} />;
     else if (section === 'settings') page = <SettingsPage slug={project.slug} />;
     else page = <NotFound />;
@@ -226,6 +228,11 @@ function ProjectNav({ slug, section, sub }: { slug: string; section: string | un
             <li>
               <Link to={projectPath(slug, 'credentials', 'pki')} aria-current={currentCredentials('pki')}>
                 Issuing CA
+              </Link>
+            </li>
+            <li>
+              <Link to={projectPath(slug, 'credentials', 'expiring')} aria-current={currentCredentials('expiring')}>
+                Expiring
               </Link>
             </li>
           </ul>

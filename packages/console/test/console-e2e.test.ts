@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -339,6 +340,63 @@ describe('web console in chromium', { timeout: 180_000 }, () => {
     await stale.waitFor();
     assert.match((await stale.getAttribute('class')) ?? '', /badge-amber/);
     assert.match((await stale.getAttribute('title')) ?? '', /its entries still apply/);
+  });
+
+  it('Expiring: a devices-generate fleet of mixed lifetimes shows 3 / 5 / 7 within 7 / 30 / 90 days, the list, a CSV that parses, and a badge on the projects list', async () => {
+    const cli = (args: readonly string[]) => execFileSync(process.execPath, [join(REPO, 'packages/cli/bin/fleetpki.js'), ...args], { cwd: dir, stdio: 'pipe' });
+    const admin = { 'x-api-key': adminKey, 'content-type': 'application/json' };
+    assert.equal((await fetch(`${served.url}/v1/projects`, { method: 'POST', headers: admin, body: JSON.stringify({ name: 'Fleet', slug: 'fleet' }) })).status, 201);
+    cli(['key', 'create', '--out', 'fleet-ca.key.pem']);
+    cli(['ca', 'create', '--key', 'fleet-ca.key.pem', '--subject', '/CN=Fleet Factory CA', '--days', '400', '--out', 'fleet-ca.crt.pem']);
+    const uploaded = await fetch(`${served.url}/v1/projects/fleet/certificates`, { method: 'POST', headers: admin, body: JSON.stringify({ certFile: readFileSync(join(dir, 'fleet-ca.crt.pem')).toString('base64') }) });
+    assert.equal(uploaded.status, 201);
+    const batches = [
+      { prefix: 'soon-', count: 3, days: 5 },
+      { prefix: 'mid-', count: 2, days: 20 },
+      { prefix: 'late-', count: 2, days: 60 },
+    ];
+    for (const batch of batches) {
+      cli(['devices', 'generate', '--project', 'fleet', '--count', String(batch.count), '--days', String(batch.days), '--id-prefix', batch.prefix, '--workers', '1', '--ca-cert', 'fleet-ca.crt.pem', '--ca-key', 'fleet-ca.key.pem', '--out-dir', `fleet-${batch.prefix}`]);
+      const [, ...rows] = readFileSync(join(dir, `fleet-${batch.prefix}`, 'manifest.csv'), 'utf8').trim().split('\n');
+      for (const row of rows) {
+        const [, , , , keyFile, certFile] = row.split(',');
+        const admitted = await curlIdentity(served.gatewayUrl, join(dir, 'server-ca.pem'), { cert: join(dir, `fleet-${batch.prefix}`, certFile as string), key: join(dir, `fleet-${batch.prefix}`, keyFile as string) });
+        assert.equal(admitted.status, 200, JSON.stringify(admitted.body));
+      }
+    }
+    const within = async (days: number) => {
+      const query = new URLSearchParams({ status: 'active', expiresAfter: new Date().toISOString(), expiresBefore: new Date(Date.now() + days * 86_400_000).toISOString(), perPage: '1' });
+      return ((await (await fetch(`${served.url}/v1/projects/fleet/device-certificates?${query}`, { headers: admin })).json()) as { total: number }).total;
+    };
+    for (let tries = 0; (await within(90)) < 7 && tries < 50; tries++) await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.deepEqual([await within(7), await within(30), await within(90)], [3, 5, 7]);
+
+    await page.goto(`${served.url}/projects`);
+    const badge = page.getByRole('row').filter({ hasText: 'Fleet' }).getByRole('link', { name: '3 expiring within 7 days' });
+    await badge.waitFor();
+    await badge.click();
+    await page.getByRole('heading', { name: 'Expiring', level: 1 }).waitFor();
+    await page.getByTestId('expiring-90').filter({ hasText: '7' }).waitFor();
+    assert.deepEqual([await page.getByTestId('expiring-7').innerText(), await page.getByTestId('expiring-30').innerText(), await page.getByTestId('expiring-90').innerText()], ['3', '5', '7']);
+    // The default window is 30 days: the five soonest, soonest first.
+    const table = page.getByRole('table', { name: 'Certificates expiring within 30 days' });
+    await table.waitFor();
+    const subjects = await table.locator('tbody tr td:first-child').allInnerTexts();
+    assert.deepEqual(subjects.map((text) => text.replace(/^.*CN=/, '').replace(/\d+$/, '')), ['soon-', 'soon-', 'soon-', 'mid-', 'mid-']);
+    await page.getByRole('button', { name: /within 90 days/ }).click();
+    await page.getByRole('table', { name: 'Certificates expiring within 90 days' }).locator('tbody tr').nth(6).waitFor();
+    await screenshot(page, screenshots, 'expiring');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download CSV' }).click()]);
+    assert.equal(download.suggestedFilename(), 'fleet-expiring-90-days.csv');
+    const csv = readFileSync((await download.path()) as string, 'utf8').trim().split('\r\n');
+    assert.equal(csv[0], 'fingerprintSha256,serialNumber,subject,issuer,notBefore,notAfter,deviceId,caId,source,status');
+    const records = csv.slice(1).map((line) => line.split(','));
+    assert.equal(records.length, 7);
+    assert.ok(records.every((r) => r.length === 10 && /^[0-9a-f]{64}$/.test(r[0] as string) && r[9] === 'active' && r[8] === 'seen'));
+    const notAfters = records.map((r) => Date.parse(r[5] as string));
+    assert.deepEqual(notAfters, [...notAfters].sort((a, b) => a - b));
+    await page.goto(`${served.url}/projects/acme/devices`); // where the next test starts
+    await page.getByRole('heading', { name: 'Devices', level: 1 }).waitFor();
   });
 
   it('Project Settings: the slug with a copy button, and the server CA to download', async () => {

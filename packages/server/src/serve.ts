@@ -16,6 +16,7 @@ import { StartupError } from './startup-error.js';
 import { AuthenticationJournal } from './domain/identity/index.js';
 import { ConnectionReview, DeviceAuthenticator } from './domain/identity/index.js';
 import { CrlFetcher, ManagedCaPublication, RevocationSets } from './domain/revocation/index.js';
+import { ExpiryAlerts, type ExpiryAlertPass } from './domain/lifecycle/index.js';
 import { ocspFastPath } from './http/ocsp-fast-path.js';
 import { ProjectAnchorCache } from './domain/identity/index.js';
 import { ConnectionEnforcer } from './gateway/connection-enforcer.js';
@@ -87,6 +88,8 @@ export interface ServeOptions {
   readonly allowPrivateCrlUrls?: boolean | undefined;
   /** How often this server looks for CRLs to fetch (tests shorten it), and how long a URL's lease lasts. */
   readonly crlFetch?: { readonly intervalMs?: number; readonly leaseMs?: number } | undefined;
+  /** How often expiry alerts are looked for, and their lease (tests shorten them). */
+  readonly expiryAlerts?: { readonly intervalMs?: number; readonly leaseMs?: number } | undefined;
   /** A PKCS#11 token for managed CA keys (`keyStorage: "pkcs11"`). */
   readonly pkcs11?: Pkcs11Options | undefined;
 }
@@ -101,6 +104,8 @@ export interface RunningServer {
   coapStats(): { sessions: number; halfOpen: number; blockBytes: number };
   /** The management app itself, without the issue fast path in front (tests compare the two answers). */
   readonly managementFetch: (request: Request) => Response | Promise<Response>;
+  /** The expiry alerts of this server, so a test can run a pass at a time it chooses. */
+  readonly expiryAlerts: { tick(): Promise<ExpiryAlertPass> };
   readonly dataDir: string;
   readonly store: Store;
   readonly platform: PlatformPki;
@@ -247,6 +252,8 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     enforcer.start();
     const crlFetcher = new CrlFetcher(deps, logger, { allowPrivate: options.allowPrivateCrlUrls === true, intervalMs: options.crlFetch?.intervalMs, leaseMs: options.crlFetch?.leaseMs });
     crlFetcher.start();
+    const expiryAlerts = new ExpiryAlerts(deps, logger, { intervalMs: options.expiryAlerts?.intervalMs, leaseMs: options.expiryAlerts?.leaseMs });
+    expiryAlerts.start();
     logger.log('info', 'device gateway listening', { url: gateway.url, mqtt: mqtt.url, coap: coap.url });
     logger.log('info', 'management API listening', { url: httpUrl, openapi: `${httpUrl}/openapi.json`, store: store.dialect, location: store.location });
     let closing: Promise<void> | undefined;
@@ -257,6 +264,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       coapUrl: coap.url,
       coapStats: () => ({ sessions: coap.dtls.sessionCount, halfOpen: coap.dtls.halfOpenCount, blockBytes: coap.blockBytesInUse() }),
       managementFetch: (request) => app.fetch(request),
+      expiryAlerts,
       dataDir,
       store,
       platform,
@@ -268,6 +276,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
           const timer = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
           enforcer.stop();
           crlFetcher.stop();
+          expiryAlerts.stop();
           await Promise.all([closed, gateway.close(), mqtt.close(), coap.close()]);
           clearTimeout(timer);
           await journal.flush();

@@ -69,7 +69,12 @@ export function ProjectsPage() {
               {projects.data.list.map((project) => (
                 <tr key={project.slug}>
                   <td data-label="Name">
-                    <Link to={projectPath(project.slug, 'devices')}>{project.name}</Link>
+                    <Link to={projectPath(project.slug, 'devices')}>{project.name}</Link>{' '}
+                    {project.certificatesExpiringSoon > 0 && (
+                      <Link to={projectPath(project.slug, 'credentials', 'expiring')} className="badge badge-amber" title="active device certificates and enabled CA certificates ending within 7 days">
+                        {project.certificatesExpiringSoon} expiring within 7 days
+                      </Link>
+                    )}
                   </td>
                   <td data-label="Slug">
                     <code>{project.slug}</code>

@@ -74,7 +74,14 @@ export const ProjectSettingsSchema = z
 export const Project = z
   .object({ id: z.string(), slug: z.string(), name: z.string(), createdAt: z.string(), updatedAt: z.string(), settings: ProjectSettingsSchema })
   .openapi('Project');
-export const ProjectPage = pageOf(Project, 'ProjectPage');
+/** A project as the list shows it: with how many of its certificates expire within 7 days (a badge). */
+export const ListedProject = z
+  .object({
+    ...Project.shape,
+    certificatesExpiringSoon: z.number().int().openapi({ description: 'active device certificates and enabled CA certificates expiring within 7 days' }),
+  })
+  .openapi('ListedProject');
+export const ProjectPage = pageOf(ListedProject, 'ProjectPage');
 export const ProjectCreate = z
   .object({
     name: safeText(200).min(1),

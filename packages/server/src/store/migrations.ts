@@ -291,5 +291,20 @@ export function migrations(dialect: StoreDialect): Record<string, Migration> {
         await db.schema.createIndex('device_certificates_status').on('device_certificates').columns(['project_id', 'status']).execute();
       },
     },
+    '0009-expiry-alerts': {
+      async up(db: Kysely<unknown>) {
+        // The smallest expiryAlertDays threshold already reported for a certificate (0: its
+        // expiry): a threshold is reported once, by whichever server moves this down first.
+        await db.schema.alterTable('device_certificates').addColumn('expiry_reported_days', 'integer').execute();
+        await db.schema.alterTable('ca_certificates').addColumn('expiry_reported_days', 'integer').execute();
+        // Time-driven work that one server at a time does (DESIGN §8): who holds it, until when.
+        await db.schema
+          .createTable('scheduler_leases')
+          .addColumn('name', 'text', (c) => c.primaryKey())
+          .addColumn('holder', 'text')
+          .addColumn('leased_until', 'text', (c) => c.notNull())
+          .execute();
+      },
+    },
   };
 }

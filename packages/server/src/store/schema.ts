@@ -22,6 +22,7 @@ export interface Database {
   managed_ca_crls: ManagedCaCrlsTable;
   crl_fetches: CrlFetchesTable;
   renewal_requests: RenewalRequestsTable;
+  scheduler_leases: SchedulerLeasesTable;
 }
 
 /** A device's pre-shared key for CoAP/DTLS (migration 0005); the key is sealed (platform/master-key.ts). */
@@ -68,6 +69,8 @@ export interface CaCertificatesTable {
   purpose: 'device' | 'manufacturer';
   /** Where its CRL is fetched from (migration 0007; set by an admin). */
   crl_url: string | null;
+  /** The smallest expiryAlertDays threshold reported for it, 0 once its expiry was (migration 0009). */
+  expiry_reported_days?: number | null;
 }
 
 /** One CRL URL's fetch state, shared by the servers on a store (migration 0007). */
@@ -190,6 +193,15 @@ export interface DeviceCertificatesTable {
   last_seen_at: string | null;
   /** For an issued certificate, when (ms precision; migration 0008): its notBefore has whole seconds only. */
   issued_at?: string | null;
+  /** The smallest expiryAlertDays threshold reported for it, 0 once its expiry was (migration 0009). */
+  expiry_reported_days?: number | null;
+}
+
+/** A lease on time-driven work one server at a time does (migration 0009). */
+export interface SchedulerLeasesTable {
+  name: string;
+  holder: string | null;
+  leased_until: string;
 }
 
 /** A forced renewal (`POST …/renewals`, migration 0008): of one device, or of every device under a CA certificate. */

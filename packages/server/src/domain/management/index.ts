@@ -11,3 +11,4 @@ export { CRL_VALIDITY_SECONDS_BOUNDS, EXPIRY_ALERT_DAYS_BOUNDS, RENEWAL_JITTER_S
 export { createProject, deleteProject, listProjects, projectForPrincipal, projectView, updateProject } from './projects.js';
 export { renewAfterOf, type RenewableCertificate } from './renewal-window.js';
 export { MAX_RENEWAL_DEVICES, requestRenewals, type RenewalRequest, type RenewalRequested } from './renewal-requests.js';
+export { EXPIRING_SOON_DAYS, expiringSoonCounts } from './expiring-soon.js';

@@ -1,5 +1,5 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
-import { createProject, deleteProject, listProjects, projectForPrincipal, projectView, updateProject } from '../../domain/management/index.js';
+import { createProject, deleteProject, expiringSoonCounts, listProjects, projectForPrincipal, projectView, updateProject } from '../../domain/management/index.js';
 import type { ServiceDeps } from '../../domain/shared/index.js';
 import type { AppEnv } from '../app-env.js';
 import { jsonBody as body, jsonResponse as json } from '../route-helpers.js';
@@ -29,7 +29,11 @@ export function projectRoutes(deps: ServiceDeps, app: OpenAPIHono<AppEnv>): void
       request: { query: PageQuery },
       responses: { 200: json(ProjectPage, 'a page of projects'), ...problemResponses(400, 401) },
     }),
-    async (c) => c.json(await listProjects(deps, c.var.principal, c.req.valid('query')), 200),
+    async (c) => {
+      const page = await listProjects(deps, c.var.principal, c.req.valid('query'));
+      const soon = await expiringSoonCounts(deps, page.list.map((p) => p.slug));
+      return c.json({ ...page, list: page.list.map((p) => ({ ...p, certificatesExpiringSoon: soon.get(p.slug) ?? 0 })) }, 200);
+    },
   );
   app.openapi(
     createRoute({
