@@ -32,3 +32,4 @@ export type UploadWarning = Schemas['UploadWarning'];
  * only the stable code is checked on arrival (asProblem), so every other member may be missing.
  */
 export type Problem = Partial<Schemas['Problem']> & { readonly code: string };
+export type DeviceCertificate = Schemas['DeviceCertificate'];

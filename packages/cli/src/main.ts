@@ -10,6 +10,7 @@ import { registerCertificatesCommands } from './commands/certificates.js';
 import { registerConvertCommand } from './commands/convert.js';
 import { registerCsrCommands } from './commands/csr-create.js';
 import { registerDevicesCommands } from './commands/devices.js';
+import { registerDeviceCertificatesCommands } from './commands/device-certificates.js';
 import { registerInspectCommand } from './commands/inspect.js';
 import { registerKeyCommands } from './commands/key-create.js';
 import { registerPkiCommands } from './commands/pki.js';
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   registerServeCommand(program);
   registerProjectsCommands(program);
   registerCertificatesCommands(program);
+  registerDeviceCertificatesCommands(program);
   registerApiKeysCommands(program);
   registerServerCaCommand(program);
   registerPkiCommands(program);

@@ -1628,6 +1628,8 @@ export interface paths {
                     /** @description page number, from 0 */
                     readonly page?: number | null;
                     readonly perPage?: number;
+                    /** @description keyset paging: the nextCursor of the previous page (page is then not read) */
+                    readonly cursor?: string;
                     readonly status?: "active" | "superseded" | "revoked";
                     readonly source?: "seen" | "issued";
                     readonly caId?: string;
@@ -1781,6 +1783,8 @@ export interface paths {
                     /** @description page number, from 0 */
                     readonly page?: number | null;
                     readonly perPage?: number;
+                    /** @description keyset paging: the nextCursor of the previous page (page is then not read) */
+                    readonly cursor?: string;
                     readonly status?: "active" | "superseded" | "revoked";
                     readonly source?: "seen" | "issued";
                     readonly caId?: string;
@@ -3259,6 +3263,8 @@ export interface components {
             readonly page: number;
             readonly perPage: number;
             readonly total: number;
+            /** @description pass as cursor for the next page; null on the last */
+            readonly nextCursor: string | null;
         };
         readonly DeviceCertificate: {
             readonly fingerprintSha256: string;

@@ -110,6 +110,38 @@ describe('fleetpki certificates revoke and crl, against a running server', () =>
     assert.equal(errorCode(older.stderr), 'CRL_NOT_NEWER');
   });
 
+  it('fleetpki device-certificates list (table, --json, --csv) and get show the inventory', async () => {
+    const fingerprint = readFileSync(join(dir, 'batch', 'manifest.csv'), 'utf8').trim().split('\n')[10_001]?.split(',')[2] as string;
+    const json = await cli(['device-certificates', 'list', '--project', 'factory', '--json']);
+    assert.equal(json.status, 0, json.stderr);
+    const listed = JSON.parse(json.stdout) as { fingerprintSha256: string; status: string; source: string; serialNumber: string }[];
+    const row = listed.find((c) => c.fingerprintSha256 === fingerprint);
+    assert.equal(row?.status, 'revoked');
+    assert.equal(row?.source, 'seen');
+    const csv = await cli(['device-certificates', 'list', '--project', 'factory', '--csv']);
+    assert.equal(csv.status, 0, csv.stderr);
+    const [header, ...lines] = csv.stdout.trim().split('\r\n');
+    assert.equal(header, 'fingerprintSha256,serialNumber,subject,issuer,notBefore,notAfter,caId,deviceId,source,status,revokedAt,revocationReason,supersededAt,firstSeenAt,lastSeenAt');
+    assert.equal(lines.length, listed.length);
+    const fields = (lines.find((line) => line.startsWith(fingerprint)) as string).split(',');
+    assert.deepEqual([fields[0], fields[1], fields[8], fields[9], fields[11]], [fingerprint, row?.serialNumber, 'seen', 'revoked', 'cessationOfOperation']);
+    const filtered = await cli(['device-certificates', 'list', '--project', 'factory', '--status', 'active', '--json']);
+    assert.ok((JSON.parse(filtered.stdout) as { status: string }[]).every((c) => c.status === 'active'));
+    const table = await cli(['device-certificates', 'list', '--project', 'factory']);
+    assert.match(table.stdout, /^SUBJECT\s+SERIAL\s+NOT AFTER\s+STATUS/m);
+    const got = await cli(['device-certificates', 'get', fingerprint, '--project', 'factory']);
+    assert.equal(got.status, 0, got.stderr);
+    assert.match(got.stdout, /^status:\s+revoked$/m);
+    const missing = await cli(['device-certificates', 'get', '00'.repeat(32), '--project', 'factory']);
+    assert.equal(missing.status, 8);
+    assert.equal(errorCode(missing.stderr), 'DEVICE_CERTIFICATE_NOT_FOUND');
+    const bad = await cli(['device-certificates', 'list', '--project', 'factory', '--status', 'expired']);
+    assert.equal(errorCode(bad.stderr), 'VALIDATION_FAILED');
+    const both = await cli(['device-certificates', 'list', '--project', 'factory', '--csv', '--json']);
+    assert.equal(both.status, 2);
+    assert.equal(errorCode(both.stderr), 'USAGE');
+  });
+
   it('fleetpki projects settings shows and changes a project’s settings', async () => {
     const shown = await cli(['projects', 'settings', 'factory']);
     assert.equal(shown.status, 0, shown.stderr);

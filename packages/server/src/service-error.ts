@@ -95,6 +95,8 @@ export const SERVICE_ERROR_CODES = [
   'CRL_NOT_FOUND',
   /** A CRL URL the server will not fetch: not http(s), or a loopback, link-local or private target. */
   'CRL_URL_REFUSED',
+  /** A list's `cursor` is not one this list handed out (`nextCursor`). */
+  'CURSOR_INVALID',
   'INTERNAL_ERROR',
 ] as const;
 
@@ -183,6 +185,7 @@ export const SERVICE_ERROR_FACTS = {
   CRL_NOT_NEWER: { caId: 'string', crlNumber: 'string', inForce: 'string' },
   CRL_NOT_FOUND: { caId: 'string' },
   CRL_URL_REFUSED: { reason: 'string' },
+  CURSOR_INVALID: {},
   INTERNAL_ERROR: { requestId: 'string' },
 } as const satisfies Readonly<Record<ServiceErrorCode, FactTable>>;
 

@@ -224,6 +224,28 @@ for (const dialect of DIALECTS) {
       );
     });
 
+    it('the inventory pages by cursor: in order, without overlap or gap, to a null nextCursor', async () => {
+      const all = await api.call('GET', '/v1/projects/life/device-certificates?perPage=500');
+      const expected = (all.body['list'] as { fingerprintSha256: string }[]).map((c) => c.fingerprintSha256);
+      assert.ok(expected.length >= 8, `${expected.length} certificates`);
+      assert.equal(all.body['nextCursor'], null);
+      const walked: string[] = [];
+      let cursor: string | null = null;
+      let pages = 0;
+      do {
+        const r = await api.call('GET', `/v1/projects/life/device-certificates?perPage=3${cursor ? `&cursor=${cursor}` : ''}`);
+        assert.equal(r.status, 200, r.text);
+        walked.push(...(r.body['list'] as { fingerprintSha256: string }[]).map((c) => c.fingerprintSha256));
+        cursor = r.body['nextCursor'] as string | null;
+        pages++;
+      } while (cursor !== null && pages < 20);
+      assert.deepEqual(walked, expected);
+      // Filters hold across pages too.
+      const issued = await api.call('GET', '/v1/projects/life/device-certificates?perPage=2&source=issued');
+      const next = await api.call('GET', `/v1/projects/life/device-certificates?perPage=2&source=issued&cursor=${issued.body['nextCursor']}`);
+      assert.ok([...issued.body['list'], ...next.body['list']].every((c: { source: string }) => c.source === 'issued'));
+    });
+
     it('refuses bad settings and renewals with codes, changing nothing', async () => {
       assert.equal((await api.call('POST', '/v1/projects', { json: { name: 'Other', slug: 'other' } })).status, 201);
       const foreign = await api.call('POST', '/v1/projects/other/devices', { json: { name: 'theirs' } });
@@ -249,6 +271,10 @@ for (const dialect of DIALECTS) {
         { name: 'renewal naming nothing', method: 'POST', path: '/v1/projects/life/renewals', json: { deviceIds: [] }, status: 400, code: 'VALIDATION_FAILED' },
         { name: 'renewal naming both', method: 'POST', path: '/v1/projects/life/renewals', json: { deviceIds: ['a'], caId: 'b' }, status: 400, code: 'VALIDATION_FAILED' },
         { name: 'unknown status filter', method: 'GET', path: '/v1/projects/life/device-certificates?status=expired', status: 400, code: 'VALIDATION_FAILED' },
+        { name: 'a cursor that is no base64url', method: 'GET', path: '/v1/projects/life/device-certificates?cursor=not%20a%20cursor!', status: 400, code: 'CURSOR_INVALID' },
+        { name: 'a cursor of another shape', method: 'GET', path: `/v1/projects/life/device-certificates?cursor=${Buffer.from('["x"]').toString('base64url')}`, status: 400, code: 'CURSOR_INVALID' },
+        { name: 'a cursor that is not JSON', method: 'GET', path: `/v1/projects/life/device-certificates?cursor=${Buffer.from('{oops').toString('base64url')}`, status: 400, code: 'CURSOR_INVALID' },
+        { name: 'a cursor with a forged key', method: 'GET', path: `/v1/projects/life/device-certificates?cursor=${Buffer.from(JSON.stringify(["2026-01-01' OR 1=1", 'zz'])).toString('base64url')}`, status: 400, code: 'CURSOR_INVALID' },
       ];
       for (const c of cases) {
         const r = await api.call(c.method, c.path, c.json === undefined ? {} : { json: c.json });

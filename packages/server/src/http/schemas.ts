@@ -309,8 +309,17 @@ export const DeviceCertificateSchema = z
     lastSeenAt: z.string().nullable(),
   })
   .openapi('DeviceCertificate');
-export const DeviceCertificatePage = pageOf(DeviceCertificateSchema, 'DeviceCertificatePage');
+export const DeviceCertificatePage = z
+  .object({
+    list: z.array(DeviceCertificateSchema).readonly(),
+    page: z.number().int(),
+    perPage: z.number().int(),
+    total: z.number().int(),
+    nextCursor: z.string().nullable().openapi({ description: 'pass as cursor for the next page; null on the last' }),
+  })
+  .openapi('DeviceCertificatePage');
 export const DeviceCertificateQuerySchema = PageQuery.extend({
+  cursor: z.string().max(1024).optional().openapi({ description: 'keyset paging: the nextCursor of the previous page (page is then not read)' }),
   status: z.enum(['active', 'superseded', 'revoked']).optional(),
   source: z.enum(['seen', 'issued']).optional(),
   caId: safeText(200).optional(),

@@ -1,6 +1,7 @@
 import type { DeviceCertificatesTable, ProjectRow } from '../../store/schema.js';
 import { ServiceError } from '../../service-error.js';
 import { fetchPage, offsetOf, type Page, type PageRequest } from '../shared/pagination.js';
+import { decodeCursor, encodeCursor } from '../shared/keyset-cursor.js';
 import type { ServiceDeps } from '../shared/service-deps.js';
 import { getDevice } from './devices.js';
 
@@ -24,6 +25,8 @@ export interface DeviceCertificate {
 }
 
 export interface DeviceCertificateQuery extends PageRequest {
+  /** Keyset paging: the `nextCursor` of the previous page (then `page` is not read). */
+  readonly cursor?: string | undefined;
   readonly status?: DeviceCertificate['status'] | undefined;
   readonly source?: DeviceCertificate['source'] | undefined;
   readonly caId?: string | undefined;
@@ -59,8 +62,14 @@ function instant(value: string, name: string): string {
   return new Date(ms).toISOString();
 }
 
-/** The project's device certificates, soonest to expire first, filtered (DESIGN §8). */
-export async function listDeviceCertificates(deps: ServiceDeps, project: ProjectRow, query: DeviceCertificateQuery, deviceId?: string): Promise<Page<DeviceCertificate>> {
+/** A page of the inventory: with `nextCursor` (null on the last page) for keyset paging. */
+export type DeviceCertificatePage = Page<DeviceCertificate> & { readonly nextCursor: string | null };
+
+/** The inventory's order is (notAfter, fingerprint): a cursor holds both. */
+const CURSOR_KEY = [/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/, /^[0-9a-f]{64}$/];
+
+/** The project's device certificates, soonest to expire first, filtered (DESIGN §8); by page, or by cursor. */
+export async function listDeviceCertificates(deps: ServiceDeps, project: ProjectRow, query: DeviceCertificateQuery, deviceId?: string): Promise<DeviceCertificatePage> {
   if (deviceId !== undefined) await getDevice(deps, project, deviceId);
   let filtered = deps.db.selectFrom('device_certificates').where('project_id', '=', project.id);
   if (deviceId !== undefined) filtered = filtered.where('device_id', '=', deviceId);
@@ -69,7 +78,18 @@ export async function listDeviceCertificates(deps: ServiceDeps, project: Project
   if (query.caId) filtered = filtered.where('ca_id', '=', query.caId);
   if (query.expiresBefore) filtered = filtered.where('not_after', '<', instant(query.expiresBefore, 'expiresBefore'));
   if (query.expiresAfter) filtered = filtered.where('not_after', '>', instant(query.expiresAfter, 'expiresAfter'));
-  return fetchPage(filtered, (q) => q.selectAll().orderBy('not_after', 'asc').orderBy('fingerprint_sha256', 'asc'), view, query);
+  const ordered = (q: typeof filtered) => q.selectAll().orderBy('not_after', 'asc').orderBy('fingerprint_sha256', 'asc');
+  let page: Page<DeviceCertificate>;
+  if (query.cursor === undefined) page = await fetchPage(filtered, ordered, view, query);
+  else {
+    const [notAfter, fingerprint] = decodeCursor(query.cursor, CURSOR_KEY) as [string, string];
+    const after = filtered.where((eb) => eb.or([eb('not_after', '>', notAfter), eb.and([eb('not_after', '=', notAfter), eb('fingerprint_sha256', '>', fingerprint)])]));
+    const [rows, count] = await Promise.all([ordered(after).limit(query.perPage).execute(), filtered.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow()]);
+    page = { list: rows.map(view), page: query.page, perPage: query.perPage, total: Number(count.total) };
+  }
+  const last = page.list.at(-1);
+  const nextCursor = last && page.list.length === query.perPage ? encodeCursor([last.notAfter, last.fingerprintSha256]) : null;
+  return { ...page, nextCursor };
 }
 
 export async function getDeviceCertificate(deps: ServiceDeps, project: ProjectRow, fingerprint: string): Promise<DeviceCertificate> {
