@@ -11,6 +11,7 @@ import { registerConvertCommand } from './commands/convert.js';
 import { registerCsrCommands } from './commands/csr-create.js';
 import { registerDevicesCommands } from './commands/devices.js';
 import { registerDeviceCertificatesCommands } from './commands/device-certificates.js';
+import { registerDeviceClientCommands } from './commands/device.js';
 import { registerInspectCommand } from './commands/inspect.js';
 import { registerKeyCommands } from './commands/key-create.js';
 import { registerPkiCommands } from './commands/pki.js';
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
   registerProjectsCommands(program);
   registerCertificatesCommands(program);
   registerDeviceCertificatesCommands(program);
+  registerDeviceClientCommands(program);
   registerApiKeysCommands(program);
   registerServerCaCommand(program);
   registerPkiCommands(program);

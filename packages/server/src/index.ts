@@ -16,6 +16,8 @@ export type { AuditEvent } from './domain/shared/audit-log.js';
 export type { Page } from './domain/shared/pagination.js';
 // The device transports' TLS settings and keep-alive, shared with bench/gateway.mjs's baseline.
 export { deviceTlsOptions } from './gateway/tls-server-options.js';
+// The DTLS addon's client role, for the CLI's device client over CoAP.
+export { nativeDtls, type NativeDtls, type NativeHandle, type NativeResult } from './gateway/native-dtls.js';
 export { DEVICE_KEEP_ALIVE_MS } from './gateway/device-https.js';
 export { SECRET_FILES as SECRET_FILE_NAMES } from './platform/data-dir-permissions.js';
 // The management API's OpenAPI document, built in-process: the source of the clients' generated types.
