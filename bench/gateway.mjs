@@ -4,7 +4,9 @@
 //     certificate, one GET and close) against Node's bare HTTPS server that accepts any client
 //     certificate, and against the gateway doing the whole identity check on an existing device;
 //     their ratio, and the server CPU time per handshake of each;
-//  2. the resident memory per idle authenticated connection with 5,000 connections open, for
+//  2. the same with a certificate never seen before on every connection (first sightings: the
+//     inventory records each, DESIGN §8), against the bare server driven the same way;
+//  3. the resident memory per idle authenticated connection with 5,000 connections open, for
 //     both and for the issue's own baseline, a bare Node `tls` server with Node's defaults.
 // Both servers and the load generator are separate processes. Rounds are interleaved; medians.
 import { spawn } from 'node:child_process';
@@ -121,6 +123,50 @@ for (let i = 0; i < ROUNDS; i++) {
     rounds[name].push(await handshakeRound(target));
   }
 }
+// 2. First sightings: every connection a certificate the gateway has never seen, of one of
+// FRESH_DEVICES existing devices (so the run measures the inventory's first sighting, not zero-
+// touch creation, which is a durable write per device by design). Each round hands both servers
+// the same slices of the pool: the bare server records nothing, so the gateway still sees each
+// certificate for the first time.
+const FRESH_DEVICES = 50;
+const FRESH_PER_PROCESS = Number(process.env.BENCH_FRESH_PER_PROCESS ?? 1500);
+const poolFile = join(dir, 'fresh-pool.jsonl');
+{
+  const issuer = pki.prepareIssuer(pki.parseCertificate(caDer), caKeys.privateKey);
+  const lines = [];
+  for (let i = 0; i < FRESH_DEVICES; i++) await api('POST', '/v1/projects/bench/devices', { name: `fresh-${i}`, certificateId: `fresh-${i}` });
+  for (let i = 0; i < (ROUNDS + 1) * LOAD_PROCESSES * FRESH_PER_PROCESS; i++) {
+    const keys = pki.generateEncodedKeyPair({ kind: 'ec', curve: 'P-256' });
+    const der = pki.issueDeviceCertificate(issuer, pki.deviceSubject('bench', `fresh-${i % FRESH_DEVICES}`), keys.publicKey, pki.validityForDays(now, 30)).der;
+    lines.push(JSON.stringify([pki.encodePem('CERTIFICATE', der), createPrivateKey({ key: keys.privateKeyDer, format: 'der', type: 'sec1' }).export({ type: 'sec1', format: 'pem' })]));
+  }
+  writeFileSync(poolFile, `${lines.join('\n')}\n`);
+}
+async function freshRound(target, start) {
+  const ticks = cpuTicks(target.child.pid);
+  const results = await Promise.all(
+    Array.from({ length: LOAD_PROCESSES }, (_, p) =>
+      runLoad(['fresh', target.url, poolFile, files.ca, String(CONCURRENCY), String(ROUND_MS), String(start + p * FRESH_PER_PROCESS), String(FRESH_PER_PROCESS)]),
+    ),
+  );
+  const cpuMs = ((cpuTicks(target.child.pid) - ticks) * 1000) / CLK_TCK;
+  const completed = results.reduce((n, r) => n + r.completed, 0);
+  const failed = results.reduce((n, r) => n + r.failed, 0);
+  if (failed > 0) throw new Error(`${failed} first-sighting handshakes failed`);
+  if (results.some((r) => r.exhausted)) console.error(`note: a load process used up its ${FRESH_PER_PROCESS} fresh certificates before the round ended (BENCH_FRESH_PER_PROCESS)`);
+  return { rate: (completed * 1000) / Math.max(...results.map((r) => r.ms)), cpuUsPerHandshake: (cpuMs * 1000) / completed };
+}
+const freshRounds = { bare: [], gateway: [] };
+for (let i = 0; i <= ROUNDS; i++) {
+  const start = i * LOAD_PROCESSES * FRESH_PER_PROCESS;
+  for (const [name, target] of i % 2 === 0 ? [['bare', bare], ['gateway', gateway]] : [['gateway', gateway], ['bare', bare]]) {
+    const round = await freshRound(target, start);
+    if (i > 0) freshRounds[name].push(round); // round 0 warms both up
+  }
+}
+const inventoryRows = (await api('GET', '/v1/projects/bench/device-certificates?perPage=1')).total;
+const freshRatios = freshRounds.gateway.map((g, i) => g.rate / freshRounds.bare[i].rate);
+
 const rate = (name) => median(rounds[name].map((r) => r.rate));
 const cpu = (name) => median(rounds[name].map((r) => r.cpuUsPerHandshake));
 const ratios = rounds.gateway.map((g, i) => g.rate / rounds.bare[i].rate);
@@ -186,6 +232,12 @@ console.log(`gateway benchmark: ${ROUNDS} interleaved rounds of ${ROUND_MS} ms, 
 console.log(`  bare Node HTTPS server (any client certificate):  ${f(rate('bare'))} handshakes/s, ${f(cpu('bare'))} µs server CPU per handshake`);
 console.log(`  fleetpki gateway (full identity check, existing device): ${f(rate('gateway'))} handshakes/s, ${f(cpu('gateway'))} µs server CPU per handshake`);
 console.log(`  gateway / bare: ${f(median(ratios), 2)} (per round: ${ratios.map((r) => f(r, 2)).join(', ')}; goal >= 0.90)`);
+const freshRate = (name) => median(freshRounds[name].map((r) => r.rate));
+const freshCpu = (name) => median(freshRounds[name].map((r) => r.cpuUsPerHandshake));
+console.log(`  first sightings, every connection a certificate never seen before (${f(FRESH_DEVICES)} existing devices; the inventory then held ${f(inventoryRows)} certificates):`);
+console.log(`    bare Node HTTPS server: ${f(freshRate('bare'))} handshakes/s, ${f(freshCpu('bare'))} µs server CPU per handshake`);
+console.log(`    fleetpki gateway:       ${f(freshRate('gateway'))} handshakes/s, ${f(freshCpu('gateway'))} µs server CPU per handshake`);
+console.log(`    gateway / bare: ${f(median(freshRatios), 2)} (per round: ${freshRatios.map((r) => f(r, 2)).join(', ')}; goal >= 0.80)`);
 const perRound = (name) => memoryRounds[name].map((m) => f(m, 1)).join(', ');
 console.log(`  resident memory per idle authenticated connection, ${f(IDLE_CONNECTIONS)} open (median of ${MEMORY_ROUNDS} fresh-process rounds after the same ${WARM_UP_MS} ms handshake warm-up):`);
 console.log(`    bare Node TLS server, Node's defaults (the issue's baseline): ${f(memory.stock, 1)} KiB (${perRound('stock')})`);

@@ -37,4 +37,17 @@ describe('the benchmarks still run', () => {
     assert.match(result.stdout, /validateDeviceCertificate .* validations\/s/);
     assert.match(result.stdout, /validations \/ raw verifications\s+\d+\.\d%/);
   });
+
+  it('bench/renewal.mjs prints its figures, on a tiny configuration', () => {
+    const result = spawnSync(process.execPath, ['bench/renewal.mjs'], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 120_000,
+      env: { ...process.env, BENCH_ROUNDS: '1', BENCH_ROUND_MS: '200' },
+    });
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stdout, /POST …\/pki\/issue .* [\d,]+ certificates\/s/);
+    assert.match(result.stdout, /POST \/v1\/csr .* [\d,]+ rotations\/s/);
+    assert.match(result.stdout, /rotation \/ issue: \d+\.\d\d/);
+  });
 });

@@ -4,11 +4,12 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { opensslAsync } from '@fleetpki/test-support';
+import { fingerprintSha256 } from '@fleetpki/pki';
+import { makeDevice, makeRoot, opensslAsync } from '@fleetpki/test-support';
 import { startTestApi, type TestApi } from './helpers/api.js';
 import { base64 } from './helpers/base64.js';
 import { curl } from './helpers/curl.js';
-import { curlIdentity, type DeviceFiles } from './helpers/device-clients.js';
+import { curlIdentity, writeDeviceFiles, type DeviceFiles } from './helpers/device-clients.js';
 import { eventually } from './helpers/eventually.js';
 import { mosquitto } from './helpers/mqtt-clients.js';
 import { DIALECTS } from './helpers/stores.js';
@@ -146,6 +147,38 @@ for (const dialect of DIALECTS) {
       assert.equal((await identity(old)).status, 200);
       await journalWritten();
       assert.equal((await inventoryOf(old.fingerprint))['status'], 'active');
+    });
+
+    it('supersedeOnNewerCertificate: with it, a certificate from an uploaded CA with a later notBefore supersedes the older; without it, neither does', async () => {
+      assert.equal((await api.call('POST', '/v1/projects', { json: { name: 'Uploaded', slug: 'uploaded' } })).status, 201);
+      const root = makeRoot('/CN=Uploaded Root', { from: new Date(Date.now() - 10 * 24 * 3600 * 1000) });
+      assert.equal((await api.call('POST', '/v1/projects/uploaded/certificates', { json: { certFile: base64(root.pem) } })).status, 201);
+      const made = (name: string, daysAgo: number) => {
+        const issued = makeDevice(root, `/O=uploaded/CN=${name}`, { from: new Date(Date.now() - daysAgo * 24 * 3600 * 1000) });
+        return { ...writeDeviceFiles(dir, `${name}-${daysAgo}`, issued.pem, issued.keyPem), fingerprint: fingerprintSha256(issued.der) };
+      };
+      const statusOf = async (fingerprint: string) => (await api.call('GET', `/v1/projects/uploaded/device-certificates/${fingerprint}`)).body['status'];
+      // Off (the default): two certificates of one device, both stay active.
+      const [older, newer] = [made('gauge-1', 3), made('gauge-1', 2)];
+      for (const device of [older, newer, older]) assert.equal((await identity(device)).status, 200);
+      await journalWritten();
+      assert.deepEqual([await statusOf(older.fingerprint), await statusOf(newer.fingerprint)], ['active', 'active']);
+      // On, grace 0: the first use of a newer certificate retires the older at once.
+      const set = await api.call('PATCH', '/v1/projects/uploaded', { json: { settings: { supersedeOnNewerCertificate: true, rotationGracePeriodSeconds: 0 } } });
+      assert.equal(set.status, 200, set.text);
+      const [first, second] = [made('gauge-2', 3), made('gauge-2', 1)];
+      assert.equal((await identity(first)).status, 200);
+      await journalWritten();
+      assert.equal((await identity(second)).status, 200);
+      await eventually(() => statusOf(first.fingerprint), (status) => status === 'superseded');
+      const refused = await identity(first);
+      assert.equal(refused.body['code'], 'CERT_SUPERSEDED');
+      assert.equal(await statusOf(second.fingerprint), 'active');
+      // An older certificate seen after a newer one retires nothing.
+      const oldest = made('gauge-2', 5);
+      assert.equal((await identity(oldest)).status, 200);
+      await journalWritten();
+      assert.equal(await statusOf(second.fingerprint), 'active');
     });
 
     it('renewAfter is the same on HTTPS (body and Fleetpki-Renew-After) and CoAP, at 0.67 of the lifetime; forcing renewal moves it to then', async () => {

@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../../store/schema.js';
 import { auditRow, type AuditEntry } from '../shared/audit-log.js';
-import { supersedeOlderCertificates } from './supersession.js';
+import { supersedeOlderCertificates, supersedingCandidates } from './supersession.js';
 
 /** How often buffered authentication events are written, and how many make a write start at once. */
 export const JOURNAL_FLUSH_MS = 200;
@@ -129,6 +129,8 @@ export class AuthenticationJournal {
     }
     await this.db.transaction().execute(async (trx) => {
       for (const [deviceId, at] of lastSeen) await trx.updateTable('devices').set({ last_seen_at: at }).where('id', '=', deviceId).execute();
+      // Read before the sightings are written: which of them are first uses that retire older keys.
+      const superseding = await supersedingCandidates(trx, sightings);
       // The inventory: a first sighting inserts the row, a known certificate moves its last-seen
       // (and the device it was last seen on); a revoked or superseded row keeps its status.
       for (let i = 0; i < sightings.length; i += 100) {
@@ -164,7 +166,7 @@ export class AuthenticationJournal {
           .execute();
       }
       // At the batch's latest sighting: the new certificate's first use is within it.
-      if (sightings.length > 0) await supersedeOlderCertificates(trx, sightings, new Date(sightings.reduce((latest, s) => Math.max(latest, s.at.getTime()), 0)));
+      if (superseding.length > 0) await supersedeOlderCertificates(trx, superseding, new Date(superseding.reduce((latest, s) => Math.max(latest, s.at.getTime()), 0)));
       // Bounded chunks: SQLite allows at most 32,766 bound parameters per statement.
       for (let i = 0; i < rows.length; i += 200) await trx.insertInto('audit_events').values(rows.slice(i, i + 200)).execute();
     });

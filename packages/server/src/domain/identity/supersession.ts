@@ -15,23 +15,62 @@ export interface AdmittedCertificate {
 }
 
 /**
+ * Of a batch of sightings, the first sightings that may supersede: a certificate fleetpki issued
+ * that had never been used, or — in a project under `supersedeOnNewerCertificate` — one not in
+ * the inventory yet. Read before the sightings are written (their first_seen_at is still null);
+ * one primary-key probe per sighting, so reconnects of known certificates cost nothing more.
+ */
+export async function supersedingCandidates<T extends AdmittedCertificate>(trx: Transaction<Database>, sightings: readonly T[]): Promise<T[]> {
+  if (sightings.length === 0) return [];
+  const byProject = groupByProject(sightings);
+  const projects = await trx.selectFrom('projects').select(['id', 'settings']).where('id', 'in', [...byProject.keys()]).execute();
+  const newerSupersedes = new Set(projects.filter((p) => projectSettingsOf(p).supersedeOnNewerCertificate).map((p) => p.id));
+  const candidates: T[] = [];
+  for (const [projectKey, certificates] of byProject) {
+    for (let i = 0; i < certificates.length; i += SIGHTINGS_PER_STATEMENT) {
+      const chunk = certificates.slice(i, i + SIGHTINGS_PER_STATEMENT);
+      const known = new Map(
+        (
+          await trx
+            .selectFrom('device_certificates')
+            .select(['fingerprint_sha256', 'source', 'first_seen_at'])
+            .where('project_id', '=', projectKey)
+            .where('fingerprint_sha256', 'in', chunk.map((c) => c.fingerprintSha256))
+            .execute()
+        ).map((row) => [row.fingerprint_sha256, row] as const),
+      );
+      for (const certificate of chunk) {
+        const row = known.get(certificate.fingerprintSha256);
+        if (row ? row.first_seen_at === null && row.source === 'issued' : newerSupersedes.has(projectKey)) candidates.push(certificate);
+      }
+    }
+  }
+  return candidates;
+}
+
+function groupByProject<T extends AdmittedCertificate>(certificates: readonly T[]): Map<string, T[]> {
+  const byProject = new Map<string, T[]>();
+  for (const certificate of certificates) {
+    const list = byProject.get(certificate.projectKey);
+    if (list) list.push(certificate);
+    else byProject.set(certificate.projectKey, [certificate]);
+  }
+  return byProject;
+}
+
+/**
  * Rotation retires the old key (issue 17, 2): once a device has authenticated with a certificate
  * the platform issued it, its other active certificates that are not newer become `superseded`;
  * under the project's `supersedeOnNewerCertificate`, so does every active certificate of the device
  * with an earlier notBefore than the one it authenticated with, whoever issued it. A device that
- * never uses its new certificate keeps the old one. Runs in the journal's write, set-based (one
- * statement per hundred sightings), so a known certificate reconnecting costs no extra write.
+ * never uses its new certificate keeps the old one. Runs in the journal's write for the first
+ * sightings supersedingCandidates found, set-based (one statement per hundred).
  * Each supersession is audited, and moves its project's generations so every server's
  * revocation set learns it (the grace period then runs from `superseded_at`).
  */
 export async function supersedeOlderCertificates(trx: Transaction<Database>, admitted: readonly AdmittedCertificate[], at: Date): Promise<void> {
   if (admitted.length === 0) return;
-  const byProject = new Map<string, AdmittedCertificate[]>();
-  for (const certificate of admitted) {
-    const list = byProject.get(certificate.projectKey);
-    if (list) list.push(certificate);
-    else byProject.set(certificate.projectKey, [certificate]);
-  }
+  const byProject = groupByProject(admitted);
   const projects = await trx.selectFrom('projects').select(['id', 'settings']).where('id', 'in', [...byProject.keys()]).execute();
   const newerSupersedes = new Set(projects.filter((p) => projectSettingsOf(p).supersedeOnNewerCertificate).map((p) => p.id));
   const supersededAt = at.toISOString();
