@@ -5,6 +5,87 @@
  */
 
 export interface paths {
+    readonly "/healthz": {
+        readonly parameters: {
+            readonly query?: never;
+            readonly header?: never;
+            readonly path?: never;
+            readonly cookie?: never;
+        };
+        /** Liveness: the server’s event loop answers */
+        readonly get: {
+            readonly parameters: {
+                readonly query?: never;
+                readonly header?: never;
+                readonly path?: never;
+                readonly cookie?: never;
+            };
+            readonly requestBody?: never;
+            readonly responses: {
+                /** @description alive */
+                readonly 200: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/json": components["schemas"]["Liveness"];
+                    };
+                };
+            };
+        };
+        readonly put?: never;
+        readonly post?: never;
+        readonly delete?: never;
+        readonly options?: never;
+        readonly head?: never;
+        readonly patch?: never;
+        readonly trace?: never;
+    };
+    readonly "/readyz": {
+        readonly parameters: {
+            readonly query?: never;
+            readonly header?: never;
+            readonly path?: never;
+            readonly cookie?: never;
+        };
+        /** Readiness: the store, migrations, issuance writer, master key, PKCS#11 token and remote signers answer, and the server is not draining */
+        readonly get: {
+            readonly parameters: {
+                readonly query?: never;
+                readonly header?: never;
+                readonly path?: never;
+                readonly cookie?: never;
+            };
+            readonly requestBody?: never;
+            readonly responses: {
+                /** @description ready */
+                readonly 200: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/json": components["schemas"]["Readiness"];
+                    };
+                };
+                /** @description not ready, or draining */
+                readonly 503: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/json": components["schemas"]["Readiness"];
+                    };
+                };
+            };
+        };
+        readonly put?: never;
+        readonly post?: never;
+        readonly delete?: never;
+        readonly options?: never;
+        readonly head?: never;
+        readonly patch?: never;
+        readonly trace?: never;
+    };
     readonly "/v1/projects": {
         readonly parameters: {
             readonly query?: never;
@@ -2937,6 +3018,24 @@ export interface components {
             /** @description past its nextUpdate: its entries still apply; a newer CRL is due */
             readonly stale: boolean;
             readonly uploadedAt: string;
+        };
+        readonly Liveness: {
+            /** @enum {string} */
+            readonly status: "ok";
+        };
+        readonly Readiness: {
+            readonly ready: boolean;
+            /** @description the server was asked to stop: requests in flight finish, new work goes elsewhere */
+            readonly draining: boolean;
+            /** @description store, migrations, masterKey, remoteSigners, issuanceWriter (SQLite), pkcs11Token (when configured) */
+            readonly checks: {
+                readonly [key: string]: components["schemas"]["ReadinessCheck"];
+            };
+        };
+        readonly ReadinessCheck: {
+            readonly ok: boolean;
+            readonly latencyMs: number;
+            readonly error?: string;
         };
         readonly Project: {
             readonly id: string;

@@ -31,7 +31,9 @@ import { openStore, type Store } from './store/open-store.js';
 import { CaKeyVault } from './domain/authorities/index.js';
 import { IssuanceRecorder } from './domain/issuance/index.js';
 import { kyselyRecordSink, type IssuanceRecordSink } from './domain/issuance/index.js';
-import { sqliteIssuanceWriter } from './store/sqlite-issuance-writer.js';
+import { sqliteIssuanceWriter, type SqliteIssuanceWriter } from './store/sqlite-issuance-writer.js';
+import { Readiness } from './platform/readiness.js';
+import { readinessChecks } from './platform/readiness-checks.js';
 import { IssuingCaCache } from './domain/authorities/index.js';
 import type { KeyToken } from './domain/authorities/index.js';
 import type { PkiDeps } from './domain/issuance/index.js';
@@ -90,6 +92,11 @@ export interface ServeOptions {
   readonly crlFetch?: { readonly intervalMs?: number; readonly leaseMs?: number } | undefined;
   /** How often expiry alerts are looked for, and their lease (tests shorten them). */
   readonly expiryAlerts?: { readonly intervalMs?: number; readonly leaseMs?: number } | undefined;
+  /**
+   * On close, how long `/readyz` answers 503 before the listeners close, so a load balancer takes
+   * the server out while it still serves (`serve --drain-seconds`, 5 there; 0 here by default).
+   */
+  readonly drainSeconds?: number | undefined;
   /** A PKCS#11 token for managed CA keys (`keyStorage: "pkcs11"`). */
   readonly pkcs11?: Pkcs11Options | undefined;
 }
@@ -147,8 +154,9 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     const vault = new CaKeyVault(sealer);
     keyToken = options.pkcs11 ? await openPkcs11Token(options.pkcs11) : undefined;
     let recordSink: IssuanceRecordSink = kyselyRecordSink(store.db);
+    let writer: SqliteIssuanceWriter | undefined;
     if (store.dialect === 'sqlite') {
-      const writer = sqliteIssuanceWriter(store.location, (error) => logger.log('error', 'the issuance writer thread stopped; issuance fails until restart', { error: error.message }));
+      writer = sqliteIssuanceWriter(store.location, (error) => logger.log('error', 'the issuance writer thread stopped; issuance fails until restart', { error: error.message }));
       recordSink = writer;
       await writer.ready.catch((error: unknown) => {
         throw new StartupError('DATABASE_UNAVAILABLE', `cannot start the issuance writer: ${(error as Error).message}`);
@@ -203,7 +211,8 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       logger.log('info', 'created the admin API key', { file: adminKeyFile, prefix: admin.prefix });
     }
     const publication = new ManagedCaPublication(deps);
-    const app = createManagementApp({ deps, logger, platformRoot: platform.root, version: SERVER_VERSION, consoleDir: options.consoleDir ?? defaultConsoleDir(), sealer, publication });
+    const readiness = new Readiness(readinessChecks({ db: store.db, dialect: store.dialect, writer, sealer, keyToken }));
+    const app = createManagementApp({ deps, logger, platformRoot: platform.root, version: SERVER_VERSION, consoleDir: options.consoleDir ?? defaultConsoleDir(), sealer, publication, readiness });
     const server = createServer(issueFastPath(deps, logger, ocspFastPath(publication, logger, getRequestListener(app.fetch))));
     const host = options.host ?? '127.0.0.1';
     const httpUrl = await listen(server, options.httpPort ?? DEFAULT_HTTP_PORT, host, 'http').catch((error: Error) => {
@@ -271,6 +280,13 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       adminApiKey: admin?.key,
       close() {
         closing ??= (async () => {
+          // Draining first: /readyz says 503 while everything still serves, then the listeners close.
+          readiness.drain();
+          const drainMs = Math.max(0, (options.drainSeconds ?? 0) * 1000);
+          if (drainMs > 0) {
+            logger.log('info', 'draining', { seconds: options.drainSeconds });
+            await new Promise((done) => setTimeout(done, drainMs));
+          }
           const closed = new Promise<void>((done) => server.close(() => done()));
           server.closeIdleConnections();
           const timer = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);

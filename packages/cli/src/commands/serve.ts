@@ -1,5 +1,5 @@
 import cluster from 'node:cluster';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { CliError } from '../cli-error.js';
 import { DEFAULT_DATA_DIR, DEFAULT_GATEWAY_PORT, DEFAULT_HTTP_PORT, DEFAULT_MQTT_PORT, DEFAULT_COAP_PORT } from '../serve-defaults.js';
 
@@ -9,8 +9,9 @@ function port(value: string): number {
   return n;
 }
 
+/** Repeatable; from the environment, one comma-separated list (names never hold a comma). */
 function collect(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), value];
+  return [...(previous ?? []), ...value.split(',').map((name) => name.trim()).filter((name) => name !== '')];
 }
 
 interface ServeFlags {
@@ -30,10 +31,20 @@ interface ServeFlags {
   publicUrl?: string;
   allowPrivateCrlUrls?: boolean;
   workers: number;
+  drainSeconds: number;
 }
 
 /** Bound on --workers: more processes than cores only add contention. */
 export const MAX_WORKERS = 64;
+
+/** Bound on --drain-seconds: a drain longer than a few minutes is an outage of its own. */
+const MAX_DRAIN_SECONDS = 600;
+
+function drainSeconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0 || n > MAX_DRAIN_SECONDS) throw new CliError('USAGE', `--drain-seconds must be a number from 0 to ${MAX_DRAIN_SECONDS}, got "${value}"`);
+  return n;
+}
 
 function workerCount(value: string): number {
   const n = Number(value);
@@ -44,26 +55,43 @@ function workerCount(value: string): number {
 /** The token PIN comes from the environment, never a flag (flags show in the process list). */
 export const PKCS11_PIN_ENV = 'FLEETPKI_PKCS11_PIN';
 
+/**
+ * A `serve` option that may also come from the environment (issue 18, 6): `FLEETPKI_<FLAG>`, the
+ * flag winning when both are given; `fleetpki serve --help` lists each variable. Secrets have
+ * variables only (FLEETPKI_MASTER_KEY, FLEETPKI_PKCS11_PIN): flags show in the process list.
+ */
+function envOption(flags: string, description: string, ...rest: unknown[]): Option {
+  const env = rest.pop() as string;
+  const option = new Option(flags, description).env(env);
+  const [parserOrDefault, defaultValue] = rest;
+  if (typeof parserOrDefault === 'function') {
+    option.argParser(parserOrDefault as (value: string, previous: unknown) => unknown);
+    if (defaultValue !== undefined) option.default(defaultValue);
+  } else if (parserOrDefault !== undefined) option.default(parserOrDefault);
+  return option;
+}
+
 export function registerServeCommand(program: Command): void {
   program
     .command('serve')
     .description('run the platform: management API and device gateway, on SQLite in --data-dir or on PostgreSQL with --database')
-    .option('--data-dir <dir>', 'where the SQLite store, platform keys and admin API key live', DEFAULT_DATA_DIR)
-    .option('--database <url>', 'postgres://user@host:port/db instead of SQLite (several servers may share it)')
-    .option('--host <address>', 'bind address', '127.0.0.1')
-    .option('--http-port <port>', 'management API port', port, DEFAULT_HTTP_PORT)
-    .option('--gateway-port <port>', 'device HTTPS port (client certificates required)', port, DEFAULT_GATEWAY_PORT)
-    .option('--mqtt-port <port>', 'MQTT over TLS port (client certificates required)', port, DEFAULT_MQTT_PORT)
-    .option('--coap-port <port>', 'CoAP over DTLS 1.2 UDP port (device certificate or pre-shared key)', port, DEFAULT_COAP_PORT)
-    .option('--hostname <name>', 'a DNS name or IP address for the server certificate (repeatable; default localhost and 127.0.0.1)', collect)
-    .option('--tls-cert <file>', 'your own server certificate chain (PEM) instead of one from the platform root')
-    .option('--tls-key <file>', 'the key of --tls-cert')
-    .option('--reset-admin-key', 'revoke the admin API key and make a new one (shown once, written to <data-dir>/admin-api-key)')
-    .option('--pkcs11-module <file>', 'a PKCS#11 module for managed CA keys (SoftHSM2: /usr/lib/softhsm/libsofthsm2.so); PIN in $' + 'FLEETPKI_PKCS11_PIN')
-    .option('--pkcs11-token <label>', 'the token label for --pkcs11-module')
-    .option('--allow-private-crl-urls', 'let CA certificates’ crlUrl point at loopback, link-local or private addresses (refused by default: the server fetches them)')
-    .option('--public-url <url>', 'the management API as devices and relying parties reach it: issued certificates name their CRL and OCSP URLs under it (default: the URL it listens on)')
-    .option('--workers <n>', 'server processes sharing the ports (node:cluster), e.g. one per core; needs explicit ports', workerCount, 1)
+    .addOption(envOption('--data-dir <dir>', 'where the SQLite store, platform keys and admin API key live', DEFAULT_DATA_DIR, 'FLEETPKI_DATA_DIR'))
+    .addOption(envOption('--database <url>', 'postgres://user@host:port/db instead of SQLite (several servers may share it)', 'FLEETPKI_DATABASE'))
+    .addOption(envOption('--host <address>', 'bind address', '127.0.0.1', 'FLEETPKI_HOST'))
+    .addOption(envOption('--http-port <port>', 'management API port', port, DEFAULT_HTTP_PORT, 'FLEETPKI_HTTP_PORT'))
+    .addOption(envOption('--gateway-port <port>', 'device HTTPS port (client certificates required)', port, DEFAULT_GATEWAY_PORT, 'FLEETPKI_GATEWAY_PORT'))
+    .addOption(envOption('--mqtt-port <port>', 'MQTT over TLS port (client certificates required)', port, DEFAULT_MQTT_PORT, 'FLEETPKI_MQTT_PORT'))
+    .addOption(envOption('--coap-port <port>', 'CoAP over DTLS 1.2 UDP port (device certificate or pre-shared key)', port, DEFAULT_COAP_PORT, 'FLEETPKI_COAP_PORT'))
+    .addOption(envOption('--hostname <name>', 'a DNS name or IP address for the server certificate (repeatable; default localhost and 127.0.0.1)', collect, 'FLEETPKI_HOSTNAME'))
+    .addOption(envOption('--tls-cert <file>', 'your own server certificate chain (PEM) instead of one from the platform root', 'FLEETPKI_TLS_CERT'))
+    .addOption(envOption('--tls-key <file>', 'the key of --tls-cert', 'FLEETPKI_TLS_KEY'))
+    .addOption(envOption('--reset-admin-key', 'revoke the admin API key and make a new one (shown once, written to <data-dir>/admin-api-key)', 'FLEETPKI_RESET_ADMIN_KEY'))
+    .addOption(envOption('--pkcs11-module <file>', 'a PKCS#11 module for managed CA keys (SoftHSM2: /usr/lib/softhsm/libsofthsm2.so); PIN in $' + 'FLEETPKI_PKCS11_PIN', 'FLEETPKI_PKCS11_MODULE'))
+    .addOption(envOption('--pkcs11-token <label>', 'the token label for --pkcs11-module', 'FLEETPKI_PKCS11_TOKEN'))
+    .addOption(envOption('--allow-private-crl-urls', 'let CA certificates’ crlUrl point at loopback, link-local or private addresses (refused by default: the server fetches them)', 'FLEETPKI_ALLOW_PRIVATE_CRL_URLS'))
+    .addOption(envOption('--public-url <url>', 'the management API as devices and relying parties reach it: issued certificates name their CRL and OCSP URLs under it (default: the URL it listens on)', 'FLEETPKI_PUBLIC_URL'))
+    .addOption(envOption('--drain-seconds <n>', 'on SIGTERM, how long /readyz answers 503 while everything still serves, before the listeners close', drainSeconds, 5, 'FLEETPKI_DRAIN_SECONDS'))
+    .addOption(envOption('--workers <n>', 'server processes sharing the ports (node:cluster), e.g. one per core; needs explicit ports', workerCount, 1, 'FLEETPKI_WORKERS'))
     .action(async (flags: ServeFlags) => {
       if (flags.workers > 1 && cluster.isPrimary) {
         await superviseWorkers(flags);
@@ -87,6 +115,7 @@ export function registerServeCommand(program: Command): void {
         tlsKeyFile: flags.tlsKey,
         publicUrl: flags.publicUrl,
         allowPrivateCrlUrls: flags.allowPrivateCrlUrls === true,
+        drainSeconds: flags.drainSeconds,
         // Under --workers the primary has already done it, once.
         resetAdminKey: flags.resetAdminKey === true && !cluster.isWorker,
         pkcs11: flags.pkcs11Module !== undefined && flags.pkcs11Token !== undefined && pin !== undefined ? { module: flags.pkcs11Module, tokenLabel: flags.pkcs11Token, pin } : undefined,

@@ -15,6 +15,8 @@ import { apiKeyRoutes } from './routes/api-keys.js';
 import { revocationRoutes } from './routes/revocations.js';
 import { deviceCertificateRoutes } from './routes/device-certificates.js';
 import { caCrlRoutes } from './routes/ca-crls.js';
+import { healthRoutes } from './routes/health.js';
+import type { Readiness } from '../platform/readiness.js';
 import { CaCrlSchema } from './schemas.js';
 import { pkiPublicationRoutes } from './routes/pki-publication.js';
 import type { ManagedCaPublication } from '../domain/revocation/index.js';
@@ -48,6 +50,8 @@ export interface AppOptions {
   readonly consoleDir?: string | undefined;
   /** The master key that seals device pre-shared keys, loaded on first use. */
   readonly sealer: SecretSealer;
+  /** What /readyz asks; /healthz and /readyz are served without a key. */
+  readonly readiness: Readiness;
 }
 
 /** The management API (DESIGN §5) as a fetch handler: routes, auth, limits, problem errors, OpenAPI. */
@@ -84,6 +88,7 @@ export function createManagementApp(options: AppOptions): OpenAPIHono<AppEnv> {
     }
     await next();
   });
+  healthRoutes(options.readiness, app);
   app.use('/v1/projects', requireApiKey(deps));
   app.use('/v1/projects/*', requireApiKey(deps));
   app.use('/v1/audit', requireApiKey(deps));

@@ -2,6 +2,7 @@ import { createSelfSignedCa, generateKeyPair, parseCertificate, parseSubjectStri
 import type { PkiDeps } from '../domain/issuance/index.js';
 import type { ManagedCaPublication } from '../domain/revocation/index.js';
 import type { SecretSealer } from '../domain/shared/index.js';
+import type { Readiness } from '../platform/readiness.js';
 import { silentLogger } from '../logger.js';
 import { SERVER_VERSION } from '../serve.js';
 import { createManagementApp } from './create-app.js';
@@ -19,6 +20,7 @@ export async function managementApiDocument(): Promise<unknown> {
     version: SERVER_VERSION,
     sealer: refused<SecretSealer>('the secret sealer'),
     publication: refused<ManagedCaPublication>('the revocation publication'),
+    readiness: refused<Readiness>('readiness'),
   });
   const response = await app.request('/openapi.json');
   if (response.status !== 200) throw new Error(`GET /openapi.json answered HTTP ${response.status}`);

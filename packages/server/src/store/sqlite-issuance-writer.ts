@@ -17,6 +17,8 @@ export const WRITER_READY = 'ready';
 export interface SqliteIssuanceWriter extends IssuanceRecordSink {
   /** Settles when the thread is ready; rejects with why it could not start. */
   readonly ready: Promise<void>;
+  /** False once the thread has stopped (closed, or failed): readiness reports it. */
+  readonly alive: boolean;
 }
 
 /** An error from the writer thread, with the store's code kept (the constraint checks read it). */
@@ -71,10 +73,19 @@ export function sqliteIssuanceWriter(file: string, onFailure: (error: Error) => 
     batch.resolve(reply.outcomes.map((outcome) => (outcome === undefined ? undefined : new StoreWriteError(outcome.message, outcome.code))));
   });
   worker.on('error', (error) => failAll(error));
-  worker.on('exit', (code) => failAll(new Error(`the issuance writer thread stopped (exit ${code})`)));
+  /** Set by close(): the thread's exit is then the stop that was asked for, not a failure to report. */
+  let closing = false;
+  worker.on('exit', (code) => {
+    const error = new Error(closing ? 'the issuance writer thread was closed' : `the issuance writer thread stopped (exit ${code})`);
+    if (closing) stopped ??= error;
+    failAll(error);
+  });
   // Idle, the thread must not keep the process alive; it is referenced while starting and while a batch is out.
   return {
     ready,
+    get alive() {
+      return stopped === undefined;
+    },
     commit(records) {
       if (stopped) return Promise.resolve(records.map(() => stopped));
       const id = nextId++;
@@ -92,6 +103,7 @@ export function sqliteIssuanceWriter(file: string, onFailure: (error: Error) => 
     },
     async close() {
       if (stopped) return;
+      closing = true;
       const exited = new Promise<void>((done) => worker.once('exit', () => done()));
       // Held until it has gone, or the process could end first and leave the connection open.
       worker.ref();

@@ -9,5 +9,7 @@ export interface KeyToken {
   generateEcKey(label: string): Buffer;
   /** A signer over the token's key with that label. */
   signer(label: string): Signer;
+  /** Asks the token for its session's state: throws when the token no longer answers (readiness). */
+  ping(): void;
   close(): void;
 }

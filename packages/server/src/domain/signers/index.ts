@@ -3,3 +3,4 @@
 // This file is the only door gateway/ and http/ may use (npm run lint enforces it).
 
 export { type Pkcs11Options, openPkcs11Token } from './pkcs11-token.js';
+export { fetchCfsslCaCertificate } from './cfssl-signer.js';

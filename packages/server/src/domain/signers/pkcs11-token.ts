@@ -119,6 +119,9 @@ export async function openPkcs11Token(options: Pkcs11Options): Promise<KeyToken>
         },
       };
     },
+    ping() {
+      p11.C_GetSessionInfo(session);
+    },
     close() {
       try {
         p11.C_Logout(session);
