@@ -36,9 +36,9 @@ describe('fleetpki serve --workers', () => {
   const tmp = tempDir('serve-workers');
   after(() => tmp.cleanup());
 
-  it('N worker processes share the ports, issue certificates, and stop on SIGTERM with status 0', async () => {
-    const [http, gateway, mqtt] = [await freePort(), await freePort(), await freePort()];
-    const child = spawn(process.execPath, [CLI_BIN, 'serve', '--data-dir', join(tmp.dir, 'data'), '--workers', '2', '--http-port', String(http), '--gateway-port', String(gateway), '--mqtt-port', String(mqtt)], {
+  it('N worker processes share the ports, issue certificates, answer one aggregated scrape, and stop on SIGTERM with status 0', async () => {
+    const [http, gateway, mqtt, metrics] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    const child = spawn(process.execPath, [CLI_BIN, 'serve', '--data-dir', join(tmp.dir, 'data'), '--workers', '2', '--http-port', String(http), '--gateway-port', String(gateway), '--mqtt-port', String(mqtt), '--metrics-port', String(metrics)], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -67,6 +67,10 @@ describe('fleetpki serve --workers', () => {
         serials.add(r.body['serialNumber']);
       }
       assert.equal(serials.size, 12);
+      // One scrape of the primary's --metrics-port sums every worker's counts (prom-client's cluster aggregator).
+      const scrape = await (await fetch(`http://127.0.0.1:${metrics}/metrics`)).text();
+      assert.match(scrape, /^fleetpki_certificates_issued_total\{mode="sealed"\} 12$/m);
+      assert.match(scrape, /^fleetpki_http_requests_total\{route="\/v1\/projects\/:projectId\/pki\/issue",status="201"\} 12$/m);
     } finally {
       child.kill('SIGTERM');
     }

@@ -22,3 +22,4 @@ export { DEVICE_KEEP_ALIVE_MS } from './gateway/device-https.js';
 export { SECRET_FILES as SECRET_FILE_NAMES } from './platform/data-dir-permissions.js';
 // The management API's OpenAPI document, built in-process: the source of the clients' generated types.
 export { managementApiDocument } from './http/openapi-document.js';
+export { serveClusterMetrics } from './platform/cluster-metrics.js';

@@ -33,6 +33,8 @@ import { IssuanceRecorder } from './domain/issuance/index.js';
 import { kyselyRecordSink, type IssuanceRecordSink } from './domain/issuance/index.js';
 import { sqliteIssuanceWriter, type SqliteIssuanceWriter } from './store/sqlite-issuance-writer.js';
 import { Readiness } from './platform/readiness.js';
+import { PrometheusMetrics } from './platform/prometheus-metrics.js';
+import { offerWorkerMetrics } from './platform/cluster-metrics.js';
 import { readinessChecks } from './platform/readiness-checks.js';
 import { IssuingCaCache } from './domain/authorities/index.js';
 import type { KeyToken } from './domain/authorities/index.js';
@@ -97,6 +99,10 @@ export interface ServeOptions {
    * the server out while it still serves (`serve --drain-seconds`, 5 there; 0 here by default).
    */
   readonly drainSeconds?: number | undefined;
+  /** `--metrics-port`: GET /metrics without a key on a listener of its own (else only on the management port, with the admin key). */
+  readonly metricsPort?: number | undefined;
+  /** Where that listener binds (default loopback: the scrape names projects). */
+  readonly metricsHost?: string | undefined;
   /** A PKCS#11 token for managed CA keys (`keyStorage: "pkcs11"`). */
   readonly pkcs11?: Pkcs11Options | undefined;
 }
@@ -111,6 +117,8 @@ export interface RunningServer {
   coapStats(): { sessions: number; halfOpen: number; blockBytes: number };
   /** The management app itself, without the issue fast path in front (tests compare the two answers). */
   readonly managementFetch: (request: Request) => Response | Promise<Response>;
+  /** `--metrics-port`'s listener (`…/metrics`), when asked for. */
+  readonly metricsUrl: string | undefined;
   /** The expiry alerts of this server, so a test can run a pass at a time it chooses. */
   readonly expiryAlerts: { tick(): Promise<ExpiryAlertPass> };
   readonly dataDir: string;
@@ -164,7 +172,13 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     }
     // Issued certificates name their CA's CRL and OCSP responder under this URL (known once listening).
     const published: { url: string | undefined } = { url: undefined };
+    // The metrics read the connection registry and the journal, made further down.
+    const late = { connections: (): Readonly<Record<string, number>> => ({}), journalPending: () => 0 };
+    const metrics = new PrometheusMetrics({ db: store.db, dialect: store.dialect, connections: () => late.connections(), journalPending: () => late.journalPending() });
+    store.observeTransactions((seconds) => metrics.storeTransaction(seconds));
+    offerWorkerMetrics(metrics.registry);
     const deps: PkiDeps = {
+      telemetry: metrics,
       db: store.db,
       now,
       vault,
@@ -212,8 +226,9 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     }
     const publication = new ManagedCaPublication(deps);
     const readiness = new Readiness(readinessChecks({ db: store.db, dialect: store.dialect, writer, sealer, keyToken }));
-    const app = createManagementApp({ deps, logger, platformRoot: platform.root, version: SERVER_VERSION, consoleDir: options.consoleDir ?? defaultConsoleDir(), sealer, publication, readiness });
-    const server = createServer(issueFastPath(deps, logger, ocspFastPath(publication, logger, getRequestListener(app.fetch))));
+    const app = createManagementApp({ deps, logger, platformRoot: platform.root, version: SERVER_VERSION, consoleDir: options.consoleDir ?? defaultConsoleDir(), sealer, publication, readiness, metrics });
+    const countRoute = (route: string, status: number) => metrics.httpRequest(route, status);
+    const server = createServer(issueFastPath(deps, logger, ocspFastPath(publication, logger, getRequestListener(app.fetch), countRoute), countRoute));
     const host = options.host ?? '127.0.0.1';
     const httpUrl = await listen(server, options.httpPort ?? DEFAULT_HTTP_PORT, host, 'http').catch((error: Error) => {
       throw new StartupError('INVALID_OPTION', `cannot listen on ${host}:${options.httpPort ?? DEFAULT_HTTP_PORT}: ${error.message}`);
@@ -221,9 +236,11 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     published.url = options.publicUrl ?? httpUrl;
 
     const registry = new ConnectionRegistry();
+    late.connections = () => registry.countsByTransport();
     const revocations = new RevocationSets(store.db);
     const enforcer = new ConnectionEnforcer(deps, new ConnectionReview(deps, revocations), registry, logger);
-    const journal = new AuthenticationJournal(store.db, (error) => logger.log('error', 'cannot write authentication events', { error: error.message }));
+    const journal = new AuthenticationJournal(store.db, (error) => logger.log('error', 'cannot write authentication events', { error: error.message }), metrics);
+    late.journalPending = () => journal.pendingEvents;
     // One identity service and one TLS configuration behind every device transport.
     const transport = {
       authenticator: new DeviceAuthenticator(deps, deps.projectAnchors, journal, revocations),
@@ -263,6 +280,28 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     crlFetcher.start();
     const expiryAlerts = new ExpiryAlerts(deps, logger, { intervalMs: options.expiryAlerts?.intervalMs, leaseMs: options.expiryAlerts?.leaseMs });
     expiryAlerts.start();
+    // `--metrics-port`: the scrape on a listener of its own, without a key, on loopback.
+    const metricsServer =
+      options.metricsPort === undefined
+        ? undefined
+        : createServer((req, res) => {
+            if (req.method !== 'GET' || (req.url ?? '/').split('?')[0] !== '/metrics') {
+              res.writeHead(404, { 'content-type': 'text/plain' }).end('only GET /metrics here\n');
+              return;
+            }
+            metrics.scrape().then(
+              ({ contentType, body }) => res.writeHead(200, { 'content-type': contentType }).end(body),
+              (error: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`${error instanceof Error ? error.message : String(error)}\n`),
+            );
+          });
+    const metricsUrl = metricsServer
+      ? await listen(metricsServer, options.metricsPort as number, options.metricsHost ?? '127.0.0.1', 'http').catch(async (error: Error) => {
+          server.close();
+          await Promise.all([gateway.close(), mqtt.close(), coap.close()]);
+          throw new StartupError('INVALID_OPTION', `cannot listen on ${options.metricsHost ?? '127.0.0.1'}:${options.metricsPort} for metrics: ${error.message}`);
+        })
+      : undefined;
+    if (metricsUrl) logger.log('info', 'metrics listening', { url: `${metricsUrl}/metrics` });
     logger.log('info', 'device gateway listening', { url: gateway.url, mqtt: mqtt.url, coap: coap.url });
     logger.log('info', 'management API listening', { url: httpUrl, openapi: `${httpUrl}/openapi.json`, store: store.dialect, location: store.location });
     let closing: Promise<void> | undefined;
@@ -273,6 +312,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       coapUrl: coap.url,
       coapStats: () => ({ sessions: coap.dtls.sessionCount, halfOpen: coap.dtls.halfOpenCount, blockBytes: coap.blockBytesInUse() }),
       managementFetch: (request) => app.fetch(request),
+      metricsUrl: metricsUrl === undefined ? undefined : `${metricsUrl}/metrics`,
       expiryAlerts,
       dataDir,
       store,
@@ -293,7 +333,8 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
           enforcer.stop();
           crlFetcher.stop();
           expiryAlerts.stop();
-          await Promise.all([closed, gateway.close(), mqtt.close(), coap.close()]);
+          metricsServer?.closeAllConnections();
+          await Promise.all([closed, gateway.close(), mqtt.close(), coap.close(), new Promise<void>((done) => (metricsServer ? metricsServer.close(() => done()) : done()))]);
           clearTimeout(timer);
           await journal.flush();
           await deps.recorder.close();

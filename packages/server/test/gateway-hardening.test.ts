@@ -66,6 +66,7 @@ describe('gateway hardening', () => {
     const socket = new EventEmitter();
     registry.add(
       { projectId: 'acme', projectKey: project.id, certificateId: 'late-1', deviceId: made.body['id'], deviceName: 'late-1', provisioning: 'existing', anchorCaId: caId, credential: 'certificate', fingerprintSha256: '', authGeneration: generation, validUntil: Date.now() + 60_000, path: [], certificate: { fingerprintSha256: '', notAfter: '', renewAfter: '' }, certificateNotBefore: 0 },
+      'https',
       { destroy: () => ((closed = true), socket.emit('close')) },
       socket,
     );

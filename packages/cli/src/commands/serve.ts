@@ -32,6 +32,8 @@ interface ServeFlags {
   allowPrivateCrlUrls?: boolean;
   workers: number;
   drainSeconds: number;
+  metricsPort?: number;
+  metricsHost: string;
 }
 
 /** Bound on --workers: more processes than cores only add contention. */
@@ -90,6 +92,8 @@ export function registerServeCommand(program: Command): void {
     .addOption(envOption('--pkcs11-token <label>', 'the token label for --pkcs11-module', 'FLEETPKI_PKCS11_TOKEN'))
     .addOption(envOption('--allow-private-crl-urls', 'let CA certificates’ crlUrl point at loopback, link-local or private addresses (refused by default: the server fetches them)', 'FLEETPKI_ALLOW_PRIVATE_CRL_URLS'))
     .addOption(envOption('--public-url <url>', 'the management API as devices and relying parties reach it: issued certificates name their CRL and OCSP URLs under it (default: the URL it listens on)', 'FLEETPKI_PUBLIC_URL'))
+    .addOption(envOption('--metrics-port <port>', 'serve GET /metrics without a key on this port of its own (else only on the management port, with the admin key)', port, 'FLEETPKI_METRICS_PORT'))
+    .addOption(envOption('--metrics-host <address>', 'where --metrics-port binds (the scrape names projects: keep it private)', '127.0.0.1', 'FLEETPKI_METRICS_HOST'))
     .addOption(envOption('--drain-seconds <n>', 'on SIGTERM, how long /readyz answers 503 while everything still serves, before the listeners close', drainSeconds, 5, 'FLEETPKI_DRAIN_SECONDS'))
     .addOption(envOption('--workers <n>', 'server processes sharing the ports (node:cluster), e.g. one per core; needs explicit ports', workerCount, 1, 'FLEETPKI_WORKERS'))
     .action(async (flags: ServeFlags) => {
@@ -116,6 +120,9 @@ export function registerServeCommand(program: Command): void {
         publicUrl: flags.publicUrl,
         allowPrivateCrlUrls: flags.allowPrivateCrlUrls === true,
         drainSeconds: flags.drainSeconds,
+        // Under --workers the primary serves the aggregated scrape on --metrics-port.
+        metricsPort: cluster.isWorker ? undefined : flags.metricsPort,
+        metricsHost: flags.metricsHost,
         // Under --workers the primary has already done it, once.
         resetAdminKey: flags.resetAdminKey === true && !cluster.isWorker,
         pkcs11: flags.pkcs11Module !== undefined && flags.pkcs11Token !== undefined && pin !== undefined ? { module: flags.pkcs11Module, tokenLabel: flags.pkcs11Token, pin } : undefined,
@@ -164,6 +171,9 @@ async function superviseWorkers(flags: ServeFlags): Promise<void> {
     logger: silentLogger,
   });
   await prepared.close();
+  const { serveClusterMetrics } = await import('@fleetpki/server');
+  const clusterMetrics = flags.metricsPort === undefined ? undefined : await serveClusterMetrics(flags.metricsPort, flags.metricsHost);
+  if (clusterMetrics) process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'info', msg: 'metrics listening', url: clusterMetrics.url, workers: flags.workers })}\n`);
   let stopping = false;
   let failure: number | undefined;
   const workers = Array.from({ length: flags.workers }, () => cluster.fork());
@@ -190,5 +200,6 @@ async function superviseWorkers(flags: ServeFlags): Promise<void> {
   );
   process.off('SIGTERM', stop);
   process.off('SIGINT', stop);
+  await clusterMetrics?.close();
   if (failure !== undefined) process.exitCode = failure;
 }

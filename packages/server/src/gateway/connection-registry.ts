@@ -1,4 +1,4 @@
-import type { AuthenticatedDevice } from '../domain/identity/index.js';
+import type { AuthenticatedDevice, DeviceTransport } from '../domain/identity/index.js';
 
 /** What ends a connection: a socket (destroy) or an MQTT client (close). */
 export type ConnectionHandle = { destroy(): void } | { close(): void };
@@ -6,6 +6,7 @@ export type ConnectionHandle = { destroy(): void } | { close(): void };
 /** A live authenticated connection and the project auth_generation it is known to be valid under. */
 export interface RegisteredConnection {
   readonly device: AuthenticatedDevice;
+  readonly transport: DeviceTransport;
   readonly handle: ConnectionHandle;
   checkedGeneration: number;
 }
@@ -17,6 +18,8 @@ export interface RegisteredConnection {
  */
 export class ConnectionRegistry {
   private readonly byProject = new Map<string, Set<RegisteredConnection>>();
+  /** Live connections per transport (the metrics' fleetpki_device_connections). */
+  private readonly perTransport: Record<DeviceTransport, number> = { https: 0, mqtt: 0, coap: 0 };
   private readonly bySocket = new WeakMap<object, RegisteredConnection>();
   /** One 'close' listener shared by every registered socket (`this` is the socket). */
   private readonly forgetSocket: (this: object) => void;
@@ -34,14 +37,15 @@ export class ConnectionRegistry {
    * Registers a connection as valid under the generation its authentication read; it leaves
    * the registry when `socket` emits 'close'.
    */
-  add(device: AuthenticatedDevice, handle: ConnectionHandle, socket: { on(event: 'close', listener: () => void): unknown }): void {
+  add(device: AuthenticatedDevice, transport: DeviceTransport, handle: ConnectionHandle, socket: { on(event: 'close', listener: () => void): unknown }): void {
     let set = this.byProject.get(device.projectKey);
     if (!set) {
       set = new Set();
       this.byProject.set(device.projectKey, set);
     }
-    const entry: RegisteredConnection = { device, handle, checkedGeneration: device.authGeneration };
+    const entry: RegisteredConnection = { device, transport, handle, checkedGeneration: device.authGeneration };
     set.add(entry);
+    this.perTransport[transport]++;
     this.bySocket.set(socket, entry);
     socket.on('close', this.forgetSocket);
   }
@@ -59,9 +63,14 @@ export class ConnectionRegistry {
 
   private remove(entry: RegisteredConnection): void {
     const set = this.byProject.get(entry.device.projectKey);
-    if (!set) return;
-    set.delete(entry);
+    if (!set?.delete(entry)) return;
+    this.perTransport[entry.transport]--;
     if (set.size === 0) this.byProject.delete(entry.device.projectKey);
+  }
+
+  /** How many connections each transport holds now. */
+  countsByTransport(): Readonly<Record<DeviceTransport, number>> {
+    return { ...this.perTransport };
   }
 
   projects(): string[] {

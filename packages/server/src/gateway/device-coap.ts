@@ -84,7 +84,7 @@ export async function startDeviceCoap(options: DeviceCoapOptions): Promise<Devic
     const verdict = peer.pskIdentity !== null ? options.psk.authenticate(peer.pskIdentity, facts(peer)) : options.authenticator.authenticate(peer.chain, facts(peer));
     verdicts.track(peer, verdict, {
       admit: (result) => {
-        if (!peer.closed) options.registry.add(result.device, peer, peer);
+        if (!peer.closed) options.registry.add(result.device, 'coap', peer, peer);
       },
       end: () => peer.destroy(),
       failed: (error) => {

@@ -123,7 +123,7 @@ export async function startDeviceHttps(options: DeviceHttpsOptions): Promise<Dev
   server.on('secureConnection', (socket: TLSSocket) => {
     verdicts.track(socket, options.authenticator.authenticate(peerChain(socket), { transport: 'https', remoteAddress: socket.remoteAddress }), {
       admit: (result) => {
-        if (!socket.destroyed) options.registry.add(result.device, socket, socket);
+        if (!socket.destroyed) options.registry.add(result.device, 'https', socket, socket);
       },
       // Time to ask for its refusal and read it; a refused peer does not hold a connection.
       end: () => endRefused(socket, REFUSED_CONNECTION_GRACE_MS),

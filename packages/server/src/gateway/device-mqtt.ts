@@ -124,7 +124,7 @@ export async function startDeviceMqtt(options: DeviceMqttOptions): Promise<Devic
             return done(refusal('CLIENT_ID_MISMATCH', IDENTIFIER_REJECTED), false);
           }
           identities.set(client, device);
-          options.registry.add(device, client, client.conn);
+          options.registry.add(device, 'mqtt', client, client.conn);
           done(null, true);
         },
         () => done(refusal('INTERNAL_ERROR', NOT_AUTHORIZED), false),

@@ -16,6 +16,8 @@ import { revocationRoutes } from './routes/revocations.js';
 import { deviceCertificateRoutes } from './routes/device-certificates.js';
 import { caCrlRoutes } from './routes/ca-crls.js';
 import { healthRoutes } from './routes/health.js';
+import { metricsRoute } from './routes/metrics.js';
+import { routePath } from 'hono/route';
 import type { Readiness } from '../platform/readiness.js';
 import { CaCrlSchema } from './schemas.js';
 import { pkiPublicationRoutes } from './routes/pki-publication.js';
@@ -52,6 +54,14 @@ export interface AppOptions {
   readonly sealer: SecretSealer;
   /** What /readyz asks; /healthz and /readyz are served without a key. */
   readonly readiness: Readiness;
+  /** The Prometheus metrics: GET /metrics with the admin key, and every request counted by route. */
+  readonly metrics?: AppMetrics | undefined;
+}
+
+/** What the app needs of the metrics: a scrape, and a count per request. */
+export interface AppMetrics {
+  scrape(): Promise<{ contentType: string; body: string }>;
+  httpRequest(route: string, status: number): void;
 }
 
 /** The management API (DESIGN §5) as a fetch handler: routes, auth, limits, problem errors, OpenAPI. */
@@ -69,6 +79,8 @@ export function createManagementApp(options: AppOptions): OpenAPIHono<AppEnv> {
     await next();
     c.header('x-request-id', requestId);
     logRequest(logger, requestId, c.req.method, c.req.path, c.res.status, started);
+    // The route template that answered (never the raw path: the label's values stay bounded).
+    options.metrics?.httpRequest(c.res.status === 404 && routePath(c, -1).endsWith('*') ? 'unmatched' : routePath(c, -1), c.res.status);
   });
   const bodyLimitOf = (maxSize: number) => bodyLimit({ maxSize, onError: (c) => problemResponse(c, bodyTooLarge(maxSize)) });
   const defaultLimit = bodyLimitOf(MAX_BODY_BYTES);
@@ -89,6 +101,7 @@ export function createManagementApp(options: AppOptions): OpenAPIHono<AppEnv> {
     await next();
   });
   healthRoutes(options.readiness, app);
+  if (options.metrics) metricsRoute(options.metrics, deps, app);
   app.use('/v1/projects', requireApiKey(deps));
   app.use('/v1/projects/*', requireApiKey(deps));
   app.use('/v1/audit', requireApiKey(deps));

@@ -14,6 +14,7 @@ import { MAX_BODY_BYTES } from './create-app.js';
 import { problemDocument } from '../edge/problem.js';
 import { PROBLEM_STATUS } from '../edge/problem-status.js';
 import { ISSUE_PATH, IssueRequest } from './routes/pki.js';
+import { NO_ROUTE_COUNTER, type RouteCounter } from './route-counter.js';
 
 /**
  * `POST /v1/projects/{projectId}/pki/issue` without the framework: a factory line calls it
@@ -23,7 +24,7 @@ import { ISSUE_PATH, IssueRequest } from './routes/pki.js';
  * body, JSON, schema, the project, then the one issuance function;
  * the same problem documents and request log line. Other requests go to the app.
  */
-export function issueFastPath(deps: PkiDeps, logger: Logger, fallback: (req: IncomingMessage, res: ServerResponse) => void): (req: IncomingMessage, res: ServerResponse) => void {
+export function issueFastPath(deps: PkiDeps, logger: Logger, fallback: (req: IncomingMessage, res: ServerResponse) => void, count: RouteCounter = NO_ROUTE_COUNTER): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     const match = req.method === 'POST' ? ISSUE_PATH.exec(path) : null;
@@ -35,6 +36,7 @@ export function issueFastPath(deps: PkiDeps, logger: Logger, fallback: (req: Inc
       res.writeHead(status, { ...headers, 'content-length': Buffer.byteLength(text), 'x-request-id': requestId });
       res.end(text);
       logRequest(logger, requestId, 'POST', path, status, started);
+      count('/v1/projects/:projectId/pki/issue', status);
     };
     // Counted by the recorder from arrival, so concurrent requests still reading their bodies or
     // keys are waited for by the batch commit (issuance-recorder.ts); handed to the pipeline below.

@@ -5,6 +5,7 @@ import type { ManagedCaPublication } from '../domain/revocation/index.js';
 import { readBoundedBody } from '../edge/request-body.js';
 import type { Logger } from '../logger.js';
 import { logRequest, requestIdOf } from './request-log.js';
+import { NO_ROUTE_COUNTER, type RouteCounter } from './route-counter.js';
 
 /** Bound on an OCSP request: one asks about a handful of certificates. */
 export const MAX_OCSP_REQUEST_BYTES = 64 * 1024;
@@ -16,7 +17,7 @@ const OCSP_PATH = '/v1/pki/ocsp';
  * around it (bench:revocation). The same answers as the app's route (both call
  * ManagedCaPublication.ocsp) and the same request log line; every other request goes on.
  */
-export function ocspFastPath(publication: ManagedCaPublication, logger: Logger, next: (req: IncomingMessage, res: ServerResponse) => void): (req: IncomingMessage, res: ServerResponse) => void {
+export function ocspFastPath(publication: ManagedCaPublication, logger: Logger, next: (req: IncomingMessage, res: ServerResponse) => void, count: RouteCounter = NO_ROUTE_COUNTER): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     if (req.method !== 'POST' || (req.url ?? '/').split('?')[0] !== OCSP_PATH) return next(req, res);
     const requestId = requestIdOf(req.headers['x-request-id'] as string | undefined, randomUUID);
@@ -25,6 +26,7 @@ export function ocspFastPath(publication: ManagedCaPublication, logger: Logger, 
       res.writeHead(200, { 'content-type': 'application/ocsp-response', 'content-length': der.length, 'x-request-id': requestId });
       res.end(der);
       logRequest(logger, requestId, 'POST', OCSP_PATH, 200, started);
+      count(OCSP_PATH, 200);
     };
     readBoundedBody(req, MAX_OCSP_REQUEST_BYTES)
       .then((body) => publication.ocsp(body))

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { createPrivateFile } from './private-file.js';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
+import { timedDialect, type TransactionObserver } from './timed-dialect.js';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, type MigrationProvider, type SqliteDatabase } from 'kysely';
 import pg from 'pg';
 import { LruMap } from '../lru-map.js';
@@ -18,6 +19,8 @@ export interface Store {
   readonly dialect: StoreDialect;
   /** Where the data lives, for logs (a PostgreSQL URL without its password). */
   readonly location: string;
+  /** Times every transaction from here on (the metrics' store transaction histogram). */
+  observeTransactions(observer: TransactionObserver): void;
   close(): Promise<void>;
 }
 
@@ -42,7 +45,8 @@ function openSqlite(dataDir: string): Store {
   createPrivateFile(file);
   const database = new BetterSqlite3(file);
   applySqlitePragmas(database);
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
+  const transactions: { current: TransactionObserver | undefined } = { current: undefined };
+  const db = new Kysely<Database>({ dialect: timedDialect(new SqliteDialect({ database: withStatementCache(database) }), transactions) });
   let reader: BetterSqlite3.Database;
   try {
     reader = new BetterSqlite3(file, { readonly: true });
@@ -56,6 +60,7 @@ function openSqlite(dataDir: string): Store {
     db,
     dialect: 'sqlite',
     location: file,
+    observeTransactions: (observer) => void (transactions.current = observer),
     close: async () => {
       reader.close();
       await db.destroy();
@@ -102,10 +107,11 @@ function openPostgres(url: string): Store {
   // pool drops that client and makes a new one when needed. Without a listener the 'error'
   // event would end the process.
   pool.on('error', () => {});
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const transactions: { current: TransactionObserver | undefined } = { current: undefined };
+  const db = new Kysely<Database>({ dialect: timedDialect(new PostgresDialect({ pool }), transactions) });
   const shown = new URL(url);
   if (shown.password) shown.password = '***';
-  return { db, dialect: 'postgres', location: shown.toString(), close: () => db.destroy() };
+  return { db, dialect: 'postgres', location: shown.toString(), observeTransactions: (observer) => void (transactions.current = observer), close: () => db.destroy() };
 }
 
 async function migrate(store: Store): Promise<void> {

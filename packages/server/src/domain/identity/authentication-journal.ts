@@ -2,6 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Database } from '../../store/schema.js';
 import { auditRow, type AuditEntry } from '../shared/audit-log.js';
 import { supersedeOlderCertificates, supersedingCandidates } from './supersession.js';
+import { NO_TELEMETRY, type Telemetry } from '../shared/telemetry.js';
 
 /** How often buffered authentication events are written, and how many make a write start at once. */
 export const JOURNAL_FLUSH_MS = 200;
@@ -59,11 +60,18 @@ export class AuthenticationJournal {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly onError: (error: Error) => void,
+    private readonly telemetry: Telemetry = NO_TELEMETRY,
   ) {}
+
+  /** Events waiting for the next write (the metrics' fleetpki_journal_pending_events). */
+  get pendingEvents(): number {
+    return this.pending.length + this.sightings.size;
+  }
 
   record(event: JournalEvent): void {
     if (this.pending.length >= JOURNAL_MAX_PENDING) {
       this.dropped++;
+      this.telemetry.auditEventsDropped(1);
       return;
     }
     this.pending.push(event);
@@ -99,7 +107,9 @@ export class AuthenticationJournal {
         for (const [key, sighting] of sightings) if (!this.sightings.has(key)) this.sightings.set(key, sighting);
         const kept = [...batch, ...this.pending];
         this.pending = kept.slice(0, JOURNAL_MAX_PENDING);
-        this.dropped += dropped + (kept.length - this.pending.length);
+        const overflow = kept.length - this.pending.length;
+        this.dropped += dropped + overflow;
+        if (overflow > 0) this.telemetry.auditEventsDropped(overflow);
         this.onError(error);
         this.schedule(this.retryMs);
         this.retryMs = Math.min(this.retryMs * 2, MAX_RETRY_MS);

@@ -26,6 +26,7 @@ import { disabledDevice } from '../management/devices.js';
 import { projectSettingsOf, renewAfterOf } from '../management/index.js';
 import { serialNumberText, type PathMember, type ProjectRevocations, type RevocationSets } from '../revocation/index.js';
 import type { CertificateAuthenticatedDevice, CertificateRenewal, ConnectionFacts, DeviceAuthFailureCode, DeviceAuthResult, DeviceRefusal, HandshakeFailure, StaleCrlFacts, SupersededFacts } from './identity-types.js';
+import { NO_TELEMETRY } from '../shared/telemetry.js';
 
 /** Bound on certificates taken from one handshake: real device chains hold two or three. */
 export const MAX_PEER_CHAIN = 8;
@@ -52,7 +53,15 @@ export class DeviceAuthenticator {
   private readonly signatures = new SignatureCache();
   private readonly refusals = new RefusalThrottle();
 
+  /** The verdict, counted by transport, outcome and code, and timed from the handshake's end (issue 18, 2). */
   async authenticate(chainDer: readonly Buffer[], facts: ConnectionFacts): Promise<DeviceAuthResult> {
+    const started = performance.now();
+    const result = await this.decide(chainDer, facts);
+    (this.deps.telemetry ?? NO_TELEMETRY).deviceAuthentication(facts.transport, result.ok ? 'accepted' : 'refused', result.ok ? 'OK' : result.code, (performance.now() - started) / 1000);
+    return result;
+  }
+
+  private async decide(chainDer: readonly Buffer[], facts: ConnectionFacts): Promise<DeviceAuthResult> {
     const [leafDer] = chainDer;
     if (!leafDer) return this.refuse(null, null, 'NO_CLIENT_CERTIFICATE', 'the device presented no client certificate', facts);
     // A device reconnecting with the chain it used before: no parsing, no path building.

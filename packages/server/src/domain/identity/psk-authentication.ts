@@ -5,6 +5,7 @@ import type { SecretSealer } from '../shared/secret-sealer.js';
 import { disabledDevice } from '../management/devices.js';
 import { RefusalThrottle } from './refusal-throttle.js';
 import type { ServiceDeps } from '../shared/service-deps.js';
+import { NO_TELEMETRY } from '../shared/telemetry.js';
 
 /**
  * Device identity from a pre-shared key (CoAP/DTLS, as Golioth): the handshake proves the key;
@@ -28,7 +29,15 @@ export class PskAuthenticator {
   }
 
   /** After a handshake that proved the key of `identity`: the device, or why it is refused. */
+  /** The verdict, counted by transport, outcome and code, and timed from the handshake's end (issue 18, 2). */
   async authenticate(identity: string, facts: ConnectionFacts): Promise<DeviceAuthResult> {
+    const started = performance.now();
+    const result = await this.decide(identity, facts);
+    (this.deps.telemetry ?? NO_TELEMETRY).deviceAuthentication(facts.transport, result.ok ? 'accepted' : 'refused', result.ok ? 'OK' : result.code, (performance.now() - started) / 1000);
+    return result;
+  }
+
+  private async decide(identity: string, facts: ConnectionFacts): Promise<DeviceAuthResult> {
     const credential = await findPskCredential(this.deps, this.sealer, identity);
     if (!credential) return this.refuse(identity, null, 'PSK_IDENTITY_UNKNOWN', 'no credential has this PSK identity', facts);
     const { row } = credential;

@@ -7,6 +7,7 @@ import { recordAudit } from '../shared/audit-log.js';
 import type { AuthenticationJournal } from './authentication-journal.js';
 import type { ServiceDeps } from '../shared/service-deps.js';
 import { perStore, preparedQuery } from '../../store/prepared-query.js';
+import { NO_TELEMETRY } from '../shared/telemetry.js';
 
 /** What a connection did to the device table (DESIGN §4). */
 export type ProvisioningOutcome = 'existing' | 'associated' | 'created';
@@ -66,7 +67,9 @@ export async function provisionDevice(
   }
   for (let attempt = 1; ; attempt++) {
     try {
-      return await deps.db.transaction().execute((trx) => provisionOnce(trx, deps.now(), project, certificateId, auditDetails));
+      const provisioned = await deps.db.transaction().execute((trx) => provisionOnce(trx, deps.now(), project, certificateId, auditDetails));
+      if (provisioned.outcome !== 'existing') (deps.telemetry ?? NO_TELEMETRY).deviceProvisioned(provisioned.outcome);
+      return provisioned;
     } catch (error) {
       if (!(isUniqueViolation(error) || error instanceof LostRace) || attempt >= MAX_ATTEMPTS) throw error;
     }

@@ -25,6 +25,7 @@ import { recordIssuanceIn, type IssuanceRecord } from './issuance-record-sink.js
 import { fromCoreFailure } from './core-failures.js';
 import { disabledDevice } from '../management/devices.js';
 import { timeOrderedId } from '../shared/time-ordered-id.js';
+import { NO_TELEMETRY } from '../shared/telemetry.js';
 import { serialNumberText } from '../revocation/index.js';
 import type { PkiDeps } from './pki-deps.js';
 
@@ -67,6 +68,8 @@ export interface IssuedDeviceCertificate {
   readonly caId: string;
   /** The issuing CA's certificate, for chains (EST cacerts, PEM bundles). */
   readonly caCertificateDer: Buffer;
+  /** Where the CA key that signed it is (sealed, pkcs11, remote): the metrics' `mode`. */
+  readonly signerKind: string;
 }
 
 /** Bound on a CSR the pipeline reads: an RSA-4096 CSR with extensions is under 2 KiB. */
@@ -85,8 +88,11 @@ export async function issueDeviceCertificateFor(deps: PkiDeps, request: Issuance
   // Announced to the recorder so that concurrent issuances share one commit (issuance-recorder.ts).
   if (!request.announced) deps.recorder.enter();
   let recording = false;
+  const started = performance.now();
   try {
-    return await runPipeline(deps, request, () => (recording = true));
+    const issued = await runPipeline(deps, request, () => (recording = true));
+    (deps.telemetry ?? NO_TELEMETRY).certificateIssued(issued.signerKind, (performance.now() - started) / 1000);
+    return issued;
   } catch (error) {
     if (isServiceError(error) && !recording) await auditRefusal(deps, request, error);
     throw error;
@@ -199,6 +205,7 @@ async function runPipeline(deps: PkiDeps, request: IssuanceRequest, recordingSta
     notAfter: notAfter.toISOString(),
     caId: ca.id,
     caCertificateDer: caCertificate.der,
+    signerKind: ca.signer.kind,
   };
   const at = now.toISOString();
   const record: IssuanceRecord = {

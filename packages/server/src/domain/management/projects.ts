@@ -42,7 +42,7 @@ export function projectGone(project: ProjectRow): ServiceError {
   return new ServiceError('PROJECT_NOT_FOUND', `no project ${JSON.stringify(project.slug)} (it was deleted)`, { projectId: project.slug });
 }
 
-function requireAdmin(principal: Principal, what: string): void {
+export function requireAdmin(principal: Principal, what: string): void {
   if (principal.kind !== 'admin') throw new ServiceError('ADMIN_KEY_REQUIRED', `${what} needs the admin API key; a project key sees only its project`);
 }
 

@@ -8,3 +8,4 @@ export { DEFAULT_PER_PAGE, MAX_PER_PAGE } from './pagination.js';
 export { type Principal } from './principal.js';
 export { type OpenedSecret, type SecretSealer } from './secret-sealer.js';
 export { type ServiceDeps } from './service-deps.js';
+export { NO_TELEMETRY, type Telemetry } from './telemetry.js';
