@@ -5,7 +5,7 @@ import type { SecretSealer } from '../domain/shared/index.js';
 import type { Readiness } from '../platform/readiness.js';
 import { silentLogger } from '../logger.js';
 import { SERVER_VERSION } from '../serve.js';
-import { createManagementApp } from './create-app.js';
+import { createManagementApp, type AppMetrics } from './create-app.js';
 
 /**
  * The management API's OpenAPI document, exactly as `GET /openapi.json` answers it, from the app
@@ -21,6 +21,7 @@ export async function managementApiDocument(): Promise<unknown> {
     sealer: refused<SecretSealer>('the secret sealer'),
     publication: refused<ManagedCaPublication>('the revocation publication'),
     readiness: refused<Readiness>('readiness'),
+    metrics: refused<AppMetrics>('the metrics'),
   });
   const response = await app.request('/openapi.json');
   if (response.status !== 200) throw new Error(`GET /openapi.json answered HTTP ${response.status}`);
