@@ -86,6 +86,60 @@ export interface paths {
         readonly patch?: never;
         readonly trace?: never;
     };
+    readonly "/metrics": {
+        readonly parameters: {
+            readonly query?: never;
+            readonly header?: never;
+            readonly path?: never;
+            readonly cookie?: never;
+        };
+        /** Prometheus metrics (text exposition format), admin key */
+        readonly get: {
+            readonly parameters: {
+                readonly query?: never;
+                readonly header?: never;
+                readonly path?: never;
+                readonly cookie?: never;
+            };
+            readonly requestBody?: never;
+            readonly responses: {
+                /** @description the metrics */
+                readonly 200: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "text/plain": string;
+                    };
+                };
+                /** @description failure, with a stable code */
+                readonly 401: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description failure, with a stable code */
+                readonly 403: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        readonly put?: never;
+        readonly post?: never;
+        readonly delete?: never;
+        readonly options?: never;
+        readonly head?: never;
+        readonly patch?: never;
+        readonly trace?: never;
+    };
     readonly "/v1/projects": {
         readonly parameters: {
             readonly query?: never;
@@ -3037,6 +3091,21 @@ export interface components {
             readonly latencyMs: number;
             readonly error?: string;
         };
+        /** @description RFC 9457 problem details; extra members carry the facts of the failure */
+        readonly Problem: {
+            readonly type: string;
+            readonly title: string;
+            readonly status: number;
+            /**
+             * @description stable machine-readable code
+             * @example PROJECT_NOT_FOUND
+             */
+            readonly code: string;
+            readonly detail: string;
+            readonly instance?: string;
+        } & {
+            readonly [key: string]: unknown;
+        };
         readonly Project: {
             readonly id: string;
             readonly slug: string;
@@ -3063,21 +3132,6 @@ export interface components {
             readonly renewalJitterSeconds: number;
             /** @description days before notAfter at which certificate.expiring is reported, once each per certificate */
             readonly expiryAlertDays: readonly number[];
-        };
-        /** @description RFC 9457 problem details; extra members carry the facts of the failure */
-        readonly Problem: {
-            readonly type: string;
-            readonly title: string;
-            readonly status: number;
-            /**
-             * @description stable machine-readable code
-             * @example PROJECT_NOT_FOUND
-             */
-            readonly code: string;
-            readonly detail: string;
-            readonly instance?: string;
-        } & {
-            readonly [key: string]: unknown;
         };
         readonly ProjectCreate: {
             readonly name: string;
