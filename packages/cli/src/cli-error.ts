@@ -1,5 +1,17 @@
 /** Failures that belong to the command line rather than to the PKI core. */
-export const CLI_ERROR_CODES = ['USAGE', 'FILE_NOT_FOUND', 'FILE_EXISTS', 'IO_ERROR', 'INTERNAL'] as const;
+export const CLI_ERROR_CODES = [
+  'USAGE',
+  'FILE_NOT_FOUND',
+  'FILE_EXISTS',
+  'IO_ERROR',
+  'INTERNAL',
+  /** A backup file that is not one, is damaged, or fails the store's integrity check. */
+  'BACKUP_INVALID',
+  /** `fleetpki restore` into a directory that is not empty. */
+  'TARGET_NOT_EMPTY',
+  /** `fleetpki backup` of a store it does not back up (PostgreSQL: pg_dump). */
+  'BACKUP_UNSUPPORTED',
+] as const;
 
 export type CliErrorCode = (typeof CLI_ERROR_CODES)[number];
 

@@ -82,6 +82,9 @@ export const EXIT_STATUS_BY_CODE: Readonly<Record<PkiErrorCode | CliErrorCode | 
 
   FILE_EXISTS: ExitStatus.OUTPUT,
   IO_ERROR: ExitStatus.OUTPUT,
+  BACKUP_INVALID: ExitStatus.BAD_INPUT,
+  TARGET_NOT_EMPTY: ExitStatus.OUTPUT,
+  BACKUP_UNSUPPORTED: ExitStatus.USAGE,
 
   INTERNAL: ExitStatus.INTERNAL,
 

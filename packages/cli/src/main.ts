@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { ApiClientError, ApiProblemError } from './api-error.js';
 import { CliError } from './cli-error.js';
 import { registerApiKeysCommands } from './commands/api-keys.js';
+import { registerBackupCommands } from './commands/backup.js';
 import { registerCaCommands } from './commands/ca-create.js';
 import { registerCertCommands } from './commands/cert-sign.js';
 import { registerCertificatesCommands } from './commands/certificates.js';
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   registerVerifyCommand(program);
   registerDevicesCommands(program);
   registerServeCommand(program);
+  registerBackupCommands(program);
   registerProjectsCommands(program);
   registerCertificatesCommands(program);
   registerDeviceCertificatesCommands(program);

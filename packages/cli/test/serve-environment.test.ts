@@ -4,34 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { after, describe, it } from 'node:test';
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { CLI_BIN, fleetpki } from './helpers/cli.js';
-
-/** `fleetpki serve` on free ports with `env` added, once its gateway and API listen. */
-async function serve(args: readonly string[], env: Readonly<Record<string, string>>) {
-  const child = spawn(process.execPath, [CLI_BIN, 'serve', '--http-port', '0', '--gateway-port', '0', '--mqtt-port', '0', '--coap-port', '0', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stderr.resume();
-  let gatewayUrl = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`serve exited ${code}`)));
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      const entry = JSON.parse(line) as { msg: string; url?: string };
-      if (entry.msg === 'device gateway listening') gatewayUrl = entry.url as string;
-      if (entry.msg === 'management API listening') resolve(entry.url as string);
-    });
-  });
-  child.stdout.resume();
-  return {
-    url,
-    gatewayUrl,
-    stop: () => new Promise<number | null>((resolve) => {
-      child.removeAllListeners('exit');
-      child.once('exit', (code) => resolve(code));
-      child.kill('SIGTERM');
-    }),
-  };
-}
+import { fleetpki } from './helpers/cli.js';
+import { serveChild } from './helpers/serve-child.js';
 
 /** Issue 18, 6: every `serve` flag has a FLEETPKI_* variable; the flag wins; --help lists them. */
 describe('fleetpki serve from the environment', () => {
@@ -50,7 +24,7 @@ describe('fleetpki serve from the environment', () => {
 
   it('takes its settings from FLEETPKI_* variables, and a flag over its variable', async () => {
     // The variable says a 30 s drain; the flag says none, and wins.
-    const served = await serve(['--drain-seconds', '0'], { FLEETPKI_DATA_DIR: join(dir, 'data'), FLEETPKI_DRAIN_SECONDS: '30', FLEETPKI_HOSTNAME: 'env-name.example,10.9.8.7' });
+    const served = await serveChild(['--drain-seconds', '0'], { FLEETPKI_DATA_DIR: join(dir, 'data'), FLEETPKI_DRAIN_SECONDS: '30', FLEETPKI_HOSTNAME: 'env-name.example,10.9.8.7' });
     try {
       assert.ok(readFileSync(join(dir, 'data', 'admin-api-key'), 'utf8').trim().length > 20, 'the data directory came from FLEETPKI_DATA_DIR');
       // The gateway's certificate names what FLEETPKI_HOSTNAME listed.

@@ -23,3 +23,4 @@ export { SECRET_FILES as SECRET_FILE_NAMES } from './platform/data-dir-permissio
 // The management API's OpenAPI document, built in-process: the source of the clients' generated types.
 export { managementApiDocument } from './http/openapi-document.js';
 export { serveClusterMetrics } from './platform/cluster-metrics.js';
+export { BackupError, restoreBackup, writeBackup, type BackupErrorCode, type BackupSummary, type RestoreSummary } from './platform/backup.js';
