@@ -112,5 +112,8 @@ describe('fleetpki backup and restore', () => {
     assert.equal(empty.status, 2);
     assert.equal(errorCode(empty.stderr), 'BACKUP_UNSUPPORTED');
     assert.equal(existsSync(join(dir, 'none.backup')), false);
+    const postgres = await cli(['backup', '--database', 'postgres://fleetpki@db/fleetpki', '--out', 'pg.backup']);
+    assert.equal(errorCode(postgres.stderr), 'BACKUP_UNSUPPORTED');
+    assert.match(postgres.stderr, /pg_dump -Fc/);
   });
 });

@@ -22,8 +22,12 @@ export function registerBackupCommands(program: Command): void {
     .option('--data-dir <dir>', 'the server’s data directory', DEFAULT_DATA_DIR)
     .requiredOption('--out <file>', 'the backup file to write (0600)')
     .option('--include-master-key', 'also the master key (then the file alone opens every sealed key: keep it as you keep the key)')
+    .option('--database <url>', 'a PostgreSQL store: refused, with the pg_dump procedure to use instead')
     .option('--json', 'print the summary as JSON')
-    .action(async (flags: { dataDir: string; out: string; includeMasterKey?: boolean; json?: boolean }) => {
+    .action(async (flags: { dataDir: string; out: string; includeMasterKey?: boolean; database?: string; json?: boolean }) => {
+      if (flags.database !== undefined) {
+        throw new CliError('BACKUP_UNSUPPORTED', 'a PostgreSQL store is backed up with PostgreSQL’s own tools: pg_dump -Fc -f fleet.dump URL, and the data directory’s platform-root-ca.* and master.key beside it (README, "Backup and restore")');
+      }
       const { writeBackup } = await import('@fleetpki/server');
       const summary = await asCliError(() => writeBackup(flags.dataDir, flags.out, { includeMasterKey: flags.includeMasterKey === true }));
       if (flags.json) printJson(summary);
