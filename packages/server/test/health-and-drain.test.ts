@@ -152,14 +152,14 @@ describe('fleetpki serve on SIGTERM: drain, then a bounded, quiet stop', () => {
     const exit = await stopped;
     const tookMs = Date.now() - signalledAt;
     assert.equal(exit.code, 0);
-    assert.ok(tookMs >= 2_000 && tookMs < 4_000, `stopped after ${tookMs} ms`);
+    assert.ok(tookMs >= 2_000 && tookMs < 6_000, `stopped after ${tookMs} ms`);
     assert.deepEqual(
       served.logs.filter((l) => l.level === 'error').map((l) => l.msg),
       [],
     );
   });
 
-  it('after serving an HTTPS, an MQTT and a CoAP device, SIGTERM with no drain stops in under 2 s and logs no error', async () => {
+  it('after serving an HTTPS, an MQTT and a CoAP device, SIGTERM with no drain stops in under 3 s and logs no error', async () => {
     const served = await spawnServe(['--data-dir', join(dir, 'quick'), '--drain-seconds', '0']);
     const key = readFileSync(join(dir, 'quick', ADMIN_KEY_FILE), 'utf8').trim();
     const root = makeRoot('/CN=Quick Root');
@@ -177,7 +177,7 @@ describe('fleetpki serve on SIGTERM: drain, then a bounded, quiet stop', () => {
     const exit = await served.stop('SIGTERM');
     const tookMs = Date.now() - signalledAt;
     assert.equal(exit.code, 0);
-    assert.ok(tookMs < 2_000, `stopped after ${tookMs} ms`);
+    assert.ok(tookMs < 3_000, `stopped after ${tookMs} ms`);
     assert.deepEqual(
       served.logs.filter((l) => l.level === 'error').map((l) => l.msg),
       [],
