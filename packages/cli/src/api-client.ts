@@ -1,4 +1,4 @@
-import { ApiClientError, ApiProblemError, asProblem } from './api-error.js';
+import { ApiClientError, ApiProblemError, problemFromBody } from './api-error.js';
 import type { Answer, ApiPath, CallRequest, ListItem, ListPath, MethodOf, PathParams, QueryParams } from './api-operations.js';
 import { CliError } from './cli-error.js';
 import { DEFAULT_HTTP_PORT } from './serve-defaults.js';
@@ -224,13 +224,7 @@ function refusal(response: Response, contentType: string, body: Buffer, where: s
     return new ApiClientError('SERVER_RESPONSE_INVALID', `${where} answered a redirect (HTTP ${response.status} to ${location}); give the final address as --server`);
   }
   if (/json/i.test(contentType)) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(body.toString('utf8'));
-    } catch {
-      parsed = undefined;
-    }
-    const problem = asProblem(parsed);
+    const problem = problemFromBody(body);
     if (problem) return new ApiProblemError(problem.code, response.status, problem);
   }
   return new ApiClientError('SERVER_RESPONSE_INVALID', `${where} answered HTTP ${response.status} without a problem document; is --server a fleetpki server?`);

@@ -59,3 +59,12 @@ export function asProblem(value: unknown): Problem | undefined {
   const code = (value as { code?: unknown }).code;
   return typeof code === 'string' && SERVER_CODE.test(code) ? (value as Problem) : undefined;
 }
+
+/** An answer's body as a problem document, or undefined when it is not JSON or not one of ours. */
+export function problemFromBody(body: Buffer): Problem | undefined {
+  try {
+    return asProblem(JSON.parse(body.toString('utf8')));
+  } catch {
+    return undefined;
+  }
+}

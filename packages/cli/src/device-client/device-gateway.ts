@@ -1,4 +1,4 @@
-import { ApiClientError, ApiProblemError, asProblem } from '../api-error.js';
+import { ApiClientError, ApiProblemError, problemFromBody } from '../api-error.js';
 
 /** What the gateway answers a device about itself (DESIGN §5 and §8). */
 export interface IdentityAnswer {
@@ -28,13 +28,7 @@ export interface DeviceGateway {
 
 /** A refusal as the gateway wrote it: the problem document's code, or the status alone. */
 export function refusal(status: number, body: Buffer, where: string): ApiProblemError | ApiClientError {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body.toString('utf8'));
-  } catch {
-    parsed = undefined;
-  }
-  const problem = asProblem(parsed);
+  const problem = problemFromBody(body);
   if (problem) return new ApiProblemError(problem.code, status, problem);
   return new ApiClientError('SERVER_RESPONSE_INVALID', `${where} answered ${status} without a problem document`);
 }
