@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -13,17 +12,7 @@ import { curlIdentity, writeDeviceFiles, type DeviceFiles } from './helpers/devi
 import { eventually } from './helpers/eventually.js';
 import { mosquitto } from './helpers/mqtt-clients.js';
 import { COAP } from './helpers/transport-coap.js';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from './helpers/free-port.js';
 
 /** The value of one series in an exposition, or undefined. */
 function sample(exposition: string, series: string): number | undefined {
