@@ -28,6 +28,19 @@ import { serialNumberText, type PathMember, type ProjectRevocations, type Revoca
 import type { CertificateAuthenticatedDevice, CertificateRenewal, ConnectionFacts, DeviceAuthFailureCode, DeviceAuthResult, DeviceRefusal, HandshakeFailure, StaleCrlFacts, SupersededFacts } from './identity-types.js';
 import { NO_TELEMETRY } from '../shared/telemetry.js';
 
+/**
+ * A device certificate's renewAfter under its project's settings and the forced renewals that
+ * cover its device or a CA of its path: the one computation the handshake and the MQTT renewal
+ * notice share.
+ */
+function renewAfterFor(
+  project: ProjectRow,
+  revocations: ProjectRevocations,
+  certificate: { fingerprintSha256: string; notBefore: number; notAfter: number; deviceId: string; path: readonly PathMember[]; anchorCaId: string },
+): string {
+  return renewAfterOf(certificate, projectSettingsOf(project), revocations.renewalRequestedAt(certificate.deviceId, certificate.path, certificate.anchorCaId));
+}
+
 /** Bound on certificates taken from one handshake: real device chains hold two or three. */
 export const MAX_PEER_CHAIN = 8;
 
@@ -197,11 +210,14 @@ export class DeviceAuthenticator {
     if (disabled) return { ok: false, ...disabled };
     this.journal.recordSighting({ ...validated.sighting, deviceId: device.id, at: this.deps.now() });
     const authGeneration = Number(project.auth_generation);
-    const renewAfter = renewAfterOf(
-      { fingerprintSha256: validated.fingerprintSha256, notBefore: validated.leafNotBefore, notAfter: validated.leafNotAfter },
-      projectSettingsOf(project),
-      revocations.renewalRequestedAt(device.id, validated.path, validated.anchorCaId),
-    );
+    const renewAfter = renewAfterFor(project, revocations, {
+      fingerprintSha256: validated.fingerprintSha256,
+      notBefore: validated.leafNotBefore,
+      notAfter: validated.leafNotAfter,
+      deviceId: device.id,
+      path: validated.path,
+      anchorCaId: validated.anchorCaId,
+    });
     const last = validated.lastAdmitted;
     if (
       last &&
@@ -253,11 +269,14 @@ export class DeviceAuthenticator {
       devices.map(async (device) => {
         const found = await lookup(device.projectId);
         if (!found) return device.certificate;
-        const renewAfter = renewAfterOf(
-          { fingerprintSha256: device.fingerprintSha256, notBefore: device.certificateNotBefore, notAfter: Date.parse(device.certificate.notAfter) },
-          projectSettingsOf(found.project),
-          found.revocations.renewalRequestedAt(device.deviceId, device.path, device.anchorCaId),
-        );
+        const renewAfter = renewAfterFor(found.project, found.revocations, {
+          fingerprintSha256: device.fingerprintSha256,
+          notBefore: device.certificateNotBefore,
+          notAfter: Date.parse(device.certificate.notAfter),
+          deviceId: device.deviceId,
+          path: device.path,
+          anchorCaId: device.anchorCaId,
+        });
         return { ...device.certificate, renewAfter };
       }),
     );
