@@ -176,7 +176,8 @@ export class AuthenticationJournal {
           .execute();
       }
       // At the batch's latest sighting: the new certificate's first use is within it.
-      if (superseding.length > 0) await supersedeOlderCertificates(trx, superseding, new Date(superseding.reduce((latest, s) => Math.max(latest, s.at.getTime()), 0)));
+      const firstUses = superseding.certificates;
+      if (firstUses.length > 0) await supersedeOlderCertificates(trx, superseding, new Date(firstUses.reduce((latest, s) => Math.max(latest, s.at.getTime()), 0)));
       // Bounded chunks: SQLite allows at most 32,766 bound parameters per statement.
       for (let i = 0; i < rows.length; i += 200) await trx.insertInto('audit_events').values(rows.slice(i, i + 200)).execute();
     });

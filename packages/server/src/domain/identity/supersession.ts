@@ -20,8 +20,8 @@ export interface AdmittedCertificate {
  * the inventory yet. Read before the sightings are written (their first_seen_at is still null);
  * one primary-key probe per sighting, so reconnects of known certificates cost nothing more.
  */
-export async function supersedingCandidates<T extends AdmittedCertificate>(trx: Transaction<Database>, sightings: readonly T[]): Promise<T[]> {
-  if (sightings.length === 0) return [];
+export async function supersedingCandidates<T extends AdmittedCertificate>(trx: Transaction<Database>, sightings: readonly T[]): Promise<SupersedingCandidates<T>> {
+  if (sightings.length === 0) return { certificates: [], newerSupersedes: new Set() };
   const byProject = groupByProject(sightings);
   const projects = await trx.selectFrom('projects').select(['id', 'settings']).where('id', 'in', [...byProject.keys()]).execute();
   const newerSupersedes = new Set(projects.filter((p) => projectSettingsOf(p).supersedeOnNewerCertificate).map((p) => p.id));
@@ -45,7 +45,13 @@ export async function supersedingCandidates<T extends AdmittedCertificate>(trx: 
       }
     }
   }
-  return candidates;
+  return { certificates: candidates, newerSupersedes };
+}
+
+/** First sightings that may supersede, and the projects where a later notBefore does (read once, for both steps). */
+export interface SupersedingCandidates<T extends AdmittedCertificate> {
+  readonly certificates: T[];
+  readonly newerSupersedes: ReadonlySet<string>;
 }
 
 function groupByProject<T extends AdmittedCertificate>(certificates: readonly T[]): Map<string, T[]> {
@@ -68,11 +74,10 @@ function groupByProject<T extends AdmittedCertificate>(certificates: readonly T[
  * Each supersession is audited, and moves its project's generations so every server's
  * revocation set learns it (the grace period then runs from `superseded_at`).
  */
-export async function supersedeOlderCertificates(trx: Transaction<Database>, admitted: readonly AdmittedCertificate[], at: Date): Promise<void> {
+export async function supersedeOlderCertificates(trx: Transaction<Database>, candidates: SupersedingCandidates<AdmittedCertificate>, at: Date): Promise<void> {
+  const { certificates: admitted, newerSupersedes } = candidates;
   if (admitted.length === 0) return;
   const byProject = groupByProject(admitted);
-  const projects = await trx.selectFrom('projects').select(['id', 'settings']).where('id', 'in', [...byProject.keys()]).execute();
-  const newerSupersedes = new Set(projects.filter((p) => projectSettingsOf(p).supersedeOnNewerCertificate).map((p) => p.id));
   const supersededAt = at.toISOString();
   for (const [projectKey, certificates] of byProject) {
     const superseded: { fingerprint_sha256: string; device_id: string | null }[] = [];
