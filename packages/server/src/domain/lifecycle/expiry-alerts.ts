@@ -130,17 +130,27 @@ export class ExpiryAlerts {
     });
   }
 
-  /** Enabled CA certificates, the same way. */
+  /** Enabled CA certificates, the same way: a read first, so a pass with nothing due opens no write transaction. */
   private async reportCas(projectId: string, days: number, band: Band, now: Date): Promise<number> {
+    const notYet = (eb: ExpressionBuilder<Database, 'ca_certificates'>) => eb.or([eb('expiry_reported_days', 'is', null), eb('expiry_reported_days', '>', days)]);
+    const due = await this.deps.db
+      .selectFrom('ca_certificates')
+      .select('id')
+      .where('project_id', '=', projectId)
+      .where('enabled', '=', 1)
+      .where('not_after', '<=', band.to)
+      .$if(band.from !== undefined, (q) => q.where('not_after', '>', band.from as string))
+      .where(notYet)
+      .limit(BATCH)
+      .execute();
+    if (due.length === 0) return 0;
     return this.deps.db.transaction().execute(async (trx) => {
       const moved = await trx
         .updateTable('ca_certificates')
         .set({ expiry_reported_days: days })
         .where('project_id', '=', projectId)
-        .where('enabled', '=', 1)
-        .where('not_after', '<=', band.to)
-        .$if(band.from !== undefined, (q) => q.where('not_after', '>', band.from as string))
-        .where((eb) => eb.or([eb('expiry_reported_days', 'is', null), eb('expiry_reported_days', '>', days)]))
+        .where('id', 'in', due.map((d) => d.id))
+        .where(notYet)
         .returning(['id', 'not_after', 'subject'])
         .execute();
       const events = moved.map((ca) => this.event(now, projectId, 'ca-certificate', ca.id, days, ca.not_after, { kind: 'ca', subject: ca.subject }));
