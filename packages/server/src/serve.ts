@@ -40,7 +40,7 @@ import { IssuingCaCache } from './domain/authorities/index.js';
 import type { KeyToken } from './domain/authorities/index.js';
 import type { PkiDeps } from './domain/issuance/index.js';
 import { openPkcs11Token, type Pkcs11Options } from './domain/signers/index.js';
-import { loadMasterKey, MASTER_KEY_ENV } from './platform/master-key.js';
+import { masterKeySource, MASTER_KEY_ENV } from './platform/master-key.js';
 import { claimMasterKey } from './platform/master-key-claim.js';
 import { MasterKeySealer } from './platform/master-key-sealer.js';
 
@@ -157,8 +157,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   let keyToken: KeyToken | undefined;
   let recorder: IssuanceRecorder | undefined;
   try {
-    const masterKey = loadMasterKey(dataDir, options.masterKey ?? (options.env ?? process.env)[MASTER_KEY_ENV]);
-    const sealer = new MasterKeySealer(masterKey);
+    const sealer = new MasterKeySealer(masterKeySource(dataDir, options.masterKey ?? (options.env ?? process.env)[MASTER_KEY_ENV]));
     const vault = new CaKeyVault(sealer);
     keyToken = options.pkcs11 ? await openPkcs11Token(options.pkcs11) : undefined;
     let recordSink: IssuanceRecordSink = kyselyRecordSink(store.db);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createDecipheriv, createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
+import { createDecipheriv, createHmac, createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -54,13 +54,14 @@ for (const dialect of DIALECTS) {
       const row = await server.store.db.selectFrom('managed_cas').select(['sealed_key', 'pkcs11_label']).where('id', '=', caId).executeTakeFirstOrThrow();
       assert.equal(row.pkcs11_label, null);
       const sealed = Buffer.from(row.sealed_key as Buffer);
-      // Layout: version 1 ‖ 12-octet IV ‖ 16-octet tag ‖ ciphertext; AAD binds the CA id.
-      assert.equal(sealed[0], 1);
+      // Layout: version 2 ‖ 8-octet key id ‖ 12-octet IV ‖ 16-octet tag ‖ ciphertext; AAD binds the CA id.
+      assert.equal(sealed[0], 2);
+      assert.deepEqual(sealed.subarray(1, 9), createHmac('sha256', master).update('fleetpki master key id').digest().subarray(0, 8));
       const open = (aad: string) => {
-        const decipher = createDecipheriv('aes-256-gcm', master, sealed.subarray(1, 13));
+        const decipher = createDecipheriv('aes-256-gcm', master, sealed.subarray(9, 21));
         decipher.setAAD(Buffer.from(aad));
-        decipher.setAuthTag(sealed.subarray(13, 29));
-        return Buffer.concat([decipher.update(sealed.subarray(29)), decipher.final()]);
+        decipher.setAuthTag(sealed.subarray(21, 37));
+        return Buffer.concat([decipher.update(sealed.subarray(37)), decipher.final()]);
       };
       const pkcs8 = open(`fleetpki-ca-key:${caId}`);
       const privateKey = createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' });
@@ -73,10 +74,10 @@ for (const dialect of DIALECTS) {
       const master = Buffer.from(readFileSync(join(store.dataDir, 'master.key'), 'utf8').trim(), 'base64');
       const row = await server.store.db.selectFrom('managed_cas').select('sealed_key').where('id', '=', caId).executeTakeFirstOrThrow();
       const sealed = Buffer.from(row.sealed_key as Buffer);
-      const decipher = createDecipheriv('aes-256-gcm', master, sealed.subarray(1, 13));
+      const decipher = createDecipheriv('aes-256-gcm', master, sealed.subarray(9, 21));
       decipher.setAAD(Buffer.from(`fleetpki-ca-key:${caId}`));
-      decipher.setAuthTag(sealed.subarray(13, 29));
-      const pkcs8 = Buffer.concat([decipher.update(sealed.subarray(29)), decipher.final()]);
+      decipher.setAuthTag(sealed.subarray(21, 37));
+      const pkcs8 = Buffer.concat([decipher.update(sealed.subarray(37)), decipher.final()]);
       const scalar = Buffer.from(createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' }).export({ format: 'jwk' }).d as string, 'base64url');
       assert.equal(scalar.length, 32);
       const needles = [...leakForms(pkcs8), ...leakForms(scalar)];

@@ -125,7 +125,7 @@ for (const dialect of DIALECTS) {
       assert.equal(listed.body['total'], 1);
       assert.deepEqual(Object.keys(listed.body['list'][0]).sort(), ['createdAt', 'deviceId', 'id', 'identity', 'type']);
       const row = await api.server.store.db.selectFrom('device_credentials').selectAll().where('identity', '=', pskIdentity).executeTakeFirstOrThrow();
-      assert.match(row.secret_sealed, /^v1\./);
+      assert.match(row.secret_sealed, /^v2\.[0-9a-f]{16}\./);
       assert.ok(!row.secret_sealed.includes(Buffer.from(PSK).toString('base64')) && !row.secret_sealed.includes(PSK));
       assert.equal(statSync(join(dir, 'master.key')).mode & 0o777, 0o600);
       const device = await eventually(
