@@ -11,6 +11,10 @@ export const CLI_ERROR_CODES = [
   'TARGET_NOT_EMPTY',
   /** `fleetpki backup` of a store it does not back up (PostgreSQL: pg_dump). */
   'BACKUP_UNSUPPORTED',
+  /** `fleetpki master-key rotate` with the key from FLEETPKI_MASTER_KEY: rotate in steps (add, reseal). */
+  'MASTER_KEY_IN_ENVIRONMENT',
+  /** A sealed value that no key of the ring opens: nothing was re-sealed. */
+  'MASTER_KEY_VALUE_UNOPENABLE',
 ] as const;
 
 export type CliErrorCode = (typeof CLI_ERROR_CODES)[number];

@@ -85,6 +85,8 @@ export const EXIT_STATUS_BY_CODE: Readonly<Record<PkiErrorCode | CliErrorCode | 
   BACKUP_INVALID: ExitStatus.BAD_INPUT,
   TARGET_NOT_EMPTY: ExitStatus.OUTPUT,
   BACKUP_UNSUPPORTED: ExitStatus.USAGE,
+  MASTER_KEY_IN_ENVIRONMENT: ExitStatus.USAGE,
+  MASTER_KEY_VALUE_UNOPENABLE: ExitStatus.POLICY,
 
   INTERNAL: ExitStatus.INTERNAL,
 

@@ -5,6 +5,7 @@ import { ApiClientError, ApiProblemError } from './api-error.js';
 import { CliError } from './cli-error.js';
 import { registerApiKeysCommands } from './commands/api-keys.js';
 import { registerBackupCommands } from './commands/backup.js';
+import { registerMasterKeyCommands } from './commands/master-key.js';
 import { registerCaCommands } from './commands/ca-create.js';
 import { registerCertCommands } from './commands/cert-sign.js';
 import { registerCertificatesCommands } from './commands/certificates.js';
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
   registerDevicesCommands(program);
   registerServeCommand(program);
   registerBackupCommands(program);
+  registerMasterKeyCommands(program);
   registerProjectsCommands(program);
   registerCertificatesCommands(program);
   registerDeviceCertificatesCommands(program);

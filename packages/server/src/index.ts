@@ -24,3 +24,16 @@ export { SECRET_FILES as SECRET_FILE_NAMES } from './platform/data-dir-permissio
 export { managementApiDocument } from './http/openapi-document.js';
 export { serveClusterMetrics } from './platform/cluster-metrics.js';
 export { BackupError, restoreBackup, writeBackup, type BackupErrorCode, type BackupSummary, type RestoreSummary } from './platform/backup.js';
+export {
+  addMasterKey,
+  DEFAULT_SETTLE_MS,
+  MasterKeyError,
+  masterKeyStatus,
+  resealMasterKey,
+  rotateMasterKey,
+  type MasterKeyErrorCode,
+  type MasterKeyStatus,
+  type MasterKeyTarget,
+  type ResealSummary,
+  type RotationSummary,
+} from './platform/master-key-rotation.js';

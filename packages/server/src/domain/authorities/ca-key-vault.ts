@@ -9,17 +9,18 @@ export class CaKeyVault {
   constructor(private readonly sealer: SecretSealer) {}
 
   seal(plaintext: Buffer, caId: string): Buffer {
-    return this.sealer.sealBytes(plaintext, context(caId));
+    return this.sealer.sealBytes(plaintext, caKeySealContext(caId));
   }
 
   open(sealed: Buffer, caId: string): Buffer {
-    const opened = this.sealer.openBytes(sealed, context(caId));
+    const opened = this.sealer.openBytes(sealed, caKeySealContext(caId));
     if (opened.ok) return opened.value;
     throw unavailable(caId, opened.failure === 'format' ? 'its sealed key is not in a format this server reads' : 'its key does not open with this server’s master key (another FLEETPKI_MASTER_KEY or master.key?)');
   }
 }
 
-function context(caId: string): string {
+/** What binds a sealed CA key to its CA (a master-key rotation re-seals under the same). */
+export function caKeySealContext(caId: string): string {
   return `fleetpki-ca-key:${caId}`;
 }
 

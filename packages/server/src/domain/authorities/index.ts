@@ -3,7 +3,7 @@
 // This file is the only door gateway/ and http/ may use (npm run lint enforces it).
 
 export { deleteCaCertificate, getCaCertificate, listCaCertificates, setCaCertificateEnabled, uploadCaCertificates } from './ca-certificates.js';
-export { CaKeyVault } from './ca-key-vault.js';
+export { CaKeyVault, caKeySealContext } from './ca-key-vault.js';
 export { IssuingCaCache } from './issuing-cas.js';
 export { type KeyToken } from './key-token.js';
 export { completeManagedCa, createManagedCa, getManagedCa, listManagedCas } from './managed-cas.js';

@@ -27,7 +27,8 @@ export function credentialView(row: DeviceCredentialsTable): DeviceCredential {
 }
 
 /** What a sealed key is bound to: moving it to another row makes it unopenable. */
-function sealContext(row: Pick<DeviceCredentialsTable, 'id' | 'identity'>): string {
+/** What binds a sealed pre-shared key to its row (a master-key rotation re-seals under the same). */
+export function pskSealContext(row: Pick<DeviceCredentialsTable, 'id' | 'identity'>): string {
   return `device-credential:${row.id}:${row.identity}`;
 }
 
@@ -68,7 +69,7 @@ export async function createPskCredential(
     device_id: device.id,
     type: 'PRE_SHARED_KEY',
     identity: input.identity,
-    secret_sealed: sealer.sealText(secret, sealContext({ id, identity: input.identity })),
+    secret_sealed: sealer.sealText(secret, pskSealContext({ id, identity: input.identity })),
     created_at: deps.now().toISOString(),
   };
   try {
@@ -107,7 +108,7 @@ export interface PskCredential {
 export async function findPskCredential(deps: ServiceDeps, sealer: SecretSealer, identity: string): Promise<PskCredential | undefined> {
   const row = await deps.db.selectFrom('device_credentials').selectAll().where('identity', '=', identity).where('type', '=', 'PRE_SHARED_KEY').executeTakeFirst();
   if (!row) return undefined;
-  const opened = sealer.openText(row.secret_sealed, sealContext(row));
+  const opened = sealer.openText(row.secret_sealed, pskSealContext(row));
   // A key that does not open is the operator's misconfiguration (another master key), not the device's fault.
   if (!opened.ok) throw new Error(`the pre-shared key of credential ${row.id} does not open (${opened.failure === 'key' ? 'another master key?' : 'unknown format'})`);
   return { row, key: opened.value };

@@ -3,7 +3,7 @@
 // This file is the only door gateway/ and http/ may use (npm run lint enforces it).
 
 export { authenticate, createProjectApiKey, ensureAdminKey, listProjectApiKeys, revokeAdminKeys, revokeProjectApiKey } from './api-keys.js';
-export { createPskCredential, listDeviceCredentials } from './device-credentials.js';
+export { createPskCredential, listDeviceCredentials, pskSealContext } from './device-credentials.js';
 export { createDevice, deleteDevice, getDevice, listDevices, updateDevice } from './devices.js';
 export { caBlastRadius, getDeviceCertificate, listDeviceCertificates, type AffectedDevice, type CaBlastRadius, type DeviceCertificate, type DeviceCertificateQuery } from './device-certificates.js';
 export { authenticateForProject } from './key-and-project.js';
