@@ -8,6 +8,7 @@ import type { Logger } from '../logger.js';
 import { isServiceError, ServiceError } from '../service-error.js';
 import type { AppEnv } from './app-env.js';
 import { requireApiKey } from './auth.js';
+import { forgetKeysAndProjects } from '../domain/management/index.js';
 import { internalError, problemResponse } from './problem-response.js';
 import { logRequest, requestIdOf } from './request-log.js';
 import { validationFailure } from './validation-failure.js';
@@ -76,7 +77,12 @@ export function createManagementApp(options: AppOptions): OpenAPIHono<AppEnv> {
     const requestId = requestIdOf(c.req.header('x-request-id'), randomUUID);
     c.set('requestId', requestId);
     const started = performance.now();
-    await next();
+    try {
+      await next();
+    } finally {
+      // A change through the API (a key revoked, a project's settings) reaches the issue route's cached reads at once.
+      if (c.req.method !== 'GET' && c.req.method !== 'HEAD') forgetKeysAndProjects(deps.db);
+    }
     c.header('x-request-id', requestId);
     logRequest(logger, requestId, c.req.method, c.req.path, c.res.status, started);
     // The route template that answered (never the raw path: the label's values stay bounded).

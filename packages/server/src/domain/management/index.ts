@@ -6,7 +6,7 @@ export { authenticate, createProjectApiKey, ensureAdminKey, listProjectApiKeys, 
 export { createPskCredential, listDeviceCredentials, pskSealContext } from './device-credentials.js';
 export { createDevice, deleteDevice, getDevice, listDevices, updateDevice } from './devices.js';
 export { caBlastRadius, getDeviceCertificate, listDeviceCertificates, type AffectedDevice, type CaBlastRadius, type DeviceCertificate, type DeviceCertificateQuery } from './device-certificates.js';
-export { authenticateForProject } from './key-and-project.js';
+export { authenticateForProject, forgetKeysAndProjects } from './key-and-project.js';
 export { CRL_VALIDITY_SECONDS_BOUNDS, EXPIRY_ALERT_DAYS_BOUNDS, RENEWAL_JITTER_SECONDS_BOUNDS, ROTATION_GRACE_SECONDS_BOUNDS, DEFAULT_PROJECT_SETTINGS, projectSettingsOf, type ProjectSettings } from './project-settings.js';
 export { createProject, deleteProject, listProjects, projectForPrincipal, projectView, requireAdmin, updateProject } from './projects.js';
 export { renewAfterOf, type RenewableCertificate } from './renewal-window.js';

@@ -1,9 +1,11 @@
+import type { Kysely } from 'kysely';
 import { perStore, preparedQuery } from '../../store/prepared-query.js';
 import type { Database, ProjectRow } from '../../store/schema.js';
 import { presentedKeyHash, principalOf } from './api-keys.js';
 import type { Principal } from '../shared/principal.js';
 import { projectForPrincipalRow } from './projects.js';
 import type { ServiceDeps } from '../shared/service-deps.js';
+import { KeyAndProjectCache } from './key-and-project-cache.js';
 
 interface KeyAndProjectRow {
   readonly key_id: string;
@@ -49,15 +51,22 @@ const keyAndProjectQuery = perStore<Database, KeyAndProjectQuery>(
     ) as KeyAndProjectQuery,
 );
 
+const keyAndProjectCache = perStore<Database, KeyAndProjectCache<KeyAndProjectRow>>(() => new KeyAndProjectCache());
+
+/** After a change through the management API (a key made or revoked, a project changed): read afresh. */
+export function forgetKeysAndProjects(db: Kysely<Database>): void {
+  keyAndProjectCache(db).forget();
+}
+
 /**
- * `authenticate` and `projectForPrincipal` in one read, for the routes a factory line calls per
+ * `authenticate` and `projectForPrincipal` in one read (kept for a second, key-and-project-cache.ts), for the routes a factory line calls per
  * certificate, where the two round trips were a tenth of the request. A missing or bad key is
  * refused at once; the project's refusals (no project, another project's key) wait in
  * `project()`, so the caller says them where the app does — after the body's own checks.
  */
 export async function authenticateForProject(deps: ServiceDeps, presented: string | undefined, slug: string): Promise<{ principal: Principal; project: () => ProjectRow }> {
   const hash = presentedKeyHash(presented);
-  const row = await keyAndProjectQuery(deps.db)({ hash, slug });
+  const row = await keyAndProjectCache(deps.db).read(`${hash}\u0000${slug}`, () => keyAndProjectQuery(deps.db)({ hash, slug }));
   const principal = principalOf(row && { id: row.key_id, project_id: row.key_project_id, key_prefix: row.key_prefix, revoked_at: row.key_revoked_at });
   const project =
     row?.id != null
