@@ -164,19 +164,22 @@ export class ApiClient {
     return parsed as T;
   }
 
-  /** Every item of a list endpoint, page by page (`page` from 0, `perPage` LIST_PAGE_SIZE). */
+  /** Every item of a list endpoint, page by page: by cursor (`nextCursor`), LIST_PAGE_SIZE at a time. */
   async listAll<P extends ListPath>(template: P, params: { readonly path?: PathParams<P, 'get'>; readonly query?: QueryParams<P, 'get'> } = {}): Promise<ListItem<P>[]> {
     const path = fillPath(template, params.path as Readonly<Record<string, string>> | undefined);
     const items: ListItem<P>[] = [];
+    let cursor: string | undefined;
     for (let page = 0; page < MAX_LIST_PAGES; page++) {
-      const { body } = await this.json<{ list?: unknown; total?: unknown }>(path, { query: { ...params.query, page, perPage: LIST_PAGE_SIZE } });
-      if (!Array.isArray(body.list) || typeof body.total !== 'number') {
-        throw new ApiClientError('SERVER_RESPONSE_INVALID', `GET ${this.url(path).href} answered something other than a page ({list, page, perPage, total})`);
+      const query = { ...(params.query as Record<string, unknown> | undefined), perPage: LIST_PAGE_SIZE, ...(cursor === undefined ? {} : { cursor }) };
+      const { body } = await this.json<{ list?: unknown; total?: unknown; nextCursor?: unknown }>(path, { query });
+      if (!Array.isArray(body.list) || !(typeof body.total === 'number' || body.total === null) || !(typeof body.nextCursor === 'string' || body.nextCursor === null)) {
+        throw new ApiClientError('SERVER_RESPONSE_INVALID', `GET ${this.url(path).href} answered something other than a page ({list, page, perPage, total, nextCursor})`);
       }
-      if (page === 0) checkListLength(body.total, path);
+      // A list too long to print is refused before its pages are read, when the server counted it.
+      if (page === 0 && typeof body.total === 'number') checkListLength(body.total, path);
       items.push(...(body.list as ListItem<P>[]));
-      // A short page is the last; `total` saves one request when the list fills its last page.
-      if (body.list.length < LIST_PAGE_SIZE || items.length >= body.total) return items;
+      if (body.nextCursor === null) return items;
+      cursor = body.nextCursor;
     }
     throw listTooLong(items.length, path);
   }
@@ -189,7 +192,7 @@ function checkListLength(total: number, path: string): void {
 function listTooLong(count: number, path: string): ApiClientError {
   return new ApiClientError(
     'LIST_TOO_LONG',
-    `${path} holds ${count} items or more; this command lists at most ${MAX_LIST_PAGES * LIST_PAGE_SIZE}: narrow it with filters, or page the API with ?page=&perPage=`,
+    `${path} holds ${count} items or more; this command lists at most ${MAX_LIST_PAGES * LIST_PAGE_SIZE}: narrow it with filters, or page the API with ?cursor= (each page's nextCursor)`,
   );
 }
 

@@ -151,9 +151,13 @@ export interface paths {
         readonly get: {
             readonly parameters: {
                 readonly query?: {
-                    /** @description page number, from 0 */
+                    /** @description page number, from 0, within the first 10000 rows (PAGE_TOO_DEEP beyond: page by cursor) */
                     readonly page?: number | null;
                     readonly perPage?: number;
+                    /** @description keyset paging: the nextCursor of the previous page (page is then not read) */
+                    readonly cursor?: string;
+                    /** @description true: count every matching row in total; otherwise total is counted up to 10000 and null beyond */
+                    readonly count?: "true" | "false";
                 };
                 readonly header?: never;
                 readonly path?: never;
@@ -446,9 +450,13 @@ export interface paths {
         readonly get: {
             readonly parameters: {
                 readonly query?: {
-                    /** @description page number, from 0 */
+                    /** @description page number, from 0, within the first 10000 rows (PAGE_TOO_DEEP beyond: page by cursor) */
                     readonly page?: number | null;
                     readonly perPage?: number;
+                    /** @description keyset paging: the nextCursor of the previous page (page is then not read) */
+                    readonly cursor?: string;
+                    /** @description true: count every matching row in total; otherwise total is counted up to 10000 and null beyond */
+                    readonly count?: "true" | "false";
                 };
                 readonly header?: never;
                 readonly path: {
@@ -816,16 +824,25 @@ export interface paths {
             readonly path?: never;
             readonly cookie?: never;
         };
-        /** List devices, filtered by certificateId, name or enabled */
+        /** List devices, filtered by certificateId, name, name prefix, enabled or last seen */
         readonly get: {
             readonly parameters: {
                 readonly query?: {
-                    /** @description page number, from 0 */
+                    /** @description page number, from 0, within the first 10000 rows (PAGE_TOO_DEEP beyond: page by cursor) */
                     readonly page?: number | null;
                     readonly perPage?: number;
+                    /** @description keyset paging: the nextCursor of the previous page (page is then not read) */
+                    readonly cursor?: string;
+                    /** @description true: count every matching row in total; otherwise total is counted up to 10000 and null beyond */
+                    readonly count?: "true" | "false";
                     readonly certificateId?: string;
+                    /** @description the exact name */
                     readonly name?: string;
+                    /** @description names starting with it (compared as bytes); the list is then in name order */
+                    readonly namePrefix?: string;
                     readonly enabled?: "true" | "false";
+                    /** @description ISO 8601: devices last seen before it (never-seen devices are not); the list is then in last-seen order */
+                    readonly lastSeenBefore?: string;
                 };
                 readonly header?: never;
                 readonly path: {
@@ -1163,9 +1180,13 @@ export interface paths {
         readonly get: {
             readonly parameters: {
                 readonly query?: {
-                    /** @description page number, from 0 */
+                    /** @description page number, from 0, within the first 10000 rows (PAGE_TOO_DEEP beyond: page by cursor) */
                     readonly page?: number | null;
                     readonly perPage?: number;
+                    /** @description keyset paging: the nextCursor of the previous page (page is then not read) */
+                    readonly cursor?: string;
+                    /** @description true: count every matching row in total; otherwise total is counted up to 10000 and null beyond */
+                    readonly count?: "true" | "false";
                 };
                 readonly header?: never;
                 readonly path: {
@@ -1316,9 +1337,13 @@ export interface paths {
         readonly get: {
             readonly parameters: {
                 readonly query?: {
-                    /** @description page number, from 0 */
+                    /** @description page number, from 0, within the first 10000 rows (PAGE_TOO_DEEP beyond: page by cursor) */
                     readonly page?: number | null;
                     readonly perPage?: number;
+                    /** @description keyset paging: the nextCursor of the previous page (page is then not read) */
+                    readonly cursor?: string;
+                    /** @description true: count every matching row in total; otherwise total is counted up to 10000 and null beyond */
+                    readonly count?: "true" | "false";
                 };
                 readonly header?: never;
                 readonly path: {
@@ -1525,9 +1550,13 @@ export interface paths {
         readonly get: {
             readonly parameters: {
                 readonly query?: {
-                    /** @description page number, from 0 */
+                    /** @description page number, from 0, within the first 10000 rows (PAGE_TOO_DEEP beyond: page by cursor) */
                     readonly page?: number | null;
                     readonly perPage?: number;
+                    /** @description keyset paging: the nextCursor of the previous page (page is then not read) */
+                    readonly cursor?: string;
+                    /** @description true: count every matching row in total; otherwise total is counted up to 10000 and null beyond */
+                    readonly count?: "true" | "false";
                     /** @description an RFC 5280 §5.3.1 reason name */
                     readonly reason?: "unspecified" | "keyCompromise" | "caCompromise" | "affiliationChanged" | "superseded" | "cessationOfOperation" | "privilegeWithdrawn";
                     readonly caId?: string;
@@ -1760,11 +1789,13 @@ export interface paths {
         readonly get: {
             readonly parameters: {
                 readonly query?: {
-                    /** @description page number, from 0 */
+                    /** @description page number, from 0, within the first 10000 rows (PAGE_TOO_DEEP beyond: page by cursor) */
                     readonly page?: number | null;
                     readonly perPage?: number;
                     /** @description keyset paging: the nextCursor of the previous page (page is then not read) */
                     readonly cursor?: string;
+                    /** @description true: count every matching row in total; otherwise total is counted up to 10000 and null beyond */
+                    readonly count?: "true" | "false";
                     readonly status?: "active" | "superseded" | "revoked";
                     readonly source?: "seen" | "issued";
                     readonly caId?: string;
@@ -1915,11 +1946,13 @@ export interface paths {
         readonly get: {
             readonly parameters: {
                 readonly query?: {
-                    /** @description page number, from 0 */
+                    /** @description page number, from 0, within the first 10000 rows (PAGE_TOO_DEEP beyond: page by cursor) */
                     readonly page?: number | null;
                     readonly perPage?: number;
                     /** @description keyset paging: the nextCursor of the previous page (page is then not read) */
                     readonly cursor?: string;
+                    /** @description true: count every matching row in total; otherwise total is counted up to 10000 and null beyond */
+                    readonly count?: "true" | "false";
                     readonly status?: "active" | "superseded" | "revoked";
                     readonly source?: "seen" | "issued";
                     readonly caId?: string;
@@ -2004,9 +2037,13 @@ export interface paths {
         readonly get: {
             readonly parameters: {
                 readonly query?: {
-                    /** @description page number, from 0 */
+                    /** @description page number, from 0, within the first 10000 rows (PAGE_TOO_DEEP beyond: page by cursor) */
                     readonly page?: number | null;
                     readonly perPage?: number;
+                    /** @description keyset paging: the nextCursor of the previous page (page is then not read) */
+                    readonly cursor?: string;
+                    /** @description true: count every matching row in total; otherwise total is counted up to 10000 and null beyond */
+                    readonly count?: "true" | "false";
                 };
                 readonly header?: never;
                 readonly path: {
@@ -2249,9 +2286,13 @@ export interface paths {
         readonly get: {
             readonly parameters: {
                 readonly query?: {
-                    /** @description page number, from 0 */
+                    /** @description page number, from 0, within the first 10000 rows (PAGE_TOO_DEEP beyond: page by cursor) */
                     readonly page?: number | null;
                     readonly perPage?: number;
+                    /** @description keyset paging: the nextCursor of the previous page (page is then not read) */
+                    readonly cursor?: string;
+                    /** @description true: count every matching row in total; otherwise total is counted up to 10000 and null beyond */
+                    readonly count?: "true" | "false";
                     /** @description only these actions, comma-separated (e.g. `device.authentication-failed`) */
                     readonly action?: string;
                     /** @description only events about this target (a device ID, a CA certificate ID, a slug…) */
@@ -2322,9 +2363,13 @@ export interface paths {
         readonly get: {
             readonly parameters: {
                 readonly query?: {
-                    /** @description page number, from 0 */
+                    /** @description page number, from 0, within the first 10000 rows (PAGE_TOO_DEEP beyond: page by cursor) */
                     readonly page?: number | null;
                     readonly perPage?: number;
+                    /** @description keyset paging: the nextCursor of the previous page (page is then not read) */
+                    readonly cursor?: string;
+                    /** @description true: count every matching row in total; otherwise total is counted up to 10000 and null beyond */
+                    readonly count?: "true" | "false";
                     /** @description only these actions, comma-separated (e.g. `device.authentication-failed`) */
                     readonly action?: string;
                     /** @description only events about this target (a device ID, a CA certificate ID, a slug…) */
@@ -2407,9 +2452,13 @@ export interface paths {
         readonly get: {
             readonly parameters: {
                 readonly query?: {
-                    /** @description page number, from 0 */
+                    /** @description page number, from 0, within the first 10000 rows (PAGE_TOO_DEEP beyond: page by cursor) */
                     readonly page?: number | null;
                     readonly perPage?: number;
+                    /** @description keyset paging: the nextCursor of the previous page (page is then not read) */
+                    readonly cursor?: string;
+                    /** @description true: count every matching row in total; otherwise total is counted up to 10000 and null beyond */
+                    readonly count?: "true" | "false";
                 };
                 readonly header?: never;
                 readonly path: {
@@ -3145,7 +3194,10 @@ export interface components {
             readonly list: readonly components["schemas"]["ListedProject"][];
             readonly page: number;
             readonly perPage: number;
-            readonly total: number;
+            /** @description the matching rows: counted with count=true, or when at most 10000; else null */
+            readonly total: number | null;
+            /** @description pass as cursor for the next page; null on the last */
+            readonly nextCursor: string | null;
         };
         readonly ListedProject: {
             readonly id: string;
@@ -3254,7 +3306,10 @@ export interface components {
             readonly list: readonly components["schemas"]["ListedCaCertificate"][];
             readonly page: number;
             readonly perPage: number;
-            readonly total: number;
+            /** @description the matching rows: counted with count=true, or when at most 10000; else null */
+            readonly total: number | null;
+            /** @description pass as cursor for the next page; null on the last */
+            readonly nextCursor: string | null;
         };
         readonly ListedCaCertificate: {
             readonly id: string;
@@ -3298,7 +3353,10 @@ export interface components {
             readonly list: readonly components["schemas"]["Device"][];
             readonly page: number;
             readonly perPage: number;
-            readonly total: number;
+            /** @description the matching rows: counted with count=true, or when at most 10000; else null */
+            readonly total: number | null;
+            /** @description pass as cursor for the next page; null on the last */
+            readonly nextCursor: string | null;
         };
         readonly DeviceUpdate: {
             readonly name?: string;
@@ -3325,7 +3383,10 @@ export interface components {
             readonly list: readonly components["schemas"]["DeviceCredential"][];
             readonly page: number;
             readonly perPage: number;
-            readonly total: number;
+            /** @description the matching rows: counted with count=true, or when at most 10000; else null */
+            readonly total: number | null;
+            /** @description pass as cursor for the next page; null on the last */
+            readonly nextCursor: string | null;
         };
         readonly NewApiKey: components["schemas"]["ApiKey"] & {
             /** @description the secret, shown only in this response */
@@ -3345,7 +3406,10 @@ export interface components {
             readonly list: readonly components["schemas"]["ApiKey"][];
             readonly page: number;
             readonly perPage: number;
-            readonly total: number;
+            /** @description the matching rows: counted with count=true, or when at most 10000; else null */
+            readonly total: number | null;
+            /** @description pass as cursor for the next page; null on the last */
+            readonly nextCursor: string | null;
         };
         readonly RevocationOutcome: {
             readonly results: readonly components["schemas"]["RevocationResult"][];
@@ -3384,7 +3448,10 @@ export interface components {
             readonly list: readonly components["schemas"]["Revocation"][];
             readonly page: number;
             readonly perPage: number;
-            readonly total: number;
+            /** @description the matching rows: counted with count=true, or when at most 10000; else null */
+            readonly total: number | null;
+            /** @description pass as cursor for the next page; null on the last */
+            readonly nextCursor: string | null;
         };
         readonly Revocation: {
             readonly id: string;
@@ -3415,7 +3482,8 @@ export interface components {
             readonly list: readonly components["schemas"]["DeviceCertificate"][];
             readonly page: number;
             readonly perPage: number;
-            readonly total: number;
+            /** @description the matching rows: counted with count=true, or when at most 10000; else null */
+            readonly total: number | null;
             /** @description pass as cursor for the next page; null on the last */
             readonly nextCursor: string | null;
         };
@@ -3452,7 +3520,10 @@ export interface components {
             readonly list: readonly components["schemas"]["AffectedDevice"][];
             readonly page: number;
             readonly perPage: number;
-            readonly total: number;
+            /** @description the matching rows: counted with count=true, or when at most 10000; else null */
+            readonly total: number | null;
+            /** @description pass as cursor for the next page; null on the last */
+            readonly nextCursor: string | null;
         };
         readonly AffectedDevice: {
             readonly deviceId: string;
@@ -3482,7 +3553,10 @@ export interface components {
             readonly list: readonly components["schemas"]["AuditEvent"][];
             readonly page: number;
             readonly perPage: number;
-            readonly total: number;
+            /** @description the matching rows: counted with count=true, or when at most 10000; else null */
+            readonly total: number | null;
+            /** @description pass as cursor for the next page; null on the last */
+            readonly nextCursor: string | null;
         };
         readonly AuditEvent: {
             readonly id: number;
@@ -3550,7 +3624,10 @@ export interface components {
             readonly list: readonly components["schemas"]["ManagedCa"][];
             readonly page: number;
             readonly perPage: number;
-            readonly total: number;
+            /** @description the matching rows: counted with count=true, or when at most 10000; else null */
+            readonly total: number | null;
+            /** @description pass as cursor for the next page; null on the last */
+            readonly nextCursor: string | null;
         };
         readonly ManagedCaCertificate: {
             readonly certFile: string;

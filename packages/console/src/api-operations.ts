@@ -33,9 +33,9 @@ export type CallRequest<P extends ApiPath, M extends HttpMethod> = ([PathParams<
     readonly query?: QueryParams<P, M>;
   };
 
-/** The paths whose GET answers a page ({list, page, perPage, total}). */
+/** The paths whose GET answers a page ({list, page, perPage, total, nextCursor}). */
 export type ListPath = {
-  [P in ApiPath]: 'get' extends MethodOf<P> ? (Answer<P, 'get'> extends { readonly list: readonly unknown[]; readonly total: number } ? P : never) : never;
+  [P in ApiPath]: 'get' extends MethodOf<P> ? (Answer<P, 'get'> extends { readonly list: readonly unknown[]; readonly nextCursor: string | null } ? P : never) : never;
 }[ApiPath];
 
 /** One item of a list path's pages. */

@@ -137,8 +137,8 @@ export class Api {
   }
 
   // CA certificates
-  listCertificates(slug: string, page = 0, perPage = 100) {
-    return this.call('get', '/v1/projects/{projectId}/certificates', { path: { projectId: slug }, query: { page, perPage } });
+  listCertificates(slug: string, cursor?: string, perPage = 100) {
+    return this.call('get', '/v1/projects/{projectId}/certificates', { path: { projectId: slug }, query: { cursor, perPage } });
   }
   getCertificate(slug: string, id: string) {
     return this.call('get', '/v1/projects/{projectId}/certificates/{certificateId}', { path: { projectId: slug, certificateId: id } });

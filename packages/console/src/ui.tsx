@@ -290,21 +290,38 @@ export function CopyButton({ text, label }: { text: string; label: string }) {
   );
 }
 
-/** Page controls under a table: previous / next, and where we are. */
-export function Pager({ page, perPage, total, onPage, what }: { page: number; perPage: number; total: number; onPage: (page: number) => void; what: string }) {
-  if (total <= perPage && page === 0) return <p className="muted table-count">{total === 1 ? `1 ${what}` : `${total} ${what}s`}</p>;
-  const last = Math.max(0, Math.ceil(total / perPage) - 1);
-  const from = total === 0 ? 0 : page * perPage + 1;
-  const to = Math.min(total, (page + 1) * perPage);
+/**
+ * Cursor paging for a list (DESIGN §8): the cursors of the pages visited, so Previous goes back
+ * to exactly the page it left; a change of filter starts again from the first page.
+ */
+export function usePages() {
+  const [cursors, setCursors] = useState<readonly (string | undefined)[]>([undefined]);
+  return {
+    cursor: cursors[cursors.length - 1],
+    index: cursors.length - 1,
+    next: (cursor: string) => setCursors((visited) => [...visited, cursor]),
+    previous: () => setCursors((visited) => (visited.length > 1 ? visited.slice(0, -1) : visited)),
+    reset: () => setCursors([undefined]),
+  };
+}
+
+export type Pages = ReturnType<typeof usePages>;
+
+/** Page controls under a table: previous / next, and where we are ("of more than 10,000" when the server did not count). */
+export function Pager({ pages, perPage, page, what }: { pages: Pages; perPage: number; page: { list: readonly unknown[]; total: number | null; nextCursor: string | null }; what: string }) {
+  const shown = page.list.length;
+  if (pages.index === 0 && page.nextCursor === null) return <p className="muted table-count">{shown === 1 ? `1 ${what}` : `${shown} ${what}s`}</p>;
+  const from = shown === 0 ? 0 : pages.index * perPage + 1;
+  const to = pages.index * perPage + shown;
   return (
     <nav className="pager" aria-label={`${what} pages`}>
-      <button type="button" className="button button-small" disabled={page === 0} onClick={() => onPage(page - 1)}>
+      <button type="button" className="button button-small" disabled={pages.index === 0} onClick={pages.previous}>
         Previous
       </button>
       <span className="muted">
-        {from}–{to} of {total}
+        {from.toLocaleString('en-US')}–{to.toLocaleString('en-US')} of {page.total === null ? 'more than 10,000' : page.total.toLocaleString('en-US')}
       </span>
-      <button type="button" className="button button-small" disabled={page >= last} onClick={() => onPage(page + 1)}>
+      <button type="button" className="button button-small" disabled={page.nextCursor === null} onClick={() => page.nextCursor !== null && pages.next(page.nextCursor)}>
         Next
       </button>
     </nav>

@@ -97,6 +97,8 @@ export const SERVICE_ERROR_CODES = [
   'CRL_URL_REFUSED',
   /** A list's `cursor` is not one this list handed out (`nextCursor`). */
   'CURSOR_INVALID',
+  /** A list's `page` reaches past the rows an offset may skip: page on by cursor. */
+  'PAGE_TOO_DEEP',
   'INTERNAL_ERROR',
 ] as const;
 
@@ -186,6 +188,7 @@ export const SERVICE_ERROR_FACTS = {
   CRL_NOT_FOUND: { caId: 'string' },
   CRL_URL_REFUSED: { reason: 'string' },
   CURSOR_INVALID: {},
+  PAGE_TOO_DEEP: { maxOffsetRows: 'number' },
   INTERNAL_ERROR: { requestId: 'string' },
 } as const satisfies Readonly<Record<ServiceErrorCode, FactTable>>;
 

@@ -230,8 +230,10 @@ for (const dialect of DIALECTS) {
       assert.equal(r.status, 200, r.text);
       assert.equal(r.body['revoked'], 10_000);
       assert.equal(r.body['results'].length, 10_000);
-      assert.equal((await api.call('GET', `/v1/projects/acme/revocations?caId=${rootId}&perPage=1`)).body['total'], 10_002);
-      assert.equal((await api.call('GET', '/v1/projects/acme/audit?action=certificate.revoke&perPage=1')).body['total'], 10_002);
+      assert.equal((await api.call('GET', `/v1/projects/acme/revocations?caId=${rootId}&perPage=1&count=true`)).body['total'], 10_002);
+      assert.equal((await api.call('GET', '/v1/projects/acme/audit?action=certificate.revoke&perPage=1&count=true')).body['total'], 10_002);
+      // Uncounted, a list past 10,000 rows says so instead of counting them all.
+      assert.equal((await api.call('GET', `/v1/projects/acme/revocations?caId=${rootId}&perPage=1`)).body['total'], null);
     });
   });
 }

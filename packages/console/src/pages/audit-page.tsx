@@ -2,7 +2,7 @@ import { useEffect, useId, useState } from 'react';
 import type { AuditEvent } from '../api';
 import { ACTION_LABELS, AUTHENTICATION_ACTIONS, CHANGE_ACTIONS, explainRefusal, REFUSAL_ACTIONS } from '../messages';
 import { useSession } from '../session';
-import { ErrorMessage, formatDate, Loading, Pager, useResource } from '../ui';
+import { ErrorMessage, formatDate, Loading, Pager, usePages, useResource } from '../ui';
 
 const PER_PAGE = 50;
 const AUDIT_POLL_MS = 5000;
@@ -21,11 +21,11 @@ export function AuditPage({ slug }: { slug: string | null }) {
   const [category, setCategory] = useState<Category>('all');
   const [targetId, setTargetId] = useState('');
   const [actor, setActor] = useState('');
-  const [page, setPage] = useState(0);
+  const pages = usePages();
   const actions = CATEGORIES[category].actions;
   const events = useResource(
-    () => api.listAudit(slug, { page, perPage: PER_PAGE, action: actions?.join(','), targetId: targetId.trim() || undefined, actor: actor.trim() || undefined }),
-    [api, slug, page, category, targetId, actor],
+    () => api.listAudit(slug, { cursor: pages.cursor, perPage: PER_PAGE, action: actions?.join(','), targetId: targetId.trim() || undefined, actor: actor.trim() || undefined }),
+    [api, slug, pages.cursor, category, targetId, actor],
     AUDIT_POLL_MS,
   );
   const categoryId = useId();
@@ -36,7 +36,7 @@ export function AuditPage({ slug }: { slug: string | null }) {
   }, [slug]);
   const resetPage = <T,>(set: (v: T) => void) => (v: T) => {
     set(v);
-    setPage(0);
+    pages.reset();
   };
 
   return (
@@ -92,7 +92,7 @@ export function AuditPage({ slug }: { slug: string | null }) {
               </tbody>
             </table>
           </div>
-          <Pager page={page} perPage={PER_PAGE} total={events.data.total} onPage={setPage} what="event" />
+          <Pager pages={pages} perPage={PER_PAGE} page={events.data} what="event" />
         </>
       )}
     </section>

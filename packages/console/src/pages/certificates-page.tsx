@@ -2,7 +2,7 @@ import { useEffect, useId, useState } from 'react';
 import { toBase64, type BundleUploadResult, type CaCertificate, type CaCertificateCreated, type CertType, type ListedCaCertificate, type UploadWarning } from '../api';
 import { describeError, describeProblem } from '../messages';
 import { useSession } from '../session';
-import { ConfirmDialog, Dialog, ErrorMessage, ExpiryBadge, EnabledSwitch, FileField, Fingerprint, formatDay, FormActions, FormError, Loading, Pager, useResource } from '../ui';
+import { ConfirmDialog, Dialog, ErrorMessage, ExpiryBadge, EnabledSwitch, FileField, Fingerprint, formatDay, FormActions, FormError, Loading, Pager, usePages, useResource } from '../ui';
 import { BlastRadiusNote, crlCutsSentence } from './blast-radius';
 import { CrlUploadDialog } from './crl-upload-dialog';
 
@@ -13,8 +13,8 @@ const ACCEPT = '.pem,.crt,.der,.cer,application/x-pem-file,application/x-x509-ca
 
 export function CertificatesPage({ slug }: { slug: string }) {
   const { api } = useSession();
-  const [page, setPage] = useState(0);
-  const certificates = useResource(() => api.listCertificates(slug, page, PER_PAGE), [api, slug, page]);
+  const pages = usePages();
+  const certificates = useResource(() => api.listCertificates(slug, pages.cursor, PER_PAGE), [api, slug, pages.cursor]);
   const [adding, setAdding] = useState(false);
   const [deleting, setDeleting] = useState<CaCertificate | undefined>(undefined);
   const [disabling, setDisabling] = useState<CaCertificate | undefined>(undefined);
@@ -125,7 +125,7 @@ export function CertificatesPage({ slug }: { slug: string }) {
               </tbody>
             </table>
           </div>
-          <Pager page={page} perPage={PER_PAGE} total={certificates.data.total} onPage={setPage} what="CA certificate" />
+          <Pager pages={pages} perPage={PER_PAGE} page={certificates.data} what="CA certificate" />
         </>
       )}
       <AddCertificateDialog

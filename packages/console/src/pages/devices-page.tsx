@@ -2,7 +2,7 @@ import { useEffect, useId, useState } from 'react';
 import type { Device, Provisioning } from '../api';
 import { Link, navigate, projectPath } from '../router';
 import { useSession } from '../session';
-import { ConfirmDialog, Dialog, EnabledSwitch, ErrorMessage, FormActions, Loading, Pager, RelativeTime, useResource } from '../ui';
+import { ConfirmDialog, Dialog, EnabledSwitch, ErrorMessage, FormActions, Loading, Pager, RelativeTime, usePages, useResource } from '../ui';
 
 const PER_PAGE = 50;
 /** New devices that connect appear without a reload. */
@@ -26,9 +26,14 @@ export function ProvisioningBadge({ provisioning }: { provisioning: Provisioning
 
 export function DevicesPage({ slug }: { slug: string }) {
   const { api } = useSession();
-  const [page, setPage] = useState(0);
+  const pages = usePages();
   const [nameFilter, setNameFilter] = useState('');
-  const devices = useResource(() => api.listDevices(slug, { page, perPage: PER_PAGE, name: nameFilter.trim() || undefined }), [api, slug, page, nameFilter], DEVICE_POLL_MS);
+  // A name search is a prefix range on the server (an index range at any fleet size), paged by cursor.
+  const devices = useResource(
+    () => api.listDevices(slug, { cursor: pages.cursor, perPage: PER_PAGE, namePrefix: nameFilter.trim() || undefined }),
+    [api, slug, pages.cursor, nameFilter],
+    DEVICE_POLL_MS,
+  );
   const [creating, setCreating] = useState(false);
   const [deleting, setDeleting] = useState<Device | undefined>(undefined);
   const [actionError, setActionError] = useState<unknown>(undefined);
@@ -54,19 +59,19 @@ export function DevicesPage({ slug }: { slug: string }) {
         <input
           id={filterId}
           type="search"
-          placeholder="exact device name"
+          placeholder="names starting with…"
           value={nameFilter}
           onChange={(e) => {
             setNameFilter(e.target.value);
-            setPage(0);
+            pages.reset();
           }}
         />
       </div>
       <ErrorMessage error={actionError ?? devices.error} />
       {devices.loading && !devices.data && <Loading what="devices" />}
-      {devices.data && devices.data.total === 0 && (
+      {devices.data && devices.data.list.length === 0 && pages.index === 0 && (
         <div className="empty">
-          <p>{nameFilter ? 'No device has this name.' : 'No devices yet. Connect a device with a certificate signed by one of this project’s CAs, or add one by name.'}</p>
+          <p>{nameFilter ? 'No device name starts with this.' : 'No devices yet. Connect a device with a certificate signed by one of this project’s CAs, or add one by name.'}</p>
         </div>
       )}
       {devices.data && devices.data.list.length > 0 && (
@@ -123,7 +128,7 @@ export function DevicesPage({ slug }: { slug: string }) {
               </tbody>
             </table>
           </div>
-          <Pager page={page} perPage={PER_PAGE} total={devices.data.total} onPage={setPage} what="device" />
+          <Pager pages={pages} perPage={PER_PAGE} page={devices.data} what="device" />
         </>
       )}
       <CreateDeviceDialog

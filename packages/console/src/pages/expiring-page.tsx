@@ -2,7 +2,7 @@ import { useEffect, useMemo, useState } from 'react';
 import type { DeviceCertificate } from '../api';
 import { projectPath, Link } from '../router';
 import { useSession } from '../session';
-import { ErrorMessage, ExpiryBadge, Fingerprint, formatDay, Loading, Pager, useResource } from '../ui';
+import { ErrorMessage, ExpiryBadge, Fingerprint, formatDay, Loading, Pager, usePages, useResource } from '../ui';
 
 const WINDOWS = [7, 30, 90] as const;
 type Window = (typeof WINDOWS)[number];
@@ -30,16 +30,16 @@ export function certificatesCsv(certificates: readonly DeviceCertificate[]): str
 export function ExpiringPage({ slug }: { slug: string }) {
   const { api } = useSession();
   const [window, setWindow] = useState<Window>(30);
-  const [page, setPage] = useState(0);
+  const pages = usePages();
   // One instant for the counts and the list, so they agree.
   const now = useMemo(() => Date.now(), [slug]);
   const before = (days: number) => new Date(now + days * DAY_MS).toISOString();
   const after = new Date(now).toISOString();
   const counts = useResource(
-    () => Promise.all(WINDOWS.map((days) => api.listProjectDeviceCertificates(slug, { status: 'active', expiresAfter: after, expiresBefore: before(days), perPage: 1 }).then((r) => r.total))),
+    () => Promise.all(WINDOWS.map((days) => api.listProjectDeviceCertificates(slug, { status: 'active', expiresAfter: after, expiresBefore: before(days), perPage: 1, count: 'true' }).then((r) => r.total ?? 0))),
     [api, slug, now],
   );
-  const list = useResource(() => api.listProjectDeviceCertificates(slug, { status: 'active', expiresAfter: after, expiresBefore: before(window), page, perPage: PER_PAGE }), [api, slug, now, window, page]);
+  const list = useResource(() => api.listProjectDeviceCertificates(slug, { status: 'active', expiresAfter: after, expiresBefore: before(window), cursor: pages.cursor, perPage: PER_PAGE }), [api, slug, now, window, pages.cursor]);
   const [downloading, setDownloading] = useState(false);
   const [downloadError, setDownloadError] = useState<unknown>(undefined);
   useEffect(() => {
@@ -51,10 +51,11 @@ export function ExpiringPage({ slug }: { slug: string }) {
     setDownloadError(undefined);
     try {
       const all: DeviceCertificate[] = [];
-      for (let p = 0; ; p++) {
-        const chunk = await api.listProjectDeviceCertificates(slug, { status: 'active', expiresAfter: after, expiresBefore: before(window), page: p, perPage: CSV_PAGE });
+      for (let cursor: string | undefined; ; ) {
+        const chunk = await api.listProjectDeviceCertificates(slug, { status: 'active', expiresAfter: after, expiresBefore: before(window), cursor, perPage: CSV_PAGE });
         all.push(...chunk.list);
-        if (chunk.list.length < CSV_PAGE || all.length >= chunk.total) break;
+        if (chunk.nextCursor === null) break;
+        cursor = chunk.nextCursor;
       }
       const url = URL.createObjectURL(new Blob([certificatesCsv(all)], { type: 'text/csv' }));
       const link = document.createElement('a');
@@ -82,7 +83,7 @@ export function ExpiringPage({ slug }: { slug: string }) {
       <ErrorMessage error={counts.error ?? list.error ?? downloadError} />
       <div className="stat-row" role="group" aria-label="Expiring within">
         {WINDOWS.map((days, i) => (
-          <button key={days} type="button" className={`stat ${window === days ? 'stat-current' : ''}`} aria-pressed={window === days} onClick={() => (setWindow(days), setPage(0))}>
+          <button key={days} type="button" className={`stat ${window === days ? 'stat-current' : ''}`} aria-pressed={window === days} onClick={() => (setWindow(days), pages.reset())}>
             <span className="stat-value" data-testid={`expiring-${days}`}>
               {counts.data ? counts.data[i] : '…'}
             </span>
@@ -128,7 +129,7 @@ export function ExpiringPage({ slug }: { slug: string }) {
               </tbody>
             </table>
           </div>
-          <Pager page={page} perPage={PER_PAGE} total={list.data.total} onPage={setPage} what="certificate" />
+          <Pager pages={pages} perPage={PER_PAGE} page={list.data} what="certificate" />
         </>
       )}
     </section>

@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { hasUndisplayableCharacter } from '../domain/shared/index.js';
-import { DEFAULT_PER_PAGE, MAX_PER_PAGE } from '../domain/shared/index.js';
+import { COUNT_CAP, DEFAULT_PER_PAGE, MAX_OFFSET_ROWS, MAX_PER_PAGE } from '../domain/shared/index.js';
 import { CRL_VALIDITY_SECONDS_BOUNDS, MAX_RENEWAL_DEVICES, EXPIRY_ALERT_DAYS_BOUNDS, RENEWAL_JITTER_SECONDS_BOUNDS, ROTATION_GRACE_SECONDS_BOUNDS } from '../domain/management/index.js';
 import { MAX_REVOCATIONS_PER_REQUEST, REVOCATION_REASONS } from '../domain/revocation/index.js';
 
@@ -39,12 +39,27 @@ export const ProjectIdParam = z.object({
 });
 
 export const PageQuery = z.object({
-  page: z.coerce.number().int().min(0).max(1_000_000).default(0).openapi({ description: 'page number, from 0' }),
+  page: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(1_000_000)
+    .default(0)
+    .openapi({ description: `page number, from 0, within the first ${MAX_OFFSET_ROWS} rows (PAGE_TOO_DEEP beyond: page by cursor)` }),
   perPage: z.coerce.number().int().min(1).max(MAX_PER_PAGE).default(DEFAULT_PER_PAGE),
+  cursor: z.string().max(1024).optional().openapi({ description: 'keyset paging: the nextCursor of the previous page (page is then not read)' }),
+  count: z.enum(['true', 'false']).optional().openapi({ description: `true: count every matching row in total; otherwise total is counted up to ${COUNT_CAP} and null beyond` }),
 });
 
-const pageOf = <T extends z.ZodTypeAny>(item: T, name: string) =>
-  z.object({ list: z.array(item).readonly(), page: z.number().int(), perPage: z.number().int(), total: z.number().int() }).openapi(name);
+const pageFields = <T extends z.ZodTypeAny>(item: T) => ({
+  list: z.array(item).readonly(),
+  page: z.number().int(),
+  perPage: z.number().int(),
+  total: z.number().int().nullable().openapi({ description: `the matching rows: counted with count=true, or when at most ${COUNT_CAP}; else null` }),
+  nextCursor: z.string().nullable().openapi({ description: 'pass as cursor for the next page; null on the last' }),
+});
+
+export const pageOf = <T extends z.ZodTypeAny>(item: T, name: string) => z.object(pageFields(item)).openapi(name);
 
 export const ProjectSettingsSchema = z
   .object({
@@ -183,8 +198,10 @@ export const DeviceUpdate = z
   .openapi('DeviceUpdate');
 export const DeviceQuery = PageQuery.extend({
   certificateId: safeText(64).optional(),
-  name: safeText(200).optional(),
+  name: safeText(200).optional().openapi({ description: 'the exact name' }),
+  namePrefix: safeText(200).optional().openapi({ description: 'names starting with it (compared as bytes); the list is then in name order' }),
   enabled: z.enum(['true', 'false']).optional(),
+  lastSeenBefore: safeText(64).optional().openapi({ description: 'ISO 8601: devices last seen before it (never-seen devices are not); the list is then in last-seen order' }),
 });
 
 export const DeviceCredential = z
@@ -309,17 +326,8 @@ export const DeviceCertificateSchema = z
     lastSeenAt: z.string().nullable(),
   })
   .openapi('DeviceCertificate');
-export const DeviceCertificatePage = z
-  .object({
-    list: z.array(DeviceCertificateSchema).readonly(),
-    page: z.number().int(),
-    perPage: z.number().int(),
-    total: z.number().int(),
-    nextCursor: z.string().nullable().openapi({ description: 'pass as cursor for the next page; null on the last' }),
-  })
-  .openapi('DeviceCertificatePage');
+export const DeviceCertificatePage = pageOf(DeviceCertificateSchema, 'DeviceCertificatePage');
 export const DeviceCertificateQuerySchema = PageQuery.extend({
-  cursor: z.string().max(1024).optional().openapi({ description: 'keyset paging: the nextCursor of the previous page (page is then not read)' }),
   status: z.enum(['active', 'superseded', 'revoked']).optional(),
   source: z.enum(['seen', 'issued']).optional(),
   caId: safeText(200).optional(),

@@ -306,5 +306,26 @@ export function migrations(dialect: StoreDialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0010-list-indexes': {
+      async up(db: Kysely<unknown>) {
+        // Keyset paging (issue 19, 1): each list's filter columns, then its order, so a page is
+        // one index range however deep it starts.
+        await db.schema.createIndex('devices_project_created').on('devices').columns(['project_id', 'created_at', 'id']).execute();
+        await db.schema.createIndex('devices_project_enabled').on('devices').columns(['project_id', 'enabled', 'created_at', 'id']).execute();
+        await db.schema.createIndex('devices_project_last_seen').on('devices').columns(['project_id', 'last_seen_at', 'id']).execute();
+        // Name prefix search compares bytes whatever the database's collation: SQLite's BINARY,
+        // and on PostgreSQL a collation of that name made from "C", so one query serves both.
+        if (dialect === 'postgres') {
+          await sql`CREATE COLLATION IF NOT EXISTS "binary" FROM "C"`.execute(db);
+          await sql`CREATE INDEX devices_project_name_bytes ON devices (project_id, name COLLATE "binary")`.execute(db);
+        }
+        // (SQLite compares text as BINARY already: its unique (project_id, name) index serves the range.)
+        await db.schema.createIndex('ca_certificates_project_created').on('ca_certificates').columns(['project_id', 'created_at', 'id']).execute();
+        await db.schema.createIndex('api_keys_project_created').on('api_keys').columns(['project_id', 'created_at', 'id']).execute();
+        await db.schema.createIndex('device_credentials_device_created').on('device_credentials').columns(['device_id', 'created_at', 'id']).execute();
+        await db.schema.createIndex('managed_cas_project_created').on('managed_cas').columns(['project_id', 'created_at', 'id']).execute();
+        await db.schema.createIndex('revocations_project_revoked').on('revocations').columns(['project_id', 'revoked_at', 'id']).execute();
+      },
+    },
   };
 }

@@ -9,7 +9,7 @@ import { recordAudit } from '../shared/audit-log.js';
 import { checkCaUpload, type CertType, type UploadWarning } from './ca-upload-rules.js';
 import { decodeCertFile } from './cert-file.js';
 import { bumpGenerations } from '../shared/project-generations.js';
-import { fetchPage, type Page, type PageRequest } from '../shared/pagination.js';
+import { fetchPage, oldestFirst, type Page, type PageRequest } from '../shared/pagination.js';
 import { actorName, type Principal } from '../shared/principal.js';
 import type { ServiceDeps } from '../shared/service-deps.js';
 
@@ -121,7 +121,7 @@ async function insertCaCertificate(deps: ServiceDeps, principal: Principal, proj
 
 export async function listCaCertificates(deps: ServiceDeps, project: ProjectRow, request: PageRequest): Promise<Page<CaCertificate>> {
   const query = deps.db.selectFrom('ca_certificates').where('project_id', '=', project.id);
-  return fetchPage(query, (q) => q.selectAll().orderBy('created_at').orderBy('id'), caCertificateView, request);
+  return fetchPage(deps.db, query, (q) => q.selectAll(), caCertificateView, request, oldestFirst());
 }
 
 async function findCaCertificate(deps: ServiceDeps, project: ProjectRow, id: string): Promise<CaCertificatesTable> {

@@ -31,7 +31,7 @@ import { decodeCertFile } from './cert-file.js';
 import { fetchCfsslCaCertificate } from '../signers/cfssl-signer.js';
 import { expectOneRow } from '../shared/concurrent-change.js';
 import { DEFAULT_ISSUANCE_PROFILE, profileOf, type IssuanceProfile } from '../issuance/issuance-profile.js';
-import { fetchPage, type Page, type PageRequest } from '../shared/pagination.js';
+import { fetchPage, oldestFirst, type Page, type PageRequest } from '../shared/pagination.js';
 import type { PkiDeps } from '../issuance/pki-deps.js';
 import { bumpGenerations } from '../shared/project-generations.js';
 import { projectGone } from '../management/projects.js';
@@ -275,7 +275,7 @@ async function activate(
 
 export async function listManagedCas(deps: PkiDeps, project: ProjectRow, request: PageRequest): Promise<Page<ManagedCa>> {
   const query = deps.db.selectFrom('managed_cas').where('project_id', '=', project.id);
-  return fetchPage(query, (q) => q.selectAll().orderBy('created_at').orderBy('id'), managedCaView, request);
+  return fetchPage(deps.db, query, (q) => q.selectAll(), managedCaView, request, oldestFirst());
 }
 
 async function findManagedCa(deps: PkiDeps, project: ProjectRow, id: string): Promise<ManagedCasTable> {

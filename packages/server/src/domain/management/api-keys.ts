@@ -4,7 +4,7 @@ import type { ApiKeysTable, ProjectRow } from '../../store/schema.js';
 import { isForeignKeyViolation, isUniqueViolation } from '../../store/constraint-violations.js';
 import { projectGone } from './projects.js';
 import { recordAudit } from '../shared/audit-log.js';
-import { fetchPage, type Page, type PageRequest } from '../shared/pagination.js';
+import { fetchPage, oldestFirst, type Page, type PageRequest } from '../shared/pagination.js';
 import { actorName, type Principal } from '../shared/principal.js';
 import type { ServiceDeps } from '../shared/service-deps.js';
 
@@ -144,7 +144,7 @@ export async function createProjectApiKey(deps: ServiceDeps, principal: Principa
 
 export async function listProjectApiKeys(deps: ServiceDeps, project: ProjectRow, request: PageRequest): Promise<Page<ApiKey>> {
   const query = deps.db.selectFrom('api_keys').where('project_id', '=', project.id);
-  return fetchPage(query, (q) => q.selectAll().orderBy('created_at').orderBy('id'), apiKeyView, request);
+  return fetchPage(deps.db, query, (q) => q.selectAll(), apiKeyView, request, oldestFirst());
 }
 
 /** Revokes a key: it stops working at once and stays listed (with revokedAt) for the record. */

@@ -1,7 +1,6 @@
 import type { DeviceCertificatesTable, ProjectRow } from '../../store/schema.js';
 import { ServiceError } from '../../service-error.js';
-import { fetchPage, offsetOf, type Page, type PageRequest } from '../shared/pagination.js';
-import { decodeCursor, encodeCursor } from '../shared/keyset-cursor.js';
+import { fetchPage, INSTANT_KEY, offsetOf, type KeysetOrder, type Page, type PageRequest } from '../shared/pagination.js';
 import type { ServiceDeps } from '../shared/service-deps.js';
 import { getDevice } from './devices.js';
 
@@ -25,8 +24,6 @@ export interface DeviceCertificate {
 }
 
 export interface DeviceCertificateQuery extends PageRequest {
-  /** Keyset paging: the `nextCursor` of the previous page (then `page` is not read). */
-  readonly cursor?: string | undefined;
   readonly status?: DeviceCertificate['status'] | undefined;
   readonly source?: DeviceCertificate['source'] | undefined;
   readonly caId?: string | undefined;
@@ -62,14 +59,16 @@ function instant(value: string, name: string): string {
   return new Date(ms).toISOString();
 }
 
-/** A page of the inventory: with `nextCursor` (null on the last page) for keyset paging. */
-export type DeviceCertificatePage = Page<DeviceCertificate> & { readonly nextCursor: string | null };
-
-/** The inventory's order is (notAfter, fingerprint): a cursor holds both. */
-const CURSOR_KEY = [/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/, /^[0-9a-f]{64}$/];
+/** The inventory's order: soonest to expire first, the fingerprint breaking ties. */
+const SOONEST_TO_EXPIRE: KeysetOrder<DeviceCertificatesTable> = {
+  columns: ['not_after', 'fingerprint_sha256'],
+  direction: 'asc',
+  key: (row) => [row.not_after, row.fingerprint_sha256],
+  patterns: [INSTANT_KEY, /^[0-9a-f]{64}$/],
+};
 
 /** The project's device certificates, soonest to expire first, filtered (DESIGN §8); by page, or by cursor. */
-export async function listDeviceCertificates(deps: ServiceDeps, project: ProjectRow, query: DeviceCertificateQuery, deviceId?: string): Promise<DeviceCertificatePage> {
+export async function listDeviceCertificates(deps: ServiceDeps, project: ProjectRow, query: DeviceCertificateQuery, deviceId?: string): Promise<Page<DeviceCertificate>> {
   if (deviceId !== undefined) await getDevice(deps, project, deviceId);
   let filtered = deps.db.selectFrom('device_certificates').where('project_id', '=', project.id);
   if (deviceId !== undefined) filtered = filtered.where('device_id', '=', deviceId);
@@ -78,18 +77,7 @@ export async function listDeviceCertificates(deps: ServiceDeps, project: Project
   if (query.caId) filtered = filtered.where('ca_id', '=', query.caId);
   if (query.expiresBefore) filtered = filtered.where('not_after', '<', instant(query.expiresBefore, 'expiresBefore'));
   if (query.expiresAfter) filtered = filtered.where('not_after', '>', instant(query.expiresAfter, 'expiresAfter'));
-  const ordered = (q: typeof filtered) => q.selectAll().orderBy('not_after', 'asc').orderBy('fingerprint_sha256', 'asc');
-  let page: Page<DeviceCertificate>;
-  if (query.cursor === undefined) page = await fetchPage(filtered, ordered, view, query);
-  else {
-    const [notAfter, fingerprint] = decodeCursor(query.cursor, CURSOR_KEY) as [string, string];
-    const after = filtered.where((eb) => eb.or([eb('not_after', '>', notAfter), eb.and([eb('not_after', '=', notAfter), eb('fingerprint_sha256', '>', fingerprint)])]));
-    const [rows, count] = await Promise.all([ordered(after).limit(query.perPage).execute(), filtered.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow()]);
-    page = { list: rows.map(view), page: query.page, perPage: query.perPage, total: Number(count.total) };
-  }
-  const last = page.list.at(-1);
-  const nextCursor = last && page.list.length === query.perPage ? encodeCursor([last.notAfter, last.fingerprintSha256]) : null;
-  return { ...page, nextCursor };
+  return fetchPage(deps.db, filtered, (q) => q.selectAll(), view, query, SOONEST_TO_EXPIRE);
 }
 
 export async function getDeviceCertificate(deps: ServiceDeps, project: ProjectRow, fingerprint: string): Promise<DeviceCertificate> {
@@ -156,6 +144,7 @@ export async function caBlastRadius(deps: ServiceDeps, project: ProjectRow, caId
     page: request.page,
     perPage: request.perPage,
     total: Number(total.n),
+    nextCursor: null,
   };
-  return { caId, deviceCount: devices.total, certificateCount: Number(certificates.n), devices };
+  return { caId, deviceCount: Number(total.n), certificateCount: Number(certificates.n), devices };
 }

@@ -4,7 +4,7 @@ import { isForeignKeyViolation, isUniqueViolation } from '../../store/constraint
 import type { DeviceCredentialsTable, ProjectRow } from '../../store/schema.js';
 import { ServiceError } from '../../service-error.js';
 import { recordAudit } from '../shared/audit-log.js';
-import { fetchPage, type Page, type PageRequest } from '../shared/pagination.js';
+import { fetchPage, oldestFirst, type Page, type PageRequest } from '../shared/pagination.js';
 import { actorName, type Principal } from '../shared/principal.js';
 import type { SecretSealer } from '../shared/secret-sealer.js';
 import type { ServiceDeps } from '../shared/service-deps.js';
@@ -96,7 +96,7 @@ export async function listDeviceCredentials(deps: ServiceDeps, project: ProjectR
   const device = await deps.db.selectFrom('devices').select('id').where('project_id', '=', project.id).where('id', '=', deviceId).executeTakeFirst();
   if (!device) throw new ServiceError('DEVICE_NOT_FOUND', `no device ${JSON.stringify(deviceId)} in project ${JSON.stringify(project.slug)}`, { deviceId });
   const query = deps.db.selectFrom('device_credentials').where('device_id', '=', device.id);
-  return fetchPage(query, (q) => q.selectAll().orderBy('created_at').orderBy('id'), credentialView, request);
+  return fetchPage(deps.db, query, (q) => q.selectAll(), credentialView, request, oldestFirst());
 }
 
 /** A credential found by its identity, with its key opened: what the DTLS handshake needs. */

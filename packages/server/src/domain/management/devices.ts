@@ -8,7 +8,8 @@ import { projectGone } from './projects.js';
 import { recordAudit } from '../shared/audit-log.js';
 import { expectOneRow, retryOnConcurrentChange } from '../shared/concurrent-change.js';
 import { bumpGenerations } from '../shared/project-generations.js';
-import { fetchPage, type Page, type PageRequest } from '../shared/pagination.js';
+import { fetchPage, ID_KEY, INSTANT_KEY, oldestFirst, TEXT_KEY, type KeysetOrder, type Page, type PageRequest } from '../shared/pagination.js';
+import { sql } from 'kysely';
 import { actorName, type Principal } from '../shared/principal.js';
 import type { ServiceDeps } from '../shared/service-deps.js';
 
@@ -31,8 +32,20 @@ export const MAX_DEVICE_NAME_LENGTH = 128;
 export interface DeviceFilter {
   readonly certificateId?: string | undefined;
   readonly name?: string | undefined;
+  /** Names starting with it, compared as bytes: the list is then in name order (an index range). */
+  readonly namePrefix?: string | undefined;
   readonly enabled?: boolean | undefined;
+  /** ISO 8601: devices last seen before it; the list is then in last-seen order. */
+  readonly lastSeenBefore?: string | undefined;
 }
+
+/** The highest code point: a name starting with a prefix sorts, byte-wise, before the prefix followed by it. */
+const AFTER_EVERY_CONTINUATION = '\u{10FFFF}';
+
+/** Names compared as bytes: PostgreSQL gets a `binary` collation made from "C" (migration 0010). */
+const NAME_BYTES = sql`name COLLATE "binary"`;
+const BY_NAME: KeysetOrder<DevicesTable> = { columns: [NAME_BYTES], direction: 'asc', key: (row) => [row.name], patterns: [TEXT_KEY] };
+const BY_LAST_SEEN: KeysetOrder<DevicesTable> = { columns: ['last_seen_at', 'id'], direction: 'asc', key: (row) => [row.last_seen_at as string, row.id], patterns: [INSTANT_KEY, ID_KEY] };
 
 export function deviceView(row: DevicesTable): Device {
   return {
@@ -125,7 +138,18 @@ export async function listDevices(deps: ServiceDeps, project: ProjectRow, filter
   if (filter.certificateId !== undefined) query = query.where('certificate_id', '=', filter.certificateId);
   if (filter.name !== undefined) query = query.where('name', '=', filter.name);
   if (filter.enabled !== undefined) query = query.where('enabled', '=', filter.enabled ? 1 : 0);
-  return fetchPage(query, (q) => q.selectAll().orderBy('created_at').orderBy('id'), deviceView, request);
+  if (filter.namePrefix !== undefined) {
+    // Byte order in both stores, so the range holds exactly the names that start with the prefix.
+    query = query.where(sql<boolean>`${NAME_BYTES} >= ${filter.namePrefix}`).where(sql<boolean>`${NAME_BYTES} < ${filter.namePrefix + AFTER_EVERY_CONTINUATION}`);
+    return fetchPage(deps.db, query, (q) => q.selectAll(), deviceView, request, BY_NAME);
+  }
+  if (filter.lastSeenBefore !== undefined) {
+    const before = Date.parse(filter.lastSeenBefore);
+    if (Number.isNaN(before)) throw new ServiceError('VALIDATION_FAILED', 'lastSeenBefore must be an ISO 8601 date-time');
+    query = query.where('last_seen_at', '<', new Date(before).toISOString());
+    return fetchPage(deps.db, query, (q) => q.selectAll(), deviceView, request, BY_LAST_SEEN);
+  }
+  return fetchPage(deps.db, query, (q) => q.selectAll(), deviceView, request, oldestFirst());
 }
 
 async function findDevice(deps: ServiceDeps, project: ProjectRow, id: string): Promise<DevicesTable> {

@@ -4,7 +4,7 @@ import { ServiceError } from '../../service-error.js';
 import type { ProjectRow } from '../../store/schema.js';
 import { isUniqueViolation } from '../../store/constraint-violations.js';
 import { recordAudit } from '../shared/audit-log.js';
-import { fetchPage, type Page, type PageRequest } from '../shared/pagination.js';
+import { fetchPage, TEXT_KEY, type Page, type PageRequest } from '../shared/pagination.js';
 import { actorName, type Principal } from '../shared/principal.js';
 import { bumpGenerations } from '../shared/project-generations.js';
 import type { ServiceDeps } from '../shared/service-deps.js';
@@ -87,7 +87,7 @@ export async function createProject(deps: ServiceDeps, principal: Principal, inp
 export async function listProjects(deps: ServiceDeps, principal: Principal, request: PageRequest): Promise<Page<Project>> {
   let query = deps.db.selectFrom('projects');
   if (principal.kind === 'project') query = query.where('id', '=', principal.projectId);
-  return fetchPage(query, (q) => q.selectAll().orderBy('slug'), projectView, request);
+  return fetchPage(deps.db, query, (q) => q.selectAll(), projectView, request, { columns: ['slug'], direction: 'asc', key: (row) => [row.slug], patterns: [TEXT_KEY] });
 }
 
 /**

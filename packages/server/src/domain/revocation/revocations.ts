@@ -2,7 +2,7 @@ import type { Transaction } from 'kysely';
 import type { Database, ProjectRow, RevocationsTable } from '../../store/schema.js';
 import { ServiceError } from '../../service-error.js';
 import { auditRow } from '../shared/audit-log.js';
-import { fetchPage, type Page, type PageRequest } from '../shared/pagination.js';
+import { fetchPage, ID_KEY, INSTANT_KEY, type Page, type PageRequest } from '../shared/pagination.js';
 import { actorName, type Principal } from '../shared/principal.js';
 import { bumpGenerations } from '../shared/project-generations.js';
 import type { ServiceDeps } from '../shared/service-deps.js';
@@ -220,8 +220,9 @@ export async function listRevocations(deps: ServiceDeps, project: ProjectRow, qu
     filtered = filtered.where('serial_number', '=', serial);
   }
   return fetchPage(
+    deps.db,
     filtered,
-    (q) => q.selectAll().orderBy('revoked_at', 'desc').orderBy('id', 'desc'),
+    (q) => q.selectAll(),
     (row) => ({
       id: row.id,
       fingerprintSha256: row.fingerprint_sha256,
@@ -232,5 +233,6 @@ export async function listRevocations(deps: ServiceDeps, project: ProjectRow, qu
       actor: row.actor,
     }),
     query,
+    { columns: ['revoked_at', 'id'], direction: 'desc', key: (row) => [row.revoked_at, row.id], patterns: [INSTANT_KEY, ID_KEY] },
   );
 }

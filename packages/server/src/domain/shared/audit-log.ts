@@ -63,8 +63,9 @@ export async function listAuditEvents(deps: ServiceDeps, projectId: string | nul
   if (request.targetId !== undefined) query = query.where('target_id', '=', request.targetId);
   if (request.actor !== undefined) query = query.where('actor', '=', request.actor);
   return fetchPage(
+    deps.db,
     query,
-    (q) => q.selectAll().orderBy('id', 'desc'),
+    (q) => q.selectAll(),
     (row) => ({
       projectKey: row.project_id,
       id: Number(row.id),
@@ -76,5 +77,6 @@ export async function listAuditEvents(deps: ServiceDeps, projectId: string | nul
       createdAt: row.created_at,
     }),
     request,
+    { columns: ['id'], direction: 'desc', key: (row) => [String(row.id)], patterns: [/^\d{1,18}$/], values: (key) => key.map(Number) },
   );
 }

@@ -4,7 +4,7 @@
 
 export { listAuditEvents } from './audit-log.js';
 export { hasUndisplayableCharacter } from './display-text.js';
-export { DEFAULT_PER_PAGE, MAX_PER_PAGE } from './pagination.js';
+export { COUNT_CAP, DEFAULT_PER_PAGE, MAX_OFFSET_ROWS, MAX_PER_PAGE } from './pagination.js';
 export { type Principal } from './principal.js';
 export { type OpenedSecret, type SecretSealer } from './secret-sealer.js';
 export { type ServiceDeps } from './service-deps.js';

@@ -40,8 +40,7 @@ export function deviceCredentialRoutes(deps: ServiceDeps, sealer: SecretSealer, 
     async (c) => {
       const { projectId, deviceId } = c.req.valid('param');
       const project = await projectForPrincipal(deps, c.var.principal, projectId);
-      const { page, perPage } = c.req.valid('query');
-      return c.json(await listDeviceCredentials(deps, project, deviceId, { page, perPage }), 200);
+      return c.json(await listDeviceCredentials(deps, project, deviceId, c.req.valid('query')), 200);
     },
   );
 }

@@ -29,16 +29,16 @@ export function deviceRoutes(deps: ServiceDeps, app: OpenAPIHono<AppEnv>): void 
       method: 'get',
       path: '/v1/projects/{projectId}/devices',
       tags: ['devices'],
-      summary: 'List devices, filtered by certificateId, name or enabled',
+      summary: 'List devices, filtered by certificateId, name, name prefix, enabled or last seen',
       security: SECURITY,
       request: { params: ProjectIdParam, query: DeviceQuery },
       responses: { 200: jsonResponse(DevicePage, 'a page of devices'), ...problemResponses(400, 401, 403, 404) },
     }),
     async (c) => {
       const project = await projectForPrincipal(deps, c.var.principal, c.req.valid('param').projectId);
-      const { page, perPage, certificateId, name, enabled } = c.req.valid('query');
-      const filter = { certificateId, name, enabled: enabled === undefined ? undefined : enabled === 'true' };
-      return c.json(await listDevices(deps, project, filter, { page, perPage }), 200);
+      const { page, perPage, cursor, count, certificateId, name, namePrefix, enabled, lastSeenBefore } = c.req.valid('query');
+      const filter = { certificateId, name, namePrefix, lastSeenBefore, enabled: enabled === undefined ? undefined : enabled === 'true' };
+      return c.json(await listDevices(deps, project, filter, { page, perPage, cursor, count }), 200);
     },
   );
   app.openapi(

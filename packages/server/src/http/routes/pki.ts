@@ -8,7 +8,7 @@ import { projectForPrincipal } from '../../domain/management/index.js';
 import { MAX_VALIDITY_DAYS } from '@fleetpki/pki';
 import type { AppEnv } from '../app-env.js';
 import { jsonBody, jsonResponse } from '../route-helpers.js';
-import { CertificateContent, PageQuery, pathParam, problemResponses, ProjectIdParam, safeText, SECURITY } from '../schemas.js';
+import { CertificateContent, pageOf, PageQuery, pathParam, problemResponses, ProjectIdParam, safeText, SECURITY } from '../schemas.js';
 
 const Days = z.number().int().min(1).max(MAX_VALIDITY_DAYS);
 
@@ -43,7 +43,7 @@ const ManagedCaCreate = z
   .strict()
   .openapi('ManagedCaCreate');
 
-const ManagedCaPage = z.object({ list: z.array(ManagedCa).readonly(), page: z.number().int(), perPage: z.number().int(), total: z.number().int() }).openapi('ManagedCaPage');
+const ManagedCaPage = pageOf(ManagedCa, 'ManagedCaPage');
 const CertFileBody = z.object({ certFile: z.string().min(1).max(1_400_000) }).strict().openapi('ManagedCaCertificate');
 
 export const IssueRequest = z
