@@ -133,6 +133,25 @@ export class ApiClient {
     }
   }
 
+  /**
+   * A request whose body and answer are streams (a device import): the body is sent as it is
+   * read, and a 2xx answer is handed back unread, for its lines to be read as they come. No
+   * overall timeout (a million rows take a while); a refusal is read and thrown as usual.
+   */
+  async stream(path: string, request: { readonly query?: Readonly<Record<string, QueryValue>>; readonly contentType: string; readonly contentLength: number; readonly body: ReadableStream<Uint8Array> }): Promise<Response> {
+    const url = this.url(path, request.query);
+    if (this.apiKey === undefined) throw new CliError('INTERNAL', `POST ${path} needs an API key but the client has none`);
+    const headers = { accept: 'application/x-ndjson', 'user-agent': USER_AGENT, 'x-api-key': this.apiKey, 'content-type': request.contentType, 'content-length': String(request.contentLength) };
+    const where = `POST ${url.href}`;
+    try {
+      const response = await fetch(url, { method: 'POST', headers, body: request.body, duplex: 'half', redirect: 'manual' } as RequestInit);
+      if (response.status >= 200 && response.status < 300) return response;
+      throw refusal(response, response.headers.get('content-type') ?? '', await readBounded(response, where), where);
+    } catch (error) {
+      throw transportError(error, where, this.timeoutMs);
+    }
+  }
+
   /** A JSON answer that must be an object. */
   async json<T>(path: string, request: ApiRequest = {}): Promise<{ status: number; body: T }> {
     const response = await this.send(path, request);

@@ -99,6 +99,10 @@ export const SERVICE_ERROR_CODES = [
   'CURSOR_INVALID',
   /** A list's `page` reaches past the rows an offset may skip: page on by cursor. */
   'PAGE_TOO_DEEP',
+  /** A device import's CSV header names neither a name nor a certificate_id column. */
+  'IMPORT_HEADER_INVALID',
+  /** A row of a device import that cannot be read (not JSON, not UTF-8, too long, ragged CSV); reported with its line. */
+  'IMPORT_ROW_INVALID',
   'INTERNAL_ERROR',
 ] as const;
 
@@ -189,6 +193,8 @@ export const SERVICE_ERROR_FACTS = {
   CRL_URL_REFUSED: { reason: 'string' },
   CURSOR_INVALID: {},
   PAGE_TOO_DEEP: { maxOffsetRows: 'number' },
+  IMPORT_HEADER_INVALID: { header: 'string' },
+  IMPORT_ROW_INVALID: {},
   INTERNAL_ERROR: { requestId: 'string' },
 } as const satisfies Readonly<Record<ServiceErrorCode, FactTable>>;
 

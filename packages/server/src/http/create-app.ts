@@ -28,6 +28,7 @@ import { certificateRoutes } from './routes/certificates.js';
 import { consoleRoutes } from './console-static.js';
 import { deviceCredentialRoutes } from './routes/device-credentials.js';
 import { deviceRoutes } from './routes/devices.js';
+import { DEVICE_IMPORT_PATH, deviceImportRoutes } from './routes/device-import.js';
 import { pkiRoutes } from './routes/pki.js';
 import type { SecretSealer } from '../domain/shared/index.js';
 import { parseJsonBody } from './json-body.js';
@@ -94,6 +95,8 @@ export function createManagementApp(options: AppOptions): OpenAPIHono<AppEnv> {
   const crlLimit = bodyLimitOf(MAX_CRL_BODY_BYTES);
   // Revocation requests (10,000 entries) and CRLs (100,000 entries, in base64) are larger than the rest.
   app.use('/v1/*', (c, next) => {
+    // A device import is streamed, row by row, and bounds itself (device-import-rows.ts).
+    if (DEVICE_IMPORT_PATH.test(c.req.path)) return next();
     if (/^\/v1\/projects\/[^/]+\/revocations$/.test(c.req.path)) return revocationLimit(c, next);
     if (/^\/v1\/projects\/[^/]+\/certificates\/[^/]+\/crl$/.test(c.req.path)) return crlLimit(c, next);
     return defaultLimit(c, next);
@@ -118,6 +121,7 @@ export function createManagementApp(options: AppOptions): OpenAPIHono<AppEnv> {
   app.openAPIRegistry.register('CaCrl', CaCrlSchema);
   projectRoutes(deps, app);
   certificateRoutes(deps, app);
+  deviceImportRoutes(deps, app);
   deviceRoutes(deps, app);
   deviceCredentialRoutes(deps, options.sealer, app);
   apiKeyRoutes(deps, app);

@@ -60,14 +60,16 @@ export function deviceView(row: DevicesTable): Device {
   };
 }
 
-function checkName(name: string): void {
+/** DEVICE_NAME_INVALID unless the name is one a device may have (the API and an import check alike). */
+export function checkDeviceName(name: string): void {
   // Names show up in tables and logs: printable, no leading/trailing space, bounded.
   if (name.length === 0 || name.length > MAX_DEVICE_NAME_LENGTH || name.trim() !== name || hasUndisplayableCharacter(name)) {
     throw new ServiceError('DEVICE_NAME_INVALID', `a device name is 1–${MAX_DEVICE_NAME_LENGTH} printable characters without leading or trailing spaces`, { name });
   }
 }
 
-function checkCertificateId(certificateId: string): void {
+/** CERTIFICATE_ID_INVALID unless it matches DESIGN §3's certificate ID pattern. */
+export function checkCertificateId(certificateId: string): void {
   if (!isValidCertificateId(certificateId)) {
     throw new ServiceError('CERTIFICATE_ID_INVALID', `certificate ID ${JSON.stringify(certificateId)} must match ^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$`, { certificateId });
   }
@@ -99,7 +101,7 @@ export async function createDevice(
   project: ProjectRow,
   input: { name: string; certificateId?: string | undefined; enabled?: boolean | undefined },
 ): Promise<Device> {
-  checkName(input.name);
+  checkDeviceName(input.name);
   if (input.certificateId !== undefined) checkCertificateId(input.certificateId);
   const at = deps.now().toISOString();
   const row: DevicesTable = {
@@ -170,7 +172,7 @@ export async function updateDevice(
   id: string,
   input: { name?: string | undefined; enabled?: boolean | undefined; certificateId?: string | undefined },
 ): Promise<Device> {
-  if (input.name !== undefined) checkName(input.name);
+  if (input.name !== undefined) checkDeviceName(input.name);
   if (input.certificateId !== undefined) checkCertificateId(input.certificateId);
   return retryOnConcurrentChange(async () => {
     const row = await findDevice(deps, project, id);

@@ -5,6 +5,7 @@
 export { authenticate, createProjectApiKey, ensureAdminKey, listProjectApiKeys, revokeAdminKeys, revokeProjectApiKey } from './api-keys.js';
 export { createPskCredential, listDeviceCredentials, pskSealContext } from './device-credentials.js';
 export { createDevice, deleteDevice, getDevice, listDevices, updateDevice } from './devices.js';
+export { IMPORT_BATCH_ROWS, importDevices, importStopped, type ImportOutcome, type ImportRow, type ImportRowResult, type ImportSummary } from './device-import.js';
 export { caBlastRadius, getDeviceCertificate, listDeviceCertificates, type AffectedDevice, type CaBlastRadius, type DeviceCertificate, type DeviceCertificateQuery } from './device-certificates.js';
 export { authenticateForProject, forgetKeysAndProjects } from './key-and-project.js';
 export { CRL_VALIDITY_SECONDS_BOUNDS, EXPIRY_ALERT_DAYS_BOUNDS, RENEWAL_JITTER_SECONDS_BOUNDS, ROTATION_GRACE_SECONDS_BOUNDS, DEFAULT_PROJECT_SETTINGS, projectSettingsOf, type ProjectSettings } from './project-settings.js';
