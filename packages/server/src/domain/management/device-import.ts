@@ -1,4 +1,5 @@
 import { isServiceError } from '../../service-error.js';
+import { PostgresAdapter, sql } from 'kysely';
 import type { DevicesTable, ProjectRow } from '../../store/schema.js';
 import { isForeignKeyViolation, isUniqueViolation } from '../../store/constraint-violations.js';
 import { recordAudit } from '../shared/audit-log.js';
@@ -57,12 +58,38 @@ export async function* importDevices(deps: ServiceDeps, principal: Principal, pr
     summary.rows += results.length;
     return results;
   };
+  // Statistics are refreshed as the import grows the table tenfold (10,000, 100,000, … created), and at its end.
+  let refreshAt = REFRESH_STATISTICS_AFTER;
+  let refreshedAt = 0;
+  const refreshIfGrown = async (): Promise<void> => {
+    if (summary.created < refreshAt) return;
+    await refreshStatistics(deps);
+    refreshedAt = summary.created;
+    while (refreshAt <= summary.created) refreshAt *= 10;
+  };
   for await (const row of rows) {
     batch.push(row);
-    if (batch.length >= IMPORT_BATCH_ROWS) yield await flush();
+    if (batch.length >= IMPORT_BATCH_ROWS) {
+      yield await flush();
+      await refreshIfGrown();
+    }
   }
   if (batch.length > 0) yield await flush();
+  if (summary.created - refreshedAt >= REFRESH_STATISTICS_AFTER) await refreshStatistics(deps);
   return summary;
+}
+
+/** Devices created by one import past which the store's planner statistics are refreshed. */
+const REFRESH_STATISTICS_AFTER = 10_000;
+
+/**
+ * PostgreSQL plans from statistics that a bulk import leaves stale until autovacuum comes by:
+ * the list's bounded count then read the whole project's index (77 ms for 200,000 devices,
+ * 3 ms after ANALYZE), and the import's own name lookups slowed as the table grew (1,000,000
+ * rows: 226 s). SQLite plans from its indexes alone and needs nothing.
+ */
+async function refreshStatistics(deps: ServiceDeps): Promise<void> {
+  if (deps.db.getExecutor().adapter instanceof PostgresAdapter) await sql`ANALYZE devices`.execute(deps.db);
 }
 
 async function importBatch(deps: ServiceDeps, principal: Principal, project: ProjectRow, rows: readonly ImportRow[]): Promise<ImportRowResult[]> {
