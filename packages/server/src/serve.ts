@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { createServer } from 'node:http';
 import { getRequestListener } from '@hono/node-server';
 import { issueFastPath } from './http/issue-fast-path.js';
+import { DEFAULT_MAX_PENDING_HANDSHAKES } from './gateway/handshake-admission.js';
 import { ensureAdminKey, revokeAdminKeys } from './domain/management/index.js';
 import { defaultConsoleDir } from './http/console-static.js';
 import { createManagementApp } from './http/create-app.js';
@@ -90,6 +91,8 @@ export interface ServeOptions {
   readonly publicUrl?: string | undefined;
   /** CRL URLs may point at loopback, link-local or private addresses (default: refused, an SSRF guard). */
   readonly allowPrivateCrlUrls?: boolean | undefined;
+  /** TLS handshakes in progress (per process and transport) past which new device connections are refused at once. */
+  readonly maxPendingHandshakes?: number | undefined;
   /** How often this server looks for CRLs to fetch (tests shorten it), and how long a URL's lease lasts. */
   readonly crlFetch?: { readonly intervalMs?: number; readonly leaseMs?: number } | undefined;
   /** How often expiry alerts are looked for, and their lease (tests shorten them). */
@@ -248,6 +251,8 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       tls: deviceTlsOptions(platform.serverChainPem, platform.serverKeyPem),
       host,
       logger,
+      maxPendingHandshakes: options.maxPendingHandshakes ?? DEFAULT_MAX_PENDING_HANDSHAKES,
+      admissionRejected: (which: 'https' | 'mqtt') => metrics.deviceAdmissionRejected(which),
     };
     const gateway = await startDeviceHttps({ ...transport, serverRootDer: platform.serverRootDer, port: options.gatewayPort ?? DEFAULT_GATEWAY_PORT }).catch((error: Error) => {
       server.close();

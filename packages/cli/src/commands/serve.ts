@@ -34,6 +34,7 @@ interface ServeFlags {
   drainSeconds: number;
   metricsPort?: number;
   metricsHost: string;
+  maxPendingHandshakes: number;
 }
 
 /** Bound on --workers: more processes than cores only add contention. */
@@ -45,6 +46,15 @@ const MAX_DRAIN_SECONDS = 600;
 function drainSeconds(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n < 0 || n > MAX_DRAIN_SECONDS) throw new CliError('USAGE', `--drain-seconds must be a number from 0 to ${MAX_DRAIN_SECONDS}, got "${value}"`);
+  return n;
+}
+
+/** Handshakes in progress a transport allows before refusing new connections (per worker). */
+const MAX_PENDING_HANDSHAKES_BOUND = 100_000;
+
+function pendingHandshakes(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_PENDING_HANDSHAKES_BOUND) throw new CliError('USAGE', `--max-pending-handshakes must be a whole number from 1 to ${MAX_PENDING_HANDSHAKES_BOUND}, got "${value}"`);
   return n;
 }
 
@@ -95,6 +105,9 @@ export function registerServeCommand(program: Command): void {
     .addOption(envOption('--metrics-port <port>', 'serve GET /metrics without a key on this port of its own (else only on the management port, with the admin key)', port, 'FLEETPKI_METRICS_PORT'))
     .addOption(envOption('--metrics-host <address>', 'where --metrics-port binds (the scrape names projects: keep it private)', '127.0.0.1', 'FLEETPKI_METRICS_HOST'))
     .addOption(envOption('--drain-seconds <n>', 'on SIGTERM, how long /readyz answers 503 while everything still serves, before the listeners close', drainSeconds, 5, 'FLEETPKI_DRAIN_SECONDS'))
+    .addOption(
+      envOption('--max-pending-handshakes <n>', 'TLS handshakes in progress (per worker, HTTPS and MQTT each) past which new device connections are refused at once, not queued to time out', pendingHandshakes, 512, 'FLEETPKI_MAX_PENDING_HANDSHAKES'),
+    )
     .addOption(envOption('--workers <n>', 'server processes sharing the ports (node:cluster), e.g. one per core; needs explicit ports', workerCount, 1, 'FLEETPKI_WORKERS'))
     .action(async (flags: ServeFlags) => {
       if (flags.workers > 1 && cluster.isPrimary) {
@@ -120,6 +133,7 @@ export function registerServeCommand(program: Command): void {
         publicUrl: flags.publicUrl,
         allowPrivateCrlUrls: flags.allowPrivateCrlUrls === true,
         drainSeconds: flags.drainSeconds,
+        maxPendingHandshakes: flags.maxPendingHandshakes,
         // Under --workers the primary serves the aggregated scrape on --metrics-port.
         metricsPort: cluster.isWorker ? undefined : flags.metricsPort,
         metricsHost: flags.metricsHost,

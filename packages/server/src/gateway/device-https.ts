@@ -10,6 +10,7 @@ import { EST_PATH, handleEst, type EstOperation } from './est-handlers.js';
 import { readBoundedBody } from '../edge/request-body.js';
 import { listen } from '../listen.js';
 import { deviceProblem } from './device-problem.js';
+import { admitHandshakes } from './handshake-admission.js';
 import { tlsClientErrorHandler } from './handshake-failure.js';
 import type { DeviceTransportOptions } from './device-transport.js';
 import { peerChain } from './peer-chain.js';
@@ -120,6 +121,7 @@ export async function startDeviceHttps(options: DeviceHttpsOptions): Promise<Dev
   });
   server.keepAliveTimeout = DEVICE_KEEP_ALIVE_MS;
   const sockets = trackSockets(server);
+  admitHandshakes(server, options.maxPendingHandshakes, () => options.admissionRejected('https'));
   server.on('secureConnection', (socket: TLSSocket) => {
     verdicts.track(socket, options.authenticator.authenticate(peerChain(socket), { transport: 'https', remoteAddress: socket.remoteAddress }), {
       admit: (result) => {

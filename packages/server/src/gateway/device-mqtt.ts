@@ -7,6 +7,7 @@ import { BoundedMqttConnection } from './mqtt-packet-bound.js';
 import { ConnectionVerdicts } from './connection-verdicts.js';
 import type { DeviceAuthFailureCode } from '../domain/identity/index.js';
 import type { ServiceErrorCode } from '../service-error.js';
+import { admitHandshakes } from './handshake-admission.js';
 import { tlsClientErrorHandler } from './handshake-failure.js';
 import { listen } from '../listen.js';
 import type { DeviceTransportOptions } from './device-transport.js';
@@ -180,6 +181,7 @@ export async function startDeviceMqtt(options: DeviceMqttOptions): Promise<Devic
 
   const server: TlsServer = createTlsServer(options.tls);
   const sockets = trackSockets(server);
+  admitHandshakes(server, options.maxPendingHandshakes, () => options.admissionRejected('mqtt'));
   server.on('secureConnection', (socket: TLSSocket) => {
     // The broker reads through the packet bound, never the socket itself (mqtt-packet-bound.ts).
     const conn = new BoundedMqttConnection(socket, (why) => options.logger.log('info', 'MQTT connection cut at a bound', { why, remoteAddress: socket.remoteAddress ?? null }));

@@ -14,4 +14,8 @@ export interface DeviceTransportOptions {
   readonly host: string;
   readonly port: number;
   readonly logger: Logger;
+  /** Handshakes in progress past which a new connection is refused as it is accepted (handshake-admission.ts). */
+  readonly maxPendingHandshakes: number;
+  /** Counts each connection refused so. */
+  readonly admissionRejected: (transport: 'https' | 'mqtt') => void;
 }
