@@ -47,7 +47,10 @@ const manifest = join(dir, 'manifest.csv');
   let chunk = '';
   for (let i = 0; i < DEVICES; i++) {
     chunk += `dev-${String(i).padStart(7, '0')},${i.toString(16)},00,2027-01-01T00:00:00Z,k.pem,c.pem\n`;
-    if (chunk.length > 1 << 20) (writeSync(fd, chunk), (chunk = ''));
+    if (chunk.length > 1 << 20) {
+      writeSync(fd, chunk);
+      chunk = '';
+    }
   }
   writeSync(fd, chunk);
   closeSync(fd);
