@@ -1,3 +1,5 @@
+import { LruMap } from '../../lru-map.js';
+
 /**
  * How long a read of an API key with its project is reused by the issue route. A change made
  * through this process's management API forgets every entry at once; one made through another
@@ -16,28 +18,24 @@ const MAX_ENTRIES = 1024;
  * time, so guessing fills nothing), and a read that began before a change is not kept after it.
  */
 export class KeyAndProjectCache<Row> {
-  private readonly entries = new Map<string, { readonly row: Row; readonly at: number }>();
+  private entries = new LruMap<string, { readonly row: Row; readonly at: number }>(MAX_ENTRIES);
   private epoch = 0;
 
   constructor(private readonly now: () => number = () => performance.now()) {}
 
   async read(key: string, load: () => Promise<Row | undefined>): Promise<Row | undefined> {
-    const hit = this.entries.get(key);
+    const hit = this.entries.peek(key);
     const now = this.now();
     if (hit && now - hit.at < KEY_AND_PROJECT_TTL_MS) return hit.row;
     const epoch = this.epoch;
     const row = await load();
-    if (row !== undefined && epoch === this.epoch) {
-      this.entries.delete(key);
-      if (this.entries.size >= MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value as string);
-      this.entries.set(key, { row, at: now });
-    }
+    if (row !== undefined && epoch === this.epoch) this.entries.set(key, { row, at: now });
     return row;
   }
 
   /** Forgets every entry, and any read under way: called after each change through this process's API. */
   forget(): void {
-    this.entries.clear();
+    this.entries = new LruMap(MAX_ENTRIES);
     this.epoch += 1;
   }
 }
