@@ -6,7 +6,7 @@ import { recordAudit } from '../shared/audit-log.js';
 import { timeOrderedId } from '../shared/time-ordered-id.js';
 import { actorName, type Principal } from '../shared/principal.js';
 import type { ServiceDeps } from '../shared/service-deps.js';
-import { checkCertificateId, checkDeviceName } from './devices.js';
+import { checkCertificateId, checkDeviceName, preProvisionedDevice } from './devices.js';
 import { projectGone } from './projects.js';
 
 /** Rows per transaction: one lookup, one insert and one audit event per batch. */
@@ -189,17 +189,7 @@ async function insertFresh(deps: ServiceDeps, principal: Principal, project: Pro
     const now = deps.now();
     const at = now.toISOString();
     // Time-ordered ids: a million imported devices append to the id index instead of landing on random pages.
-    const devices: DevicesTable[] = fresh.map((candidate) => ({
-      id: timeOrderedId(now),
-      project_id: project.id,
-      name: candidate.name,
-      certificate_id: candidate.certificateId,
-      enabled: 1,
-      provisioning: 'pre-provisioned',
-      created_at: at,
-      updated_at: at,
-      last_seen_at: null,
-    }));
+    const devices: DevicesTable[] = fresh.map((candidate) => preProvisionedDevice(timeOrderedId(now), project.id, candidate.name, candidate.certificateId, true, at));
     try {
       await deps.db.transaction().execute(async (trx) => {
         // Bounded statements: nine values a row stays under both stores' parameter limits.

@@ -60,6 +60,11 @@ export function deviceView(row: DevicesTable): Device {
   };
 }
 
+/** A device made by name, before any connection (the API's create and a bulk import alike). */
+export function preProvisionedDevice(id: string, projectId: string, name: string, certificateId: string | null, enabled: boolean, at: string): DevicesTable {
+  return { id, project_id: projectId, name, certificate_id: certificateId, enabled: enabled ? 1 : 0, provisioning: 'pre-provisioned', created_at: at, updated_at: at, last_seen_at: null };
+}
+
 /** DEVICE_NAME_INVALID unless the name is one a device may have (the API and an import check alike). */
 export function checkDeviceName(name: string): void {
   // Names show up in tables and logs: printable, no leading/trailing space, bounded.
@@ -104,17 +109,7 @@ export async function createDevice(
   checkDeviceName(input.name);
   if (input.certificateId !== undefined) checkCertificateId(input.certificateId);
   const at = deps.now().toISOString();
-  const row: DevicesTable = {
-    id: randomUUID(),
-    project_id: project.id,
-    name: input.name,
-    certificate_id: input.certificateId ?? null,
-    enabled: input.enabled === false ? 0 : 1,
-    provisioning: 'pre-provisioned',
-    created_at: at,
-    updated_at: at,
-    last_seen_at: null,
-  };
+  const row = preProvisionedDevice(randomUUID(), project.id, input.name, input.certificateId ?? null, input.enabled !== false, at);
   try {
     await deps.db.transaction().execute(async (trx) => {
       await trx.insertInto('devices').values(row).execute();
