@@ -154,6 +154,47 @@ for (const dialect of DIALECTS) {
       assert.deepEqual([answer.status, answer.body['code']], [413, 'BODY_TOO_LARGE']);
     });
 
+    it('JSON to the import path keeps the default body limit, before any key is asked for (BODY_TOO_LARGE)', async () => {
+      // A connection of its own: the server ends it after refusing, which would spoil fetch's pool for the next test.
+      const answer = await new Promise<{ status: number; code: string }>((resolve, reject) => {
+        const req = request(`${api.server.httpUrl}/v1/projects/imports/devices/import`, { method: 'POST', agent: false, headers: { 'content-type': 'application/json' } }, (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => (text += chunk));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, code: (JSON.parse(text) as { code: string }).code }));
+        });
+        // The server may refuse and close while the body is still going out: the answer, not the write, is what counts.
+        req.on('error', (error) => setTimeout(() => reject(error), 500).unref());
+        req.end(`{"x":"${'y'.repeat(2 * 1024 * 1024)}"}`);
+      });
+      assert.deepEqual([answer.status, answer.code], [413, 'BODY_TOO_LARGE']);
+    });
+
+    it('a client that goes away in the middle of a CSV import leaves the server serving', async () => {
+      const url = new URL(`${api.server.httpUrl}/v1/projects/imports/devices/import`);
+      await new Promise<void>((resolve) => {
+        const req = request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'x-api-key': api.adminKey, 'content-type': 'text/csv' } }, (res) => {
+          res.once('data', () => {
+            req.destroy();
+            resolve();
+          });
+        });
+        req.on('error', () => resolve());
+        req.write('name\n' + Array.from({ length: 3000 }, (_, i) => `gone-${i}`).join('\n') + '\n');
+      });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      // A connection of its own (fetch's pool may hold one the 413 above ended).
+      const status = await new Promise<number>((resolve, reject) => request(`${api.server.httpUrl}/healthz`, { agent: false }, (res) => (res.resume(), resolve(res.statusCode ?? 0))).on('error', reject).end());
+      assert.equal(status, 200, 'the server still serves');
+    });
+
+    it('20,000 ragged CSV rows are each refused with their line, as they come', async () => {
+      const body = 'name\n' + Array.from({ length: 20_000 }, (_, i) => `r-${i},extra`).join('\n') + '\nfine-1\n';
+      const answer = await send('text/csv', body, '?report=problems');
+      assert.deepEqual(summaryOf(answer), { rows: 20_001, created: 1, unchanged: 0, conflict: 0, invalid: 20_000 });
+      assert.deepEqual(rowsOf(answer)[19_999], { line: 20_001, result: 'invalid', code: 'IMPORT_ROW_INVALID', message: 'the header names 1 fields and this row has 2' });
+    });
+
     it('a project key imports into its own project only', async () => {
       const key = (await api.call('POST', '/v1/projects/elsewhere/api-keys', { json: { name: 'factory' } })).body['key'] as string;
       const own = await send('application/x-ndjson', '{"name":"own-1"}\n', '', 'elsewhere', key);

@@ -99,6 +99,8 @@ for (const dialect of DIALECTS) {
       );
       const bad = await api.call('GET', '/v1/projects/list-a/devices?lastSeenBefore=yesterday');
       assert.deepEqual([bad.status, bad.body['code']], [400, 'VALIDATION_FAILED']);
+      const both = await api.call('GET', '/v1/projects/list-a/devices?lastSeenBefore=2026-03-01T00:00:00Z&namePrefix=unit');
+      assert.deepEqual([both.status, both.body['code']], [400, 'VALIDATION_FAILED'], 'two orders at once are refused, not one silently dropped');
     });
 
     it('refuses a cursor it did not hand out (CURSOR_INVALID) and a page past 10,000 rows (PAGE_TOO_DEEP)', async () => {

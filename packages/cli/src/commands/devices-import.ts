@@ -81,8 +81,9 @@ export function registerDevicesImportCommand(devices: Command): void {
       if (line.progress) progress.update(line.progress.rows);
       else if (line.summary) [summary, stopped] = [line.summary, line.error];
       else if (line.result !== undefined) {
-        problems.push(line as ProblemRow);
-        if (!flags.json) process.stderr.write(`${printableLine(`line ${line.line}${line.name === undefined ? '' : ` (${line.name})`}: ${line.result}: ${line.code}: ${line.message}`)}\n`);
+        // Kept only for --json: a million refused rows are printed, not held.
+        if (flags.json) problems.push(line as ProblemRow);
+        else process.stderr.write(`${printableLine(`line ${line.line}${line.name === undefined ? '' : ` (${line.name})`}: ${line.result}: ${line.code}: ${line.message}`)}\n`);
       }
     }
     progress.finish();

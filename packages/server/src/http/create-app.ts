@@ -29,6 +29,7 @@ import { consoleRoutes } from './console-static.js';
 import { deviceCredentialRoutes } from './routes/device-credentials.js';
 import { deviceRoutes } from './routes/devices.js';
 import { DEVICE_IMPORT_PATH, deviceImportRoutes } from './routes/device-import.js';
+import { importFormatOf } from './device-import-rows.js';
 import { pkiRoutes } from './routes/pki.js';
 import type { SecretSealer } from '../domain/shared/index.js';
 import { parseJsonBody } from './json-body.js';
@@ -95,8 +96,9 @@ export function createManagementApp(options: AppOptions): OpenAPIHono<AppEnv> {
   const crlLimit = bodyLimitOf(MAX_CRL_BODY_BYTES);
   // Revocation requests (10,000 entries) and CRLs (100,000 entries, in base64) are larger than the rest.
   app.use('/v1/*', (c, next) => {
-    // A device import is streamed, row by row, and bounds itself (device-import-rows.ts).
-    if (DEVICE_IMPORT_PATH.test(c.req.path)) return next();
+    // A device import is streamed, row by row, and bounds itself (device-import-rows.ts) — only
+    // a POST in one of its formats: anything else to that path keeps the default limit.
+    if (c.req.method === 'POST' && DEVICE_IMPORT_PATH.test(c.req.path) && importFormatOf(c.req.header('content-type')) !== undefined) return next();
     if (/^\/v1\/projects\/[^/]+\/revocations$/.test(c.req.path)) return revocationLimit(c, next);
     if (/^\/v1\/projects\/[^/]+\/certificates\/[^/]+\/crl$/.test(c.req.path)) return crlLimit(c, next);
     return defaultLimit(c, next);

@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
 import { parse, type CsvError } from 'csv-parse';
 import type { ImportRow } from '../domain/management/index.js';
 import { ServiceError } from '../service-error.js';
@@ -6,6 +6,8 @@ import { ServiceError } from '../service-error.js';
 /** An import's body, bounded: the README states these. */
 export const MAX_IMPORT_BYTES = 512 * 1024 * 1024;
 export const MAX_IMPORT_ROWS = 2_000_000;
+/** Unreadable CSV records the parser may report before the next good one: a body of nothing else is refused. */
+const MAX_PENDING_SKIPPED = 10_000;
 /** One row (a line of NDJSON, a CSV record); a longer one is refused alone, never held whole. */
 export const MAX_IMPORT_ROW_BYTES = 4096;
 
@@ -118,34 +120,47 @@ async function* ndjsonRows(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Im
  */
 async function* csvRows(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<ImportRow> {
   const skipped: ImportRow[] = [];
-  const parser = Readable.from(chunks).pipe(
-    parse({
-      bom: true,
-      info: true,
-      skip_empty_lines: true,
-      max_record_size: MAX_IMPORT_ROW_BYTES,
-      skip_records_with_error: true,
-      on_skip: (error: CsvError | undefined) => void (error && skipped.push(invalid(Number(error["lines"]), error.message))),
-    }),
-  );
+  const parser = parse({
+    bom: true,
+    info: true,
+    skip_empty_lines: true,
+    // A row with too many or too few fields is a record here, refused below with its line.
+    relax_column_count: true,
+    max_record_size: MAX_IMPORT_ROW_BYTES,
+    skip_records_with_error: true,
+    on_skip: (error: CsvError | undefined) => void (error && skipped.push(invalid(Number(error['lines']), error.message))),
+  });
+  // pipeline, not pipe: an error of the body (the client gone, the byte bound) reaches the
+  // parser and ends this loop, instead of being thrown where no one listens.
+  pipeline(Readable.from(chunks), parser, () => {});
   let nameAt = -1;
   let certificateIdAt = -1;
+  let columns = 0;
   let rows = 0;
+  const counted = (row: ImportRow): ImportRow => {
+    if (++rows > MAX_IMPORT_ROWS) throw tooLarge();
+    return row;
+  };
   for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
     // The parser runs ahead of this loop: a row it skipped may come after records still to be yielded.
-    while (skipped.length > 0 && (skipped[0] as ImportRow).line < info.lines) yield skipped.shift() as ImportRow;
+    while (skipped.length > 0 && (skipped[0] as ImportRow).line < info.lines) yield counted(skipped.shift() as ImportRow);
+    if (skipped.length > MAX_PENDING_SKIPPED) throw new ServiceError('IMPORT_ROW_INVALID', `more than ${MAX_PENDING_SKIPPED} unreadable rows in a row: is this CSV?`, {});
     if (nameAt === -1 && certificateIdAt === -1) {
-      const columns = record.map((column) => column.trim().toLowerCase());
-      nameAt = columns.findIndex((column) => NAME_COLUMNS.has(column));
-      certificateIdAt = columns.findIndex((column) => CERTIFICATE_ID_COLUMNS.has(column));
+      const names = record.map((column) => column.trim().toLowerCase());
+      nameAt = names.findIndex((column) => NAME_COLUMNS.has(column));
+      certificateIdAt = names.findIndex((column) => CERTIFICATE_ID_COLUMNS.has(column));
       if (nameAt === -1 && certificateIdAt === -1) {
         throw new ServiceError('IMPORT_HEADER_INVALID', 'the first CSV line names the columns: name, certificate_id, or both', { header: record.slice(0, 10).join(',') });
       }
+      columns = record.length;
       continue;
     }
-    if (++rows > MAX_IMPORT_ROWS) throw tooLarge();
+    if (record.length !== columns) {
+      yield counted(invalid(info.lines, `the header names ${columns} fields and this row has ${record.length}`));
+      continue;
+    }
     const certificateId = certificateIdAt === -1 || record[certificateIdAt] === '' ? undefined : record[certificateIdAt];
-    yield { line: info.lines, name: nameAt === -1 ? certificateId : record[nameAt], certificateId };
+    yield counted({ line: info.lines, name: nameAt === -1 ? certificateId : record[nameAt], certificateId });
   }
-  for (const row of skipped.splice(0)) yield row;
+  for (const row of skipped.splice(0)) yield counted(row);
 }

@@ -135,6 +135,9 @@ export async function listDevices(deps: ServiceDeps, project: ProjectRow, filter
   if (filter.certificateId !== undefined) query = query.where('certificate_id', '=', filter.certificateId);
   if (filter.name !== undefined) query = query.where('name', '=', filter.name);
   if (filter.enabled !== undefined) query = query.where('enabled', '=', filter.enabled ? 1 : 0);
+  if (filter.namePrefix !== undefined && filter.lastSeenBefore !== undefined) {
+    throw new ServiceError('VALIDATION_FAILED', 'namePrefix and lastSeenBefore each set the list’s order: give one of them');
+  }
   if (filter.namePrefix !== undefined) {
     // Byte order in both stores, so the range holds exactly the names that start with the prefix.
     query = query.where(sql<boolean>`${NAME_BYTES} >= ${filter.namePrefix}`).where(sql<boolean>`${NAME_BYTES} < ${filter.namePrefix + AFTER_EVERY_CONTINUATION}`);
