@@ -1,6 +1,7 @@
 import type { DeviceCertificatesTable, ProjectRow } from '../../store/schema.js';
 import { ServiceError } from '../../service-error.js';
 import { fetchPage, INSTANT_KEY, offsetOf, type KeysetOrder, type Page, type PageRequest } from '../shared/pagination.js';
+import { instantFilter } from '../shared/instant-filter.js';
 import type { ServiceDeps } from '../shared/service-deps.js';
 import { getDevice } from './devices.js';
 
@@ -52,13 +53,6 @@ function view(row: DeviceCertificatesTable): DeviceCertificate {
   };
 }
 
-/** A date filter as the store compares it (ISO 8601 in UTC sorts as text). */
-function instant(value: string, name: string): string {
-  const ms = Date.parse(value);
-  if (Number.isNaN(ms)) throw new ServiceError('VALIDATION_FAILED', `${name} must be an ISO 8601 date-time`);
-  return new Date(ms).toISOString();
-}
-
 /** The inventory's order: soonest to expire first, the fingerprint breaking ties. */
 const SOONEST_TO_EXPIRE: KeysetOrder<DeviceCertificatesTable> = {
   columns: ['not_after', 'fingerprint_sha256'],
@@ -75,8 +69,8 @@ export async function listDeviceCertificates(deps: ServiceDeps, project: Project
   if (query.status) filtered = filtered.where('status', '=', query.status);
   if (query.source) filtered = filtered.where('source', '=', query.source);
   if (query.caId) filtered = filtered.where('ca_id', '=', query.caId);
-  if (query.expiresBefore) filtered = filtered.where('not_after', '<', instant(query.expiresBefore, 'expiresBefore'));
-  if (query.expiresAfter) filtered = filtered.where('not_after', '>', instant(query.expiresAfter, 'expiresAfter'));
+  if (query.expiresBefore) filtered = filtered.where('not_after', '<', instantFilter(query.expiresBefore, 'expiresBefore'));
+  if (query.expiresAfter) filtered = filtered.where('not_after', '>', instantFilter(query.expiresAfter, 'expiresAfter'));
   return fetchPage(deps.db, filtered, (q) => q.selectAll(), view, query, SOONEST_TO_EXPIRE);
 }
 

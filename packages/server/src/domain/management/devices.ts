@@ -11,6 +11,7 @@ import { bumpGenerations } from '../shared/project-generations.js';
 import { fetchPage, ID_KEY, INSTANT_KEY, oldestFirst, TEXT_KEY, type KeysetOrder, type Page, type PageRequest } from '../shared/pagination.js';
 import { sql } from 'kysely';
 import { actorName, type Principal } from '../shared/principal.js';
+import { instantFilter } from '../shared/instant-filter.js';
 import type { ServiceDeps } from '../shared/service-deps.js';
 
 /** How a device came to be (DESIGN §4); `pre-provisioned` means created through the API by name. */
@@ -144,9 +145,7 @@ export async function listDevices(deps: ServiceDeps, project: ProjectRow, filter
     return fetchPage(deps.db, query, (q) => q.selectAll(), deviceView, request, BY_NAME);
   }
   if (filter.lastSeenBefore !== undefined) {
-    const before = Date.parse(filter.lastSeenBefore);
-    if (Number.isNaN(before)) throw new ServiceError('VALIDATION_FAILED', 'lastSeenBefore must be an ISO 8601 date-time');
-    query = query.where('last_seen_at', '<', new Date(before).toISOString());
+    query = query.where('last_seen_at', '<', instantFilter(filter.lastSeenBefore, 'lastSeenBefore'));
     return fetchPage(deps.db, query, (q) => q.selectAll(), deviceView, request, BY_LAST_SEEN);
   }
   return fetchPage(deps.db, query, (q) => q.selectAll(), deviceView, request, oldestFirst());
