@@ -273,7 +273,9 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       host,
       port: options.coapPort ?? DEFAULT_COAP_PORT,
       logger,
-      limits: options.coapLimits,
+      // One bound on handshakes in progress for every transport: DTLS's half-open sessions are its handshakes.
+      limits: { maxHalfOpen: transport.maxPendingHandshakes, ...options.coapLimits },
+      admissionRejected: () => metrics.deviceAdmissionRejected('coap'),
     }).catch(async (error: Error) => {
       server.close();
       await Promise.all([gateway.close(), mqtt.close()]);

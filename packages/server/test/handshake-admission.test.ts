@@ -5,8 +5,10 @@ import { makeDevice, makeRoot } from '@fleetpki/test-support';
 import { startTestApi, type TestApi } from './helpers/api.js';
 import { base64 } from './helpers/base64.js';
 import { holdConnection, type HeldConnection } from './helpers/device-clients.js';
+import { TestDtlsClient } from './helpers/dtls-client.js';
 
 const LIMIT = 3;
+const HANDSHAKE_DEADLINE_MS = 1500;
 
 /** A TCP connection that sends nothing: a handshake the server has accepted and waits on. */
 async function silentConnection(port: number): Promise<{ socket: Socket; closedWithin(ms: number): Promise<boolean> }> {
@@ -35,7 +37,7 @@ describe('handshake admission: a bounded number of TLS handshakes in progress, t
   };
 
   before(async () => {
-    api = await startTestApi('sqlite', { serve: { maxPendingHandshakes: LIMIT } });
+    api = await startTestApi('sqlite', { serve: { maxPendingHandshakes: LIMIT, coapLimits: { handshakeTimeoutMs: HANDSHAKE_DEADLINE_MS } } });
     assert.equal((await api.call('POST', '/v1/projects', { json: { name: 'acme', slug: 'acme' } })).status, 201);
     assert.equal((await api.call('POST', '/v1/projects/acme/certificates', { json: { certFile: base64(root.pem) } })).status, 201);
     serverCaPem = (await api.call('GET', '/v1/server-ca')).text;
@@ -59,6 +61,35 @@ describe('handshake admission: a bounded number of TLS handshakes in progress, t
       next.socket.destroy();
     });
   }
+
+  it(`coap: the ClientHello past ${LIMIT} half-open DTLS handshakes is dropped and counted; a device gets in once they end`, async () => {
+    const device = makeDevice(root, '/O=acme/CN=dtls-admission');
+    const port = Number(new URL(api.server.coapUrl).port);
+    const clients: TestDtlsClient[] = [];
+    const client = async (): Promise<TestDtlsClient> => {
+      const c = new TestDtlsClient(device.pem, device.keyPem, port);
+      clients.push(c);
+      await c.bind();
+      return c;
+    };
+    try {
+      const before = await metric('coap');
+      const stalled = await Promise.all(Array.from({ length: LIMIT }, () => client()));
+      await Promise.all(stalled.map((c) => c.stallAfterCookie()));
+      assert.equal(api.server.coapStats().halfOpen, LIMIT);
+      const refused = await client();
+      assert.equal(await refused.handshake(400), 'handshaking', 'no answer past the bound: the hello was dropped');
+      assert.ok((await metric('coap')) > before);
+      for (const c of stalled) c.close();
+      refused.close();
+      // The stalled handshakes end at their deadline (shortened below); then there is room again.
+      await new Promise((resolve) => setTimeout(resolve, HANDSHAKE_DEADLINE_MS + 300));
+      assert.equal(api.server.coapStats().halfOpen, 0);
+      assert.equal(await (await client()).handshake(), 'established');
+    } finally {
+      for (const c of clients) c.close();
+    }
+  });
 
   it('established connections do not count: with more devices connected than the bound, handshakes still get in', async () => {
     const held: HeldConnection[] = [];

@@ -106,7 +106,7 @@ export function registerServeCommand(program: Command): void {
     .addOption(envOption('--metrics-host <address>', 'where --metrics-port binds (the scrape names projects: keep it private)', '127.0.0.1', 'FLEETPKI_METRICS_HOST'))
     .addOption(envOption('--drain-seconds <n>', 'on SIGTERM, how long /readyz answers 503 while everything still serves, before the listeners close', drainSeconds, 5, 'FLEETPKI_DRAIN_SECONDS'))
     .addOption(
-      envOption('--max-pending-handshakes <n>', 'TLS handshakes in progress (per worker, HTTPS and MQTT each) past which new device connections are refused at once, not queued to time out', pendingHandshakes, 512, 'FLEETPKI_MAX_PENDING_HANDSHAKES'),
+      envOption('--max-pending-handshakes <n>', 'TLS and DTLS handshakes in progress (per worker, HTTPS, MQTT and CoAP each) past which new device connections are refused at once (a DTLS ClientHello is dropped), not queued to time out', pendingHandshakes, 512, 'FLEETPKI_MAX_PENDING_HANDSHAKES'),
     )
     .addOption(envOption('--workers <n>', 'server processes sharing the ports (node:cluster), e.g. one per core; needs explicit ports', workerCount, 1, 'FLEETPKI_WORKERS'))
     .action(async (flags: ServeFlags) => {

@@ -47,6 +47,8 @@ export interface DeviceCoapOptions {
   readonly port: number;
   readonly logger: Logger;
   readonly limits?: Partial<DtlsLimits> | undefined;
+  /** A ClientHello dropped at the half-open or session bound (the admission metric). */
+  readonly admissionRejected?: (() => void) | undefined;
 }
 
 export interface DeviceCoap {
@@ -75,6 +77,7 @@ export async function startDeviceCoap(options: DeviceCoapOptions): Promise<Devic
     lookupPsk: (identity) => options.psk.keyFor(identity),
     limits: options.limits,
     onError: logError('a DTLS datagram failed; its session was ended'),
+    onAdmissionRefused: options.admissionRejected,
   });
   const budget = new BlockBudget(COAP_BLOCK_BUDGET_BYTES);
   const verdicts = new ConnectionVerdicts(options.registry);

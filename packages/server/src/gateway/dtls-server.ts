@@ -90,6 +90,12 @@ export interface DtlsServerOptions {
    * most its own session, never the process.
    */
   readonly onError?: ((error: unknown) => void) | undefined;
+  /**
+   * A ClientHello dropped at a bound on half-open or established sessions: the DTLS side of a
+   * reconnect storm's admission (fleetpki_device_admission_rejected_total). UDP has no refusal
+   * to send; the device retransmits after its backoff (RFC 6347 §4.2.4).
+   */
+  readonly onAdmissionRefused?: (() => void) | undefined;
 }
 
 /** One DTLS session with one address and port. 'close' is emitted once when it ends. */
@@ -230,10 +236,12 @@ export class DtlsServer extends EventEmitter<DtlsServerEvents> {
     const fromAddress = this.halfOpenByAddress.get(remote.address) ?? 0;
     if (this.halfOpen >= this.limits.maxHalfOpen || fromAddress >= this.limits.maxHalfOpenPerAddress) {
       this.dropped.halfOpen++;
+      this.options.onAdmissionRefused?.();
       return;
     }
     if (this.established >= this.limits.maxSessions || (this.sessionsByAddress.get(remote.address) ?? 0) >= this.limits.maxSessionsPerAddress) {
       this.dropped.sessions++;
+      this.options.onAdmissionRefused?.();
       return;
     }
     const result = this.native.listen(this.listener, datagram, this.cookies.for(remote.address, remote.port));
