@@ -30,6 +30,10 @@ export class LruMap<K, V> {
     if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value as K);
   }
 
+  get size(): number {
+    return this.entries.size;
+  }
+
   delete(key: K): void {
     this.entries.delete(key);
   }

@@ -93,6 +93,8 @@ export interface ServeOptions {
   readonly allowPrivateCrlUrls?: boolean | undefined;
   /** TLS handshakes in progress (per process and transport) past which new device connections are refused at once. */
   readonly maxPendingHandshakes?: number | undefined;
+  /** Device chains remembered as validated, per process (default DEFAULT_VALIDATED_CHAINS). */
+  readonly validatedChainCache?: number | undefined;
   /** How often this server looks for CRLs to fetch (tests shorten it), and how long a URL's lease lasts. */
   readonly crlFetch?: { readonly intervalMs?: number; readonly leaseMs?: number } | undefined;
   /** How often expiry alerts are looked for, and their lease (tests shorten them). */
@@ -245,7 +247,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     late.journalPending = () => journal.pendingEvents;
     // One identity service and one TLS configuration behind every device transport.
     const transport = {
-      authenticator: new DeviceAuthenticator(deps, deps.projectAnchors, journal, revocations),
+      authenticator: new DeviceAuthenticator(deps, deps.projectAnchors, journal, revocations, options.validatedChainCache),
       registry,
       pki: deps,
       tls: deviceTlsOptions(platform.serverChainPem, platform.serverKeyPem),

@@ -35,6 +35,7 @@ interface ServeFlags {
   metricsPort?: number;
   metricsHost: string;
   maxPendingHandshakes: number;
+  validatedChainCache: number;
 }
 
 /** Bound on --workers: more processes than cores only add contention. */
@@ -49,20 +50,20 @@ function drainSeconds(value: string): number {
   return n;
 }
 
+/** A flag's parser for a whole number within bounds, refusing anything else with USAGE. */
+function wholeNumber(flag: string, min: number, max: number): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max) throw new CliError('USAGE', `${flag} must be a whole number from ${min.toLocaleString('en-US')} to ${max.toLocaleString('en-US')}, got "${value}"`);
+    return n;
+  };
+}
+
 /** Handshakes in progress a transport allows before refusing new connections (per worker). */
-const MAX_PENDING_HANDSHAKES_BOUND = 100_000;
-
-function pendingHandshakes(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > MAX_PENDING_HANDSHAKES_BOUND) throw new CliError('USAGE', `--max-pending-handshakes must be a whole number from 1 to ${MAX_PENDING_HANDSHAKES_BOUND}, got "${value}"`);
-  return n;
-}
-
-function workerCount(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > MAX_WORKERS) throw new CliError('USAGE', `--workers must be a whole number from 1 to ${MAX_WORKERS}, got "${value}"`);
-  return n;
-}
+const pendingHandshakes = wholeNumber('--max-pending-handshakes', 1, 100_000);
+const workerCount = wholeNumber('--workers', 1, MAX_WORKERS);
+/** Remembered device chains per worker; 0 validates every handshake's chain from scratch. */
+const validatedChainCache = wholeNumber('--validated-chain-cache', 0, 50_000_000);
 
 /** The token PIN comes from the environment, never a flag (flags show in the process list). */
 export const PKCS11_PIN_ENV = 'FLEETPKI_PKCS11_PIN';
@@ -108,6 +109,15 @@ export function registerServeCommand(program: Command): void {
     .addOption(
       envOption('--max-pending-handshakes <n>', 'TLS and DTLS handshakes in progress (per worker, HTTPS, MQTT and CoAP each) past which new device connections are refused at once (a DTLS ClientHello is dropped), not queued to time out', pendingHandshakes, 512, 'FLEETPKI_MAX_PENDING_HANDSHAKES'),
     )
+    .addOption(
+      envOption(
+        '--validated-chain-cache <n>',
+        'device certificate chains each worker remembers as validated, so a reconnecting device skips path validation (about 0.5 KiB each; see the README)',
+        validatedChainCache,
+        1_000_000,
+        'FLEETPKI_VALIDATED_CHAIN_CACHE',
+      ),
+    )
     .addOption(envOption('--workers <n>', 'server processes sharing the ports (node:cluster), e.g. one per core; needs explicit ports', workerCount, 1, 'FLEETPKI_WORKERS'))
     .action(async (flags: ServeFlags) => {
       if (flags.workers > 1 && cluster.isPrimary) {
@@ -134,6 +144,7 @@ export function registerServeCommand(program: Command): void {
         allowPrivateCrlUrls: flags.allowPrivateCrlUrls === true,
         drainSeconds: flags.drainSeconds,
         maxPendingHandshakes: flags.maxPendingHandshakes,
+        validatedChainCache: flags.validatedChainCache,
         // Under --workers the primary serves the aggregated scrape on --metrics-port.
         metricsPort: cluster.isWorker ? undefined : flags.metricsPort,
         metricsHost: flags.metricsHost,

@@ -18,7 +18,8 @@ import type { AuthenticationJournal } from './authentication-journal.js';
 import type { ProjectRow } from '../../store/schema.js';
 import type { ProjectAnchorCache } from './project-anchors.js';
 import { RefusalThrottle } from './refusal-throttle.js';
-import { ValidatedChainCache, type ValidatedChain } from './validated-chains.js';
+import { sightingOf, ValidatedChainCache, type ValidatedChain } from './validated-chains.js';
+import { LruMap } from '../../lru-map.js';
 import type { ServiceDeps } from '../shared/service-deps.js';
 import { preparedQuery } from '../../store/prepared-query.js';
 import { provisionDevice } from './zero-touch-provisioning.js';
@@ -45,6 +46,12 @@ function renewAfterFor(
 export const MAX_PEER_CHAIN = 8;
 
 /**
+ * Bound on the issuer names and intermediate path members remembered chains share: one each per
+ * CA devices chain through, so a million chains under a handful of CAs hold a handful of copies.
+ */
+const MAX_SHARED_CA_FACTS = 10_000;
+
+/**
  * The one device-identity service every transport calls (DESIGN §1, §3, §4): from the chain a
  * peer sent (leaf first; the TLS stack has already checked that the peer holds the leaf's key),
  * find the project from the subject's O, validate the chain against that project's enabled CA
@@ -56,12 +63,18 @@ export class DeviceAuthenticator {
     private readonly anchors: ProjectAnchorCache,
     private readonly journal: AuthenticationJournal,
     private readonly revocations: RevocationSets,
+    /** Chains remembered per process (`--validated-chain-cache`). */
+    validatedChains?: number,
   ) {
     this.projectBySlug = preparedQuery(deps.db, ['slug'], (db, p) => db.selectFrom('projects').selectAll().where('slug', '=', p.slug));
+    this.validated = new ValidatedChainCache(validatedChains);
   }
 
   private readonly projectBySlug: (values: { slug: string }) => Promise<ProjectRow | undefined>;
-  private readonly validated = new ValidatedChainCache();
+  private readonly validated: ValidatedChainCache;
+  /** Issuer names and intermediates' path members, shared by the remembered chains that name them. */
+  private readonly issuerNames = new LruMap<string, string>(MAX_SHARED_CA_FACTS);
+  private readonly intermediateMembers = new LruMap<string, PathMember>(MAX_SHARED_CA_FACTS);
   /** Signatures of the projects' cached anchors and of intermediates already checked (see SignatureCache). */
   private readonly signatures = new SignatureCache();
   private readonly refusals = new RefusalThrottle();
@@ -134,35 +147,30 @@ export class DeviceAuthenticator {
     if (anchorCaId === undefined) throw new Error('a validated path ends at an anchor the project does not hold');
     // Each certificate but the anchor, with the project CA that signed it when the project holds
     // it: revocation names certificates by fingerprint or by that CA's serial.
-    const path: PathMember[] = result.path.slice(0, -1).map((cert, i) => ({
-      fingerprintSha256: i === 0 ? fingerprintSha256(leaf.der) : fingerprintSha256(cert.der),
-      serialNumber: serialNumberText(cert.serialNumber),
-      issuerCaId: anchors.idByFingerprint.get(fingerprintSha256((result.path[i + 1] as Certificate).der)) ?? null,
-    }));
-    const leafMember = path[0] as PathMember;
+    const leafFingerprint = fingerprintSha256(leaf.der);
+    const path: PathMember[] = result.path.slice(0, -1).map((cert, i) => {
+      const member: PathMember = {
+        fingerprintSha256: i === 0 ? leafFingerprint : fingerprintSha256(cert.der),
+        serialNumber: serialNumberText(cert.serialNumber),
+        issuerCaId: anchors.idByFingerprint.get(fingerprintSha256((result.path[i + 1] as Certificate).der)) ?? null,
+      };
+      return i === 0 ? member : this.shared(this.intermediateMembers, `${member.fingerprintSha256}|${member.issuerCaId ?? ''}`, member);
+    });
+    const issuer = formatSubjectString(leaf.issuer);
     const validated: ValidatedChain = {
       projectKey: project.id,
       caGeneration: Number(project.ca_generation),
       projectSlug: project.slug,
       certificateId: identity.certificateId,
       anchorCaId,
-      fingerprintSha256: fingerprintSha256(leaf.der),
+      fingerprintSha256: leafFingerprint,
       notBefore: Math.max(...result.path.map((c) => c.notBefore.getTime())),
       notAfter: Math.min(...result.path.map((c) => c.notAfter.getTime())),
       leafNotBefore: leaf.notBefore.getTime(),
       leafNotAfter: leaf.notAfter.getTime(),
       path,
-      sighting: {
-        projectKey: project.id,
-        fingerprintSha256: leafMember.fingerprintSha256,
-        serialNumber: leafMember.serialNumber,
-        issuer: formatSubjectString(leaf.issuer),
-        subject: formatSubjectString(leaf.subject),
-        notBefore: leaf.notBefore.toISOString(),
-        notAfter: leaf.notAfter.toISOString(),
-        caId: anchorCaId,
-        issuerCaId: leafMember.issuerCaId,
-      },
+      issuer: this.shared(this.issuerNames, issuer, issuer),
+      subject: formatSubjectString(leaf.subject),
     };
     this.validated.set(chainKey, validated);
     return this.admit(project, validated, facts, chainDer);
@@ -208,7 +216,8 @@ export class DeviceAuthenticator {
     });
     const disabled = disabledDevice(device);
     if (disabled) return { ok: false, ...disabled };
-    this.journal.recordSighting({ ...validated.sighting, deviceId: device.id, at: this.deps.now() });
+    const sighting = sightingOf(validated, device.id, this.deps.now());
+    this.journal.recordSighting(sighting);
     const authGeneration = Number(project.auth_generation);
     const renewAfter = renewAfterFor(project, revocations, {
       fingerprintSha256: validated.fingerprintSha256,
@@ -243,11 +252,19 @@ export class DeviceAuthenticator {
       authGeneration,
       validUntil: validated.notAfter,
       path: validated.path,
-      certificate: { fingerprintSha256: validated.fingerprintSha256, notAfter: validated.sighting.notAfter, renewAfter },
+      certificate: { fingerprintSha256: validated.fingerprintSha256, notAfter: sighting.notAfter, renewAfter },
       certificateNotBefore: validated.leafNotBefore,
     };
     validated.lastAdmitted = admitted;
     return { ok: true, device: admitted };
+  }
+
+  /** The copy the cache already holds of an equal value, else this one, remembered. */
+  private shared<T>(cache: LruMap<string, T>, key: string, value: T): T {
+    const known = cache.get(key);
+    if (known !== undefined) return known;
+    cache.set(key, value);
+    return value;
   }
 
   /**

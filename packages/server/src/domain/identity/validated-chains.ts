@@ -4,7 +4,12 @@ import type { PathMember } from '../revocation/index.js';
 import type { CertificateAuthenticatedDevice } from './identity-types.js';
 import type { CertificateSighting } from './authentication-journal.js';
 
-/** What a successful validation established, valid as long as the project's CAs do not change. */
+/**
+ * What a successful validation established, valid as long as the project's CAs do not change.
+ * One is kept per device chain a server has seen (up to a million and more), so it holds only
+ * what the next handshake needs, shares every string it can with its neighbours (the project's,
+ * the CA's, the issuer name, intermediates' path members), and keeps times as numbers.
+ */
 export interface ValidatedChain {
   readonly projectKey: string;
   readonly caGeneration: number;
@@ -20,8 +25,9 @@ export interface ValidatedChain {
   readonly leafNotAfter: number;
   /** The path but its anchor, leaf first, as revocation lookups name certificates. */
   readonly path: readonly PathMember[];
-  /** The leaf as the inventory records it (DESIGN §8). */
-  readonly sighting: Omit<CertificateSighting, 'deviceId' | 'at'>;
+  /** The leaf's issuer and subject as the inventory records them (DESIGN §8). */
+  readonly issuer: string;
+  readonly subject: string;
   /**
    * The identity last admitted on this chain. A device holding several connections (or
    * reconnecting while an old one idles) shares one object rather than a copy per connection.
@@ -29,8 +35,30 @@ export interface ValidatedChain {
   lastAdmitted?: CertificateAuthenticatedDevice;
 }
 
-/** Bound on remembered chains: beyond it the least recently used is validated again next time. */
-export const MAX_VALIDATED_CHAINS = 50_000;
+/** The inventory's record of a chain's leaf admitted for a device at a time (DESIGN §8). */
+export function sightingOf(chain: ValidatedChain, deviceId: string, at: Date): CertificateSighting {
+  const leaf = chain.path[0] as PathMember;
+  return {
+    projectKey: chain.projectKey,
+    fingerprintSha256: chain.fingerprintSha256,
+    serialNumber: leaf.serialNumber,
+    issuer: chain.issuer,
+    subject: chain.subject,
+    notBefore: new Date(chain.leafNotBefore).toISOString(),
+    notAfter: new Date(chain.leafNotAfter).toISOString(),
+    caId: chain.anchorCaId,
+    issuerCaId: leaf.issuerCaId,
+    deviceId,
+    at,
+  };
+}
+
+/**
+ * Default bound on remembered chains, per server process: a fleet of a million devices
+ * reconnecting is a million hits, not a million path validations. What one costs in memory is
+ * measured by `npm run bench:fleet` and stated in the README; `--validated-chain-cache` sets it.
+ */
+export const DEFAULT_VALIDATED_CHAINS = 1_000_000;
 
 /**
  * Chains already validated, by the SHA-256 of the exact certificates the client sent. A device
@@ -38,14 +66,24 @@ export const MAX_VALIDATED_CHAINS = 50_000;
  * anchors (same ca_generation) at a time inside the path's validity gives the same answer, so
  * it is not repeated. Proof of possession is not cached: TLS checks it on every handshake.
  * Only successes are kept; disabling or changing a CA bumps ca_generation and retires them.
+ * Beyond the bound the least recently used chain is validated again next time.
  */
 export class ValidatedChainCache {
-  private readonly entries = new LruMap<string, ValidatedChain>(MAX_VALIDATED_CHAINS);
+  private readonly entries: LruMap<string, ValidatedChain>;
 
+  constructor(readonly capacity: number = DEFAULT_VALIDATED_CHAINS) {
+    this.entries = new LruMap(capacity);
+  }
+
+  /** The digest as a 32-character one-byte string: the same key in less than half the memory of hex. */
   static keyOf(chainDer: readonly Buffer[]): string {
     const hash = createHash('sha256');
     for (const der of chainDer) hash.update(der);
-    return hash.digest('hex');
+    return hash.digest('binary'); // Node's name for latin1: one character per byte
+  }
+
+  get size(): number {
+    return this.entries.size;
   }
 
   get(key: string, project: { readonly id: string; readonly ca_generation: number }, now: Date): ValidatedChain | undefined {
