@@ -9,6 +9,8 @@ export const JOURNAL_FLUSH_MS = 200;
 export const JOURNAL_BATCH = 1000;
 /** Bound on events held while the store is failing; beyond it they are counted, not kept. */
 export const JOURNAL_MAX_PENDING = 50_000;
+/** Devices whose last-seen time one UPDATE sets (two bound parameters each, and one more for the IN list). */
+const LAST_SEEN_CHUNK = 500;
 /** Retry delay after a failed write, doubling up to the cap. */
 const RETRY_MS = 200;
 const MAX_RETRY_MS = 10_000;
@@ -138,7 +140,17 @@ export class AuthenticationJournal {
       );
     }
     await this.db.transaction().execute(async (trx) => {
-      for (const [deviceId, at] of lastSeen) await trx.updateTable('devices').set({ last_seen_at: at }).where('id', '=', deviceId).execute();
+      // One statement per LAST_SEEN_CHUNK devices, not one per device: a reconnect storm puts
+      // thousands in a write, and over PostgreSQL each statement is a round trip.
+      const seen = [...lastSeen];
+      for (let i = 0; i < seen.length; i += LAST_SEEN_CHUNK) {
+        const chunk = seen.slice(i, i + LAST_SEEN_CHUNK);
+        await trx
+          .updateTable('devices')
+          .set((eb) => ({ last_seen_at: chunk.slice(1).reduce((c, [id, at]) => c.when(id).then(at), eb.case('id').when(chunk[0]![0]).then(chunk[0]![1])).end() }))
+          .where('id', 'in', chunk.map(([id]) => id))
+          .execute();
+      }
       // Read before the sightings are written: which of them are first uses that retire older keys.
       const superseding = await supersedingCandidates(trx, sightings);
       // The inventory: a first sighting inserts the row, a known certificate moves its last-seen
