@@ -66,7 +66,19 @@ export class DeviceAuthenticator {
     /** Chains remembered per process (`--validated-chain-cache`). */
     validatedChains?: number,
   ) {
-    this.projectBySlug = preparedQuery(deps.db, ['slug'], (db, p) => db.selectFrom('projects').selectAll().where('slug', '=', p.slug));
+    const readProject = preparedQuery(deps.db, ['slug'], (db, p) => db.selectFrom('projects').selectAll().where('slug', '=', p.slug));
+    // Handshakes of one project arriving together share the read in flight rather than each
+    // starting its own: a storm of a project's devices is one query at a time, not hundreds.
+    // A caller gets a read that started at most one query's duration before it arrived.
+    const reading = new Map<string, Promise<ProjectRow | undefined>>();
+    this.projectBySlug = ({ slug }) => {
+      let read = reading.get(slug);
+      if (!read) {
+        read = readProject({ slug }).finally(() => reading.delete(slug));
+        reading.set(slug, read);
+      }
+      return read;
+    };
     this.validated = new ValidatedChainCache(validatedChains);
   }
 
@@ -227,7 +239,7 @@ export class DeviceAuthenticator {
       path: validated.path,
       anchorCaId: validated.anchorCaId,
     });
-    const last = validated.lastAdmitted;
+    const last = validated.lastAdmitted?.deref();
     if (
       last &&
       last.deviceId === device.id &&
@@ -255,7 +267,7 @@ export class DeviceAuthenticator {
       certificate: { fingerprintSha256: validated.fingerprintSha256, notAfter: sighting.notAfter, renewAfter },
       certificateNotBefore: validated.leafNotBefore,
     };
-    validated.lastAdmitted = admitted;
+    validated.lastAdmitted = new WeakRef(admitted);
     return { ok: true, device: admitted };
   }
 

@@ -31,8 +31,9 @@ export interface ValidatedChain {
   /**
    * The identity last admitted on this chain. A device holding several connections (or
    * reconnecting while an old one idles) shares one object rather than a copy per connection.
+   * Held weakly: once no connection holds it, a remembered chain does not keep it alive.
    */
-  lastAdmitted?: CertificateAuthenticatedDevice;
+  lastAdmitted?: WeakRef<CertificateAuthenticatedDevice>;
 }
 
 /** The inventory's record of a chain's leaf admitted for a device at a time (DESIGN §8). */

@@ -6,7 +6,7 @@ import { isUniqueViolation } from '../../store/constraint-violations.js';
 import { recordAudit } from '../shared/audit-log.js';
 import type { AuthenticationJournal } from './authentication-journal.js';
 import type { ServiceDeps } from '../shared/service-deps.js';
-import { perStore, preparedQuery } from '../../store/prepared-query.js';
+import { deviceLookup } from './device-lookups.js';
 import { NO_TELEMETRY } from '../shared/telemetry.js';
 
 /** What a connection did to the device table (DESIGN §4). */
@@ -22,13 +22,6 @@ export interface ProvisionedDevice {
   readonly device: DevicesTable;
   readonly outcome: ProvisioningOutcome;
 }
-
-type DeviceByCertificateId = (values: { projectId: string; certificateId: string }) => Promise<DevicesTable | undefined>;
-
-/** The read every reconnecting device makes, compiled once per store. */
-const deviceByCertificateId = perStore<Database, DeviceByCertificateId>((db) =>
-  preparedQuery(db, ['projectId', 'certificateId'], (q, p) => q.selectFrom('devices').selectAll().where('project_id', '=', p.projectId).where('certificate_id', '=', p.certificateId)),
-);
 
 /**
  * Golioth's zero-touch provisioning for certificate ID C in project P, in one transaction
@@ -48,7 +41,7 @@ export async function provisionDevice(
 ): Promise<ProvisionedDevice> {
   // The common case, a known device connecting again, changes no row: a read, and its
   // last-seen time and audit event go through the journal.
-  const known = await deviceByCertificateId(deps.db)({ projectId: project.id, certificateId });
+  const known = await deviceLookup(deps.db)(project.id, certificateId);
   if (known) {
     const at = deps.now();
     journal.record({
