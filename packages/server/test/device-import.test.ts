@@ -99,6 +99,11 @@ for (const dialect of DIALECTS) {
         body: '{"name":"dup","certificateId":"dup-1"}\n{"name":"dup","certificateId":"dup-1"}\n{"name":"dup","certificateId":"dup-2"}\n',
         expect: [[1, 'created', undefined], [2, 'unchanged', undefined], [3, 'conflict', 'DEVICE_NAME_TAKEN']],
       },
+      {
+        name: 'a duplicate whose earlier row was refused: judged against the store, not against that row',
+        body: '{"name":"held","certificateId":"n-1"}\n{"name":"held"}\n',
+        expect: [[1, 'conflict', 'CERTIFICATE_ID_TAKEN'], [2, 'created', undefined]],
+      },
       { name: 'a certificate ID another device has', body: '{"name":"thief","certificateId":"n-1"}\n', expect: [[1, 'conflict', 'CERTIFICATE_ID_TAKEN']] },
       { name: 'a ragged CSV row', contentType: 'text/csv', body: 'name\nok-1\nragged,extra\nok-2\n', expect: [[2, 'created', undefined], [3, 'invalid', 'IMPORT_ROW_INVALID'], [4, 'created', undefined]] },
     ];

@@ -94,29 +94,33 @@ async function refreshStatistics(deps: ServiceDeps): Promise<void> {
 
 async function importBatch(deps: ServiceDeps, principal: Principal, project: ProjectRow, rows: readonly ImportRow[]): Promise<ImportRowResult[]> {
   const results = new Map<number, ImportRowResult>();
-  const candidates: Candidate[] = [];
-  const byName = new Map<string, Candidate>();
+  let deferred: Candidate[] = [];
   for (const row of rows) {
     if ('error' in row) {
       results.set(row.line, { line: row.line, result: 'invalid', code: row.error.code, message: row.error.message });
       continue;
     }
     const candidate = candidateOf(row);
-    if ('result' in candidate) {
-      results.set(row.line, candidate);
-      continue;
-    }
-    // The same name twice in one batch: the later row is judged against the earlier, as it would be across batches.
-    const earlier = byName.get(candidate.name);
-    if (earlier) {
-      results.set(candidate.line, sameDevice(earlier.certificateId, candidate) ? { line: candidate.line, name: candidate.name, result: 'unchanged' } : nameTaken(candidate));
-      continue;
-    }
-    byName.set(candidate.name, candidate);
-    candidates.push(candidate);
+    if ('result' in candidate) results.set(row.line, candidate);
+    else deferred.push(candidate);
   }
-  const fresh = await judgeAgainstStore(deps, project, candidates, results);
-  if (fresh.length > 0) await insertFresh(deps, principal, project, fresh, results);
+  // In waves of distinct names: a name the batch repeats is judged once its earlier row has been
+  // stored (or refused), against the store as it then is — as it would be in a later batch.
+  while (deferred.length > 0) {
+    const wave: Candidate[] = [];
+    const later: Candidate[] = [];
+    const names = new Set<string>();
+    for (const candidate of deferred) {
+      if (names.has(candidate.name)) later.push(candidate);
+      else {
+        names.add(candidate.name);
+        wave.push(candidate);
+      }
+    }
+    const fresh = await judgeAgainstStore(deps, project, wave, results);
+    if (fresh.length > 0) await insertFresh(deps, principal, project, fresh, results);
+    deferred = later;
+  }
   return rows.map((row) => results.get(row.line) as ImportRowResult);
 }
 
