@@ -15,6 +15,8 @@ export const CLI_ERROR_CODES = [
   'MASTER_KEY_IN_ENVIRONMENT',
   /** A sealed value that no key of the ring opens: nothing was re-sealed. */
   'MASTER_KEY_VALUE_UNOPENABLE',
+  /** Another `fleetpki master-key` command is changing the key file (master-key.lock). */
+  'MASTER_KEY_BUSY',
   /** `fleetpki devices import`: some rows were invalid or conflicting (the others were imported). */
   'IMPORT_ROWS_REFUSED',
   /** `fleetpki devices import`: the server stopped the import part way (the rows before were imported). */

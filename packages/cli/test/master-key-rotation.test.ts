@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -191,6 +191,32 @@ describe('fleetpki master-key rotate', () => {
     const none = await cli(['master-key', 'status', '--data-dir', stranger]);
     assert.equal(errorCode(none.stderr), 'INVALID_OPTION');
     assert.deepEqual(readFileSync(join(dataDir, 'master.key')), keyFile);
+    assert.deepEqual((await status()).census.unopenable, []);
+  });
+
+  it('one key-changing command at a time: a lock held by a running process refuses with MASTER_KEY_BUSY; once it is gone, rotate runs and leaves no lock', async () => {
+    const keyFile = readFileSync(join(dataDir, 'master.key'));
+    const holder = spawn('sleep', ['30'], { stdio: 'ignore' });
+    const lock = join(dataDir, 'master-key.lock');
+    try {
+      writeFileSync(lock, `${holder.pid}\n`, { mode: 0o600 });
+      for (const command of ['rotate', 'reseal', 'add']) {
+        const busy = await cli(['master-key', command, '--data-dir', dataDir]);
+        assert.equal(errorCode(busy.stderr), 'MASTER_KEY_BUSY', command);
+        assert.equal(busy.status, 7);
+      }
+      assert.deepEqual(readFileSync(join(dataDir, 'master.key')), keyFile, 'the key file untouched');
+      assert.equal(existsSync(lock), true, 'the holder keeps its lock');
+      const read = await cli(['master-key', 'status', '--data-dir', dataDir, '--json']);
+      assert.equal(read.status, 0, 'status only reads: no lock needed');
+    } finally {
+      holder.kill('SIGKILL');
+      await new Promise((resolve) => holder.once('exit', resolve));
+    }
+    // The holder is gone (as after a SIGKILL): its lock is taken over.
+    const rotation = await cli(['master-key', 'rotate', '--data-dir', dataDir, '--settle-ms', '0', '--json']);
+    assert.equal(rotation.status, 0, rotation.stderr);
+    assert.equal(existsSync(lock), false);
     assert.deepEqual((await status()).census.unopenable, []);
   });
 });

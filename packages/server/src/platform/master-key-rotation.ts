@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StartupError } from '../startup-error.js';
@@ -28,7 +28,7 @@ import { envelopeKey } from './sealed-envelope.js';
  * other servers, so the steps are the operator's: `add` prints the new ring, which every server
  * is given; `reseal` then re-seals and names the keys to drop.
  */
-export type MasterKeyErrorCode = 'MASTER_KEY_IN_ENVIRONMENT' | 'MASTER_KEY_VALUE_UNOPENABLE';
+export type MasterKeyErrorCode = 'MASTER_KEY_IN_ENVIRONMENT' | 'MASTER_KEY_VALUE_UNOPENABLE' | 'MASTER_KEY_BUSY';
 
 export class MasterKeyError extends Error {
   override readonly name = 'MasterKeyError';
@@ -90,7 +90,7 @@ export async function addMasterKey(target: MasterKeyTarget): Promise<{ readonly 
     if (source.kind === 'file') writeMasterKeyFile(target.dataDir, ring);
     const ids = ring.keys.map((key) => key.id);
     return source.kind === 'file' ? { added: ring.current.id, ring: ids } : { added: ring.current.id, ring: ids, environmentValue: spellRing(ring, ',') };
-  });
+  }, true);
 }
 
 /** Re-seals every value under the ring's first key; from the file, the other keys then leave it. */
@@ -101,7 +101,7 @@ export async function resealMasterKey(target: MasterKeyTarget): Promise<ResealSu
     const outcome = await reseal(store, ring);
     if (source.kind === 'file') writeMasterKeyFile(target.dataDir, new MasterKeyRing([ring.current]));
     return { current: ring.current.id, ...outcome, retired: ring.keys.slice(1).map((key) => key.id) };
-  });
+  }, true);
 }
 
 export async function rotateMasterKey(target: MasterKeyTarget, options: { readonly settleMs?: number } = {}): Promise<RotationSummary> {
@@ -126,7 +126,7 @@ export async function rotateMasterKey(target: MasterKeyTarget, options: { readon
     // The ring in memory still holds the old keys, so a straggler's value opens here to be re-sealed.
     const stragglers = (await reseal(store, ring)).resealed;
     return { added, current: ring.current.id, ...outcome, retired: ring.keys.slice(1).map((key) => key.id), stragglers };
-  });
+  }, true);
 }
 
 async function reseal(store: Store, ring: MasterKeyRing) {
@@ -150,7 +150,53 @@ function existingSource(target: MasterKeyTarget): MasterKeySource {
   return masterKeySource(target.dataDir, target.env);
 }
 
-async function withStore<T>(target: MasterKeyTarget, source: MasterKeySource, use: (store: Store) => Promise<T>): Promise<T> {
+/** Beside master.key while a command may change it; holds the command's process id. */
+export const MASTER_KEY_LOCK_FILE = 'master-key.lock';
+
+/**
+ * One command at a time changes the key file: two rotations at once would each add a key and
+ * the second write would drop the first's, leaving what it had re-sealed under a key no file
+ * holds. The lock is a file made with O_EXCL naming its process; one left by a process that no
+ * longer runs (SIGKILL) is taken over.
+ */
+async function underFileLock<T>(dataDir: string, use: () => Promise<T>): Promise<T> {
+  const file = join(dataDir, MASTER_KEY_LOCK_FILE);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      writeFileSync(file, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw error;
+      const holder = Number.parseInt(readFileSync(file, 'utf8'), 10);
+      if (Number.isInteger(holder) && holder !== process.pid && isRunning(holder)) {
+        throw new MasterKeyError('MASTER_KEY_BUSY', `another master-key command (process ${holder}) is changing ${join(dataDir, MASTER_KEY_FILE)}: let it finish, then run this again`);
+      }
+      rmSync(file, { force: true });
+    }
+  }
+  try {
+    return await use();
+  } finally {
+    rmSync(file, { force: true });
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** `writesKeyFile`: the command may change master.key, and takes its lock first. */
+async function withStore<T>(target: MasterKeyTarget, source: MasterKeySource, use: (store: Store) => Promise<T>, writesKeyFile = false): Promise<T> {
+  if (source.kind === 'file' && writesKeyFile) return underFileLock(target.dataDir, () => openAndUse(target, source, use));
+  return openAndUse(target, source, use);
+}
+
+async function openAndUse<T>(target: MasterKeyTarget, source: MasterKeySource, use: (store: Store) => Promise<T>): Promise<T> {
   if (target.database === undefined && !existsSync(join(target.dataDir, SQLITE_FILE_NAME))) {
     throw new StartupError('INVALID_OPTION', `no store at ${join(target.dataDir, SQLITE_FILE_NAME)}: give the server's --data-dir, or --database for PostgreSQL`);
   }
