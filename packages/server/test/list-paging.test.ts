@@ -76,6 +76,17 @@ for (const dialect of DIALECTS) {
       }
     });
 
+    it('namePrefix ending in U+10FFFF, the highest code point: the names under it, none past it', async () => {
+      assert.equal((await api.call('POST', '/v1/projects', { json: { name: 'list-d', slug: 'list-d' } })).status, 201);
+      for (const name of ['edge\u{10FFFF}', 'edge\u{10FFFF}\u{10FFFF}x', 'edge\u{10FFFF}z', 'edgf', 'ed\u{D7FF}', 'ed\u{E000}']) {
+        assert.equal((await api.call('POST', '/v1/projects/list-d/devices', { json: { name } })).status, 201, name);
+      }
+      const names = async (prefix: string) => (await get(`/v1/projects/list-d/devices?namePrefix=${encodeURIComponent(prefix)}`)).list.map((d) => d['name']);
+      assert.deepEqual(await names('edge\u{10FFFF}'), ['edge\u{10FFFF}', 'edge\u{10FFFF}z', 'edge\u{10FFFF}\u{10FFFF}x']);
+      assert.deepEqual(await names('edge'), ['edge\u{10FFFF}', 'edge\u{10FFFF}z', 'edge\u{10FFFF}\u{10FFFF}x']);
+      assert.deepEqual(await names('ed\u{D7FF}'), ['ed\u{D7FF}'], 'the successor skips the surrogates');
+    });
+
     it('namePrefix: exactly the names starting with it, in byte order, by cursor too', async () => {
       const found = await walk('/v1/projects/list-a/devices?namePrefix=alpha', 2);
       assert.deepEqual(
@@ -97,8 +108,12 @@ for (const dialect of DIALECTS) {
         silent.map((d) => d['name']),
         ['unit-05', 'beta'],
       );
-      const bad = await api.call('GET', '/v1/projects/list-a/devices?lastSeenBefore=yesterday');
-      assert.deepEqual([bad.status, bad.body['code']], [400, 'VALIDATION_FAILED']);
+      // Only ISO 8601 with a zone, or a date: not what Date.parse happens to guess, nor local time.
+      for (const value of ['yesterday', 'Mar 1 2026', '2026/03/01', '2026-03-01T00:00:00', '2026-02-30T00:00:00Z']) {
+        const bad = await api.call('GET', `/v1/projects/list-a/devices?lastSeenBefore=${encodeURIComponent(value)}`);
+        assert.deepEqual([bad.status, bad.body['code']], [400, 'VALIDATION_FAILED'], value);
+      }
+      assert.equal((await api.call('GET', '/v1/projects/list-a/devices?lastSeenBefore=2026-03-01')).status, 200, 'a date alone is UTC midnight');
       const both = await api.call('GET', '/v1/projects/list-a/devices?lastSeenBefore=2026-03-01T00:00:00Z&namePrefix=unit');
       assert.deepEqual([both.status, both.body['code']], [400, 'VALIDATION_FAILED'], 'two orders at once are refused, not one silently dropped');
     });

@@ -40,8 +40,20 @@ export interface DeviceFilter {
   readonly lastSeenBefore?: string | undefined;
 }
 
-/** The highest code point: a name starting with a prefix sorts, byte-wise, before the prefix followed by it. */
-const AFTER_EVERY_CONTINUATION = '\u{10FFFF}';
+/**
+ * The least string above every string that starts with `prefix`, in byte (code point) order:
+ * its last code point moved one up — past the surrogates, which UTF-8 never holds — and when
+ * that is U+10FFFF already, the same for what comes before it. None when the prefix is all
+ * U+10FFFF: then nothing bounds the range above.
+ */
+export function prefixSuccessor(prefix: string): string | undefined {
+  const points = [...prefix].map((c) => c.codePointAt(0) as number);
+  while (points.length > 0) {
+    const last = points.pop() as number;
+    if (last < 0x10ffff) return String.fromCodePoint(...points, last + 1 === 0xd800 ? 0xe000 : last + 1);
+  }
+  return undefined;
+}
 
 /** Names compared as bytes: PostgreSQL gets a `binary` collation made from "C" (migration 0010). */
 const NAME_BYTES = sql`name COLLATE "binary"`;
@@ -141,7 +153,9 @@ export async function listDevices(deps: ServiceDeps, project: ProjectRow, filter
   }
   if (filter.namePrefix !== undefined) {
     // Byte order in both stores, so the range holds exactly the names that start with the prefix.
-    query = query.where(sql<boolean>`${NAME_BYTES} >= ${filter.namePrefix}`).where(sql<boolean>`${NAME_BYTES} < ${filter.namePrefix + AFTER_EVERY_CONTINUATION}`);
+    query = query.where(sql<boolean>`${NAME_BYTES} >= ${filter.namePrefix}`);
+    const above = prefixSuccessor(filter.namePrefix);
+    if (above !== undefined) query = query.where(sql<boolean>`${NAME_BYTES} < ${above}`);
     return fetchPage(deps.db, query, (q) => q.selectAll(), deviceView, request, BY_NAME);
   }
   if (filter.lastSeenBefore !== undefined) {
