@@ -79,11 +79,14 @@ export function createManagementApp(options: AppOptions): OpenAPIHono<AppEnv> {
     const requestId = requestIdOf(c.req.header('x-request-id'), randomUUID);
     c.set('requestId', requestId);
     const started = performance.now();
+    let refused = false;
     try {
       await next();
+      // Refused for its key, a request changed nothing: keyless POSTs must not empty the cache for everyone.
+      refused = c.res.status === 401 || c.res.status === 403;
     } finally {
       // A change through the API (a key revoked, a project's settings) reaches the issue route's cached reads at once.
-      if (c.req.method !== 'GET' && c.req.method !== 'HEAD') forgetKeysAndProjects(deps.db);
+      if (c.req.method !== 'GET' && c.req.method !== 'HEAD' && !refused) forgetKeysAndProjects(deps.db);
     }
     c.header('x-request-id', requestId);
     logRequest(logger, requestId, c.req.method, c.req.path, c.res.status, started);
