@@ -81,6 +81,38 @@ describe('gateway hardening', () => {
     }
   });
 
+  it('the enforcer polls the counters of the projects holding connections only, not of every project', async () => {
+    for (let i = 0; i < 20; i++) assert.equal((await api.call('POST', '/v1/projects', { json: { name: `idle-${i}`, slug: `idle-${i}` } })).status, 201);
+    const registry = new ConnectionRegistry();
+    const deps = { db: api.server.store.db, now: () => new Date() };
+    const asked: string[][] = [];
+    const review = new (class extends ConnectionReview {
+      override generations(projectKeys: readonly string[]) {
+        asked.push([...projectKeys]);
+        return super.generations(projectKeys);
+      }
+    })(deps, new RevocationSets(deps.db));
+    const enforcer = new ConnectionEnforcer(deps, review, registry, { log: () => {} });
+    enforcer.start();
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      assert.deepEqual(asked, [], 'no connections: no query');
+      const project = await deps.db.selectFrom('projects').selectAll().where('slug', '=', 'acme').executeTakeFirstOrThrow();
+      const made = await api.call('POST', '/v1/projects/acme/devices', { json: { name: 'polled-1', certificateId: 'polled-1' } });
+      registry.add(
+        { projectId: 'acme', projectKey: project.id, certificateId: 'polled-1', deviceId: made.body['id'], deviceName: 'polled-1', provisioning: 'existing', anchorCaId: '', credential: 'certificate', fingerprintSha256: '', authGeneration: Number(project.auth_generation), validUntil: Date.now() + 60_000, path: [], certificate: { fingerprintSha256: '', notAfter: '', renewAfter: '' }, certificateNotBefore: 0 },
+        'https',
+        { destroy: () => {} },
+        new EventEmitter(),
+      );
+      await eventually(() => Promise.resolve(asked.length), (n) => n >= 2, 2000);
+      assert.ok(asked.length >= 2);
+      for (const keys of asked) assert.deepEqual(keys, [project.id], 'one project asked about, of the 22 in the store');
+    } finally {
+      enforcer.stop();
+    }
+  });
+
   it('ends a connection when its certificate expires', async () => {
     const shortLived = makeDevice(acmeRoot, '/O=acme/CN=mayfly-1', { from: new Date(Date.now() - 1000), days: 3 / 86_400 });
     const held = await holdConnection(api.server.gatewayUrl, serverCaPem, shortLived.pem, shortLived.keyPem);

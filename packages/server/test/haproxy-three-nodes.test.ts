@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,7 +34,8 @@ interface Node {
  * one PostgreSQL behind HAProxy in TCP mode (Debian's), health-checking each node's /readyz.
  * Devices (curl, mosquitto_sub) connect through it; the same new device racing through every
  * node is created once; one node is SIGKILLed with its workers, HAProxy marks it down, and its
- * MQTT devices reconnect through the others with every device still there.
+ * MQTT devices reconnect through the others with every device still there; a device disabled,
+ * or its certificate revoked, through one node loses its connection on any node within a second.
  */
 describe('three nodes on one PostgreSQL behind HAProxy (TCP)', { timeout: 180_000 }, () => {
   let store: TestStore;
@@ -169,15 +171,34 @@ describe('three nodes on one PostgreSQL behind HAProxy (TCP)', { timeout: 180_00
     assert.equal(listed.body['total'], DEVICES);
   });
 
-  it('a device disabled through one node loses its connection on whichever node holds it, within a second', async () => {
-    const survivors = nodes.filter((n) => n.child.exitCode === null && n.child.signalCode === null);
-    const { name } = devices[2]!;
-    const device = (await apiRequest('GET', `http://127.0.0.1:${survivors[0]!.http}/v1/projects/balanced/devices?name=${name}`, key)).body['list'][0] as { id: string };
-    const before = reconnects.get(name) ?? 0;
-    const disabledAt = Date.now();
-    assert.equal((await apiRequest('PATCH', `http://127.0.0.1:${survivors.at(-1)!.http}/v1/projects/balanced/devices/${device.id}`, key, { json: { enabled: false } })).status, 200);
-    await eventually(() => Promise.resolve(reconnects.get(name) ?? 0), (n) => n > before, 3000);
-    assert.ok((reconnects.get(name) ?? 0) > before, 'its connection ended');
-    assert.ok(lostAt.get(name)! - disabledAt <= 1500, `ended ${lostAt.get(name)! - disabledAt} ms after the change`);
-  });
+  // Each change made through one node (the last survivor's API); the device's connection is on
+  // whichever node HAProxy routed it to.
+  const changes = [
+    {
+      what: 'disabled',
+      device: 2,
+      change: async (base: string, name: string) => {
+        const device = (await apiRequest('GET', `${base}/v1/projects/balanced/devices?name=${name}`, key)).body['list'][0] as { id: string };
+        return apiRequest('PATCH', `${base}/v1/projects/balanced/devices/${device.id}`, key, { json: { enabled: false } });
+      },
+    },
+    {
+      what: 'certificate revoked',
+      device: 3,
+      change: (base: string, _name: string, issued: Issued) =>
+        apiRequest('POST', `${base}/v1/projects/balanced/revocations`, key, { json: { certificates: [{ fingerprintSha256: createHash('sha256').update(issued.cert.der).digest('hex') }], reason: 'keyCompromise' } }),
+    },
+  ] as const;
+  for (const { what, device: index, change } of changes) {
+    it(`a device ${what} through one node loses its connection on whichever node holds it, within a second`, async () => {
+      const survivors = nodes.filter((n) => n.child.exitCode === null && n.child.signalCode === null);
+      const { name, issued } = devices[index]!;
+      const before = reconnects.get(name) ?? 0;
+      const changedAt = Date.now();
+      assert.equal((await change(`http://127.0.0.1:${survivors.at(-1)!.http}`, name, issued)).status, 200);
+      await eventually(() => Promise.resolve(reconnects.get(name) ?? 0), (n) => n > before, 3000);
+      assert.ok((reconnects.get(name) ?? 0) > before, 'its connection ended');
+      assert.ok(lostAt.get(name)! - changedAt <= 1500, `ended ${lostAt.get(name)! - changedAt} ms after the change`);
+    });
+  }
 });
