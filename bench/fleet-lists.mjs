@@ -6,11 +6,11 @@
 // baseline in the same run is `GET /healthz` on the same server: what any request costs.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, openSync, readFileSync, rmSync, writeSync, closeSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { freePort, median } from './support.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const CLI = resolve(here, '../packages/cli/bin/fleetpki.js');
@@ -18,19 +18,8 @@ const DEVICES = Number(process.env.BENCH_DEVICES ?? 1_000_000);
 const STORES = (process.env.BENCH_STORES ?? 'sqlite,postgres').split(',');
 const POSTGRES = process.env.FLEETPKI_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REPEATS = 21;
-const median = (values) => [...values].sort((a, b) => a - b)[values.length >> 1];
 const f = (n, d = 1) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 
-async function freePort() {
-  return new Promise((done, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => done(port));
-    });
-  });
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'fleetpki-bench-lists-'));
 const children = [];

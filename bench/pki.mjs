@@ -14,11 +14,11 @@
 import { spawn, execFileSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as pki from '../packages/pki/dist/src/index.js';
+import { CLK_TCK, freePort, median } from './support.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -31,8 +31,6 @@ const CSR_COUNT = 2000;
 // against 1,161/s, bare Node 3,874/s against 3,147/s; two SQLite writer threads in two
 // processes also wait on each other's write lock). BENCH_WORKERS sets another count for both.
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 1);
-const CLK_TCK = 100; // Linux USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s
-const median = (values) => [...values].sort((a, b) => a - b)[values.length >> 1];
 
 const dir = mkdtempSync(join(tmpdir(), 'fleetpki-bench-pki-'));
 const children = [];
@@ -41,16 +39,6 @@ process.on('exit', () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function freePort() {
-  return new Promise((done, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => done(port));
-    });
-  });
-}
 
 /** Polls `probe` every 50 ms until it answers true, for at most 10 s. */
 async function waitUntilUp(what, probe) {

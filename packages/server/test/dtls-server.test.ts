@@ -16,12 +16,7 @@ describe('DTLS server sessions: bounds, deadline, a reconnect from the same port
   const sessions: DtlsPeer[] = [];
   const failures: DtlsHandshakeFailure[] = [];
   const clients: TestDtlsClient[] = [];
-  const client = async (): Promise<TestDtlsClient> => {
-    const c = new TestDtlsClient(device.pem, device.keyPem, port);
-    clients.push(c);
-    await c.bind();
-    return c;
-  };
+  const client = (): Promise<TestDtlsClient> => TestDtlsClient.opened(device.pem, device.keyPem, port, clients);
 
   before(async () => {
     server = new DtlsServer({

@@ -66,12 +66,7 @@ describe('handshake admission: a bounded number of TLS handshakes in progress, t
     const device = makeDevice(root, '/O=acme/CN=dtls-admission');
     const port = Number(new URL(api.server.coapUrl).port);
     const clients: TestDtlsClient[] = [];
-    const client = async (): Promise<TestDtlsClient> => {
-      const c = new TestDtlsClient(device.pem, device.keyPem, port);
-      clients.push(c);
-      await c.bind();
-      return c;
-    };
+    const client = (): Promise<TestDtlsClient> => TestDtlsClient.opened(device.pem, device.keyPem, port, clients);
     try {
       const before = await metric('coap');
       const stalled = await Promise.all(Array.from({ length: LIMIT }, () => client()));

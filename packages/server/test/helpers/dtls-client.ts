@@ -23,6 +23,14 @@ export class TestDtlsClient {
     this.context = this.native.createContext(Buffer.from(certPem), Buffer.from(keyPem), 'ECDHE-ECDSA-AES128-GCM-SHA256', true);
   }
 
+  /** A client bound to a port of its own, added to `opened` so that the caller closes it with the rest. */
+  static async opened(certPem: string, keyPem: string, port: number, opened: TestDtlsClient[]): Promise<TestDtlsClient> {
+    const client = new TestDtlsClient(certPem, keyPem, port);
+    opened.push(client);
+    await client.bind();
+    return client;
+  }
+
   async bind(): Promise<number> {
     const socket = createSocket('udp4');
     this.socket = socket;
