@@ -6,7 +6,12 @@ import { createServer } from 'node:net';
 /** Linux USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s. */
 export const CLK_TCK = 100;
 
-export const median = (values) => [...values].sort((a, b) => a - b)[values.length >> 1];
+/** The middle value; of an even count, the mean of the two middle ones. */
+export function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
 
 /** The value below which `fraction` of the values lie (nearest rank). */
 export function percentile(values, fraction) {
