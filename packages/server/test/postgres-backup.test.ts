@@ -15,12 +15,12 @@ import { createTestStore, type TestStore } from './helpers/stores.js';
 const run = promisify(execFile);
 
 /**
- * The README's PostgreSQL backup procedure, once, with the real tools: `pg_dump -Fc` of a
+ * docs/operating.md's PostgreSQL backup procedure, once, with the real tools: `pg_dump -Fc` of a
  * running server's database, `pg_restore` into a new database, and a server started on it with
  * copies of the data directory's platform root and master key serves the same projects, CA
  * certificates and devices, and lets the same device in.
  */
-describe('PostgreSQL: pg_dump and pg_restore, as the README says', () => {
+describe('PostgreSQL: pg_dump and pg_restore, as docs/operating.md says', () => {
   const stores: TestStore[] = [];
   const dirs: string[] = [];
   after(async () => {
