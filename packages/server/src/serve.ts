@@ -254,7 +254,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       host,
       logger,
       maxPendingHandshakes: options.maxPendingHandshakes ?? DEFAULT_MAX_PENDING_HANDSHAKES,
-      admissionRejected: (which: 'https' | 'mqtt') => metrics.deviceAdmissionRejected(which),
+      admissionRejected: (which: 'https' | 'mqtt' | 'coap') => metrics.deviceAdmissionRejected(which),
     };
     const gateway = await startDeviceHttps({ ...transport, serverRootDer: platform.serverRootDer, port: options.gatewayPort ?? DEFAULT_GATEWAY_PORT }).catch((error: Error) => {
       server.close();
@@ -277,7 +277,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       logger,
       // One bound on handshakes in progress for every transport: DTLS's half-open sessions are its handshakes.
       limits: { maxHalfOpen: transport.maxPendingHandshakes, ...options.coapLimits },
-      admissionRejected: () => metrics.deviceAdmissionRejected('coap'),
+      admissionRejected: transport.admissionRejected,
     }).catch(async (error: Error) => {
       server.close();
       await Promise.all([gateway.close(), mqtt.close()]);

@@ -112,7 +112,7 @@ export function registerServeCommand(program: Command): void {
     .addOption(
       envOption(
         '--validated-chain-cache <n>',
-        'device certificate chains each worker remembers as validated, so a reconnecting device skips path validation (about 0.5 KiB each; see the README)',
+        'device certificate chains each worker remembers as validated, so a reconnecting device skips path validation (about 0.8 KiB each; see the README)',
         validatedChainCache,
         1_000_000,
         'FLEETPKI_VALIDATED_CHAIN_CACHE',

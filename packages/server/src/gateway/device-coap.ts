@@ -1,3 +1,4 @@
+import type { DeviceTransportOptions } from './device-transport.js';
 import { refusalStatus, type AuthenticatedDevice, type DeviceAuthenticator, type DeviceAuthResult } from '../domain/identity/index.js';
 import type { PkiDeps } from '../domain/issuance/index.js';
 import type { PskAuthenticator } from '../domain/identity/index.js';
@@ -47,8 +48,8 @@ export interface DeviceCoapOptions {
   readonly port: number;
   readonly logger: Logger;
   readonly limits?: Partial<DtlsLimits> | undefined;
-  /** A ClientHello dropped at the half-open or session bound (the admission metric). */
-  readonly admissionRejected?: (() => void) | undefined;
+  /** Counts a ClientHello dropped at the half-open or session bound (the admission metric). */
+  readonly admissionRejected?: DeviceTransportOptions['admissionRejected'] | undefined;
 }
 
 export interface DeviceCoap {
@@ -77,7 +78,7 @@ export async function startDeviceCoap(options: DeviceCoapOptions): Promise<Devic
     lookupPsk: (identity) => options.psk.keyFor(identity),
     limits: options.limits,
     onError: logError('a DTLS datagram failed; its session was ended'),
-    onAdmissionRefused: options.admissionRejected,
+    onAdmissionRefused: () => options.admissionRejected?.('coap'),
   });
   const budget = new BlockBudget(COAP_BLOCK_BUDGET_BYTES);
   const verdicts = new ConnectionVerdicts(options.registry);

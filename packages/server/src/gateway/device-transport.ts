@@ -16,6 +16,6 @@ export interface DeviceTransportOptions {
   readonly logger: Logger;
   /** Handshakes in progress past which a new connection is refused as it is accepted (handshake-admission.ts). */
   readonly maxPendingHandshakes: number;
-  /** Counts each connection refused so. */
-  readonly admissionRejected: (transport: 'https' | 'mqtt') => void;
+  /** Counts each connection refused so (the DTLS transport's dropped ClientHellos too). */
+  readonly admissionRejected: (transport: 'https' | 'mqtt' | 'coap') => void;
 }

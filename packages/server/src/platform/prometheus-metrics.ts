@@ -30,7 +30,7 @@ export class PrometheusMetrics implements Telemetry {
   private readonly issuanceSeconds = new Histogram({ name: 'fleetpki_issuance_seconds', help: 'The issuance pipeline, from request to recorded certificate.', buckets: LATENCY_BUCKETS, registers: [this.registry] });
   private readonly transactionSeconds = new Histogram({ name: 'fleetpki_store_transaction_seconds', help: 'Store transactions, BEGIN to COMMIT or ROLLBACK.', labelNames: ['dialect'], buckets: LATENCY_BUCKETS, registers: [this.registry] });
   private readonly dropped = new Counter({ name: 'fleetpki_audit_events_dropped_total', help: 'Authentication events not kept while the store was failing (each also counted into an audit.events-dropped event).', registers: [this.registry] });
-  private readonly admissionRejected = new Counter({ name: 'fleetpki_device_admission_rejected_total', help: 'Device connections refused as they were accepted: too many TLS handshakes already in progress (--max-pending-handshakes).', labelNames: ['transport'], registers: [this.registry] });
+  private readonly admissionRejected = new Counter({ name: 'fleetpki_device_admission_rejected_total', help: 'Device connections refused as they were accepted (a DTLS ClientHello dropped): too many handshakes already in progress (--max-pending-handshakes).', labelNames: ['transport'], registers: [this.registry] });
   private readonly httpRequests = new Counter({ name: 'fleetpki_http_requests_total', help: 'Management API requests, by route template and status.', labelNames: ['route', 'status'], registers: [this.registry] });
 
   constructor(private readonly sources: MetricSources) {

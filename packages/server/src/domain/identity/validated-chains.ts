@@ -72,7 +72,7 @@ export const DEFAULT_VALIDATED_CHAINS = 1_000_000;
 export class ValidatedChainCache {
   private readonly entries: LruMap<string, ValidatedChain>;
 
-  constructor(readonly capacity: number = DEFAULT_VALIDATED_CHAINS) {
+  constructor(capacity: number = DEFAULT_VALIDATED_CHAINS) {
     this.entries = new LruMap(capacity);
   }
 

@@ -12,8 +12,6 @@ export interface Telemetry {
   certificateIssued(mode: string, seconds: number): void;
   /** Authentication events the journal could not keep while the store was failing. */
   auditEventsDropped(count: number): void;
-  /** A device connection refused as it was accepted: too many handshakes already in progress. */
-  deviceAdmissionRejected(transport: string): void;
 }
 
 export const NO_TELEMETRY: Telemetry = {
@@ -21,5 +19,4 @@ export const NO_TELEMETRY: Telemetry = {
   deviceProvisioned: () => {},
   certificateIssued: () => {},
   auditEventsDropped: () => {},
-  deviceAdmissionRejected: () => {},
 };
