@@ -166,10 +166,11 @@ async function underFileLock<T>(dataDir: string, use: () => Promise<T>): Promise
       writeFileSync(file, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
       break;
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw error;
-      const holder = Number.parseInt(readFileSync(file, 'utf8'), 10);
-      if (Number.isInteger(holder) && holder !== process.pid && isRunning(holder)) {
-        throw new MasterKeyError('MASTER_KEY_BUSY', `another master-key command (process ${holder}) is changing ${join(dataDir, MASTER_KEY_FILE)}: let it finish, then run this again`);
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const holder = lockHolder(file);
+      // A second EEXIST: another command took the stale lock first.
+      if (attempt > 0 || (holder !== undefined && holder !== process.pid && isRunning(holder))) {
+        throw new MasterKeyError('MASTER_KEY_BUSY', `another master-key command${holder === undefined ? '' : ` (process ${holder})`} is changing ${join(dataDir, MASTER_KEY_FILE)}: let it finish, then run this again`);
       }
       rmSync(file, { force: true });
     }
@@ -178,6 +179,16 @@ async function underFileLock<T>(dataDir: string, use: () => Promise<T>): Promise
     return await use();
   } finally {
     rmSync(file, { force: true });
+  }
+}
+
+/** The process id a lock file names; none when it is gone or unreadable. */
+function lockHolder(file: string): number | undefined {
+  try {
+    const pid = Number.parseInt(readFileSync(file, 'utf8'), 10);
+    return Number.isInteger(pid) ? pid : undefined;
+  } catch {
+    return undefined;
   }
 }
 
