@@ -103,6 +103,30 @@ export const SERVICE_ERROR_CODES = [
   'IMPORT_HEADER_INVALID',
   /** A row of a device import that cannot be read (not JSON, not UTF-8, too long, ragged CSV); reported with its line. */
   'IMPORT_ROW_INVALID',
+  /** A webhook endpoint this project does not have. */
+  'WEBHOOK_NOT_FOUND',
+  /** A webhook URL that is not an http(s) URL of at most 2,048 characters without credentials. */
+  'WEBHOOK_URL_INVALID',
+  /** A webhook target on a loopback, link-local or private address (serve --allow-private-webhooks allows them). */
+  'WEBHOOK_URL_REFUSED',
+  /** An event name webhooks do not send. */
+  'WEBHOOK_EVENT_UNKNOWN',
+  /** The project has as many webhook endpoints as it may. */
+  'WEBHOOK_LIMIT_REACHED',
+  /** POST /v1/token: a grant_type other than client_credentials. */
+  'TOKEN_GRANT_TYPE_UNSUPPORTED',
+  /** POST /v1/token: an audience missing from the project's tokenAudiences. */
+  'TOKEN_AUDIENCE_NOT_ALLOWED',
+  /** POST /v1/token: a body that is not a token request (form or JSON). */
+  'TOKEN_REQUEST_INVALID',
+  /** Forward-auth: a client-certificate header that does not decode to certificates. */
+  'FORWARD_AUTH_HEADER_INVALID',
+  /** Forward-auth: a client-certificate header past its bound. */
+  'FORWARD_AUTH_HEADER_TOO_LARGE',
+  /** Forward-auth: the shared secret header is missing or wrong. */
+  'FORWARD_AUTH_SECRET_INVALID',
+  /** The API key lacks the scope this use needs (e.g. mqtt:subscribe, or api for the management API). */
+  'API_KEY_SCOPE_MISSING',
   'INTERNAL_ERROR',
 ] as const;
 
@@ -195,6 +219,18 @@ export const SERVICE_ERROR_FACTS = {
   PAGE_TOO_DEEP: { maxOffsetRows: 'number' },
   IMPORT_HEADER_INVALID: { header: 'string' },
   IMPORT_ROW_INVALID: {},
+  WEBHOOK_NOT_FOUND: { webhookId: 'string' },
+  WEBHOOK_URL_INVALID: { reason: 'string' },
+  WEBHOOK_URL_REFUSED: { reason: 'string' },
+  WEBHOOK_EVENT_UNKNOWN: { event: 'string', known: 'string[]' },
+  WEBHOOK_LIMIT_REACHED: { max: 'number' },
+  TOKEN_GRANT_TYPE_UNSUPPORTED: { grantType: 'string' },
+  TOKEN_AUDIENCE_NOT_ALLOWED: { audience: 'string' },
+  TOKEN_REQUEST_INVALID: { reason: 'string' },
+  FORWARD_AUTH_HEADER_INVALID: { header: 'string' },
+  FORWARD_AUTH_HEADER_TOO_LARGE: { header: 'string', maxBytes: 'number' },
+  FORWARD_AUTH_SECRET_INVALID: {},
+  API_KEY_SCOPE_MISSING: { scope: 'string' },
   INTERNAL_ERROR: { requestId: 'string' },
 } as const satisfies Readonly<Record<ServiceErrorCode, FactTable>>;
 

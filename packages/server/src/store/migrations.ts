@@ -327,5 +327,89 @@ export function migrations(dialect: StoreDialect): Record<string, Migration> {
         await db.schema.createIndex('revocations_project_revoked').on('revocations').columns(['project_id', 'revoked_at', 'id']).execute();
       },
     },
+    '0011-integration': {
+      async up(db: Kysely<unknown>) {
+        // Issue 20. API keys may carry scopes (a JSON array of names); NULL is a management key, as before.
+        await db.schema.alterTable('api_keys').addColumn('scopes', 'text').execute();
+        // A project's webhook endpoints: where its events go, which ones, signed with a secret kept sealed.
+        await db.schema
+          .createTable('webhooks')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('project_id', 'text', (c) => c.notNull().references('projects.id').onDelete('cascade'))
+          .addColumn('url', 'text', (c) => c.notNull())
+          .addColumn('events', 'text', (c) => c.notNull())
+          .addColumn('secret_sealed', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('actor', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('webhooks_project').on('webhooks').columns(['project_id', 'created_at', 'id']).execute();
+        // The outbox: a row per audit event of a project that has webhooks, written by a trigger in
+        // the audit event's own transaction, so whatever path records an event, a crash right after
+        // its commit loses no delivery. The dispatcher turns rows into deliveries and deletes them.
+        const serial = dialect === 'postgres' ? 'bigserial' : 'integer';
+        await db.schema
+          .createTable('webhook_outbox')
+          .addColumn('id', serial, (c) => (dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
+          .addColumn('audit_event_id', dialect === 'postgres' ? 'bigint' : 'integer', (c) => c.notNull())
+          .execute();
+        if (dialect === 'postgres') {
+          await sql`CREATE FUNCTION audit_events_webhook_outbox() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+              IF NEW.project_id IS NOT NULL AND EXISTS (SELECT 1 FROM webhooks WHERE project_id = NEW.project_id) THEN
+                INSERT INTO webhook_outbox (audit_event_id) VALUES (NEW.id);
+              END IF;
+              RETURN NULL;
+            END $$`.execute(db);
+          await sql`CREATE TRIGGER audit_events_webhook_outbox AFTER INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION audit_events_webhook_outbox()`.execute(db);
+        } else {
+          await sql`CREATE TRIGGER audit_events_webhook_outbox AFTER INSERT ON audit_events
+            WHEN NEW.project_id IS NOT NULL AND EXISTS (SELECT 1 FROM webhooks WHERE project_id = NEW.project_id)
+            BEGIN INSERT INTO webhook_outbox (audit_event_id) VALUES (NEW.id); END`.execute(db);
+        }
+        // One delivery per event and endpoint; its id orders a device's events.
+        await db.schema
+          .createTable('webhook_deliveries')
+          .addColumn('id', serial, (c) => (dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
+          .addColumn('webhook_id', 'text', (c) => c.notNull().references('webhooks.id').onDelete('cascade'))
+          .addColumn('project_id', 'text', (c) => c.notNull())
+          .addColumn('message_id', 'text', (c) => c.notNull())
+          .addColumn('event_type', 'text', (c) => c.notNull())
+          .addColumn('ordering_key', 'text', (c) => c.notNull())
+          .addColumn('payload', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('attempts', 'integer', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('next_attempt_at', 'text', (c) => c.notNull())
+          .addColumn('last_attempt_at', 'text')
+          .addColumn('finished_at', 'text')
+          .execute();
+        await db.schema.createIndex('webhook_deliveries_due').on('webhook_deliveries').columns(['status', 'next_attempt_at', 'id']).execute();
+        await db.schema.createIndex('webhook_deliveries_webhook').on('webhook_deliveries').columns(['webhook_id', 'id']).execute();
+        // Every attempt and what the endpoint answered (bounded), for GET …/webhooks/{id}/deliveries.
+        await db.schema
+          .createTable('webhook_attempts')
+          .addColumn('id', serial, (c) => (dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
+          .addColumn('delivery_id', dialect === 'postgres' ? 'bigint' : 'integer', (c) => c.notNull().references('webhook_deliveries.id').onDelete('cascade'))
+          .addColumn('attempted_at', 'text', (c) => c.notNull())
+          .addColumn('duration_ms', 'integer', (c) => c.notNull())
+          .addColumn('status_code', 'integer')
+          .addColumn('error_code', 'text')
+          .addColumn('response', 'text')
+          .execute();
+        await db.schema.createIndex('webhook_attempts_delivery').on('webhook_attempts').columns(['delivery_id', 'id']).execute();
+        // The platform's ES256 keys for device tokens (RFC 8705): published from created_at, signing
+        // from activates_at, published until retires_at (after the last token it signed expires).
+        await db.schema
+          .createTable('token_signing_keys')
+          .addColumn('kid', 'text', (c) => c.primaryKey())
+          .addColumn('private_key_sealed', 'text', (c) => c.notNull())
+          .addColumn('public_jwk', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('activates_at', 'text', (c) => c.notNull())
+          .addColumn('superseded_at', 'text')
+          .addColumn('retires_at', 'text')
+          .execute();
+      },
+    },
   };
 }

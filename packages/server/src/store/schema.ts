@@ -19,6 +19,11 @@ export interface Database {
   device_certificates: DeviceCertificatesTable;
   revocations: RevocationsTable;
   ca_crls: CaCrlsTable;
+  webhooks: WebhooksTable;
+  webhook_outbox: WebhookOutboxTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_attempts: WebhookAttemptsTable;
+  token_signing_keys: TokenSigningKeysTable;
   managed_ca_crls: ManagedCaCrlsTable;
   crl_fetches: CrlFetchesTable;
   renewal_requests: RenewalRequestsTable;
@@ -106,6 +111,8 @@ export interface ApiKeysTable {
   key_prefix: string;
   created_at: string;
   revoked_at: string | null;
+  /** JSON array of scope names (migration 0011); null for a management key (scope `api`). */
+  scopes: string | null;
 }
 
 export interface AuditEventsTable {
@@ -279,3 +286,68 @@ export interface EnrollmentTokensTable {
 
 /** A project as read from the store (generated columns resolved). */
 export type ProjectRow = Selectable<ProjectsTable>;
+
+/** A project's webhook endpoint (migration 0011). */
+export interface WebhooksTable {
+  id: string;
+  project_id: string;
+  url: string;
+  /** JSON array of event type names. */
+  events: string;
+  /** The `whsec_…` signing secret, sealed under the master key. */
+  secret_sealed: string;
+  created_at: string;
+  actor: string;
+}
+
+/** An audit event of a project with webhooks, not yet turned into deliveries (written by a trigger). */
+export interface WebhookOutboxTable {
+  id: Generated<number>;
+  audit_event_id: number;
+}
+
+/** One event for one endpoint (migration 0011). */
+export interface WebhookDeliveriesTable {
+  id: Generated<number>;
+  webhook_id: string;
+  project_id: string;
+  /** Standard Webhooks' `webhook-id`: the same on every attempt, so receivers can deduplicate. */
+  message_id: string;
+  event_type: string;
+  /** Deliveries with one key go out in id order (a device's events). */
+  ordering_key: string;
+  /** The JSON body sent. */
+  payload: string;
+  status: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  created_at: string;
+  next_attempt_at: string;
+  last_attempt_at: string | null;
+  finished_at: string | null;
+}
+
+/** One attempt at a delivery and the endpoint's answer (migration 0011). */
+export interface WebhookAttemptsTable {
+  id: Generated<number>;
+  delivery_id: number;
+  attempted_at: string;
+  duration_ms: number;
+  status_code: number | null;
+  /** Why the attempt failed short of an HTTP answer (timeout, refused target …). */
+  error_code: string | null;
+  /** The answer's first bytes. */
+  response: string | null;
+}
+
+/** An ES256 key that signs device tokens (migration 0011). */
+export interface TokenSigningKeysTable {
+  kid: string;
+  /** PKCS#8 PEM, sealed under the master key. */
+  private_key_sealed: string;
+  /** The public JWK as published in the JWKS. */
+  public_jwk: string;
+  created_at: string;
+  activates_at: string;
+  superseded_at: string | null;
+  retires_at: string | null;
+}

@@ -80,7 +80,7 @@ export async function ensureAdminKey(deps: ServiceDeps, keeper: AdminKeyKeeper):
   const claimed = await deps.db.selectFrom('platform_settings').select('value').where('name', '=', ADMIN_KEY_SETTING).executeTakeFirst();
   if (claimed) return undefined;
   const { key, hash, prefix } = newKey();
-  const row: ApiKeysTable = { id: randomUUID(), project_id: null, name: 'admin', key_hash: hash, key_prefix: prefix, created_at: deps.now().toISOString(), revoked_at: null };
+  const row: ApiKeysTable = { id: randomUUID(), project_id: null, name: 'admin', key_hash: hash, key_prefix: prefix, created_at: deps.now().toISOString(), revoked_at: null, scopes: null };
   keeper.keep(key);
   try {
     await deps.db.transaction().execute(async (trx) => {
@@ -132,6 +132,7 @@ export async function createProjectApiKey(deps: ServiceDeps, principal: Principa
     key_prefix: prefix,
     created_at: deps.now().toISOString(),
     revoked_at: null,
+    scopes: null,
   };
   await deps.db.transaction().execute(async (trx) => {
     await trx.insertInto('api_keys').values(row).execute().catch((error: unknown) => {
