@@ -30,6 +30,13 @@ export type DeviceAuthFailureCode =
 
 export type DeviceTransport = 'https' | 'mqtt' | 'coap';
 
+/**
+ * Where an authentication was asked: a device transport, or forward-auth, where a TLS-terminating
+ * proxy held the handshake and asks once per request (no connection of ours to register or end).
+ * The audit log records it as the event's `transport`.
+ */
+export type AuthenticationTransport = DeviceTransport | 'forward-auth';
+
 /** What every admitted device is, whatever proved it (DESIGN §5 `GET /v1/device/identity`). */
 interface AdmittedDevice {
   /** The project slug. */
@@ -103,7 +110,7 @@ export type StaleCrlFacts = {
 export type DeviceAuthResult = { readonly ok: true; readonly device: AuthenticatedDevice } | DeviceRefusal;
 
 export interface ConnectionFacts {
-  readonly transport: DeviceTransport;
+  readonly transport: AuthenticationTransport;
   readonly remoteAddress?: string | undefined;
 }
 

@@ -5,7 +5,7 @@
 export { AuthenticationJournal, type CertificateSighting } from './authentication-journal.js';
 export { ConnectionReview, type ProjectGenerations } from './connection-review.js';
 export { DeviceAuthenticator, MAX_PEER_CHAIN } from './device-authentication.js';
-export type { AuthenticatedDevice, CertificateAuthenticatedDevice, CertificateRenewal, ConnectionFacts, DeviceAuthFailureCode, DeviceAuthResult, DeviceRefusal, DeviceTransport, HandshakeFailure, PskAuthenticatedDevice } from './identity-types.js';
+export type { AuthenticatedDevice, AuthenticationTransport, CertificateAuthenticatedDevice, CertificateRenewal, ConnectionFacts, DeviceAuthFailureCode, DeviceAuthResult, DeviceRefusal, DeviceTransport, HandshakeFailure, PskAuthenticatedDevice } from './identity-types.js';
 export { ProjectAnchorCache } from './project-anchors.js';
 export { PskAuthenticator } from './psk-authentication.js';
 export { refusalStatus } from './refusal-status.js';
