@@ -30,6 +30,10 @@ export type AuditEvent = Schemas['AuditEvent'];
 export type DeviceCertificate = Schemas['DeviceCertificate'];
 export type RevocationReason = Schemas['Revocation']['reason'];
 export type CaBlastRadius = Schemas['CaBlastRadius'];
+export type Webhook = Schemas['Webhook'];
+export type WebhookEventType = Webhook['events'][number];
+export type CreatedWebhook = Schemas['CreatedWebhook'];
+export type WebhookDelivery = Schemas['WebhookDelivery'];
 
 /**
  * RFC 9457 problem document with the server's stable code and the facts of the failure: the
@@ -185,6 +189,26 @@ export class Api {
   }
   deleteDevice(slug: string, id: string) {
     return this.call('delete', '/v1/projects/{projectId}/devices/{deviceId}', { path: { projectId: slug, deviceId: id } });
+  }
+
+  listWebhooks(slug: string) {
+    return this.call('get', '/v1/projects/{projectId}/webhooks', { path: { projectId: slug }, query: { perPage: 100 } });
+  }
+
+  createWebhook(slug: string, url: string, events: readonly WebhookEventType[]) {
+    return this.call('post', '/v1/projects/{projectId}/webhooks', { path: { projectId: slug }, body: { url, events: [...events] } });
+  }
+
+  deleteWebhook(slug: string, id: string) {
+    return this.call('delete', '/v1/projects/{projectId}/webhooks/{webhookId}', { path: { projectId: slug, webhookId: id } });
+  }
+
+  sendWebhookTest(slug: string, id: string) {
+    return this.call('post', '/v1/projects/{projectId}/webhooks/{webhookId}/test', { path: { projectId: slug, webhookId: id } });
+  }
+
+  listWebhookDeliveries(slug: string, id: string, cursor?: string) {
+    return this.call('get', '/v1/projects/{projectId}/webhooks/{webhookId}/deliveries', { path: { projectId: slug, webhookId: id }, query: { perPage: 20, cursor } });
   }
 
   // Revocation and the certificate inventory (DESIGN §8)

@@ -9,6 +9,7 @@ import { openssl } from '@fleetpki/test-support';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { curlIdentity, type DeviceFiles } from '../../server/dist/test/helpers/device-clients.js';
 import { spawnServe, type ServeProcess } from '../../server/dist/test/helpers/serve-process.js';
+import { WebhookReceiver } from '../../server/dist/test/helpers/webhook-receiver.js';
 
 /**
  * The web console end to end, as a person uses it: the real `fleetpki serve`, Debian's chromium
@@ -56,7 +57,8 @@ describe('web console in chromium', { timeout: 180_000 }, () => {
     openssl(['req', '-new', '-key', 'device.key.pem', '-subj', '/O=acme/CN=sensor-1', '-out', 'device.csr.pem'], dir);
     openssl(['x509', '-req', '-in', 'device.csr.pem', '-CA', 'ca.crt.pem', '-CAkey', 'ca.key.pem', '-CAcreateserial', '-out', 'device.crt.pem', '-days', '7', '-sha256'], dir);
     device = { cert: join(dir, 'device.crt.pem'), key: join(dir, 'device.key.pem') };
-    served = await spawnServe(['--data-dir', join(dir, 'data')]);
+    // The webhooks flow delivers to a receiver on loopback.
+    served = await spawnServe(['--data-dir', join(dir, 'data'), '--allow-private-webhooks']);
     adminKey = readFileSync(join(dir, 'data', 'admin-api-key'), 'utf8').trim();
     const serverCa = await fetch(`${served.url}/v1/server-ca`);
     writeFileSync(join(dir, 'server-ca.pem'), Buffer.from(await serverCa.arrayBuffer()));
@@ -412,6 +414,43 @@ describe('web console in chromium', { timeout: 180_000 }, () => {
     const der = readFileSync((await download.path()) as string);
     const expected = Buffer.from(await (await fetch(`${served.url}/v1/server-ca?format=der`)).arrayBuffer());
     assert.ok(der.equals(expected));
+  });
+
+  it('Project Settings › Webhooks: adds an endpoint (its secret shown once), sends a test event the receiver verifies, shows the delivery, deletes it', async () => {
+    const receiver = new WebhookReceiver();
+    await receiver.start();
+    try {
+      await page.getByRole('button', { name: 'Add webhook' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Add webhook' });
+      await dialog.getByLabel('Endpoint URL').fill(receiver.url);
+      await dialog.getByRole('button', { name: 'Add webhook' }).click();
+      const secretDialog = page.getByRole('dialog', { name: 'Webhook secret' });
+      const secret = await secretDialog.getByTestId('webhook-secret').innerText();
+      assert.match(secret, /^whsec_[A-Za-z0-9+/]+=*$/);
+      receiver.useSecret(secret);
+      await secretDialog.getByRole('button', { name: 'Done' }).click();
+      const row = page.getByRole('row').filter({ hasText: receiver.url });
+      await row.waitFor();
+      assert.equal(await page.getByText(secret).count(), 0, 'the secret is not shown again');
+      await row.getByRole('button', { name: `Send a test event to ${receiver.url}` }).click();
+      await page.getByRole('status').filter({ hasText: 'Test event' }).waitFor();
+      const deadline = Date.now() + 10_000;
+      while (receiver.ofType('webhook.test').length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      assert.equal(receiver.ofType('webhook.test').length, 1, `the receiver verified the test event (unverified: ${receiver.unverified.join('; ')})`);
+      await row.getByRole('button', { name: `Deliveries of ${receiver.url}` }).click();
+      const deliveries = page.getByRole('dialog', { name: 'Deliveries' });
+      await deliveries.locator('[data-delivery="webhook.test"][data-status="delivered"]').waitFor();
+      assert.match(await deliveries.getByRole('list', { name: /^Attempts of msg_/ }).innerText(), /HTTP 204/);
+      await screenshot(page, screenshots, 'webhooks');
+      await page.keyboard.press('Escape');
+      await deliveries.waitFor({ state: 'hidden' });
+      await row.getByRole('button', { name: `Delete webhook ${receiver.url}` }).click();
+      await page.getByRole('dialog', { name: 'Delete webhook' }).getByRole('button', { name: 'Delete webhook' }).click();
+      await row.waitFor({ state: 'detached' });
+      await page.getByText('No webhooks yet.').waitFor();
+    } finally {
+      await receiver.stop();
+    }
   });
 
   it('is usable by keyboard and readable at phone width', async () => {

@@ -2,6 +2,7 @@ import { useEffect } from 'react';
 import { fetchServerCaPem } from '../api';
 import { useSession } from '../session';
 import { CopyButton, ErrorMessage, formatDate, Loading, useResource } from '../ui';
+import { WebhooksSection } from './webhooks-page';
 
 export function SettingsPage({ slug }: { slug: string }) {
   const { api } = useSession();
@@ -74,6 +75,7 @@ curl --cert device.crt.pem --key device.key.pem --cacert fleetpki-root.pem \\
           </>
         )}
       </div>
+      <WebhooksSection slug={slug} />
     </section>
   );
 }
