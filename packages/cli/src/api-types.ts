@@ -25,6 +25,7 @@ export type Project = Schemas['Project'];
 export type ProjectSettings = Schemas['ProjectSettings'];
 export type RevocationOutcome = Schemas['RevocationOutcome'];
 export type RevocationTarget = Schemas['RevocationTarget'];
+export type TokenKey = Schemas['TokenKey'];
 export type UploadWarning = Schemas['UploadWarning'];
 
 /**

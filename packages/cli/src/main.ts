@@ -20,6 +20,7 @@ import { registerPkiCommands } from './commands/pki.js';
 import { registerProjectsCommands } from './commands/projects.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerServerCaCommand } from './commands/server-ca.js';
+import { registerTokenKeysCommands } from './commands/token-keys.js';
 import { registerVerifyCommand } from './commands/verify.js';
 import { API_PROBLEM_EXIT_STATUS, EXIT_STATUS_BY_CODE, ExitStatus } from './exit-status.js';
 import { ReportedFailure } from './reported-failure.js';
@@ -47,6 +48,7 @@ export function buildProgram(): Command {
   registerDeviceClientCommands(program);
   registerApiKeysCommands(program);
   registerServerCaCommand(program);
+  registerTokenKeysCommands(program);
   registerPkiCommands(program);
   // Subcommands inherit exitOverride only when it is set on them too.
   const overrideAll = (command: Command): void => {

@@ -1427,6 +1427,464 @@ export interface paths {
         readonly patch?: never;
         readonly trace?: never;
     };
+    readonly "/v1/projects/{projectId}/webhooks": {
+        readonly parameters: {
+            readonly query?: never;
+            readonly header?: never;
+            readonly path?: never;
+            readonly cookie?: never;
+        };
+        /** List a project's webhook endpoints (never their secrets) */
+        readonly get: {
+            readonly parameters: {
+                readonly query?: {
+                    /** @description page number, from 0, within the first 10000 rows (PAGE_TOO_DEEP beyond: page by cursor) */
+                    readonly page?: number | null;
+                    readonly perPage?: number;
+                    /** @description keyset paging: the nextCursor of the previous page (page is then not read) */
+                    readonly cursor?: string;
+                    /** @description true: count every matching row in total; otherwise total is counted up to 10000 and null beyond */
+                    readonly count?: "true" | "false";
+                };
+                readonly header?: never;
+                readonly path: {
+                    /** @description the project slug */
+                    readonly projectId: string;
+                };
+                readonly cookie?: never;
+            };
+            readonly requestBody?: never;
+            readonly responses: {
+                /** @description a page of endpoints */
+                readonly 200: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/json": components["schemas"]["WebhookPage"];
+                    };
+                };
+                /** @description failure, with a stable code */
+                readonly 400: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description failure, with a stable code */
+                readonly 401: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description failure, with a stable code */
+                readonly 403: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description failure, with a stable code */
+                readonly 404: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        readonly put?: never;
+        /** Add a webhook endpoint (the answer carries its signing secret, shown only now) */
+        readonly post: {
+            readonly parameters: {
+                readonly query?: never;
+                readonly header?: never;
+                readonly path: {
+                    /** @description the project slug */
+                    readonly projectId: string;
+                };
+                readonly cookie?: never;
+            };
+            readonly requestBody: {
+                readonly content: {
+                    readonly "application/json": components["schemas"]["WebhookCreate"];
+                };
+            };
+            readonly responses: {
+                /** @description the endpoint and its secret */
+                readonly 201: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/json": components["schemas"]["CreatedWebhook"];
+                    };
+                };
+                /** @description failure, with a stable code */
+                readonly 400: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description failure, with a stable code */
+                readonly 401: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description failure, with a stable code */
+                readonly 403: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description failure, with a stable code */
+                readonly 404: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description failure, with a stable code */
+                readonly 409: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description failure, with a stable code */
+                readonly 422: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        readonly delete?: never;
+        readonly options?: never;
+        readonly head?: never;
+        readonly patch?: never;
+        readonly trace?: never;
+    };
+    readonly "/v1/projects/{projectId}/webhooks/{webhookId}": {
+        readonly parameters: {
+            readonly query?: never;
+            readonly header?: never;
+            readonly path?: never;
+            readonly cookie?: never;
+        };
+        /** A webhook endpoint */
+        readonly get: {
+            readonly parameters: {
+                readonly query?: never;
+                readonly header?: never;
+                readonly path: {
+                    /** @description the project slug */
+                    readonly projectId: string;
+                    readonly webhookId: string;
+                };
+                readonly cookie?: never;
+            };
+            readonly requestBody?: never;
+            readonly responses: {
+                /** @description the endpoint */
+                readonly 200: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/json": components["schemas"]["Webhook"];
+                    };
+                };
+                /** @description failure, with a stable code */
+                readonly 400: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description failure, with a stable code */
+                readonly 401: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description failure, with a stable code */
+                readonly 403: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description failure, with a stable code */
+                readonly 404: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        readonly put?: never;
+        readonly post?: never;
+        /** Remove a webhook endpoint and its deliveries */
+        readonly delete: {
+            readonly parameters: {
+                readonly query?: never;
+                readonly header?: never;
+                readonly path: {
+                    /** @description the project slug */
+                    readonly projectId: string;
+                    readonly webhookId: string;
+                };
+                readonly cookie?: never;
+            };
+            readonly requestBody?: never;
+            readonly responses: {
+                /** @description deleted */
+                readonly 204: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description failure, with a stable code */
+                readonly 400: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description failure, with a stable code */
+                readonly 401: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description failure, with a stable code */
+                readonly 403: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description failure, with a stable code */
+                readonly 404: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        readonly options?: never;
+        readonly head?: never;
+        readonly patch?: never;
+        readonly trace?: never;
+    };
+    readonly "/v1/projects/{projectId}/webhooks/{webhookId}/deliveries": {
+        readonly parameters: {
+            readonly query?: never;
+            readonly header?: never;
+            readonly path?: never;
+            readonly cookie?: never;
+        };
+        /** An endpoint's deliveries, newest first, with every attempt and its answer */
+        readonly get: {
+            readonly parameters: {
+                readonly query?: {
+                    /** @description page number, from 0, within the first 10000 rows (PAGE_TOO_DEEP beyond: page by cursor) */
+                    readonly page?: number | null;
+                    readonly perPage?: number;
+                    /** @description keyset paging: the nextCursor of the previous page (page is then not read) */
+                    readonly cursor?: string;
+                    /** @description true: count every matching row in total; otherwise total is counted up to 10000 and null beyond */
+                    readonly count?: "true" | "false";
+                };
+                readonly header?: never;
+                readonly path: {
+                    /** @description the project slug */
+                    readonly projectId: string;
+                    readonly webhookId: string;
+                };
+                readonly cookie?: never;
+            };
+            readonly requestBody?: never;
+            readonly responses: {
+                /** @description a page of deliveries */
+                readonly 200: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/json": components["schemas"]["WebhookDeliveryPage"];
+                    };
+                };
+                /** @description failure, with a stable code */
+                readonly 400: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description failure, with a stable code */
+                readonly 401: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description failure, with a stable code */
+                readonly 403: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description failure, with a stable code */
+                readonly 404: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        readonly put?: never;
+        readonly post?: never;
+        readonly delete?: never;
+        readonly options?: never;
+        readonly head?: never;
+        readonly patch?: never;
+        readonly trace?: never;
+    };
+    readonly "/v1/projects/{projectId}/webhooks/{webhookId}/test": {
+        readonly parameters: {
+            readonly query?: never;
+            readonly header?: never;
+            readonly path?: never;
+            readonly cookie?: never;
+        };
+        readonly get?: never;
+        readonly put?: never;
+        /** Send a webhook.test event to this endpoint */
+        readonly post: {
+            readonly parameters: {
+                readonly query?: never;
+                readonly header?: never;
+                readonly path: {
+                    /** @description the project slug */
+                    readonly projectId: string;
+                    readonly webhookId: string;
+                };
+                readonly cookie?: never;
+            };
+            readonly requestBody?: never;
+            readonly responses: {
+                /** @description queued for delivery */
+                readonly 202: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/json": components["schemas"]["WebhookTestSent"];
+                    };
+                };
+                /** @description failure, with a stable code */
+                readonly 400: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description failure, with a stable code */
+                readonly 401: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description failure, with a stable code */
+                readonly 403: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description failure, with a stable code */
+                readonly 404: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        readonly delete?: never;
+        readonly options?: never;
+        readonly head?: never;
+        readonly patch?: never;
+        readonly trace?: never;
+    };
     readonly "/v1/projects/{projectId}/api-keys": {
         readonly parameters: {
             readonly query?: never;
@@ -3208,6 +3666,170 @@ export interface paths {
         readonly patch?: never;
         readonly trace?: never;
     };
+    readonly "/.well-known/jwks.json": {
+        readonly parameters: {
+            readonly query?: never;
+            readonly header?: never;
+            readonly path?: never;
+            readonly cookie?: never;
+        };
+        /** The keys that sign device tokens (RFC 7517), without a key: the active one, the next one and those whose tokens may still be valid */
+        readonly get: {
+            readonly parameters: {
+                readonly query?: never;
+                readonly header?: never;
+                readonly path?: never;
+                readonly cookie?: never;
+            };
+            readonly requestBody?: never;
+            readonly responses: {
+                /** @description the JSON Web Key Set */
+                readonly 200: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/json": components["schemas"]["Jwks"];
+                    };
+                };
+            };
+        };
+        readonly put?: never;
+        readonly post?: never;
+        readonly delete?: never;
+        readonly options?: never;
+        readonly head?: never;
+        readonly patch?: never;
+        readonly trace?: never;
+    };
+    readonly "/.well-known/openid-configuration": {
+        readonly parameters: {
+            readonly query?: never;
+            readonly header?: never;
+            readonly path?: never;
+            readonly cookie?: never;
+        };
+        /** Where the token endpoint and the JWKS are, and what the tokens are (OpenID Connect Discovery, RFC 8414 names), without a key */
+        readonly get: {
+            readonly parameters: {
+                readonly query?: never;
+                readonly header?: never;
+                readonly path?: never;
+                readonly cookie?: never;
+            };
+            readonly requestBody?: never;
+            readonly responses: {
+                /** @description the provider metadata */
+                readonly 200: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/json": components["schemas"]["OpenIdConfiguration"];
+                    };
+                };
+            };
+        };
+        readonly put?: never;
+        readonly post?: never;
+        readonly delete?: never;
+        readonly options?: never;
+        readonly head?: never;
+        readonly patch?: never;
+        readonly trace?: never;
+    };
+    readonly "/v1/token-keys": {
+        readonly parameters: {
+            readonly query?: never;
+            readonly header?: never;
+            readonly path?: never;
+            readonly cookie?: never;
+        };
+        /** The device-token signing keys and their states, newest first (admin key) */
+        readonly get: {
+            readonly parameters: {
+                readonly query?: never;
+                readonly header?: never;
+                readonly path?: never;
+                readonly cookie?: never;
+            };
+            readonly requestBody?: never;
+            readonly responses: {
+                /** @description the keys */
+                readonly 200: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/json": components["schemas"]["TokenKeyList"];
+                    };
+                };
+                /** @description failure, with a stable code */
+                readonly 401: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description failure, with a stable code */
+                readonly 403: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        readonly put?: never;
+        /** Rotate the device-token signing key now (admin key): the new key is published at once and signs from its activatesAt */
+        readonly post: {
+            readonly parameters: {
+                readonly query?: never;
+                readonly header?: never;
+                readonly path?: never;
+                readonly cookie?: never;
+            };
+            readonly requestBody?: never;
+            readonly responses: {
+                /** @description the new key */
+                readonly 201: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/json": components["schemas"]["TokenKey"];
+                    };
+                };
+                /** @description failure, with a stable code */
+                readonly 401: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description failure, with a stable code */
+                readonly 403: {
+                    headers: {
+                        readonly [name: string]: unknown;
+                    };
+                    content: {
+                        readonly "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        readonly delete?: never;
+        readonly options?: never;
+        readonly head?: never;
+        readonly patch?: never;
+        readonly trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -3282,6 +3904,10 @@ export interface components {
             readonly renewalJitterSeconds: number;
             /** @description days before notAfter at which certificate.expiring is reported, once each per certificate */
             readonly expiryAlertDays: readonly number[];
+            /** @description how long a device identity token (POST /v1/token on the gateway) is valid */
+            readonly tokenLifetimeSeconds: number;
+            /** @description the audiences a device may ask a token for (its aud claim); empty, the default, gives no tokens. A request without audience gets the only one when exactly one is listed */
+            readonly tokenAudiences: readonly string[];
         };
         readonly ProjectCreate: {
             readonly name: string;
@@ -3330,6 +3956,10 @@ export interface components {
                 readonly renewalJitterSeconds?: number;
                 /** @description days before notAfter at which certificate.expiring is reported, once each per certificate */
                 readonly expiryAlertDays?: readonly number[];
+                /** @description how long a device identity token (POST /v1/token on the gateway) is valid */
+                readonly tokenLifetimeSeconds?: number;
+                /** @description the audiences a device may ask a token for (its aud claim); empty, the default, gives no tokens. A request without audience gets the only one when exactly one is listed */
+                readonly tokenAudiences?: readonly string[];
             };
         };
         readonly CaCertificateCreated: components["schemas"]["CaCertificate"] & {
@@ -3488,6 +4118,85 @@ export interface components {
             readonly total: number | null;
             /** @description pass as cursor for the next page; null on the last */
             readonly nextCursor: string | null;
+        };
+        readonly CreatedWebhook: components["schemas"]["Webhook"] & {
+            /**
+             * @description the signing secret (Standard Webhooks, whsec_…): shown only now
+             * @example whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
+             */
+            readonly secret: string;
+        };
+        readonly Webhook: {
+            readonly id: string;
+            readonly url: string;
+            readonly events: readonly ("device.created" | "device.associated" | "device.authentication-failed" | "device.updated" | "device.disabled" | "device.enabled" | "device.deleted" | "device.imported" | "device.credential-created" | "certificate.issued" | "certificate.revoked" | "certificate.superseded" | "certificate.expiring" | "certificate.expired" | "certificate.renewal-requested" | "ca.uploaded" | "ca.enabled" | "ca.disabled" | "ca.deleted" | "ca.created" | "ca.activated" | "ca.crl-stale")[];
+            readonly createdAt: string;
+        };
+        readonly WebhookCreate: {
+            /**
+             * @description an http(s) URL of at most 2048 characters
+             * @example https://backend.example.com/fleetpki
+             */
+            readonly url: string;
+            /** @description the event types to receive */
+            readonly events: readonly string[];
+            /** @description whsec_ + base64 of 24–64 bytes; generated when absent */
+            readonly secret?: string;
+        };
+        readonly WebhookPage: {
+            readonly list: readonly components["schemas"]["Webhook"][];
+            readonly page: number;
+            readonly perPage: number;
+            /** @description the matching rows: counted with count=true, or when at most 10000; else null */
+            readonly total: number | null;
+            /** @description pass as cursor for the next page; null on the last */
+            readonly nextCursor: string | null;
+        };
+        readonly WebhookDeliveryPage: {
+            readonly list: readonly components["schemas"]["WebhookDelivery"][];
+            readonly page: number;
+            readonly perPage: number;
+            /** @description the matching rows: counted with count=true, or when at most 10000; else null */
+            readonly total: number | null;
+            /** @description pass as cursor for the next page; null on the last */
+            readonly nextCursor: string | null;
+        };
+        readonly WebhookDelivery: {
+            readonly id: string;
+            /** @description the webhook-id header, the same on every attempt */
+            readonly messageId: string;
+            /** @example device.created */
+            readonly type: string;
+            /** @enum {string} */
+            readonly status: "pending" | "delivered" | "failed";
+            readonly attemptCount: number;
+            readonly createdAt: string;
+            readonly nextAttemptAt: string | null;
+            readonly finishedAt: string | null;
+            /** @description the body sent: {type, timestamp, data} */
+            readonly payload: {
+                readonly [key: string]: unknown;
+            };
+            readonly attempts: readonly components["schemas"]["WebhookAttempt"][];
+        };
+        readonly WebhookAttempt: {
+            readonly attemptedAt: string;
+            readonly durationMs: number;
+            /** @description the HTTP status the endpoint answered; null when there was no answer */
+            readonly statusCode: number | null;
+            /**
+             * @description why there was no answer (a refused target, a timeout, a failed connection)
+             * @enum {string|null}
+             */
+            readonly errorCode: "WEBHOOK_URL_REFUSED" | "WEBHOOK_CONNECT_FAILED" | "WEBHOOK_CONNECT_TIMEOUT" | "WEBHOOK_RESPONSE_TIMEOUT" | "WEBHOOK_SECRET_UNUSABLE" | null;
+            /** @description the first 1,024 characters of the answer */
+            readonly response: string | null;
+        };
+        /** @description the test event is on its way (see …/deliveries) */
+        readonly WebhookTestSent: {
+            readonly messageId: string;
+            /** @enum {string} */
+            readonly type: "webhook.test";
         };
         readonly NewApiKey: components["schemas"]["ApiKey"] & {
             /** @description the secret, shown only in this response */
@@ -3767,6 +4476,49 @@ export interface components {
             readonly count?: number;
             /** @description default 168 */
             readonly validHours?: number;
+        };
+        readonly Jwks: {
+            readonly keys: readonly components["schemas"]["TokenPublicJwk"][];
+        };
+        readonly TokenPublicJwk: {
+            /** @enum {string} */
+            readonly kty: "EC";
+            /** @enum {string} */
+            readonly crv: "P-256";
+            readonly x: string;
+            readonly y: string;
+            readonly kid: string;
+            /** @enum {string} */
+            readonly alg: "ES256";
+            /** @enum {string} */
+            readonly use: "sig";
+        };
+        readonly OpenIdConfiguration: {
+            readonly issuer: string;
+            readonly jwks_uri: string;
+            readonly token_endpoint: string;
+            readonly token_endpoint_auth_methods_supported: readonly string[];
+            readonly tls_client_certificate_bound_access_tokens: boolean;
+            readonly grant_types_supported: readonly string[];
+            readonly id_token_signing_alg_values_supported: readonly string[];
+        };
+        readonly TokenKeyList: {
+            readonly list: readonly components["schemas"]["TokenKey"][];
+        };
+        readonly TokenKey: {
+            /** @description RFC 7638 thumbprint of the public key; the tokens’ header names it */
+            readonly kid: string;
+            readonly sequence: number;
+            /**
+             * @description pending: published, signs from activatesAt; active: signs; retiring: signs no more, published until retiresAt; retired: gone from the JWKS
+             * @enum {string}
+             */
+            readonly state: "pending" | "active" | "retiring" | "retired";
+            readonly createdAt: string;
+            readonly activatesAt: string;
+            readonly supersededAt: string | null;
+            readonly retiresAt: string | null;
+            readonly publicJwk: components["schemas"]["TokenPublicJwk"];
         };
     };
     responses: never;

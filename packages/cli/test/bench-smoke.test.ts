@@ -50,4 +50,19 @@ describe('the benchmarks still run', () => {
     assert.match(result.stdout, /POST \/v1\/csr .* [\d,]+ rotations\/s/);
     assert.match(result.stdout, /rotation \/ issue: \d+\.\d\d/);
   });
+
+  it('bench/integration.mjs prints its figures and ratios, on a tiny configuration', () => {
+    const result = spawnSync(process.execPath, ['bench/integration.mjs'], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 180_000,
+      env: { ...process.env, BENCH_ROUNDS: '1', BENCH_ROUND_MS: '300', BENCH_EVENTS: '200' },
+    });
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stdout, /nginx \+ forward-auth ÷ gateway alone: \d+\.\d\d/);
+    assert.match(result.stdout, /tokens ÷ identity answers, fresh connections: \d+\.\d\d/);
+    assert.match(result.stdout, /tokens ÷ identity answers, held connections: \d+\.\d\d/);
+    assert.match(result.stdout, /webhook deliveries\/s: [\d,]+ \(median/);
+    assert.match(result.stderr, /webhooks round 1: 200 delivered/);
+  });
 });

@@ -25,6 +25,9 @@ import { ConnectionRegistry } from './gateway/connection-registry.js';
 import { startDeviceHttps } from './gateway/device-https.js';
 import { startDeviceMqtt } from './gateway/device-mqtt.js';
 import { startDeviceCoap } from './gateway/device-coap.js';
+import { FORWARD_AUTH_PATH, startForwardAuth, type ForwardAuth } from './gateway/forward-auth.js';
+import { NGINX_CERT_HEADER, type ForwardAuthCertHeader } from './gateway/forward-auth-header.js';
+import { FORWARD_AUTH_SECRET_ENV, forwardAuthSecretProblem } from './gateway/forward-auth-secret.js';
 import type { DtlsLimits } from './gateway/dtls-server.js';
 import { PskAuthenticator } from './domain/identity/index.js';
 import { deviceTlsOptions } from './gateway/tls-server-options.js';
@@ -44,6 +47,8 @@ import { openPkcs11Token, type Pkcs11Options } from './domain/signers/index.js';
 import { masterKeySource, MASTER_KEY_ENV } from './platform/master-key.js';
 import { claimMasterKey } from './platform/master-key-claim.js';
 import { MasterKeySealer } from './platform/master-key-sealer.js';
+import { DeviceTokenIssuer, TokenKeyRing, TokenKeyRotation, type TokenKeyRotationPass } from './domain/tokens/index.js';
+import { WebhookDeliveryLoop, type WebhookDeliveryOptions } from './domain/webhooks/index.js';
 
 export { ADMIN_KEY_FILE };
 export const DEFAULT_DATA_DIR = './fleetpki-data';
@@ -110,6 +115,24 @@ export interface ServeOptions {
   readonly metricsHost?: string | undefined;
   /** A PKCS#11 token for managed CA keys (`keyStorage: "pkcs11"`). */
   readonly pkcs11?: Pkcs11Options | undefined;
+  /**
+   * Device-token signing keys: how long a new key is published before it signs
+   * (`--token-key-publish-lead-seconds`), how many days each signs (`--token-key-rotation-days`),
+   * and the rotation pass's interval and lease and the keys' re-read interval (tests shorten them).
+   */
+  readonly tokenKeys?: { readonly publishLeadSeconds?: number; readonly rotationDays?: number; readonly intervalMs?: number; readonly leaseMs?: number; readonly refreshMs?: number } | undefined;
+  /** Webhook targets may be loopback, link-local or private addresses (default: refused, an SSRF guard). */
+  readonly allowPrivateWebhooks?: boolean | undefined;
+  /** Webhook delivery timings: poll, lease, backoff, retry window, concurrency (tests shorten them). */
+  readonly webhooks?: WebhookDeliveryOptions | undefined;
+  /** `--forward-auth-port`: GET /v1/forward-auth for a TLS-terminating proxy on a listener of its own (none when absent; 0 picks a free port). */
+  readonly forwardAuthPort?: number | undefined;
+  /** Where that listener binds (default loopback: it trusts the certificate header, so only the proxy may reach it). */
+  readonly forwardAuthHost?: string | undefined;
+  /** The header the proxy sends the certificate in (default nginx's X-SSL-Client-Cert); the other is ignored. */
+  readonly forwardAuthCertHeader?: ForwardAuthCertHeader | undefined;
+  /** The shared secret the proxy sends in Fleetpki-Forward-Auth-Secret; default FLEETPKI_FORWARD_AUTH_SECRET from `env`. */
+  readonly forwardAuthSecret?: string | undefined;
 }
 
 export interface RunningServer {
@@ -124,8 +147,12 @@ export interface RunningServer {
   readonly managementFetch: (request: Request) => Response | Promise<Response>;
   /** `--metrics-port`'s listener (`…/metrics`), when asked for. */
   readonly metricsUrl: string | undefined;
+  /** `--forward-auth-port`'s listener (`…/v1/forward-auth`), when asked for. */
+  readonly forwardAuthUrl: string | undefined;
   /** The expiry alerts of this server, so a test can run a pass at a time it chooses. */
   readonly expiryAlerts: { tick(): Promise<ExpiryAlertPass> };
+  /** The token signing keys' rotation pass, so a test can run one at a time it chooses. */
+  readonly tokenKeyRotation: { tick(): Promise<TokenKeyRotationPass> };
   readonly dataDir: string;
   readonly store: Store;
   readonly platform: PlatformPki;
@@ -152,6 +179,9 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     throw new StartupError('DATA_DIR_UNUSABLE', `cannot create the data directory ${dataDir}: ${(error as Error).message}`);
   }
   refuseExposedDataDir(dataDir);
+  const forwardAuthSecret = options.forwardAuthSecret ?? (options.env ?? process.env)[FORWARD_AUTH_SECRET_ENV];
+  const secretProblem = forwardAuthSecret === undefined || options.forwardAuthPort === undefined ? undefined : forwardAuthSecretProblem(forwardAuthSecret);
+  if (secretProblem !== undefined) throw new StartupError('INVALID_OPTION', `${secretProblem} ($${FORWARD_AUTH_SECRET_ENV})`);
   const names = parseServerNames(options.hostnames ?? DEFAULT_SERVER_HOSTNAMES);
   if (options.database !== undefined && !/^postgres(ql)?:\/\//.test(options.database)) {
     throw new StartupError('INVALID_OPTION', '--database takes a postgres:// URL; without it the store is SQLite in the data directory');
@@ -179,7 +209,12 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     // The metrics read the connection registry and the journal, made further down.
     const late = { connections: (): Readonly<Record<string, number>> => ({}), journalPending: () => 0 };
     const metrics = new PrometheusMetrics({ db: store.db, dialect: store.dialect, connections: () => late.connections(), journalPending: () => late.journalPending() });
-    store.observeTransactions((seconds) => metrics.storeTransaction(seconds));
+    // A transaction of this process may have written webhook events: the delivery loop looks at once.
+    const webhookWake = { current: (): void => {} };
+    store.observeTransactions((seconds) => {
+      metrics.storeTransaction(seconds);
+      webhookWake.current();
+    });
     offerWorkerMetrics(metrics.registry);
     const deps: PkiDeps = {
       telemetry: metrics,
@@ -229,8 +264,12 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       logger.log('info', 'created the admin API key', { file: adminKeyFile, prefix: admin.prefix });
     }
     const publication = new ManagedCaPublication(deps);
+    // Device tokens name the platform URL as their issuer and are asked for on the gateway (both known once listening).
+    const gatewayUrl = { current: '' };
+    const tokenKeys = new TokenKeyRing(deps, sealer, { publishLeadSeconds: options.tokenKeys?.publishLeadSeconds, refreshMs: options.tokenKeys?.refreshMs });
+    const tokens = new DeviceTokenIssuer(deps, tokenKeys, { issuer: () => published.url ?? '', issued: (transport) => metrics.deviceTokenIssued(transport) });
     const readiness = new Readiness(readinessChecks({ db: store.db, dialect: store.dialect, writer, sealer, keyToken }));
-    const app = createManagementApp({ deps, logger, platformRoot: platform.root, version: SERVER_VERSION, consoleDir: options.consoleDir ?? defaultConsoleDir(), sealer, publication, readiness, metrics });
+    const app = createManagementApp({ deps, logger, platformRoot: platform.root, version: SERVER_VERSION, consoleDir: options.consoleDir ?? defaultConsoleDir(), sealer, publication, readiness, metrics, allowPrivateWebhooks: options.allowPrivateWebhooks === true, tokens: { keys: tokenKeys, issuer: () => published.url ?? '', gatewayUrl: () => gatewayUrl.current } });
     const countRoute = (route: string, status: number) => metrics.httpRequest(route, status);
     const server = createServer(issueFastPath(deps, logger, ocspFastPath(publication, logger, getRequestListener(app.fetch), countRoute), countRoute));
     const host = options.host ?? '127.0.0.1';
@@ -256,10 +295,11 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       maxPendingHandshakes: options.maxPendingHandshakes ?? DEFAULT_MAX_PENDING_HANDSHAKES,
       admissionRejected: (which: 'https' | 'mqtt' | 'coap') => metrics.deviceAdmissionRejected(which),
     };
-    const gateway = await startDeviceHttps({ ...transport, serverRootDer: platform.serverRootDer, port: options.gatewayPort ?? DEFAULT_GATEWAY_PORT }).catch((error: Error) => {
+    const gateway = await startDeviceHttps({ ...transport, serverRootDer: platform.serverRootDer, tokens, port: options.gatewayPort ?? DEFAULT_GATEWAY_PORT }).catch((error: Error) => {
       server.close();
       throw new StartupError('INVALID_OPTION', `cannot listen on ${host}:${options.gatewayPort ?? DEFAULT_GATEWAY_PORT} for the device gateway: ${error.message}`);
     });
+    gatewayUrl.current = gateway.url;
     const mqtt = await startDeviceMqtt({ ...transport, port: options.mqttPort ?? DEFAULT_MQTT_PORT }).catch(async (error: Error) => {
       server.close();
       await gateway.close();
@@ -270,6 +310,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       psk: new PskAuthenticator(deps, sealer, journal),
       registry,
       pki: deps,
+      tokens,
       certChainPem: platform.serverChainPem,
       keyPem: platform.serverKeyPem,
       host,
@@ -283,11 +324,37 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       await Promise.all([gateway.close(), mqtt.close()]);
       throw new StartupError('INVALID_OPTION', `cannot listen on ${host}:${options.coapPort ?? DEFAULT_COAP_PORT} (UDP) for CoAP: ${error.message}`);
     });
+    const forwardAuthHost = options.forwardAuthHost ?? '127.0.0.1';
+    let forwardAuth: ForwardAuth | undefined;
+    if (options.forwardAuthPort !== undefined) {
+      forwardAuth = await startForwardAuth({
+        authenticator: transport.authenticator,
+        host: forwardAuthHost,
+        port: options.forwardAuthPort,
+        certHeader: options.forwardAuthCertHeader ?? NGINX_CERT_HEADER,
+        secret: forwardAuthSecret,
+        logger,
+        answered: (status, code) => metrics.forwardAuthAnswer(status, code),
+      }).catch(async (error: Error) => {
+        server.close();
+        await Promise.all([gateway.close(), mqtt.close(), coap.close()]);
+        throw new StartupError('INVALID_OPTION', `cannot listen on ${forwardAuthHost}:${options.forwardAuthPort} for forward-auth: ${error.message}`);
+      });
+      logger.log('info', 'forward-auth listening', { url: `${forwardAuth.url}${FORWARD_AUTH_PATH}`, certHeader: options.forwardAuthCertHeader ?? NGINX_CERT_HEADER, secret: forwardAuthSecret !== undefined });
+      if (forwardAuthSecret === undefined && !/^(127\.|::1$|localhost$)/.test(forwardAuthHost)) {
+        logger.log('warn', 'forward-auth listens beyond loopback without a shared secret: anyone who reaches it can claim any certificate', { host: forwardAuthHost, env: FORWARD_AUTH_SECRET_ENV });
+      }
+    }
     enforcer.start();
     const crlFetcher = new CrlFetcher(deps, logger, { allowPrivate: options.allowPrivateCrlUrls === true, intervalMs: options.crlFetch?.intervalMs, leaseMs: options.crlFetch?.leaseMs });
     crlFetcher.start();
     const expiryAlerts = new ExpiryAlerts(deps, logger, { intervalMs: options.expiryAlerts?.intervalMs, leaseMs: options.expiryAlerts?.leaseMs });
     expiryAlerts.start();
+    const tokenKeyRotation = new TokenKeyRotation(deps, tokenKeys, logger, { rotationDays: options.tokenKeys?.rotationDays, intervalMs: options.tokenKeys?.intervalMs, leaseMs: options.tokenKeys?.leaseMs });
+    tokenKeyRotation.start();
+    const webhookDelivery = new WebhookDeliveryLoop(store.db, sealer, logger, now, options.allowPrivateWebhooks === true, options.webhooks);
+    webhookWake.current = () => webhookDelivery.wake();
+    webhookDelivery.start();
     // `--metrics-port`: the scrape on a listener of its own, without a key, on loopback.
     const metricsServer =
       options.metricsPort === undefined
@@ -305,7 +372,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     const metricsUrl = metricsServer
       ? await listen(metricsServer, options.metricsPort as number, options.metricsHost ?? '127.0.0.1', 'http').catch(async (error: Error) => {
           server.close();
-          await Promise.all([gateway.close(), mqtt.close(), coap.close()]);
+          await Promise.all([gateway.close(), mqtt.close(), coap.close(), forwardAuth?.close()]);
           throw new StartupError('INVALID_OPTION', `cannot listen on ${options.metricsHost ?? '127.0.0.1'}:${options.metricsPort} for metrics: ${error.message}`);
         })
       : undefined;
@@ -321,7 +388,9 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       coapStats: () => ({ sessions: coap.dtls.sessionCount, halfOpen: coap.dtls.halfOpenCount, blockBytes: coap.blockBytesInUse() }),
       managementFetch: (request) => app.fetch(request),
       metricsUrl: metricsUrl === undefined ? undefined : `${metricsUrl}/metrics`,
+      forwardAuthUrl: forwardAuth === undefined ? undefined : `${forwardAuth.url}${FORWARD_AUTH_PATH}`,
       expiryAlerts,
+      tokenKeyRotation,
       dataDir,
       store,
       platform,
@@ -341,9 +410,12 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
           enforcer.stop();
           crlFetcher.stop();
           expiryAlerts.stop();
+          tokenKeyRotation.stop();
+          const webhooksStopped = webhookDelivery.stop();
           metricsServer?.closeAllConnections();
-          await Promise.all([closed, gateway.close(), mqtt.close(), coap.close(), new Promise<void>((done) => (metricsServer ? metricsServer.close(() => done()) : done()))]);
+          await Promise.all([closed, gateway.close(), mqtt.close(), coap.close(), forwardAuth?.close(), new Promise<void>((done) => (metricsServer ? metricsServer.close(() => done()) : done()))]);
           clearTimeout(timer);
+          await webhooksStopped;
           await journal.flush();
           await deps.recorder.close();
           await store.close();

@@ -113,13 +113,15 @@ export const SERVICE_ERROR_CODES = [
   'WEBHOOK_EVENT_UNKNOWN',
   /** The project has as many webhook endpoints as it may. */
   'WEBHOOK_LIMIT_REACHED',
+  /** A webhook secret that is not `whsec_` + base64 of 24 to 64 bytes. */
+  'WEBHOOK_SECRET_INVALID',
   /** POST /v1/token: a grant_type other than client_credentials. */
   'TOKEN_GRANT_TYPE_UNSUPPORTED',
   /** POST /v1/token: an audience missing from the project's tokenAudiences. */
   'TOKEN_AUDIENCE_NOT_ALLOWED',
-  /** POST /v1/token: a body that is not a token request (form or JSON). */
+  /** POST /v1/token: a body that is not a token request (form or JSON; `reason`: content-type, encoding, malformed-form, malformed-json, not-an-object, parameter-type, duplicate-parameter, grant-type-missing, audience-missing, client-id-mismatch). */
   'TOKEN_REQUEST_INVALID',
-  /** Forward-auth: a client-certificate header that does not decode to certificates. */
+  /** Forward-auth: a client-certificate header that does not decode to certificates (`reason`: url-escaping, pem, base64, der, too-many-certificates, repeated). */
   'FORWARD_AUTH_HEADER_INVALID',
   /** Forward-auth: a client-certificate header past its bound. */
   'FORWARD_AUTH_HEADER_TOO_LARGE',
@@ -224,10 +226,11 @@ export const SERVICE_ERROR_FACTS = {
   WEBHOOK_URL_REFUSED: { reason: 'string' },
   WEBHOOK_EVENT_UNKNOWN: { event: 'string', known: 'string[]' },
   WEBHOOK_LIMIT_REACHED: { max: 'number' },
+  WEBHOOK_SECRET_INVALID: { minBytes: 'number', maxBytes: 'number' },
   TOKEN_GRANT_TYPE_UNSUPPORTED: { grantType: 'string' },
   TOKEN_AUDIENCE_NOT_ALLOWED: { audience: 'string' },
   TOKEN_REQUEST_INVALID: { reason: 'string' },
-  FORWARD_AUTH_HEADER_INVALID: { header: 'string' },
+  FORWARD_AUTH_HEADER_INVALID: { header: 'string', reason: 'string' },
   FORWARD_AUTH_HEADER_TOO_LARGE: { header: 'string', maxBytes: 'number' },
   FORWARD_AUTH_SECRET_INVALID: {},
   API_KEY_SCOPE_MISSING: { scope: 'string' },

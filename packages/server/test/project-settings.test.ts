@@ -19,6 +19,8 @@ const DEFAULTS = {
   renewAtLifetimeFraction: 0.67,
   renewalJitterSeconds: 0,
   expiryAlertDays: [30, 7, 1],
+  tokenLifetimeSeconds: 600,
+  tokenAudiences: [],
 };
 
 const DAY_MS = 86_400_000;
@@ -48,6 +50,12 @@ for (const dialect of DIALECTS) {
       { name: 'an unknown staleCrl value', settings: { staleCrl: 'ignore' }, code: 'VALIDATION_FAILED' },
       { name: 'a CRL validity under an hour', settings: { crlValiditySeconds: 60 }, code: 'VALIDATION_FAILED' },
       { name: 'a CRL validity that is no whole number', settings: { crlValiditySeconds: 3600.5 }, code: 'VALIDATION_FAILED' },
+      { name: 'a token lifetime under a minute', settings: { tokenLifetimeSeconds: 59 }, code: 'VALIDATION_FAILED' },
+      { name: 'a token lifetime over a day', settings: { tokenLifetimeSeconds: 86_401 }, code: 'VALIDATION_FAILED' },
+      { name: 'a token audience twice', settings: { tokenAudiences: ['https://a.example', 'https://a.example'] }, code: 'VALIDATION_FAILED' },
+      { name: 'a token audience with a space', settings: { tokenAudiences: ['https://a.example/x y'] }, code: 'VALIDATION_FAILED' },
+      { name: 'an empty token audience', settings: { tokenAudiences: [''] }, code: 'VALIDATION_FAILED' },
+      { name: 'more than twenty token audiences', settings: { tokenAudiences: Array.from({ length: 21 }, (_, i) => `aud-${i}`) }, code: 'VALIDATION_FAILED' },
     ];
     for (const r of refusals) {
       it(`refuses ${r.name} and changes nothing`, async () => {

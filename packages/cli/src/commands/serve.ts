@@ -30,12 +30,18 @@ interface ServeFlags {
   pkcs11Token?: string;
   publicUrl?: string;
   allowPrivateCrlUrls?: boolean;
+  allowPrivateWebhooks?: boolean;
   workers: number;
   drainSeconds: number;
   metricsPort?: number;
   metricsHost: string;
   maxPendingHandshakes: number;
   validatedChainCache: number;
+  forwardAuthPort?: number;
+  forwardAuthHost: string;
+  forwardAuthCertHeader: 'x-ssl-client-cert' | 'x-forwarded-tls-client-cert';
+  tokenKeyRotationDays: number;
+  tokenKeyPublishLeadSeconds: number;
 }
 
 /** Bound on --workers: more processes than cores only add contention. */
@@ -64,6 +70,19 @@ const pendingHandshakes = wholeNumber('--max-pending-handshakes', 1, 100_000);
 const workerCount = wholeNumber('--workers', 1, MAX_WORKERS);
 /** Remembered device chains per worker; 0 validates every handshake's chain from scratch. */
 const validatedChainCache = wholeNumber('--validated-chain-cache', 0, 50_000_000);
+/** Device-token signing keys (the server's TOKEN_KEY_*_BOUNDS): days each key signs, and how long a new one is published before. */
+const tokenKeyRotationDays = wholeNumber('--token-key-rotation-days', 1, 3650);
+const tokenKeyPublishLeadSeconds = wholeNumber('--token-key-publish-lead-seconds', 0, 7 * 24 * 3600);
+
+/** Where a TLS-terminating proxy puts the client certificate: nginx's $ssl_client_escaped_cert or Traefik's passTLSClientCert. */
+const FORWARD_AUTH_CERT_HEADERS = ['x-ssl-client-cert', 'x-forwarded-tls-client-cert'] as const;
+
+function forwardAuthCertHeader(value: string): ServeFlags['forwardAuthCertHeader'] {
+  const name = value.trim().toLowerCase();
+  const known = FORWARD_AUTH_CERT_HEADERS.find((header) => header === name);
+  if (known === undefined) throw new CliError('USAGE', `--forward-auth-cert-header must be X-SSL-Client-Cert (nginx) or X-Forwarded-Tls-Client-Cert (Traefik), got "${value}"`);
+  return known;
+}
 
 /** The token PIN comes from the environment, never a flag (flags show in the process list). */
 export const PKCS11_PIN_ENV = 'FLEETPKI_PKCS11_PIN';
@@ -102,9 +121,22 @@ export function registerServeCommand(program: Command): void {
     .addOption(envOption('--pkcs11-module <file>', 'a PKCS#11 module for managed CA keys (SoftHSM2: /usr/lib/softhsm/libsofthsm2.so); PIN in $' + 'FLEETPKI_PKCS11_PIN', 'FLEETPKI_PKCS11_MODULE'))
     .addOption(envOption('--pkcs11-token <label>', 'the token label for --pkcs11-module', 'FLEETPKI_PKCS11_TOKEN'))
     .addOption(envOption('--allow-private-crl-urls', 'let CA certificates’ crlUrl point at loopback, link-local or private addresses (refused by default: the server fetches them)', 'FLEETPKI_ALLOW_PRIVATE_CRL_URLS'))
+    .addOption(envOption('--allow-private-webhooks', 'let webhook URLs point at loopback, link-local or private addresses (refused by default: the server posts to them)', 'FLEETPKI_ALLOW_PRIVATE_WEBHOOKS'))
     .addOption(envOption('--public-url <url>', 'the management API as devices and relying parties reach it: issued certificates name their CRL and OCSP URLs under it (default: the URL it listens on)', 'FLEETPKI_PUBLIC_URL'))
     .addOption(envOption('--metrics-port <port>', 'serve GET /metrics without a key on this port of its own (else only on the management port, with the admin key)', port, 'FLEETPKI_METRICS_PORT'))
     .addOption(envOption('--metrics-host <address>', 'where --metrics-port binds (the scrape names projects: keep it private)', '127.0.0.1', 'FLEETPKI_METRICS_HOST'))
+    .addOption(
+      envOption(
+        '--forward-auth-port <port>',
+        'serve GET /v1/forward-auth on this port of its own, for a TLS-terminating proxy (nginx auth_request, Traefik forwardAuth); shared secret in $' + 'FLEETPKI_FORWARD_AUTH_SECRET',
+        port,
+        'FLEETPKI_FORWARD_AUTH_PORT',
+      ),
+    )
+    .addOption(envOption('--forward-auth-host <address>', 'where --forward-auth-port binds (it trusts the certificate header: only the proxy may reach it)', '127.0.0.1', 'FLEETPKI_FORWARD_AUTH_HOST'))
+    .addOption(
+      envOption('--forward-auth-cert-header <name>', 'the one header forward-auth reads the certificate from: X-SSL-Client-Cert (nginx) or X-Forwarded-Tls-Client-Cert (Traefik)', forwardAuthCertHeader, 'x-ssl-client-cert', 'FLEETPKI_FORWARD_AUTH_CERT_HEADER'),
+    )
     .addOption(envOption('--drain-seconds <n>', 'on SIGTERM, how long /readyz answers 503 while everything still serves, before the listeners close', drainSeconds, 5, 'FLEETPKI_DRAIN_SECONDS'))
     .addOption(
       envOption('--max-pending-handshakes <n>', 'TLS and DTLS handshakes in progress (per worker, HTTPS, MQTT and CoAP each) past which new device connections are refused at once (a DTLS ClientHello is dropped), not queued to time out', pendingHandshakes, 512, 'FLEETPKI_MAX_PENDING_HANDSHAKES'),
@@ -116,6 +148,16 @@ export function registerServeCommand(program: Command): void {
         validatedChainCache,
         1_000_000,
         'FLEETPKI_VALIDATED_CHAIN_CACHE',
+      ),
+    )
+    .addOption(envOption('--token-key-rotation-days <n>', 'a new device-token signing key every this many days (made by one server at a time)', tokenKeyRotationDays, 30, 'FLEETPKI_TOKEN_KEY_ROTATION_DAYS'))
+    .addOption(
+      envOption(
+        '--token-key-publish-lead-seconds <n>',
+        'how long a new device-token signing key is in the JWKS before it signs: longer than relying parties cache the JWKS',
+        tokenKeyPublishLeadSeconds,
+        3600,
+        'FLEETPKI_TOKEN_KEY_PUBLISH_LEAD_SECONDS',
       ),
     )
     .addOption(envOption('--workers <n>', 'server processes sharing the ports (node:cluster), e.g. one per core; needs explicit ports', workerCount, 1, 'FLEETPKI_WORKERS'))
@@ -142,12 +184,17 @@ export function registerServeCommand(program: Command): void {
         tlsKeyFile: flags.tlsKey,
         publicUrl: flags.publicUrl,
         allowPrivateCrlUrls: flags.allowPrivateCrlUrls === true,
+        allowPrivateWebhooks: flags.allowPrivateWebhooks === true,
         drainSeconds: flags.drainSeconds,
         maxPendingHandshakes: flags.maxPendingHandshakes,
         validatedChainCache: flags.validatedChainCache,
         // Under --workers the primary serves the aggregated scrape on --metrics-port.
         metricsPort: cluster.isWorker ? undefined : flags.metricsPort,
         metricsHost: flags.metricsHost,
+        forwardAuthPort: flags.forwardAuthPort,
+        forwardAuthHost: flags.forwardAuthHost,
+        forwardAuthCertHeader: flags.forwardAuthCertHeader,
+        tokenKeys: { rotationDays: flags.tokenKeyRotationDays, publishLeadSeconds: flags.tokenKeyPublishLeadSeconds },
         // Under --workers the primary has already done it, once.
         resetAdminKey: flags.resetAdminKey === true && !cluster.isWorker,
         pkcs11: flags.pkcs11Module !== undefined && flags.pkcs11Token !== undefined && pin !== undefined ? { module: flags.pkcs11Module, tokenLabel: flags.pkcs11Token, pin } : undefined,
@@ -178,7 +225,7 @@ export function registerServeCommand(program: Command): void {
  * with the first failure's status if a worker died on its own.
  */
 async function superviseWorkers(flags: ServeFlags): Promise<void> {
-  if (flags.httpPort === 0 || flags.gatewayPort === 0 || flags.mqttPort === 0) {
+  if (flags.httpPort === 0 || flags.gatewayPort === 0 || flags.mqttPort === 0 || flags.forwardAuthPort === 0) {
     throw new CliError('USAGE', '--workers needs explicit ports: with port 0 every worker would pick its own');
   }
   const { silentLogger, startServer } = await import('@fleetpki/server');

@@ -13,6 +13,8 @@ import { ConnectionVerdicts } from './connection-verdicts.js';
 import { DtlsServer, type DtlsHandshakeFailure, type DtlsLimits, type DtlsPeer } from './dtls-server.js';
 import { nativeDtls } from './native-dtls.js';
 import { MAX_CSR_BYTES, renewDeviceCertificate } from '../domain/issuance/index.js';
+import { MAX_TOKEN_REQUEST_BYTES, type DeviceTokenIssuer } from '../domain/tokens/index.js';
+import { coapTokenRequest, DEVICE_TOKEN_PATH } from './token-endpoint.js';
 
 /** The device identity resource, the same path as on HTTPS (DESIGN §5). */
 export const COAP_IDENTITY_PATH = '/v1/device/identity';
@@ -34,7 +36,7 @@ const CONTENT_FORMAT_LINK_FORMAT = 40;
 export const COAP_BLOCK_BUDGET_BYTES = 256 * MAX_CSR_BYTES;
 
 /** RFC 6690 §2: what a device finds at /.well-known/core. */
-const WELL_KNOWN_CORE = `<${COAP_IDENTITY_PATH}>;rt="fleetpki.device-identity";ct=50,<${COAP_CSR_PATH}>;rt="fleetpki.csr";ct=${CONTENT_FORMAT_PKIX_CERT}`;
+const WELL_KNOWN_CORE = `<${COAP_IDENTITY_PATH}>;rt="fleetpki.device-identity";ct=50,<${COAP_CSR_PATH}>;rt="fleetpki.csr";ct=${CONTENT_FORMAT_PKIX_CERT},<${DEVICE_TOKEN_PATH}>;rt="fleetpki.token";ct=50`;
 
 export interface DeviceCoapOptions {
   readonly authenticator: DeviceAuthenticator;
@@ -42,6 +44,8 @@ export interface DeviceCoapOptions {
   readonly registry: ConnectionRegistry;
   /** The integrated PKI, for `POST /v1/csr` rotation. */
   readonly pki: PkiDeps;
+  /** Device identity tokens, `POST /v1/token` (RFC 8705). */
+  readonly tokens: DeviceTokenIssuer;
   readonly certChainPem: string;
   readonly keyPem: string;
   readonly host: string;
@@ -99,7 +103,7 @@ export async function startDeviceCoap(options: DeviceCoapOptions): Promise<Devic
     const session = new CoapSession<AuthenticatedDevice>({
       send: (datagram) => peer.send(datagram),
       gate: () => gateOf(peer),
-      bodyLimit: (method, path) => (method === 'POST' && path === COAP_CSR_PATH ? MAX_CSR_BYTES : 0),
+      bodyLimit: (method, path) => (method !== 'POST' ? 0 : path === COAP_CSR_PATH ? MAX_CSR_BYTES : path === DEVICE_TOKEN_PATH ? MAX_TOKEN_REQUEST_BYTES : 0),
       handle: (request, device) => handle(peer, request, device),
       budget,
       onError: logError('CoAP request failed'),
@@ -125,6 +129,10 @@ export async function startDeviceCoap(options: DeviceCoapOptions): Promise<Devic
     if (path === COAP_CSR_PATH) {
       if (method !== 'POST') return problem('4.05', 'METHOD_NOT_ALLOWED', `${COAP_CSR_PATH} answers POST`);
       return rotate(request, device);
+    }
+    if (path === DEVICE_TOKEN_PATH) {
+      if (method !== 'POST') return problem('4.05', 'METHOD_NOT_ALLOWED', `${DEVICE_TOKEN_PATH} answers POST`);
+      return coapTokenRequest(request, device, options.tokens);
     }
     // Nothing of the request's path is echoed: it is the peer's bytes, of any length and encoding.
     if (path !== COAP_IDENTITY_PATH) return problem('4.04', 'ROUTE_NOT_FOUND', `no such resource; see /.well-known/core`);

@@ -16,6 +16,8 @@ import type { DeviceTransportOptions } from './device-transport.js';
 import { peerChain } from './peer-chain.js';
 import { trackSockets } from './socket-tracker.js';
 import { ConnectionVerdicts, REFUSED_CONNECTION_GRACE_MS } from './connection-verdicts.js';
+import type { DeviceTokenIssuer } from '../domain/tokens/index.js';
+import { answerJwks, answerTokenRequest, DEVICE_TOKEN_PATH, GATEWAY_JWKS_PATH } from './token-endpoint.js';
 
 /**
  * How long an idle device connection stays open between requests. Devices poll or hold their
@@ -30,6 +32,8 @@ export const REFUSED_CONNECTION_MAX_MS = 30_000;
 export interface DeviceHttpsOptions extends DeviceTransportOptions {
   /** The root the gateway's TLS certificate chains to, DER, when known: EST cacerts includes it. */
   readonly serverRootDer: Buffer | undefined;
+  /** Device identity tokens: `POST /v1/token` and the JWKS (RFC 8705). */
+  readonly tokens: DeviceTokenIssuer;
 }
 
 
@@ -78,6 +82,8 @@ export async function startDeviceHttps(options: DeviceHttpsOptions): Promise<Dev
       send(res, 200, 'application/json', { projectId, certificateId, deviceId, deviceName, provisioning, certificate }, { 'fleetpki-renew-after': certificate.renewAfter });
       return;
     }
+    if (req.method === 'POST' && path === DEVICE_TOKEN_PATH) return answerTokenRequest(req, res, verdictOf(req), options.tokens, path);
+    if (req.method === 'GET' && path === GATEWAY_JWKS_PATH) return answerJwks(res, options.tokens);
     if (req.method === 'POST' && path === '/v1/csr') {
       // Golioth's rotation path: DER PKCS#10 in, DER certificate out, over the device's own connection.
       const result = await verdictOf(req);

@@ -36,6 +36,8 @@ import { parseJsonBody } from './json-body.js';
 import { bodyTooLarge } from '../edge/request-body.js';
 import { projectRoutes } from './routes/projects.js';
 import { serverCaRoutes } from './routes/server-ca.js';
+import { tokenKeyRoutes, type TokenRoutesOptions } from './routes/token-keys.js';
+import { webhookRoutes } from './routes/webhooks.js';
 
 /** Bound on a request body: a CA bundle of 100 certificates in base64 fits with room to spare. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -59,6 +61,10 @@ export interface AppOptions {
   readonly readiness: Readiness;
   /** The Prometheus metrics: GET /metrics with the admin key, and every request counted by route. */
   readonly metrics?: AppMetrics | undefined;
+  /** Device tokens: the JWKS and provider configuration (no key), the signing keys (admin key). */
+  readonly tokens: TokenRoutesOptions;
+  /** Webhook targets may be loopback, link-local or private (`serve --allow-private-webhooks`). */
+  readonly allowPrivateWebhooks?: boolean | undefined;
 }
 
 /** What the app needs of the metrics: a scrape, and a count per request. */
@@ -129,6 +135,7 @@ export function createManagementApp(options: AppOptions): OpenAPIHono<AppEnv> {
   deviceImportRoutes(deps, app);
   deviceRoutes(deps, app);
   deviceCredentialRoutes(deps, options.sealer, app);
+  webhookRoutes(deps, { sealer: options.sealer, allowPrivate: options.allowPrivateWebhooks === true }, app);
   apiKeyRoutes(deps, app);
   revocationRoutes(deps, app);
   deviceCertificateRoutes(deps, app);
@@ -137,6 +144,7 @@ export function createManagementApp(options: AppOptions): OpenAPIHono<AppEnv> {
   pkiRoutes(deps, app);
   pkiPublicationRoutes(options.publication, app);
   serverCaRoutes(options.platformRoot, app);
+  tokenKeyRoutes(deps, options.tokens, app);
   app.doc('/openapi.json', {
     openapi: '3.0.3',
     info: { title: 'fleetpki management API', version: options.version, description: 'Certificate-based device authentication for IoT fleets (DESIGN §5).' },

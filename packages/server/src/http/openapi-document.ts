@@ -6,6 +6,7 @@ import type { Readiness } from '../platform/readiness.js';
 import { silentLogger } from '../logger.js';
 import { SERVER_VERSION } from '../serve.js';
 import { createManagementApp, type AppMetrics } from './create-app.js';
+import type { TokenRoutesOptions } from './routes/token-keys.js';
 
 /**
  * The management API's OpenAPI document, exactly as `GET /openapi.json` answers it, from the app
@@ -21,6 +22,7 @@ export async function managementApiDocument(): Promise<unknown> {
     sealer: refused<SecretSealer>('the secret sealer'),
     publication: refused<ManagedCaPublication>('the revocation publication'),
     readiness: refused<Readiness>('readiness'),
+    tokens: refused<TokenRoutesOptions>('the token signing keys'),
     // Counting the document's own request is harmless; a scrape is not part of describing.
     metrics: { httpRequest: () => {}, scrape: () => Promise.reject(new Error('the metrics are not read to describe the API')) } satisfies AppMetrics,
   });

@@ -1,7 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { hasUndisplayableCharacter } from '../domain/shared/index.js';
 import { COUNT_CAP, DEFAULT_PER_PAGE, MAX_OFFSET_ROWS, MAX_PER_PAGE } from '../domain/shared/index.js';
-import { CRL_VALIDITY_SECONDS_BOUNDS, MAX_RENEWAL_DEVICES, EXPIRY_ALERT_DAYS_BOUNDS, RENEWAL_JITTER_SECONDS_BOUNDS, ROTATION_GRACE_SECONDS_BOUNDS } from '../domain/management/index.js';
+import { CRL_VALIDITY_SECONDS_BOUNDS, MAX_RENEWAL_DEVICES, EXPIRY_ALERT_DAYS_BOUNDS, RENEWAL_JITTER_SECONDS_BOUNDS, ROTATION_GRACE_SECONDS_BOUNDS, TOKEN_AUDIENCES_BOUNDS, TOKEN_LIFETIME_SECONDS_BOUNDS } from '../domain/management/index.js';
 import { MAX_REVOCATIONS_PER_REQUEST, REVOCATION_REASONS } from '../domain/revocation/index.js';
 
 /** Schemas of the management API: they validate requests and generate /openapi.json. */
@@ -84,6 +84,18 @@ export const ProjectSettingsSchema = z
       .max(EXPIRY_ALERT_DAYS_BOUNDS.count)
       .readonly()
       .openapi({ description: 'days before notAfter at which certificate.expiring is reported, once each per certificate' }),
+    tokenLifetimeSeconds: z
+      .number()
+      .int()
+      .min(TOKEN_LIFETIME_SECONDS_BOUNDS.min)
+      .max(TOKEN_LIFETIME_SECONDS_BOUNDS.max)
+      .openapi({ description: 'how long a device identity token (POST /v1/token on the gateway) is valid' }),
+    tokenAudiences: z
+      .array(z.string().min(1).max(TOKEN_AUDIENCES_BOUNDS.length).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces'))
+      .max(TOKEN_AUDIENCES_BOUNDS.count)
+      .refine((list) => new Set(list).size === list.length, 'each audience once')
+      .readonly()
+      .openapi({ description: 'the audiences a device may ask a token for (its aud claim); empty, the default, gives no tokens. A request without audience gets the only one when exactly one is listed' }),
   })
   .openapi('ProjectSettings');
 export const Project = z

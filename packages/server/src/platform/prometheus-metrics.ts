@@ -31,7 +31,9 @@ export class PrometheusMetrics implements Telemetry {
   private readonly transactionSeconds = new Histogram({ name: 'fleetpki_store_transaction_seconds', help: 'Store transactions, BEGIN to COMMIT or ROLLBACK.', labelNames: ['dialect'], buckets: LATENCY_BUCKETS, registers: [this.registry] });
   private readonly dropped = new Counter({ name: 'fleetpki_audit_events_dropped_total', help: 'Authentication events not kept while the store was failing (each also counted into an audit.events-dropped event).', registers: [this.registry] });
   private readonly admissionRejected = new Counter({ name: 'fleetpki_device_admission_rejected_total', help: 'Device connections refused as they were accepted (a DTLS ClientHello dropped): too many handshakes already in progress (--max-pending-handshakes).', labelNames: ['transport'], registers: [this.registry] });
+  private readonly deviceTokens = new Counter({ name: 'fleetpki_device_tokens_issued_total', help: 'Device identity tokens issued at POST /v1/token (RFC 8705), by gateway transport.', labelNames: ['transport'], registers: [this.registry] });
   private readonly httpRequests = new Counter({ name: 'fleetpki_http_requests_total', help: 'Management API requests, by route template and status.', labelNames: ['route', 'status'], registers: [this.registry] });
+  private readonly forwardAuthAnswers = new Counter({ name: 'fleetpki_forward_auth_answers_total', help: 'Forward-auth answers to the TLS-terminating proxy, by status and code (OK when the device is accepted).', labelNames: ['status', 'code'], registers: [this.registry] });
 
   constructor(private readonly sources: MetricSources) {
     collectDefaultMetrics({ register: this.registry });
@@ -95,8 +97,16 @@ export class PrometheusMetrics implements Telemetry {
     this.transactionSeconds.observe({ dialect: this.sources.dialect }, seconds);
   }
 
+  deviceTokenIssued(transport: string): void {
+    this.deviceTokens.inc({ transport });
+  }
+
   httpRequest(route: string, status: number): void {
     this.httpRequests.inc({ route, status: String(status) });
+  }
+
+  forwardAuthAnswer(status: number, code: string): void {
+    this.forwardAuthAnswers.inc({ status: String(status), code });
   }
 
   /** The exposition (Prometheus text format 0.0.4). */

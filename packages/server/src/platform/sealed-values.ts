@@ -1,6 +1,8 @@
 import type { Kysely } from 'kysely';
 import { caKeySealContext } from '../domain/authorities/index.js';
 import { pskSealContext } from '../domain/management/index.js';
+import { tokenKeySealContext } from '../domain/tokens/index.js';
+import { webhookSealContext } from '../domain/webhooks/index.js';
 import type { Database } from '../store/schema.js';
 import { MASTER_KEY_CHECK_CONTEXT, MASTER_KEY_CHECK_SETTING } from './master-key-claim.js';
 import type { MasterKeyRing } from './master-key-ring.js';
@@ -48,6 +50,18 @@ const SEALED_COLUMNS: readonly SealedColumn[] = [
     seal: (ring, plaintext, context) => sealToText(ring.current, plaintext, context),
   },
   {
+    name: 'webhooks.secret_sealed',
+    page: async (db, after, limit) =>
+      (await db.selectFrom('webhooks').select(['id', 'project_id', 'secret_sealed']).where('id', '>', after).orderBy('id').limit(limit).execute()).map((row) => ({
+        id: row.id,
+        sealed: row.secret_sealed,
+        context: webhookSealContext(row),
+      })),
+    write: async (db, id, sealed) => void (await db.updateTable('webhooks').set({ secret_sealed: asText(sealed) }).where('id', '=', id).execute()),
+    parts: (sealed) => partsOfText(asText(sealed)),
+    seal: (ring, plaintext, context) => sealToText(ring.current, plaintext, context),
+  },
+  {
     name: 'managed_cas.sealed_key',
     page: async (db, after, limit) =>
       (await db.selectFrom('managed_cas').select(['id', 'sealed_key']).where('sealed_key', 'is not', null).where('id', '>', after).orderBy('id').limit(limit).execute()).map((row) => ({
@@ -58,6 +72,18 @@ const SEALED_COLUMNS: readonly SealedColumn[] = [
     write: async (db, id, sealed) => void (await db.updateTable('managed_cas').set({ sealed_key: asBytes(sealed) }).where('id', '=', id).execute()),
     parts: (sealed) => partsOfBytes(asBytes(sealed)),
     seal: (ring, plaintext, context) => sealToBytes(ring.current, plaintext, context),
+  },
+  {
+    name: 'token_signing_keys.private_key_sealed',
+    page: async (db, after, limit) =>
+      (await db.selectFrom('token_signing_keys').select(['kid', 'private_key_sealed']).where('kid', '>', after).orderBy('kid').limit(limit).execute()).map((row) => ({
+        id: row.kid,
+        sealed: row.private_key_sealed,
+        context: tokenKeySealContext(row.kid),
+      })),
+    write: async (db, id, sealed) => void (await db.updateTable('token_signing_keys').set({ private_key_sealed: asText(sealed) }).where('kid', '=', id).execute()),
+    parts: (sealed) => partsOfText(asText(sealed)),
+    seal: (ring, plaintext, context) => sealToText(ring.current, plaintext, context),
   },
   {
     name: 'platform_settings.value',

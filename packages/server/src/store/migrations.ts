@@ -355,7 +355,11 @@ export function migrations(dialect: StoreDialect): Record<string, Migration> {
         if (dialect === 'postgres') {
           await sql`CREATE FUNCTION audit_events_webhook_outbox() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
-              IF NEW.project_id IS NOT NULL AND EXISTS (SELECT 1 FROM webhooks WHERE project_id = NEW.project_id) THEN
+              -- A known device authenticating again (every handshake, the hot path) is no event;
+              -- one that was created or associated by its connection is.
+              IF NEW.project_id IS NOT NULL
+                AND (NEW.action <> 'device.authenticate' OR strpos(NEW.details, '"provisioning":"created"') > 0 OR strpos(NEW.details, '"provisioning":"associated"') > 0)
+                AND EXISTS (SELECT 1 FROM webhooks WHERE project_id = NEW.project_id) THEN
                 INSERT INTO webhook_outbox (audit_event_id) VALUES (NEW.id);
               END IF;
               RETURN NULL;
@@ -363,7 +367,9 @@ export function migrations(dialect: StoreDialect): Record<string, Migration> {
           await sql`CREATE TRIGGER audit_events_webhook_outbox AFTER INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION audit_events_webhook_outbox()`.execute(db);
         } else {
           await sql`CREATE TRIGGER audit_events_webhook_outbox AFTER INSERT ON audit_events
-            WHEN NEW.project_id IS NOT NULL AND EXISTS (SELECT 1 FROM webhooks WHERE project_id = NEW.project_id)
+            WHEN NEW.project_id IS NOT NULL
+              AND (NEW.action <> 'device.authenticate' OR instr(NEW.details, '"provisioning":"created"') > 0 OR instr(NEW.details, '"provisioning":"associated"') > 0)
+              AND EXISTS (SELECT 1 FROM webhooks WHERE project_id = NEW.project_id)
             BEGIN INSERT INTO webhook_outbox (audit_event_id) VALUES (NEW.id); END`.execute(db);
         }
         // One delivery per event and endpoint; its id orders a device's events.
@@ -380,11 +386,14 @@ export function migrations(dialect: StoreDialect): Record<string, Migration> {
           .addColumn('attempts', 'integer', (c) => c.notNull())
           .addColumn('created_at', 'text', (c) => c.notNull())
           .addColumn('next_attempt_at', 'text', (c) => c.notNull())
+          .addColumn('first_attempt_at', 'text')
           .addColumn('last_attempt_at', 'text')
           .addColumn('finished_at', 'text')
           .execute();
         await db.schema.createIndex('webhook_deliveries_due').on('webhook_deliveries').columns(['status', 'next_attempt_at', 'id']).execute();
         await db.schema.createIndex('webhook_deliveries_webhook').on('webhook_deliveries').columns(['webhook_id', 'id']).execute();
+        // The head of an ordering key (its oldest pending delivery), which alone may be sent.
+        await db.schema.createIndex('webhook_deliveries_key').on('webhook_deliveries').columns(['webhook_id', 'ordering_key', 'status', 'id']).execute();
         // Every attempt and what the endpoint answered (bounded), for GET …/webhooks/{id}/deliveries.
         await db.schema
           .createTable('webhook_attempts')
@@ -402,6 +411,9 @@ export function migrations(dialect: StoreDialect): Record<string, Migration> {
         await db.schema
           .createTable('token_signing_keys')
           .addColumn('kid', 'text', (c) => c.primaryKey())
+          // Each key claims the next number: two servers making the first key (or rotating at
+          // once) cannot both insert it; the loser reads the winner's key instead.
+          .addColumn('sequence', 'integer', (c) => c.notNull().unique())
           .addColumn('private_key_sealed', 'text', (c) => c.notNull())
           .addColumn('public_jwk', 'text', (c) => c.notNull())
           .addColumn('created_at', 'text', (c) => c.notNull())

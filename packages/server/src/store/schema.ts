@@ -322,6 +322,8 @@ export interface WebhookDeliveriesTable {
   attempts: number;
   created_at: string;
   next_attempt_at: string;
+  /** When the first attempt was made: retries stop 24 h after it. */
+  first_attempt_at: string | null;
   last_attempt_at: string | null;
   finished_at: string | null;
 }
@@ -342,6 +344,8 @@ export interface WebhookAttemptsTable {
 /** An ES256 key that signs device tokens (migration 0011). */
 export interface TokenSigningKeysTable {
   kid: string;
+  /** 1 for the first key, then one more per rotation (unique: the claim that keeps servers from racing). */
+  sequence: number;
   /** PKCS#8 PEM, sealed under the master key. */
   private_key_sealed: string;
   /** The public JWK as published in the JWKS. */

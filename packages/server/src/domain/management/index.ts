@@ -8,7 +8,7 @@ export { createDevice, deleteDevice, getDevice, listDevices, updateDevice } from
 export { IMPORT_BATCH_ROWS, importDevices, importStopped, type ImportOutcome, type ImportRow, type ImportRowResult, type ImportSummary } from './device-import.js';
 export { caBlastRadius, getDeviceCertificate, listDeviceCertificates, type AffectedDevice, type CaBlastRadius, type DeviceCertificate, type DeviceCertificateQuery } from './device-certificates.js';
 export { authenticateForProject, forgetKeysAndProjects } from './key-and-project.js';
-export { CRL_VALIDITY_SECONDS_BOUNDS, EXPIRY_ALERT_DAYS_BOUNDS, RENEWAL_JITTER_SECONDS_BOUNDS, ROTATION_GRACE_SECONDS_BOUNDS, DEFAULT_PROJECT_SETTINGS, projectSettingsOf, type ProjectSettings } from './project-settings.js';
+export { CRL_VALIDITY_SECONDS_BOUNDS, EXPIRY_ALERT_DAYS_BOUNDS, RENEWAL_JITTER_SECONDS_BOUNDS, ROTATION_GRACE_SECONDS_BOUNDS, TOKEN_AUDIENCES_BOUNDS, TOKEN_LIFETIME_SECONDS_BOUNDS, DEFAULT_PROJECT_SETTINGS, projectSettingsOf, type ProjectSettings } from './project-settings.js';
 export { createProject, deleteProject, listProjects, projectForPrincipal, projectView, requireAdmin, updateProject } from './projects.js';
 export { renewAfterOf, type RenewableCertificate } from './renewal-window.js';
 export { MAX_RENEWAL_DEVICES, requestRenewals, type RenewalRequest, type RenewalRequested } from './renewal-requests.js';

@@ -20,6 +20,10 @@ export interface ProjectSettings {
   readonly renewalJitterSeconds: number;
   /** Days before notAfter at which `certificate.expiring` is reported, once each per certificate. */
   readonly expiryAlertDays: readonly number[];
+  /** How long a device identity token (POST /v1/token on the gateway, RFC 8705) is valid. */
+  readonly tokenLifetimeSeconds: number;
+  /** The audiences a device may ask a token for; none (the default) gives no tokens. */
+  readonly tokenAudiences: readonly string[];
 }
 
 export const DEFAULT_PROJECT_SETTINGS: ProjectSettings = {
@@ -30,6 +34,8 @@ export const DEFAULT_PROJECT_SETTINGS: ProjectSettings = {
   renewAtLifetimeFraction: 0.67,
   renewalJitterSeconds: 0,
   expiryAlertDays: [30, 7, 1],
+  tokenLifetimeSeconds: 600,
+  tokenAudiences: [],
 };
 
 /** Bounds of the duration settings, in seconds. */
@@ -38,6 +44,10 @@ export const ROTATION_GRACE_SECONDS_BOUNDS = { min: 0, max: 365 * 24 * 3600 } as
 export const RENEWAL_JITTER_SECONDS_BOUNDS = { min: 0, max: 30 * 24 * 3600 } as const;
 /** expiryAlertDays: at most this many thresholds, each 1 to 3650 days. */
 export const EXPIRY_ALERT_DAYS_BOUNDS = { count: 10, min: 1, max: 3650 } as const;
+/** A device token lives at least a minute and at most a day: the signing keys stay published this long after they stop signing. */
+export const TOKEN_LIFETIME_SECONDS_BOUNDS = { min: 60, max: 24 * 3600 } as const;
+/** tokenAudiences: at most this many, each of 1 to `length` printable ASCII characters. */
+export const TOKEN_AUDIENCES_BOUNDS = { count: 20, length: 256 } as const;
 
 const numberOr = (value: unknown, fallback: number): number => (typeof value === 'number' && Number.isFinite(value) ? value : fallback);
 
@@ -59,5 +69,7 @@ export function projectSettingsOf(row: Pick<ProjectRow, 'settings'>): ProjectSet
     renewAtLifetimeFraction: numberOr(stored.renewAtLifetimeFraction, defaults.renewAtLifetimeFraction),
     renewalJitterSeconds: numberOr(stored.renewalJitterSeconds, defaults.renewalJitterSeconds),
     expiryAlertDays: alertDays,
+    tokenLifetimeSeconds: numberOr(stored.tokenLifetimeSeconds, defaults.tokenLifetimeSeconds),
+    tokenAudiences: Array.isArray(stored.tokenAudiences) && stored.tokenAudiences.every((a) => typeof a === 'string') ? (stored.tokenAudiences as string[]) : defaults.tokenAudiences,
   };
 }
