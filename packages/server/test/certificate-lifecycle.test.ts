@@ -88,6 +88,8 @@ for (const dialect of DIALECTS) {
         renewAtLifetimeFraction: 0.67,
         renewalJitterSeconds: 0,
         expiryAlertDays: [30, 7, 1],
+        tokenLifetimeSeconds: 600,
+        tokenAudiences: [],
       });
     });
 
