@@ -7,6 +7,7 @@ import type { components } from './openapi.generated.js';
 type Schemas = components['schemas'];
 
 export type ApiKey = Schemas['ApiKey'];
+export type ApiKeyCreate = Schemas['ApiKeyCreate'];
 export type BundleResult = Schemas['BundleResult'];
 export type BundleUploadResult = Schemas['BundleUploadResult'];
 export type CaCertificate = Schemas['CaCertificate'];

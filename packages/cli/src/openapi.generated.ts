@@ -4208,9 +4208,13 @@ export interface components {
             readonly prefix: string;
             readonly createdAt: string;
             readonly revokedAt: string | null;
+            /** @description what the key may be used for: api (the management API), mqtt:subscribe, mqtt:publish */
+            readonly scopes: readonly ("api" | "mqtt:subscribe" | "mqtt:publish")[];
         };
         readonly ApiKeyCreate: {
             readonly name?: string;
+            /** @description default ["api"]; an application on the MQTT broker needs mqtt:subscribe and/or mqtt:publish (docs/mqtt-applications.md) */
+            readonly scopes?: readonly ("api" | "mqtt:subscribe" | "mqtt:publish")[];
         };
         readonly ApiKeyPage: {
             readonly list: readonly components["schemas"]["ApiKey"][];

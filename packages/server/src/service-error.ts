@@ -127,6 +127,8 @@ export const SERVICE_ERROR_CODES = [
   'FORWARD_AUTH_HEADER_TOO_LARGE',
   /** Forward-auth: the shared secret header is missing or wrong. */
   'FORWARD_AUTH_SECRET_INVALID',
+  /** The API key lacks the scope this use needs (e.g. mqtt:subscribe, or api for the management API). */
+  'API_KEY_SCOPE_MISSING',
   'INTERNAL_ERROR',
 ] as const;
 
@@ -231,6 +233,7 @@ export const SERVICE_ERROR_FACTS = {
   FORWARD_AUTH_HEADER_INVALID: { header: 'string', reason: 'string' },
   FORWARD_AUTH_HEADER_TOO_LARGE: { header: 'string', maxBytes: 'number' },
   FORWARD_AUTH_SECRET_INVALID: {},
+  API_KEY_SCOPE_MISSING: { scope: 'string' },
   INTERNAL_ERROR: { requestId: 'string' },
 } as const satisfies Readonly<Record<ServiceErrorCode, FactTable>>;
 

@@ -1,17 +1,23 @@
 import type { Command } from 'commander';
 import { apiClient, note, printJson, withApiOptions, type ApiFlags } from '../api-command.js';
 import { ApiClientError } from '../api-error.js';
-import type { ApiKey } from '../api-types.js';
+import type { ApiKey, ApiKeyCreate } from '../api-types.js';
 import { CliError } from '../cli-error.js';
 import { renderRecord, renderTable, type Column } from '../render-table.js';
 import { printableLine } from '../terminal-text.js';
 
 type ProjectFlags = ApiFlags & { project: string };
 
+/** `--scope` may be given more than once, or as a comma-separated list. */
+function collectScopes(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), ...value.split(',').map((scope) => scope.trim()).filter((scope) => scope !== '')];
+}
+
 const API_KEY_COLUMNS: readonly Column<ApiKey>[] = [
   { header: 'ID', value: (k) => k.id },
   { header: 'NAME', value: (k) => k.name },
   { header: 'PREFIX', value: (k) => k.prefix },
+  { header: 'SCOPES', value: (k) => k.scopes.join(',') },
   { header: 'CREATED', value: (k) => k.createdAt },
   { header: 'REVOKED', value: (k) => k.revokedAt },
 ];
@@ -21,6 +27,7 @@ function apiKeyRecord(k: ApiKey): string {
     ['id', k.id],
     ['name', k.name],
     ['prefix', k.prefix],
+    ['scopes', k.scopes.join(', ')],
     ['created', k.createdAt],
     ['revoked', k.revokedAt],
   ]);
@@ -30,9 +37,17 @@ export function registerApiKeysCommands(program: Command): void {
   const apiKeys = program.command('api-keys').description("a project's API keys: they reach that project only (management API)");
   const withProject = (command: Command): Command => withApiOptions(command.requiredOption('--project <slug>', 'project slug'));
 
-  withProject(apiKeys.command('create').description('create a project API key; its secret is printed this once').option('--name <name>', 'what the key is for')).action(
-    async (flags: ProjectFlags & { name?: string }) => {
-      const { body } = await apiClient(flags).call('post', '/v1/projects/{projectId}/api-keys', { path: { projectId: flags.project }, body: { name: flags.name } });
+  withProject(
+    apiKeys
+      .command('create')
+      .description('create a project API key; its secret is printed this once')
+      .option('--name <name>', 'what the key is for')
+      .option('--scope <scope>', 'what the key may do: api (the management API, the default), mqtt:subscribe, mqtt:publish (an application on the MQTT broker); repeat or comma-separate', collectScopes),
+  ).action(
+    async (flags: ProjectFlags & { name?: string; scope?: string[] }) => {
+      // The server checks the names (VALIDATION_FAILED), so the CLI never lags behind its catalog.
+      const scopes = flags.scope as ApiKeyCreate['scopes'];
+      const { body } = await apiClient(flags).call('post', '/v1/projects/{projectId}/api-keys', { path: { projectId: flags.project }, body: { name: flags.name, ...(scopes ? { scopes } : {}) } });
       if (flags.json) {
         printJson(body);
         return;

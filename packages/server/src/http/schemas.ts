@@ -1,7 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { hasUndisplayableCharacter } from '../domain/shared/index.js';
 import { COUNT_CAP, DEFAULT_PER_PAGE, MAX_OFFSET_ROWS, MAX_PER_PAGE } from '../domain/shared/index.js';
-import { CRL_VALIDITY_SECONDS_BOUNDS, MAX_RENEWAL_DEVICES, EXPIRY_ALERT_DAYS_BOUNDS, RENEWAL_JITTER_SECONDS_BOUNDS, ROTATION_GRACE_SECONDS_BOUNDS, TOKEN_AUDIENCES_BOUNDS, TOKEN_LIFETIME_SECONDS_BOUNDS } from '../domain/management/index.js';
+import { API_KEY_SCOPES, CRL_VALIDITY_SECONDS_BOUNDS, MAX_RENEWAL_DEVICES, EXPIRY_ALERT_DAYS_BOUNDS, RENEWAL_JITTER_SECONDS_BOUNDS, ROTATION_GRACE_SECONDS_BOUNDS, TOKEN_AUDIENCES_BOUNDS, TOKEN_LIFETIME_SECONDS_BOUNDS } from '../domain/management/index.js';
 import { MAX_REVOCATIONS_PER_REQUEST, REVOCATION_REASONS } from '../domain/revocation/index.js';
 
 /** Schemas of the management API: they validate requests and generate /openapi.json. */
@@ -229,11 +229,29 @@ export const DeviceCredentialCreate = z
   .strict()
   .openapi('DeviceCredentialCreate');
 export const ApiKey = z
-  .object({ id: z.string(), name: z.string(), prefix: z.string(), createdAt: z.string(), revokedAt: z.string().nullable() })
+  .object({
+    id: z.string(),
+    name: z.string(),
+    prefix: z.string(),
+    createdAt: z.string(),
+    revokedAt: z.string().nullable(),
+    scopes: z.array(z.enum(API_KEY_SCOPES)).readonly().openapi({ description: 'what the key may be used for: api (the management API), mqtt:subscribe, mqtt:publish' }),
+  })
   .openapi('ApiKey');
 export const NewApiKey = ApiKey.extend({ key: z.string().openapi({ description: 'the secret, shown only in this response' }) }).openapi('NewApiKey');
 export const ApiKeyPage = pageOf(ApiKey, 'ApiKeyPage');
-export const ApiKeyCreate = z.object({ name: safeText(200).min(1).optional() }).strict().openapi('ApiKeyCreate');
+export const ApiKeyCreate = z
+  .object({
+    name: safeText(200).min(1).optional(),
+    scopes: z
+      .array(z.enum(API_KEY_SCOPES))
+      .min(1)
+      .max(API_KEY_SCOPES.length)
+      .optional()
+      .openapi({ description: 'default ["api"]; an application on the MQTT broker needs mqtt:subscribe and/or mqtt:publish (docs/mqtt-applications.md)' }),
+  })
+  .strict()
+  .openapi('ApiKeyCreate');
 
 export const AuditEvent = z
   .object({

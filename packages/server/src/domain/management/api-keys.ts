@@ -7,6 +7,7 @@ import { recordAudit } from '../shared/audit-log.js';
 import { fetchPage, oldestFirst, type Page, type PageRequest } from '../shared/pagination.js';
 import { actorName, type Principal } from '../shared/principal.js';
 import type { ServiceDeps } from '../shared/service-deps.js';
+import { requireScope, scopesOf, storedScopes, type ApiKeyScope } from './api-key-scopes.js';
 
 /** Keys look like `fpk_<43 base64url chars>`: 256 random bits, recognisable in a leaked log. */
 const KEY_PREFIX = 'fpk_';
@@ -21,6 +22,8 @@ export interface ApiKey {
   readonly prefix: string;
   readonly createdAt: string;
   readonly revokedAt: string | null;
+  /** What the key may be used for (api-key-scopes.ts). */
+  readonly scopes: readonly ApiKeyScope[];
 }
 
 /** A key just made: the only time its secret is shown. */
@@ -38,7 +41,7 @@ function newKey(): { key: string; hash: string; prefix: string } {
 }
 
 function apiKeyView(row: ApiKeysTable): ApiKey {
-  return { id: row.id, name: row.name, prefix: row.key_prefix, createdAt: row.created_at, revokedAt: row.revoked_at };
+  return { id: row.id, name: row.name, prefix: row.key_prefix, createdAt: row.created_at, revokedAt: row.revoked_at, scopes: scopesOf(row.scopes) };
 }
 
 /** Resolves an `x-api-key` header to the principal it stands for. */
@@ -54,9 +57,10 @@ export function presentedKeyHash(presented: string | undefined): string {
   return hashApiKey(presented);
 }
 
-/** The principal a key's row stands for, if the key is live. */
-export function principalOf(row: Pick<ApiKeysTable, 'id' | 'project_id' | 'key_prefix' | 'revoked_at'> | undefined): Principal {
+/** The principal a key's row stands for on the management API, if the key is live and made for it. */
+export function principalOf(row: Pick<ApiKeysTable, 'id' | 'project_id' | 'key_prefix' | 'revoked_at' | 'scopes'> | undefined): Principal {
   if (!row || row.revoked_at !== null) throw new ServiceError('API_KEY_INVALID', 'the API key is not valid (unknown or revoked)');
+  requireScope(scopesOf(row.scopes), 'api');
   return row.project_id === null
     ? { kind: 'admin', keyId: row.id, keyPrefix: row.key_prefix }
     : { kind: 'project', keyId: row.id, keyPrefix: row.key_prefix, projectId: row.project_id };
@@ -121,8 +125,9 @@ function requireAdminForKeys(principal: Principal): void {
   if (principal.kind !== 'admin') throw new ServiceError('ADMIN_KEY_REQUIRED', 'project API keys are created and revoked with the admin API key');
 }
 
-export async function createProjectApiKey(deps: ServiceDeps, principal: Principal, project: ProjectRow, input: { name?: string | undefined }): Promise<NewApiKey> {
+export async function createProjectApiKey(deps: ServiceDeps, principal: Principal, project: ProjectRow, input: { name?: string | undefined; scopes?: readonly string[] | undefined }): Promise<NewApiKey> {
   requireAdminForKeys(principal);
+  const scopes = storedScopes(input.scopes);
   const { key, hash, prefix } = newKey();
   const row: ApiKeysTable = {
     id: randomUUID(),
@@ -132,13 +137,13 @@ export async function createProjectApiKey(deps: ServiceDeps, principal: Principa
     key_prefix: prefix,
     created_at: deps.now().toISOString(),
     revoked_at: null,
-    scopes: null,
+    scopes,
   };
   await deps.db.transaction().execute(async (trx) => {
     await trx.insertInto('api_keys').values(row).execute().catch((error: unknown) => {
       throw isForeignKeyViolation(error) ? projectGone(project) : error;
     });
-    await recordAudit(trx, deps.now(), { actor: actorName(principal), action: 'api-key.create', targetType: 'api-key', targetId: row.id, projectId: project.id, details: { name: row.name, prefix } });
+    await recordAudit(trx, deps.now(), { actor: actorName(principal), action: 'api-key.create', targetType: 'api-key', targetId: row.id, projectId: project.id, details: { name: row.name, prefix, scopes: scopesOf(scopes) } });
   });
   return { ...apiKeyView(row), key };
 }

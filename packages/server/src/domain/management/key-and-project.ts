@@ -12,6 +12,7 @@ interface KeyAndProjectRow {
   readonly key_project_id: string | null;
   readonly key_prefix: string;
   readonly key_revoked_at: string | null;
+  readonly key_scopes: string | null;
   readonly id: string | null;
   readonly slug: string | null;
   readonly name: string | null;
@@ -37,6 +38,7 @@ const keyAndProjectQuery = perStore<Database, KeyAndProjectQuery>(
           'k.project_id as key_project_id',
           'k.key_prefix as key_prefix',
           'k.revoked_at as key_revoked_at',
+          'k.scopes as key_scopes',
           'p.id',
           'p.slug',
           'p.name',
@@ -67,7 +69,7 @@ export function forgetKeysAndProjects(db: Kysely<Database>): void {
 export async function authenticateForProject(deps: ServiceDeps, presented: string | undefined, slug: string): Promise<{ principal: Principal; project: () => ProjectRow }> {
   const hash = presentedKeyHash(presented);
   const row = await keyAndProjectCache(deps.db).read(`${hash}\u0000${slug}`, () => keyAndProjectQuery(deps.db)({ hash, slug }));
-  const principal = principalOf(row && { id: row.key_id, project_id: row.key_project_id, key_prefix: row.key_prefix, revoked_at: row.key_revoked_at });
+  const principal = principalOf(row && { id: row.key_id, project_id: row.key_project_id, key_prefix: row.key_prefix, revoked_at: row.key_revoked_at, scopes: row.key_scopes });
   const project =
     row?.id != null
       ? ({
