@@ -102,6 +102,7 @@ export const EXIT_STATUS_BY_CODE: Readonly<Record<PkiErrorCode | CliErrorCode | 
   DATA_DIR_PERMISSIONS: ExitStatus.POLICY,
   SECRET_FILE_PERMISSIONS: ExitStatus.POLICY,
   DATABASE_UNAVAILABLE: ExitStatus.OUTPUT,
+  REDIS_UNAVAILABLE: ExitStatus.OUTPUT,
 
   // Management commands: the API's own answers and what kept us from one.
   CERTIFICATES_REFUSED: ExitStatus.SERVER_REFUSED,

@@ -4,7 +4,8 @@ import { createServer } from 'node:http';
 import { getRequestListener } from '@hono/node-server';
 import { issueFastPath } from './http/issue-fast-path.js';
 import { DEFAULT_MAX_PENDING_HANDSHAKES } from './gateway/handshake-admission.js';
-import { ensureAdminKey, revokeAdminKeys } from './domain/management/index.js';
+import { authenticateApplication, ensureAdminKey, liveApiKeys, revokeAdminKeys } from './domain/management/index.js';
+import { mqttCluster as connectMqttCluster, type MqttCluster } from './gateway/mqtt-cluster.js';
 import { defaultConsoleDir } from './http/console-static.js';
 import { createManagementApp } from './http/create-app.js';
 import { listen } from './listen.js';
@@ -133,6 +134,12 @@ export interface ServeOptions {
   readonly forwardAuthCertHeader?: ForwardAuthCertHeader | undefined;
   /** The shared secret the proxy sends in Fleetpki-Forward-Auth-Secret; default FLEETPKI_FORWARD_AUTH_SECRET from `env`. */
   readonly forwardAuthSecret?: string | undefined;
+  /**
+   * `--redis URL`: the MQTT broker shares messages, retained messages and persistent sessions with
+   * every server given the same Redis (docs/mqtt-applications.md); without it, this process's broker
+   * is on its own.
+   */
+  readonly redis?: string | undefined;
 }
 
 export interface RunningServer {
@@ -300,9 +307,15 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       throw new StartupError('INVALID_OPTION', `cannot listen on ${host}:${options.gatewayPort ?? DEFAULT_GATEWAY_PORT} for the device gateway: ${error.message}`);
     });
     gatewayUrl.current = gateway.url;
-    const mqtt = await startDeviceMqtt({ ...transport, port: options.mqttPort ?? DEFAULT_MQTT_PORT }).catch(async (error: Error) => {
+    const mqttCluster = await joinMqttCluster(options.redis, logger).catch(async (error: Error) => {
       server.close();
       await gateway.close();
+      throw error;
+    });
+    const applications = { authenticate: (slug: string | undefined, password: Buffer | undefined) => authenticateApplication(deps, slug, password), liveKeys: (ids: readonly string[]) => liveApiKeys(deps, ids) };
+    const mqtt = await startDeviceMqtt({ ...transport, applications, cluster: mqttCluster, port: options.mqttPort ?? DEFAULT_MQTT_PORT }).catch(async (error: Error) => {
+      server.close();
+      await Promise.allSettled([gateway.close(), mqttCluster?.close()]);
       throw new StartupError('INVALID_OPTION', `cannot listen on ${host}:${options.mqttPort ?? DEFAULT_MQTT_PORT} for MQTT: ${error.message}`);
     });
     const coap = await startDeviceCoap({
@@ -431,4 +444,25 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     await store.close();
     throw error;
   }
+}
+
+/** How long `serve --redis` waits for Redis to answer at start before giving up. */
+const REDIS_START_TIMEOUT_MS = 10_000;
+
+/** The Redis-backed broker state for `--redis`, once Redis answers; none without the option. */
+async function joinMqttCluster(url: string | undefined, logger: Logger): Promise<MqttCluster | undefined> {
+  if (url === undefined) return undefined;
+  let cluster: MqttCluster;
+  try {
+    cluster = connectMqttCluster(url, (error) => logger.log('error', 'Redis connection failed; reconnecting', { error: error.message }));
+  } catch (error) {
+    throw new StartupError('INVALID_OPTION', `--redis: ${(error as Error).message}`);
+  }
+  try {
+    await cluster.ready(REDIS_START_TIMEOUT_MS);
+  } catch (error) {
+    await cluster.close();
+    throw new StartupError('REDIS_UNAVAILABLE', `cannot reach Redis for the MQTT broker: ${(error as Error).message}`);
+  }
+  return cluster;
 }

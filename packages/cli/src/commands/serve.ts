@@ -39,6 +39,7 @@ interface ServeFlags {
   validatedChainCache: number;
   forwardAuthPort?: number;
   forwardAuthHost: string;
+  redis?: string;
   forwardAuthCertHeader: 'x-ssl-client-cert' | 'x-forwarded-tls-client-cert';
   tokenKeyRotationDays: number;
   tokenKeyPublishLeadSeconds: number;
@@ -133,6 +134,9 @@ export function registerServeCommand(program: Command): void {
         'FLEETPKI_FORWARD_AUTH_PORT',
       ),
     )
+    .addOption(
+      envOption('--redis <url>', 'share the MQTT broker (messages, retained messages, persistent sessions) with every server given the same Redis: redis://[user:password@]host[:port][/db]', 'FLEETPKI_REDIS'),
+    )
     .addOption(envOption('--forward-auth-host <address>', 'where --forward-auth-port binds (it trusts the certificate header: only the proxy may reach it)', '127.0.0.1', 'FLEETPKI_FORWARD_AUTH_HOST'))
     .addOption(
       envOption('--forward-auth-cert-header <name>', 'the one header forward-auth reads the certificate from: X-SSL-Client-Cert (nginx) or X-Forwarded-Tls-Client-Cert (Traefik)', forwardAuthCertHeader, 'x-ssl-client-cert', 'FLEETPKI_FORWARD_AUTH_CERT_HEADER'),
@@ -193,6 +197,7 @@ export function registerServeCommand(program: Command): void {
         metricsHost: flags.metricsHost,
         forwardAuthPort: flags.forwardAuthPort,
         forwardAuthHost: flags.forwardAuthHost,
+        redis: flags.redis,
         forwardAuthCertHeader: flags.forwardAuthCertHeader,
         tokenKeys: { rotationDays: flags.tokenKeyRotationDays, publishLeadSeconds: flags.tokenKeyPublishLeadSeconds },
         // Under --workers the primary has already done it, once.

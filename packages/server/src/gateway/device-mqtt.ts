@@ -13,8 +13,26 @@ import { listen } from '../listen.js';
 import type { DeviceTransportOptions } from './device-transport.js';
 import { peerChain } from './peer-chain.js';
 import { trackSockets } from './socket-tracker.js';
+import { randomUUID } from 'node:crypto';
+import type { ApplicationCredential } from '../domain/management/index.js';
+import { ServiceError } from '../service-error.js';
+import { addressedDevice, applicationBrokerClientId, mayApplicationPublish, mayApplicationSubscribe } from './mqtt-application-topics.js';
+import { ApplicationSessions } from './mqtt-application-sessions.js';
+import type { MqttCluster } from './mqtt-cluster.js';
+import { REFUSED_CONNECTION_GRACE_MS } from './connection-verdicts.js';
 
-export type DeviceMqttOptions = DeviceTransportOptions;
+/** How the broker admits applications: a project's slug and API key (docs/mqtt-applications.md). */
+export interface MqttApplicationAccess {
+  authenticate(slug: string | undefined, password: Buffer | undefined): Promise<ApplicationCredential>;
+  /** Of these key IDs, those still live. */
+  liveKeys(keyIds: readonly string[]): Promise<Set<string>>;
+}
+
+export interface DeviceMqttOptions extends DeviceTransportOptions {
+  readonly applications: MqttApplicationAccess;
+  /** With `serve --redis`: the emitter and persistence shared with the other nodes. */
+  readonly cluster?: MqttCluster | undefined;
+}
 
 export interface DeviceMqtt {
   readonly url: string;
@@ -23,6 +41,7 @@ export interface DeviceMqtt {
 
 // MQTT 3.1.1 CONNACK return codes (§3.2.2.3).
 const IDENTIFIER_REJECTED = 2;
+const BAD_USERNAME_OR_PASSWORD = 4;
 const NOT_AUTHORIZED = 5;
 
 /** The broker's key for a device's session: unique across projects. */
@@ -64,6 +83,22 @@ function certificateDevice(result: DeviceAuthResult): CertificateAuthenticatedDe
   return result.ok && result.device.credential === 'certificate' ? result.device : undefined;
 }
 
+/** The part of aedes' persistence (memory or Redis) the broker's rules reach into; aedes' types leave it `any`. */
+interface BrokerPersistence {
+  addSubscriptions(client: Client, subscriptions: { topic: string }[], cb?: (error?: Error) => void): unknown;
+  cleanSubscriptions(client: Client): Promise<unknown>;
+}
+
+function persistenceOf(broker: Aedes): BrokerPersistence {
+  return (broker as unknown as { persistence: BrokerPersistence }).persistence;
+}
+
+/** An application's refusal: a key that is not one (4), or one not made for MQTT (5). */
+function applicationRefusal(error: unknown): AuthenticateError {
+  if (!(error instanceof ServiceError)) return refusal('INTERNAL_ERROR', NOT_AUTHORIZED);
+  return refusal(error.code, error.code === 'API_KEY_SCOPE_MISSING' ? NOT_AUTHORIZED : BAD_USERNAME_OR_PASSWORD);
+}
+
 /** An MQTT refusal: its message is the code, from the closed union. */
 function refusal(code: ServiceErrorCode | DeviceAuthFailureCode, returnCode: number): AuthenticateError {
   return Object.assign(new Error(code), { returnCode }) as AuthenticateError;
@@ -82,6 +117,21 @@ export async function startDeviceMqtt(options: DeviceMqttOptions): Promise<Devic
   const wrongIds = new WeakSet<Client>();
   /** The filters each connection has been granted (bounded by MAX_SUBSCRIPTIONS_PER_CONNECTION). */
   const granted = new WeakMap<Client, Set<string>>();
+  /** Connections that sent no client certificate: an application's, if its CONNECT carries a key. */
+  const withoutCertificate = new WeakSet<object>();
+  /** Connections an application's key admitted (they outlive the refused connection's grace). */
+  const admittedApplications = new WeakSet<object>();
+  /** The verdict on an application's key, reached in preConnect (where its client ID is set). */
+  const applicationVerdicts = new WeakMap<Client, Promise<ApplicationCredential>>();
+  const applications = new ApplicationSessions(
+    (keyIds) => options.applications.liveKeys(keyIds),
+    (client) => {
+      // A persistent session of a dead key must not go on collecting the project's messages.
+      if (!client.clean) void persistenceOf(broker).cleanSubscriptions(client).catch(() => undefined);
+      client.close();
+    },
+    options.logger,
+  );
   /** The topics each device (by broker client ID) keeps a retained message under. */
   const retainedTopics = new Map<string, Set<string>>();
   const renewalNotices = new RenewalNotices(
@@ -89,6 +139,7 @@ export async function startDeviceMqtt(options: DeviceMqttOptions): Promise<Devic
     (error) => options.logger.log('error', 'the MQTT renewal notice failed', { error: error instanceof Error ? (error.stack ?? error.message) : String(error) }),
   );
   const broker = await Aedes.createBroker({
+    ...(options.cluster ? { mq: options.cluster.mq, persistence: options.cluster.persistence } : {}),
     maxInflightInbound: MAX_INBOUND_QOS2_PER_CONNECTION,
     // aedes keys sessions by client ID across the whole broker, and certificate IDs are unique
     // only within a project: the broker-side ID is `{projectId}/{certificateId}`, so a device of
@@ -100,7 +151,25 @@ export async function startDeviceMqtt(options: DeviceMqttOptions): Promise<Devic
     // device of another project queue this project's messages for its next connection), and
     // queues unacknowledged QoS 1/2 messages for it without a bound. CONNACK's session-present
     // flag is then 0, which tells the device to subscribe again (MQTT 3.1.1 §3.2.2.2).
+    //
+    // An application (no client certificate, a project API key as password) may keep a persistent
+    // session: only the filters it was granted are stored (keepGrantedFilters below), and with
+    // Redis its offline queue expires (mqtt-cluster.ts).
     preConnect(client, packet, callback) {
+      if (withoutCertificate.has(client.conn) && packet.username !== undefined) {
+        const verdict = options.applications.authenticate(packet.username, packet.password);
+        verdict.catch(() => undefined); // read in authenticate
+        applicationVerdicts.set(client, verdict);
+        verdict.then(
+          (application) => {
+            // MQTT 3.1.1 §3.1.3.1: an empty client ID gets one from the server, in a clean session.
+            packet.clientId = applicationBrokerClientId(application, packet.clientId === '' ? randomUUID() : packet.clientId);
+            callback(null, true);
+          },
+          () => callback(null, true),
+        );
+        return;
+      }
       packet.clean = true;
       verdicts.of(client.conn).then(
         (result) => {
@@ -115,6 +184,24 @@ export async function startDeviceMqtt(options: DeviceMqttOptions): Promise<Devic
       );
     },
     authenticate(client, _username, _password, done) {
+      const applicationVerdict = applicationVerdicts.get(client);
+      if (applicationVerdict) {
+        applicationVerdict.then(
+          (application) => {
+            applications.add(client, application);
+            admittedApplications.add(client.conn);
+            options.logger.log('info', 'MQTT application connected', { projectId: application.projectId, keyPrefix: application.keyPrefix, clientId: client.id });
+            done(null, true);
+          },
+          (error: unknown) => {
+            options.logger.log('info', 'MQTT application refused', { code: error instanceof ServiceError ? error.code : 'INTERNAL_ERROR', username: _username ?? null });
+            done(applicationRefusal(error), false);
+          },
+        );
+        return;
+      }
+      // The conn is the BoundedMqttConnection handed to broker.handle below.
+      if (withoutCertificate.has(client.conn)) trackDevice(client.conn as unknown as BoundedMqttConnection, []);
       verdicts.of(client.conn).then(
         (result) => {
           if (!result.ok) return done(refusal(result.code, NOT_AUTHORIZED), false);
@@ -132,14 +219,21 @@ export async function startDeviceMqtt(options: DeviceMqttOptions): Promise<Devic
       );
     },
     authorizePublish(client, packet, callback) {
-      const device = client ? identities.get(client) : undefined;
       if (!client) return callback(null); // the broker's own messages ($SYS)
-      if (!device || !isOwnTopic(device, packet.topic)) return callback(new Error(`publishing to ${packet.topic} is not allowed`));
-      if (isServerTopic(device, packet.topic)) return callback(new Error(`${packet.topic} is the server's to publish under`));
+      const device = identities.get(client);
+      const application = device ? undefined : applications.credentialOf(client);
+      if (application) {
+        if (!mayApplicationPublish(application, packet.topic)) return callback(new Error(`publishing to ${packet.topic} is not allowed`));
+      } else {
+        if (!device || !isOwnTopic(device, packet.topic)) return callback(new Error(`publishing to ${packet.topic} is not allowed`));
+        if (isServerTopic(device, packet.topic)) return callback(new Error(`${packet.topic} is the server's to publish under`));
+      }
       if (ILL_FORMED_TOPIC.test(packet.topic)) return callback(new Error('a topic must be well-formed UTF-8 without U+0000'));
       if (Buffer.byteLength(packet.topic) > MAX_TOPIC_BYTES) return callback(new Error(`topics are limited to ${MAX_TOPIC_BYTES} bytes`));
       if (packet.retain) {
-        const key = brokerClientId(device);
+        // Counted against the device the topic belongs to, whoever publishes: an application's
+        // retained command to a device shares that device's bound.
+        const key = device ? brokerClientId(device) : addressedDevice(packet.topic);
         const topics = retainedTopics.get(key) ?? new Set<string>();
         if (packet.payload.length === 0) topics.delete(packet.topic); // clears the retained message (§3.3.1.3)
         else if (!topics.has(packet.topic)) {
@@ -152,11 +246,10 @@ export async function startDeviceMqtt(options: DeviceMqttOptions): Promise<Devic
       callback(null);
     },
     authorizeSubscribe(client, subscription, callback) {
-      const device = identities.get(client);
       const topic = subscription.topic;
       if (ILL_FORMED_TOPIC.test(topic)) return callback(new Error('a topic filter must be well-formed UTF-8 without U+0000'), null);
       // A refused filter is granted QoS 0x80 (MQTT 3.1.1 §3.9.3): the client learns it, the connection stays.
-      if (!device || !isOwnTopic(device, topic) || Buffer.byteLength(topic) > MAX_TOPIC_BYTES) return callback(null, null);
+      if (!mayHold(client, topic)) return callback(null, null);
       let filters = granted.get(client);
       if (!filters) granted.set(client, (filters = new Set()));
       if (!filters.has(topic)) {
@@ -166,6 +259,22 @@ export async function startDeviceMqtt(options: DeviceMqttOptions): Promise<Devic
       callback(null, subscription);
     },
   });
+
+  /** Whether this connection may hold a subscription to `filter` (the count bound aside). */
+  function mayHold(client: Client, filter: string): boolean {
+    if (Buffer.byteLength(filter) > MAX_TOPIC_BYTES) return false;
+    const device = identities.get(client);
+    if (device) return isOwnTopic(device, filter);
+    const application = applications.credentialOf(client);
+    return application !== undefined && mayApplicationSubscribe(application, filter);
+  }
+
+  // aedes stores a persistent session's SUBSCRIBE as the client sent it, refused filters included,
+  // and then queues matching messages for the session while it is offline. Only the filters the
+  // rules grant are handed on to the store.
+  const persistence = persistenceOf(broker);
+  const addSubscriptions = persistence.addSubscriptions.bind(persistence);
+  persistence.addSubscriptions = (client, subscriptions, cb) => addSubscriptions(client, subscriptions.filter((s) => mayHold(client, s.topic)), cb);
 
   broker.on('unsubscribe', (topics: string[], client: Client) => {
     const filters = granted.get(client);
@@ -177,22 +286,38 @@ export async function startDeviceMqtt(options: DeviceMqttOptions): Promise<Devic
     const device = client ? identities.get(client) : undefined;
     if (device && subscriptions.some((s) => s.topic === renewalTopic(device))) renewalNotices.watch(client, device);
   });
-  broker.on('clientDisconnect', (client: Client) => renewalNotices.forget(client));
+  broker.on('clientDisconnect', (client: Client) => {
+    renewalNotices.forget(client);
+    applications.forget(client);
+  });
 
   const server: TlsServer = createTlsServer(options.tls);
   const sockets = trackSockets(server);
   admitHandshakes(server, options.maxPendingHandshakes, () => options.admissionRejected('mqtt'));
-  server.on('secureConnection', (socket: TLSSocket) => {
-    // The broker reads through the packet bound, never the socket itself (mqtt-packet-bound.ts).
-    const conn = new BoundedMqttConnection(socket, (why) => options.logger.log('info', 'MQTT connection cut at a bound', { why, remoteAddress: socket.remoteAddress ?? null }));
-    // Admitted in the broker's authenticate hook, once the client ID is checked too.
-    verdicts.track(conn, options.authenticator.authenticate(peerChain(socket), { transport: 'mqtt', remoteAddress: socket.remoteAddress }), {
+  /** Asks the identity service about the device on `conn`; admitted in the broker's authenticate hook, once the client ID is checked too. */
+  function trackDevice(conn: BoundedMqttConnection, chain: Buffer[]): void {
+    verdicts.track(conn, options.authenticator.authenticate(chain, { transport: 'mqtt', remoteAddress: conn.remoteAddress }), {
       end: () => conn.destroy(),
       failed: (error) => {
         options.logger.log('error', 'device authentication failed unexpectedly', { error: (error as Error).stack ?? String(error) });
         conn.destroy();
       },
     });
+  }
+
+  server.on('secureConnection', (socket: TLSSocket) => {
+    // The broker reads through the packet bound, never the socket itself (mqtt-packet-bound.ts).
+    const conn = new BoundedMqttConnection(socket, (why) => options.logger.log('info', 'MQTT connection cut at a bound', { why, remoteAddress: socket.remoteAddress ?? null }));
+    const chain = peerChain(socket);
+    if (chain.length > 0) trackDevice(conn, chain);
+    else {
+      // No certificate: an application, if its CONNECT carries a key, else a refused device
+      // (authenticate hook). Either way it has the refused connection's grace to say which.
+      withoutCertificate.add(conn);
+      setTimeout(() => {
+        if (!admittedApplications.has(conn)) conn.destroy();
+      }, REFUSED_CONNECTION_GRACE_MS).unref();
+    }
     broker.handle(conn);
   });
   server.on('tlsClientError', tlsClientErrorHandler(options.authenticator, 'mqtt', options.logger));
@@ -203,7 +328,13 @@ export async function startDeviceMqtt(options: DeviceMqttOptions): Promise<Devic
     close: () =>
       new Promise<void>((resolve) => {
         renewalNotices.close();
-        broker.close(() => server.close(() => resolve()));
+        applications.stop();
+        broker.close(() =>
+          server.close(() => {
+            if (options.cluster) options.cluster.close().then(resolve, resolve);
+            else resolve();
+          }),
+        );
         sockets.destroyAll();
       }),
   };

@@ -7,6 +7,8 @@ export { createPskCredential, listDeviceCredentials, pskSealContext } from './de
 export { createDevice, deleteDevice, getDevice, listDevices, updateDevice } from './devices.js';
 export { IMPORT_BATCH_ROWS, importDevices, importStopped, type ImportOutcome, type ImportRow, type ImportRowResult, type ImportSummary } from './device-import.js';
 export { caBlastRadius, getDeviceCertificate, listDeviceCertificates, type AffectedDevice, type CaBlastRadius, type DeviceCertificate, type DeviceCertificateQuery } from './device-certificates.js';
+export { API_KEY_SCOPES, type ApiKeyScope } from './api-key-scopes.js';
+export { authenticateApplication, liveApiKeys, type ApplicationCredential } from './application-keys.js';
 export { authenticateForProject, forgetKeysAndProjects } from './key-and-project.js';
 export { CRL_VALIDITY_SECONDS_BOUNDS, EXPIRY_ALERT_DAYS_BOUNDS, RENEWAL_JITTER_SECONDS_BOUNDS, ROTATION_GRACE_SECONDS_BOUNDS, TOKEN_AUDIENCES_BOUNDS, TOKEN_LIFETIME_SECONDS_BOUNDS, DEFAULT_PROJECT_SETTINGS, projectSettingsOf, type ProjectSettings } from './project-settings.js';
 export { createProject, deleteProject, listProjects, projectForPrincipal, projectView, requireAdmin, updateProject } from './projects.js';
