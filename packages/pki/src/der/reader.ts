@@ -152,6 +152,13 @@ export function integerSmall(el: DerElement, what: string): number {
   return value;
 }
 
+/** A small INTEGER that may be negative (CMP's certReqId is -1 for p10cr, RFC 9483 §4.1.4). */
+export function integerSigned(el: DerElement, what: string): number {
+  const c = integerBytes(el, what);
+  if (c.length > 4) throw malformed(what, 'value too large');
+  return c.readIntBE(0, c.length);
+}
+
 export function booleanValue(el: DerElement, what: string): boolean {
   if (el.tag !== Tag.BOOLEAN || el.contents.length !== 1) throw malformed(what, 'expected BOOLEAN');
   const v = el.contents[0];
