@@ -4,6 +4,7 @@ import { createServer } from 'node:http';
 import { getRequestListener } from '@hono/node-server';
 import { issueFastPath } from './http/issue-fast-path.js';
 import { DEFAULT_MAX_PENDING_HANDSHAKES } from './gateway/handshake-admission.js';
+import { EnrollmentTokenSecrets, UnconfirmedCmpCertificates } from './domain/issuance/index.js';
 import { authenticateApplication, ensureAdminKey, liveApiKeys, revokeAdminKeys } from './domain/management/index.js';
 import { mqttCluster as connectMqttCluster, type MqttCluster } from './gateway/mqtt-cluster.js';
 import { defaultConsoleDir } from './http/console-static.js';
@@ -140,6 +141,8 @@ export interface ServeOptions {
    * is on its own.
    */
   readonly redis?: string | undefined;
+  /** How often CMP certificates left unconfirmed past their window are looked for (tests shorten it). */
+  readonly cmpUnconfirmedIntervalMs?: number | undefined;
 }
 
 export interface RunningServer {
@@ -228,6 +231,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       db: store.db,
       now,
       vault,
+      enrollmentSecrets: new EnrollmentTokenSecrets(sealer),
       keyToken,
       issuingCas: new IssuingCaCache(store.db, vault, keyToken),
       recorder: (recorder = new IssuanceRecorder(recordSink)),
@@ -363,6 +367,8 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     crlFetcher.start();
     const expiryAlerts = new ExpiryAlerts(deps, logger, { intervalMs: options.expiryAlerts?.intervalMs, leaseMs: options.expiryAlerts?.leaseMs });
     expiryAlerts.start();
+    const unconfirmedCmp = new UnconfirmedCmpCertificates(deps, logger, options.cmpUnconfirmedIntervalMs);
+    unconfirmedCmp.start();
     const tokenKeyRotation = new TokenKeyRotation(deps, tokenKeys, logger, { rotationDays: options.tokenKeys?.rotationDays, intervalMs: options.tokenKeys?.intervalMs, leaseMs: options.tokenKeys?.leaseMs });
     tokenKeyRotation.start();
     const webhookDelivery = new WebhookDeliveryLoop(store.db, sealer, logger, now, options.allowPrivateWebhooks === true, options.webhooks);
@@ -423,6 +429,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
           enforcer.stop();
           crlFetcher.stop();
           expiryAlerts.stop();
+          unconfirmedCmp.stop();
           tokenKeyRotation.stop();
           const webhooksStopped = webhookDelivery.stop();
           metricsServer?.closeAllConnections();

@@ -72,7 +72,27 @@ export const SERVICE_ERROR_CODES = [
   'ENROLLMENT_TOKEN_INVALID',
   'ENROLLMENT_TOKEN_USED',
   'ENROLLMENT_TOKEN_EXPIRED',
+  /** A CMP enrollment with a token made before CMP (its secret was never kept, only its hash). */
+  'ENROLLMENT_TOKEN_NOT_FOR_CMP',
   'MANUFACTURER_CERT_INVALID',
+  /** CMP (RFC 9483): the bytes are not a PKIMessage the profile allows. */
+  'CMP_MESSAGE_MALFORMED',
+  /** CMP: the message's protection (MAC or signature) does not verify, or is missing. */
+  'CMP_PROTECTION_INVALID',
+  /** CMP: a protection algorithm or PBM parameter the server does not accept. */
+  'CMP_PROTECTION_UNSUPPORTED',
+  /** CMP: the transactionID was already used in this project (RFC 4210 §5.1.1, transactionIdInUse). */
+  'CMP_TRANSACTION_ID_IN_USE',
+  /** CMP: a request the profile does not allow (more than one certificate, no subject or key, a header field missing). */
+  'CMP_REQUEST_INVALID',
+  /** CMP: the proof of possession of the key is missing or does not verify (badPOP). */
+  'CMP_POP_INVALID',
+  /** CMP: a body type this server does not serve. */
+  'CMP_BODY_UNSUPPORTED',
+  /** CMP certConf: no certificate of this transaction waits for it, or the hash is not the certificate's. */
+  'CMP_CONFIRMATION_INVALID',
+  /** A remote signer (cfssl) signs CSRs only: a CMP request without a CSR cannot reach it. */
+  'SIGNER_NEEDS_CSR',
   'PSK_IDENTITY_INVALID',
   'PSK_INVALID',
   'PSK_IDENTITY_TAKEN',
@@ -200,6 +220,16 @@ export const SERVICE_ERROR_FACTS = {
   ENROLLMENT_TOKEN_MISSING: { projectId: 'string?' },
   ENROLLMENT_TOKEN_INVALID: {},
   ENROLLMENT_TOKEN_USED: { tokenId: 'string' },
+  ENROLLMENT_TOKEN_NOT_FOR_CMP: { tokenId: 'string' },
+  CMP_MESSAGE_MALFORMED: { reason: 'string' },
+  CMP_PROTECTION_INVALID: {},
+  CMP_PROTECTION_UNSUPPORTED: { reason: 'string' },
+  CMP_TRANSACTION_ID_IN_USE: { transactionId: 'string' },
+  CMP_REQUEST_INVALID: { reason: 'string' },
+  CMP_POP_INVALID: {},
+  CMP_BODY_UNSUPPORTED: { bodyType: 'string' },
+  CMP_CONFIRMATION_INVALID: { reason: 'string' },
+  SIGNER_NEEDS_CSR: {},
   ENROLLMENT_TOKEN_EXPIRED: { tokenId: 'string' },
   MANUFACTURER_CERT_INVALID: { reason: 'string' },
   PSK_IDENTITY_INVALID: { identity: 'string' },

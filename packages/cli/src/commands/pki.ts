@@ -107,11 +107,13 @@ export function registerPkiCommands(program: Command): void {
   withProject(
     pki
       .command('tokens')
-      .description('create one-time EST enrollment tokens (shown once): for one device, or a batch for new devices')
+      .description('create one-time enrollment tokens for EST and CMP (shown once): for one device, or a batch for new devices')
       .option('--device <id>', 'a token for this device: its certificate gets the device’s identity')
       .option('--count <n>', 'how many tokens (a batch)', '1')
-      .option('--valid-hours <n>', 'lifetime of the tokens'),
-  ).action(async (flags: ProjectFlags & { device?: string; count: string; validHours?: string }) => {
+      .option('--valid-hours <n>', 'lifetime of the tokens')
+      .option('--for <protocol>', 'how to print each token: est (the token, an HTTP Basic password) or cmp (openssl cmp’s -ref and -secret)', 'est'),
+  ).action(async (flags: ProjectFlags & { device?: string; count: string; validHours?: string; for: string }) => {
+    if (flags.for !== 'est' && flags.for !== 'cmp') throw new CliError('USAGE', `--for is est or cmp, not ${JSON.stringify(flags.for)}`);
     const body = {
       count: positiveInteger(flags.count, '--count'),
       ...(flags.device ? { deviceId: flags.device } : {}),
@@ -119,7 +121,8 @@ export function registerPkiCommands(program: Command): void {
     };
     const batch = (await apiClient(flags).call('post', '/v1/projects/{projectId}/pki/enrollment-tokens', { path: { projectId: flags.project }, body })).body;
     if (flags.json) printJson(batch);
-    else for (const token of batch.tokens) process.stdout.write(`${token.token}\n`);
+    // CMP: the token's id is the senderKID (`-ref`), the token the MAC's shared secret (`-secret pass:`), DESIGN §8.
+    else for (const token of batch.tokens) process.stdout.write(flags.for === 'cmp' ? `-ref ${token.id} -secret pass:${token.token}\n` : `${token.token}\n`);
     note(`${batch.tokens.length} one-time token(s), batch ${batch.batchId}, valid until ${batch.expiresAt}`);
   });
 }

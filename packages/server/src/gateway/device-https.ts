@@ -7,6 +7,7 @@ import { PROBLEM_STATUS } from '../edge/problem-status.js';
 import { isServiceError } from '../service-error.js';
 import { MAX_CSR_BYTES, renewDeviceCertificate } from '../domain/issuance/index.js';
 import { EST_PATH, handleEst, type EstOperation } from './est-handlers.js';
+import { CMP_PATH, handleCmp } from './cmp-transfer.js';
 import { readBoundedBody } from '../edge/request-body.js';
 import { listen } from '../listen.js';
 import { deviceProblem } from './device-problem.js';
@@ -91,6 +92,17 @@ export async function startDeviceHttps(options: DeviceHttpsOptions): Promise<Dev
       const issued = await renewDeviceCertificate(options.pki, result.device, await readBoundedBody(req, MAX_CSR_BYTES), 'rotation');
       res.writeHead(200, { 'content-type': 'application/pkix-cert', 'content-length': issued.der.length });
       res.end(issued.der);
+      return;
+    }
+    const cmp = CMP_PATH.exec(path);
+    if (cmp) {
+      // As EST's: a bootstrap connection has no certificate, and its enrollment must not be cut off.
+      enrolling.add(req.socket);
+      try {
+        await handleCmp(options.pki, req, res, cmp[1]);
+      } finally {
+        enrolling.delete(req.socket);
+      }
       return;
     }
     const est = EST_PATH.exec(path);

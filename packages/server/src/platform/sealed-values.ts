@@ -3,6 +3,7 @@ import { caKeySealContext } from '../domain/authorities/index.js';
 import { pskSealContext } from '../domain/management/index.js';
 import { tokenKeySealContext } from '../domain/tokens/index.js';
 import { webhookSealContext } from '../domain/webhooks/index.js';
+import { enrollmentTokenSealContext } from '../domain/issuance/index.js';
 import type { Database } from '../store/schema.js';
 import { MASTER_KEY_CHECK_CONTEXT, MASTER_KEY_CHECK_SETTING } from './master-key-claim.js';
 import type { MasterKeyRing } from './master-key-ring.js';
@@ -58,6 +59,18 @@ const SEALED_COLUMNS: readonly SealedColumn[] = [
         context: webhookSealContext(row),
       })),
     write: async (db, id, sealed) => void (await db.updateTable('webhooks').set({ secret_sealed: asText(sealed) }).where('id', '=', id).execute()),
+    parts: (sealed) => partsOfText(asText(sealed)),
+    seal: (ring, plaintext, context) => sealToText(ring.current, plaintext, context),
+  },
+  {
+    name: 'enrollment_tokens.secret_sealed',
+    page: async (db, after, limit) =>
+      (await db.selectFrom('enrollment_tokens').select(['id', 'project_id', 'secret_sealed']).where('secret_sealed', 'is not', null).where('id', '>', after).orderBy('id').limit(limit).execute()).map((row) => ({
+        id: row.id,
+        sealed: row.secret_sealed as string,
+        context: enrollmentTokenSealContext(row),
+      })),
+    write: async (db, id, sealed) => void (await db.updateTable('enrollment_tokens').set({ secret_sealed: asText(sealed) }).where('id', '=', id).execute()),
     parts: (sealed) => partsOfText(asText(sealed)),
     seal: (ring, plaintext, context) => sealToText(ring.current, plaintext, context),
   },

@@ -423,5 +423,30 @@ export function migrations(dialect: StoreDialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0012-cmp': {
+      async up(db: Kysely<unknown>) {
+        // Issue 21. CMP protects its messages with a MAC keyed by the enrollment token (RFC 9483
+        // §3.2), so the server needs the token itself, not only its hash: tokens made from now on
+        // keep it sealed under the master key. Older tokens (NULL) still serve EST.
+        await db.schema.alterTable('enrollment_tokens').addColumn('secret_sealed', 'text').execute();
+        // One row per CMP transaction (RFC 4210 §5.1.1 transactionID): a transaction ID is used
+        // once per project, and a certificate waits here for the client's certConf.
+        await db.schema
+          .createTable('cmp_transactions')
+          .addColumn('project_id', 'text', (c) => c.notNull().references('projects.id').onDelete('cascade'))
+          .addColumn('transaction_id', 'text', (c) => c.notNull())
+          .addColumn('token_id', 'text')
+          .addColumn('request_type', 'text', (c) => c.notNull())
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('certificate_fingerprint', 'text')
+          // The certificate as issued (base64 DER): certConf proves the client got it by its hash.
+          .addColumn('certificate_der', 'text')
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('confirm_by', 'text')
+          .addPrimaryKeyConstraint('cmp_transactions_pk', ['project_id', 'transaction_id'])
+          .execute();
+        await db.schema.createIndex('cmp_transactions_unconfirmed').on('cmp_transactions').columns(['state', 'confirm_by']).execute();
+      },
+    },
   };
 }

@@ -15,6 +15,7 @@ export interface Database {
   issued_certificates: IssuedCertificatesTable;
   enrollment_tokens: EnrollmentTokensTable;
   enrollment_claims: EnrollmentClaimsTable;
+  cmp_transactions: CmpTransactionsTable;
   device_credentials: DeviceCredentialsTable;
   device_certificates: DeviceCertificatesTable;
   revocations: RevocationsTable;
@@ -273,8 +274,13 @@ export interface EnrollmentClaimsTable {
 export interface EnrollmentTokensTable {
   id: string;
   project_id: string;
-  /** SHA-256 of the token, hex: the token itself is shown once and never stored. */
+  /** SHA-256 of the token, hex: EST's Basic password is looked up by it. */
   token_hash: string;
+  /**
+   * The token sealed under the master key (migration 0012), for CMP's MAC (RFC 9483 §3.2),
+   * which needs the shared secret itself; NULL for tokens made before CMP.
+   */
+  secret_sealed: string | null;
   /** Set for a token made for one device: the certificate is issued to that device's identity. */
   device_id: string | null;
   certificate_id: string | null;
@@ -354,4 +360,22 @@ export interface TokenSigningKeysTable {
   activates_at: string;
   superseded_at: string | null;
   retires_at: string | null;
+}
+
+/** One CMP transaction (migration 0012): its ID is used once per project; an issued certificate waits here for certConf. */
+export interface CmpTransactionsTable {
+  project_id: string;
+  /** The transactionID, hex. */
+  transaction_id: string;
+  token_id: string | null;
+  /** ir, cr, p10cr, kur. */
+  request_type: string;
+  /** `awaiting-confirmation` until certConf; then `confirmed` or `rejected`; `revoked` when the window passed. */
+  state: string;
+  certificate_fingerprint: string | null;
+  /** The issued certificate, base64 DER, for certConf's certHash. */
+  certificate_der: string | null;
+  created_at: string;
+  /** When an unconfirmed certificate is revoked (RFC 9483 §4.1.1: the client confirms, or it does not keep the certificate). */
+  confirm_by: string | null;
 }

@@ -1,10 +1,11 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { isValidCertificateId } from '@fleetpki/pki';
 import { ServiceError } from '../../service-error.js';
-import type { EnrollmentTokensTable, ProjectRow } from '../../store/schema.js';
+import type { Transaction } from 'kysely';
+import type { Database, EnrollmentTokensTable, ProjectRow } from '../../store/schema.js';
 import { isForeignKeyViolation, isUniqueViolation } from '../../store/constraint-violations.js';
 import { recordAudit } from '../shared/audit-log.js';
-import { issueDeviceCertificateFor, type IssuedDeviceCertificate } from './issuance-pipeline.js';
+import { issueDeviceCertificateFor, type CertificateRequestInput, type IssuanceChannel, type IssuedDeviceCertificate } from './issuance-pipeline.js';
 import type { PkiDeps } from './pki-deps.js';
 import { projectGone } from '../management/projects.js';
 import { actorName, type Principal } from '../shared/principal.js';
@@ -71,6 +72,7 @@ export async function createEnrollmentTokens(
       id,
       project_id: project.id,
       token_hash: hashEnrollmentToken(token),
+      secret_sealed: deps.enrollmentSecrets.seal(token, { id, project_id: project.id }),
       device_id: device?.id ?? null,
       certificate_id: device?.certificateId ?? null,
       batch_id: batchId,
@@ -107,19 +109,42 @@ export async function createEnrollmentTokens(
 export async function enrollWithToken(deps: PkiDeps, presented: string, csrDer: Buffer, projectSlug?: string): Promise<IssuedDeviceCertificate> {
   const token = await deps.db.selectFrom('enrollment_tokens').selectAll().where('token_hash', '=', hashEnrollmentToken(presented)).executeTakeFirst();
   if (!token) throw new ServiceError('ENROLLMENT_TOKEN_INVALID', 'the enrollment token is not known');
+  const project = await usableTokenProject(deps, token, projectSlug);
+  return issueWithToken(deps, token, project, { kind: 'csr', der: csrDer }, 'est-enroll');
+}
+
+/**
+ * The project a token enrolls in, if the token may enroll now: unused, unexpired, and (when the
+ * request names a project) of that project — a token of another project is as good as unknown there.
+ */
+export async function usableTokenProject(deps: PkiDeps, token: EnrollmentTokensTable, projectSlug: string | undefined): Promise<ProjectRow> {
   if (token.used_at !== null) throw new ServiceError('ENROLLMENT_TOKEN_USED', 'the enrollment token was already used; each token enrolls once', { tokenId: token.id });
   if (Date.parse(token.expires_at) <= deps.now().getTime()) throw new ServiceError('ENROLLMENT_TOKEN_EXPIRED', `the enrollment token expired at ${token.expires_at}`, { tokenId: token.id });
   const project = await deps.db.selectFrom('projects').selectAll().where('id', '=', token.project_id).executeTakeFirst();
-  // A token of another project than the EST label names is as good as unknown there.
   if (!project || (projectSlug !== undefined && project.slug !== projectSlug)) throw new ServiceError('ENROLLMENT_TOKEN_INVALID', 'the enrollment token is not known');
+  return project;
+}
+
+/**
+ * Issues the certificate a token entitles its holder to, consuming the token in the transaction
+ * that records it (with `alsoInTransaction`, a transport's own bookkeeping: CMP's transaction).
+ */
+export async function issueWithToken(
+  deps: PkiDeps,
+  token: EnrollmentTokensTable,
+  project: ProjectRow,
+  request: CertificateRequestInput,
+  channel: IssuanceChannel,
+  alsoInTransaction?: (trx: Transaction<Database>, certificateId: string) => Promise<void>,
+): Promise<IssuedDeviceCertificate> {
   const entitlement =
     token.device_id !== null && token.certificate_id !== null
       ? ({ kind: 'device', deviceId: token.device_id, certificateId: token.certificate_id } as const)
       : ({ kind: 'csr-subject' } as const);
   return issueDeviceCertificateFor(deps, {
     project,
-    csrDer,
-    channel: 'est-enroll',
+    request,
+    channel,
     actor: `enrollment-token:${token.id}`,
     entitlement,
     async inTransaction(trx, certificateId) {
@@ -154,6 +179,7 @@ export async function enrollWithToken(deps: PkiDeps, presented: string, csrDer: 
         const issued = await trx.selectFrom('issued_certificates').select('id').where('project_id', '=', project.id).where('certificate_id', '=', certificateId).executeTakeFirst();
         if (device || issued) throw taken();
       }
+      if (alsoInTransaction) await alsoInTransaction(trx, certificateId);
     },
   });
 }

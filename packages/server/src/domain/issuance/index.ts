@@ -10,4 +10,7 @@ export { type IssuanceRecord, type IssuanceRecordSink, kyselyRecordSink } from '
 export { IssuanceRecorder } from './issuance-recorder.js';
 export { enrollWithManufacturerCertificate } from './manufacturer-enrollment.js';
 export { type PkiDeps } from './pki-deps.js';
+export { EnrollmentTokenSecrets, enrollmentTokenSealContext } from './enrollment-token-secrets.js';
+export { answerCmp, CMP_CONFIRM_WINDOW_SECONDS, type CmpAnswer } from './cmp-server.js';
+export { UnconfirmedCmpCertificates } from './cmp-unconfirmed.js';
 export { renewDeviceCertificate } from './device-renewal.js';

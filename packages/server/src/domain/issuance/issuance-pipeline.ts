@@ -13,6 +13,8 @@ import {
   endsAfterIssuer,
   formatSubjectString,
   type CertificationRequest,
+  type DistinguishedName,
+  type PublicKeyInfo,
   type RevocationUrls,
 } from '@fleetpki/pki';
 import type { Transaction } from 'kysely';
@@ -29,7 +31,14 @@ import { NO_TELEMETRY } from '../shared/telemetry.js';
 import { serialNumberText } from '../revocation/index.js';
 import type { PkiDeps } from './pki-deps.js';
 
-export type IssuanceChannel = 'api' | 'rotation' | 'est-enroll' | 'est-reenroll';
+export type IssuanceChannel = 'api' | 'rotation' | 'est-enroll' | 'est-reenroll' | 'cmp';
+
+/**
+ * What is asked to be certified: a PKCS#10 CSR (its signature is the proof of possession, checked
+ * here), or a CRMF request whose proof of possession the transport already checked (CMP's
+ * ir/cr/kur, RFC 4211 §4.1).
+ */
+export type CertificateRequestInput = { readonly kind: 'csr'; readonly der: Buffer } | { readonly kind: 'crmf'; readonly subject: DistinguishedName; readonly publicKey: PublicKeyInfo };
 
 /**
  * The identity the caller is entitled to have certified. A device (rotation, re-enrollment, a
@@ -44,7 +53,9 @@ export type Entitlement =
 
 export interface IssuanceRequest {
   readonly project: ProjectRow;
-  readonly csrDer: Buffer;
+  /** A PKCS#10 CSR (most ways in); `request` instead for CMP's CRMF requests. */
+  readonly csrDer?: Buffer | undefined;
+  readonly request?: CertificateRequestInput | undefined;
   readonly days?: number | undefined;
   readonly channel: IssuanceChannel;
   /** Who asked, as the audit log names them. */
@@ -150,15 +161,23 @@ async function runPipeline(deps: PkiDeps, request: IssuanceRequest, recordingSta
   const days = validityDays(ca.profile, request.days);
   const validity = validityForDays(now, days);
 
-  // The CSR: it parses, its signature proves possession of the key (RFC 2986 §3), and the key is one the profile allows.
-  const csr = readCsr(request.csrDer);
-  await assertCsrSignature(csr).catch((error: unknown) => {
-    throw isPkiError(error) ? fromCoreFailure(error, 'csr-signature') : error;
-  });
-  checkDeviceKey(ca.profile, csr.publicKey.algorithm);
+  // The request: a CSR parses and its signature proves possession of the key (RFC 2986 §3); a
+  // CRMF request's proof was checked by its transport. The key must be one the profile allows.
+  const input: CertificateRequestInput = request.request ?? { kind: 'csr', der: request.csrDer ?? Buffer.alloc(0) };
+  let csr: CertificationRequest | undefined;
+  if (input.kind === 'csr') {
+    csr = readCsr(input.der);
+    await assertCsrSignature(csr).catch((error: unknown) => {
+      throw isPkiError(error) ? fromCoreFailure(error, 'csr-signature') : error;
+    });
+  } else if (ca.signer.kind === 'remote') {
+    throw new ServiceError('SIGNER_NEEDS_CSR', 'the project’s CA signs through a remote signer, which takes CSRs only: enroll with a CSR (CMP p10cr, EST, the API)');
+  }
+  const requested = csr ?? (input as Extract<CertificateRequestInput, { kind: 'crmf' }>);
+  checkDeviceKey(ca.profile, requested.publicKey.algorithm);
 
   // 3. Enforce the subject: O = the project's slug, CN = the certificate ID the caller is entitled to.
-  const certificateId = request.entitlement.kind === 'csr-subject' ? certificateIdFromCsr(csr, project.slug) : request.entitlement.certificateId;
+  const certificateId = request.entitlement.kind === 'csr-subject' ? certificateIdFromSubject(requested.subject, project.slug) : request.entitlement.certificateId;
   const subject = deviceSubject(project.slug, certificateId);
 
   // 4. Lint what no signer may be asked for: a certificate outliving its CA stops validating early.
@@ -173,7 +192,7 @@ async function runPipeline(deps: PkiDeps, request: IssuanceRequest, recordingSta
   // 5. Sign, through whatever holds the key.
   let signed: SignedCertificate;
   try {
-    signed = await ca.signer.sign({ subject, publicKey: csr.publicKey, validity, csrDer: csr.der, profile: { kind: 'device', revocationUrls: revocationUrlsOf(deps, ca) } });
+    signed = await ca.signer.sign({ subject, publicKey: requested.publicKey, validity, csrDer: csr?.der, profile: { kind: 'device', revocationUrls: revocationUrlsOf(deps, ca) } });
   } catch (error) {
     if (isPkiError(error) && error.code === 'WEAK_KEY') throw fromCoreFailure(error, 'sign');
     throw error;
@@ -189,7 +208,7 @@ async function runPipeline(deps: PkiDeps, request: IssuanceRequest, recordingSta
       // The signer's own profile sets the lifetime (cfssl's API takes none): the days asked for
       // bound it, else the profile's maximum.
       const allowedDays = request.days ?? ca.profile.maxDays;
-      checkRemoteCertificate(certificate, csr, project.slug, certificateId, caCertificate, now, allowedDays, validityForDays(now, allowedDays).notAfter);
+      checkRemoteCertificate(certificate, requested.publicKey, project.slug, certificateId, caCertificate, now, allowedDays, validityForDays(now, allowedDays).notAfter);
     }
     serialNumber = certificate.serialNumber;
     notBefore = certificate.notBefore;
@@ -274,9 +293,9 @@ function readCsr(der: Buffer): CertificationRequest {
   }
 }
 
-function certificateIdFromCsr(csr: CertificationRequest, slug: string): string {
+function certificateIdFromSubject(subject: DistinguishedName, slug: string): string {
   try {
-    return deviceIdentityFromSubject(csr.subject, slug).certificateId;
+    return deviceIdentityFromSubject(subject, slug).certificateId;
   } catch (error) {
     if (isPkiError(error)) throw fromCoreFailure(error, 'csr-subject');
     throw error;
@@ -290,7 +309,7 @@ function certificateIdFromCsr(csr: CertificationRequest, slug: string): string {
  */
 function checkRemoteCertificate(
   certificate: ReturnType<typeof parseCertificate>,
-  csr: CertificationRequest,
+  publicKey: PublicKeyInfo,
   slug: string,
   certificateId: string,
   caCertificate: ReturnType<typeof parseCertificate>,
@@ -299,7 +318,7 @@ function checkRemoteCertificate(
   notAfter: Date,
 ): void {
   const refuse = (why: string, facts: Record<string, string> = {}) => new ServiceError('SIGNER_RESPONSE_INVALID', `the remote signer returned a certificate that ${why}`, facts);
-  if (!certificate.publicKey.der.equals(csr.publicKey.der)) throw refuse('certifies another key');
+  if (!certificate.publicKey.der.equals(publicKey.der)) throw refuse('certifies another key');
   const result = validateDeviceCertificate([certificate], slug, [caCertificate], [], now);
   if (!result.ok) throw refuse(`does not validate (${result.code})`, { reason: result.code });
   if (result.identity.certificateId !== certificateId) throw refuse('names another device', { certificateId: result.identity.certificateId });

@@ -1,4 +1,5 @@
 import type { CaKeyVault } from '../authorities/ca-key-vault.js';
+import type { EnrollmentTokenSecrets } from './enrollment-token-secrets.js';
 import type { IssuanceRecorder } from './issuance-recorder.js';
 import type { IssuingCaCache } from '../authorities/issuing-cas.js';
 import type { KeyToken } from '../authorities/key-token.js';
@@ -8,6 +9,8 @@ import type { ServiceDeps } from '../shared/service-deps.js';
 /** What the integrated PKI needs beyond the store and clock: where keys are kept, and the signer cache. */
 export interface PkiDeps extends ServiceDeps {
   readonly vault: CaKeyVault;
+  /** Enrollment tokens sealed for CMP's MAC. */
+  readonly enrollmentSecrets: EnrollmentTokenSecrets;
   /** The PKCS#11 token, when the server was started with one. */
   readonly keyToken: KeyToken | undefined;
   readonly issuingCas: IssuingCaCache;

@@ -87,11 +87,12 @@ function normalize(targets: readonly RevocationTarget[]): Normalized[] {
  * with the generations that make every server reload the project's revocations and re-check its
  * live connections.
  */
-export async function revokeCertificates(deps: ServiceDeps, principal: Principal, project: ProjectRow, request: RevocationRequest): Promise<RevocationOutcome> {
+export async function revokeCertificates(deps: ServiceDeps, principal: Principal | { readonly actor: string }, project: ProjectRow, request: RevocationRequest): Promise<RevocationOutcome> {
   const targets = normalize(request.certificates);
   const now = deps.now();
   const at = now.toISOString();
-  const actor = actorName(principal);
+  // A protocol revoking on a device's behalf (CMP) names itself; a key is named by its prefix.
+  const actor = 'actor' in principal ? principal.actor : actorName(principal);
   return deps.db.transaction().execute(async (trx) => {
     await checkTargetsExist(trx, project, targets);
     const known = await existingRevocations(trx, project, targets);

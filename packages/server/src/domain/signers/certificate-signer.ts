@@ -5,8 +5,8 @@ export interface SignRequest {
   readonly subject: DistinguishedName;
   readonly publicKey: PublicKeyInfo;
   readonly validity: Validity;
-  /** The CSR as received, for signers that take a CSR rather than a template (cfssl). */
-  readonly csrDer: Buffer;
+  /** The CSR as received, for signers that take a CSR rather than a template (cfssl); absent for a CRMF request. */
+  readonly csrDer: Buffer | undefined;
   readonly profile: CertificateProfile;
 }
 

@@ -86,6 +86,8 @@ export function cfsslCertificateSigner(baseUrl: string, profile: string | null, 
     caCertificate,
     authority: undefined,
     async sign(request) {
+      // The pipeline refuses a request without a CSR before it asks a remote signer (SIGNER_NEEDS_CSR).
+      if (request.csrDer === undefined) throw new ServiceError('SIGNER_NEEDS_CSR', 'cfssl signs CSRs only');
       const o = attributeValues(request.subject, Oid.organizationName);
       const cn = attributeValues(request.subject, Oid.commonName);
       const pem = await callCfssl(baseUrl, 'sign', {

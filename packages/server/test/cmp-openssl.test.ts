@@ -1,0 +1,194 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { after, before, describe, it } from 'node:test';
+import { opensslAsync } from '@fleetpki/test-support';
+import { parseCmpMessage, PkiFailureInfo, type CmpMessage } from '@fleetpki/pki';
+import { startTestApi, type TestApi } from './helpers/api.js';
+import { curlIdentity } from './helpers/device-clients.js';
+import { DIALECTS } from './helpers/stores.js';
+import { eventually } from './helpers/eventually.js';
+import { CMP_CONFIRM_WINDOW_SECONDS } from '../src/domain/issuance/index.js';
+
+const run = promisify(execFile);
+
+/** `openssl cmp` (the machine's OpenSSL 3.0 client): its exit status and everything it printed. */
+async function opensslCmp(dir: string, args: readonly string[]): Promise<{ exit: number; output: string }> {
+  try {
+    const { stdout, stderr } = await run('openssl', ['cmp', ...args], { cwd: dir, timeout: 30_000, encoding: 'utf8' });
+    return { exit: 0, output: stdout + stderr };
+  } catch (error) {
+    const e = error as { code?: number; stdout?: string; stderr?: string };
+    return { exit: typeof e.code === 'number' ? e.code : -1, output: (e.stdout ?? '') + (e.stderr ?? '') };
+  }
+}
+
+/**
+ * Issue 21: the CMP server (RFC 9483) judged by `openssl cmp`, on the management port (HTTP) and
+ * the device gateway (HTTPS), with enrollment tokens as the MAC's shared secret.
+ */
+for (const dialect of DIALECTS) {
+  describe(`CMP with openssl cmp [${dialect}]`, () => {
+    let api: TestApi;
+    let dir: string;
+    let serverCa: string;
+    let management: string;
+    let gatewayPort: string;
+    /** The server's clock runs this far ahead of the machine's (the confirmation window test moves it). */
+    let skewMs = 0;
+
+    const ssl = (args: readonly string[]) => opensslAsync(args, dir);
+    const newKey = async (name: string, args: readonly string[] = ['ecparam', '-name', 'prime256v1', '-genkey', '-noout']) => {
+      await ssl([args[0] as string, '-out', `${name}.key.pem`, ...args.slice(1)]);
+      return `${name}.key.pem`;
+    };
+    const tokens = async (count = 1, slug = 'acme'): Promise<{ id: string; token: string }[]> => {
+      const made = await api.call('POST', `/v1/projects/${slug}/pki/enrollment-tokens`, { json: { count } });
+      assert.equal(made.status, 201, made.text);
+      return made.body['tokens'] as { id: string; token: string }[];
+    };
+    const issuedCount = async (): Promise<number> => Number((await api.server.store.db.selectFrom('issued_certificates').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+    /** The common arguments of a MAC-protected exchange with the management port. */
+    const viaManagement = (token: { id: string; token: string }, path = '.well-known/cmp/p/acme') => ['-server', management, '-path', path, '-ref', token.id, '-secret', `pass:${token.token}`];
+    const subjectOf = async (file: string) => (await ssl(['x509', '-in', file, '-noout', '-subject'])).toString('utf8').trim();
+
+    before(async () => {
+      api = await startTestApi(dialect, { now: () => new Date(Date.now() + skewMs), serve: { cmpUnconfirmedIntervalMs: 200 } });
+      dir = api.store.dataDir;
+      management = new URL(api.server.httpUrl).host;
+      gatewayPort = new URL(api.server.gatewayUrl).port;
+      serverCa = join(dir, 'server-ca.pem');
+      writeFileSync(serverCa, (await api.call('GET', '/v1/server-ca', { key: null })).text);
+      for (const slug of ['acme', 'beta']) {
+        assert.equal((await api.call('POST', '/v1/projects', { json: { name: slug, slug } })).status, 201);
+        const ca = await api.call('POST', `/v1/projects/${slug}/pki/cas`, { json: { mode: 'generate' } });
+        assert.equal(ca.status, 201, ca.text);
+      }
+    });
+    after(() => api.close());
+
+    it('-cmd ir with -ref/-secret and a fresh key: a certificate under the issuing CA that authenticates at the gateway as the device; certConf is answered', async () => {
+      const [token] = await tokens();
+      const key = await newKey('cmp-1');
+      const r = await opensslCmp(dir, ['-cmd', 'ir', ...viaManagement(token!), '-newkey', key, '-subject', '/O=acme/CN=cmp-1', '-certout', 'cmp-1.crt.pem', '-extracertsout', 'cmp-1.chain.pem', '-cacertsout', 'cmp-1.root.pem']);
+      assert.equal(r.exit, 0, r.output);
+      assert.equal(await subjectOf('cmp-1.crt.pem'), 'subject=O = acme, CN = cmp-1');
+      const verified = await ssl(['verify', '-CAfile', 'cmp-1.root.pem', '-untrusted', 'cmp-1.chain.pem', 'cmp-1.crt.pem']);
+      assert.match(verified.toString('utf8'), /OK/);
+      const identity = await curlIdentity(api.server.gatewayUrl, serverCa, { cert: join(dir, 'cmp-1.crt.pem'), key: join(dir, key) });
+      assert.equal(identity.status, 200, JSON.stringify(identity.body));
+      assert.equal(identity.body['certificateId'], 'cmp-1');
+      const transaction = await api.server.store.db.selectFrom('cmp_transactions').select(['state', 'request_type']).where('token_id', '=', token!.id).executeTakeFirstOrThrow();
+      assert.deepEqual(transaction, { state: 'confirmed', request_type: 'ir' });
+
+      // The same token again: ENROLLMENT_TOKEN_USED as a CMP error the client reports, nothing issued.
+      const before = await issuedCount();
+      const again = await opensslCmp(dir, ['-cmd', 'ir', ...viaManagement(token!), '-newkey', key, '-subject', '/O=acme/CN=cmp-1b', '-certout', 'cmp-1b.crt.pem']);
+      assert.notEqual(again.exit, 0);
+      assert.match(again.output, /notAuthorized/, again.output);
+      assert.match(again.output, /ENROLLMENT_TOKEN_USED/);
+      assert.equal(await issuedCount(), before);
+    });
+
+    it('a replayed message is refused (transactionIdInUse) and a tampered one (badMessageCheck); nothing is issued', async () => {
+      const [token] = await tokens(1);
+      const key = await newKey('cmp-replay');
+      const r = await opensslCmp(dir, ['-cmd', 'ir', ...viaManagement(token!), '-newkey', key, '-subject', '/O=acme/CN=cmp-replay', '-certout', 'cmp-replay.crt.pem', '-reqout', 'replay-ir.der,replay-certconf.der']);
+      assert.equal(r.exit, 0, r.output);
+      const post = async (der: Buffer): Promise<CmpMessage> => {
+        const answer = await fetch(`${api.server.httpUrl}/.well-known/cmp/p/acme`, { method: 'POST', headers: { 'content-type': 'application/pkixcmp' }, body: new Uint8Array(der) });
+        assert.equal(answer.status, 200);
+        assert.equal(answer.headers.get('content-type'), 'application/pkixcmp');
+        return parseCmpMessage(Buffer.from(await answer.arrayBuffer()));
+      };
+      const before = await issuedCount();
+      const replayed = await post(readFileSync(join(dir, 'replay-ir.der')));
+      assert.equal(replayed.body.type, 'error');
+      assert.deepEqual(replayed.body.type === 'error' && replayed.body.failInfo, [PkiFailureInfo.transactionIdInUse]);
+
+      // The same request with one bit flipped in its protected part (the subject's CN): the MAC
+      // is checked first, so the answer is badMessageCheck, not the replay.
+      const ir = readFileSync(join(dir, 'replay-ir.der'));
+      const at = ir.indexOf(Buffer.from('cmp-replay'));
+      assert.ok(at > 0);
+      ir[at] = (ir[at] as number) ^ 0x01;
+      const tampered = await post(ir);
+      assert.deepEqual(tampered.body.type === 'error' && tampered.body.failInfo, [PkiFailureInfo.badMessageCheck]);
+      assert.equal(await issuedCount(), before);
+    });
+
+    it('-implicit_confirm is granted (no certConf); a certificate never confirmed (-disable_confirm) is revoked once its window passes', async () => {
+      const [implicit, unconfirmed] = await tokens(2);
+      const key = await newKey('cmp-confirm');
+      const granted = await opensslCmp(dir, ['-cmd', 'ir', ...viaManagement(implicit!), '-newkey', key, '-subject', '/O=acme/CN=cmp-implicit', '-certout', 'cmp-implicit.crt.pem', '-implicit_confirm']);
+      assert.equal(granted.exit, 0, granted.output);
+      const implicitRow = await api.server.store.db.selectFrom('cmp_transactions').select('state').where('token_id', '=', implicit!.id).executeTakeFirstOrThrow();
+      assert.equal(implicitRow.state, 'confirmed');
+
+      const left = await opensslCmp(dir, ['-cmd', 'ir', ...viaManagement(unconfirmed!), '-newkey', key, '-subject', '/O=acme/CN=cmp-unconfirmed', '-certout', 'cmp-unconfirmed.crt.pem', '-disable_confirm']);
+      assert.equal(left.exit, 0, left.output);
+      const files = { cert: join(dir, 'cmp-unconfirmed.crt.pem'), key: join(dir, key) };
+      assert.equal((await curlIdentity(api.server.gatewayUrl, serverCa, files)).status, 200, 'usable inside the window');
+      skewMs = (CMP_CONFIRM_WINDOW_SECONDS + 1) * 1000;
+      try {
+        await eventually(
+          () => api.server.store.db.selectFrom('cmp_transactions').select('state').where('token_id', '=', unconfirmed!.id).executeTakeFirstOrThrow(),
+          (row) => row.state === 'revoked',
+          5000,
+        );
+        const refused = await curlIdentity(api.server.gatewayUrl, serverCa, files);
+        assert.equal(refused.status, 403);
+        assert.equal(refused.body['code'], 'CERT_REVOKED');
+        assert.equal((await curlIdentity(api.server.gatewayUrl, serverCa, { cert: join(dir, 'cmp-implicit.crt.pem'), key: join(dir, key) })).status, 200, 'an implicitly confirmed certificate stays');
+      } finally {
+        skewMs = 0;
+      }
+    });
+
+    it('-cmd p10cr with a CSR, over the device gateway (HTTPS)', async () => {
+      const [token] = await tokens();
+      const key = await newKey('cmp-p10');
+      await ssl(['req', '-new', '-key', key, '-subj', '/O=acme/CN=cmp-p10', '-out', 'cmp-p10.csr.pem']);
+      const r = await opensslCmp(dir, ['-cmd', 'p10cr', '-server', `localhost:${gatewayPort}`, '-path', '.well-known/cmp/p/acme', '-tls_used', '-tls_trusted', serverCa, '-ref', token!.id, '-secret', `pass:${token!.token}`, '-csr', 'cmp-p10.csr.pem', '-certout', 'cmp-p10.crt.pem']);
+      assert.equal(r.exit, 0, r.output);
+      assert.equal(await subjectOf('cmp-p10.crt.pem'), 'subject=O = acme, CN = cmp-p10');
+    });
+
+    it('-cmd genm -infotype caCerts returns the issuing CA', async () => {
+      const [token] = await tokens();
+      const r = await opensslCmp(dir, ['-cmd', 'genm', ...viaManagement(token!), '-infotype', 'caCerts']);
+      assert.equal(r.exit, 0, r.output);
+      assert.match(r.output, /genp contains ITAV of type: id-it-caCerts/, r.output);
+    });
+
+    it('refusals are CMP errors the client reports, with their failure bits, and nothing is issued', async () => {
+      const before = await issuedCount();
+      const key = await newKey('cmp-bad');
+      const rsa1024 = await newKey('cmp-rsa1024', ['genrsa', '1024']);
+      const [wrongSecret, otherProject, weak, foreign] = await tokens(4);
+      const [betaToken] = await tokens(1, 'beta');
+      const cases: { name: string; args: string[]; expect: RegExp }[] = [
+        { name: 'a wrong secret', args: ['-cmd', 'ir', '-server', management, '-path', '.well-known/cmp/p/acme', '-ref', wrongSecret!.id, '-secret', 'pass:not-the-token', '-newkey', key, '-subject', '/O=acme/CN=cmp-bad', '-unprotected_errors'], expect: /badMessageCheck/ },
+        { name: 'another project’s O', args: ['-cmd', 'ir', ...viaManagement(otherProject!), '-newkey', key, '-subject', '/O=beta/CN=cmp-bad'], expect: /badCertTemplate/ },
+        { name: 'an RSA-1024 key', args: ['-cmd', 'ir', ...viaManagement(weak!), '-newkey', rsa1024, '-subject', '/O=acme/CN=cmp-weak'], expect: /badCertTemplate/ },
+        { name: 'a token of another project on this project’s path', args: ['-cmd', 'ir', ...viaManagement(betaToken!), '-newkey', key, '-subject', '/O=acme/CN=cmp-bad'], expect: /notAuthorized/ },
+        { name: 'an unknown reference', args: ['-cmd', 'ir', '-server', management, '-path', '.well-known/cmp', '-ref', '00000000-0000-4000-8000-000000000000', '-secret', `pass:${foreign!.token}`, '-newkey', key, '-subject', '/O=acme/CN=cmp-bad', '-unprotected_errors'], expect: /notAuthorized/ },
+      ];
+      for (const c of cases) {
+        const r = await opensslCmp(dir, [...c.args, '-certout', 'cmp-bad.crt.pem']);
+        assert.notEqual(r.exit, 0, c.name);
+        assert.match(r.output, c.expect, `${c.name}: ${r.output}`);
+      }
+      assert.equal(await issuedCount(), before);
+      const refusals = await api.call('GET', '/v1/audit?perPage=50');
+      const codes = (refusals.body['list'] as { action: string; details: { code?: string } }[]).filter((e) => e.action === 'pki.cmp.refuse' || e.action === 'pki.certificate.refuse').map((e) => e.details.code);
+      for (const code of ['CMP_PROTECTION_INVALID', 'CSR_SUBJECT_INVALID', 'WEAK_KEY', 'ENROLLMENT_TOKEN_INVALID']) assert.ok(codes.includes(code), `${code} audited: ${codes.join(', ')}`);
+      // Each token refused before its MAC or by policy stays usable.
+      const [, , , unused] = [wrongSecret, otherProject, weak, foreign];
+      const ok = await opensslCmp(dir, ['-cmd', 'ir', ...viaManagement(unused!), '-newkey', key, '-subject', '/O=acme/CN=cmp-after', '-certout', 'cmp-after.crt.pem']);
+      assert.equal(ok.exit, 0, ok.output);
+    });
+  });
+}
