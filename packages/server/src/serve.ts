@@ -4,7 +4,7 @@ import { createServer } from 'node:http';
 import { getRequestListener } from '@hono/node-server';
 import { issueFastPath } from './http/issue-fast-path.js';
 import { DEFAULT_MAX_PENDING_HANDSHAKES } from './gateway/handshake-admission.js';
-import { EnrollmentTokenSecrets, UnconfirmedCmpCertificates } from './domain/issuance/index.js';
+import { CmpServices, EnrollmentTokenSecrets, UnconfirmedCmpCertificates } from './domain/issuance/index.js';
 import { authenticateApplication, ensureAdminKey, liveApiKeys, revokeAdminKeys } from './domain/management/index.js';
 import { mqttCluster as connectMqttCluster, type MqttCluster } from './gateway/mqtt-cluster.js';
 import { defaultConsoleDir } from './http/console-static.js';
@@ -226,12 +226,14 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       webhookWake.current();
     });
     offerWorkerMetrics(metrics.registry);
+    const cmpServices = new CmpServices();
     const deps: PkiDeps = {
       telemetry: metrics,
       db: store.db,
       now,
       vault,
       enrollmentSecrets: new EnrollmentTokenSecrets(sealer),
+      cmp: cmpServices,
       keyToken,
       issuingCas: new IssuingCaCache(store.db, vault, keyToken),
       recorder: (recorder = new IssuanceRecorder(recordSink)),
@@ -306,6 +308,8 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       maxPendingHandshakes: options.maxPendingHandshakes ?? DEFAULT_MAX_PENDING_HANDSHAKES,
       admissionRejected: (which: 'https' | 'mqtt' | 'coap') => metrics.deviceAdmissionRejected(which),
     };
+    cmpServices.useResponder(platform.serverChainPem, platform.serverKeyPem);
+    cmpServices.useAuthenticator((chain) => transport.authenticator.authenticate(chain, { transport: 'cmp' }));
     const gateway = await startDeviceHttps({ ...transport, serverRootDer: platform.serverRootDer, tokens, port: options.gatewayPort ?? DEFAULT_GATEWAY_PORT }).catch((error: Error) => {
       server.close();
       throw new StartupError('INVALID_OPTION', `cannot listen on ${host}:${options.gatewayPort ?? DEFAULT_GATEWAY_PORT} for the device gateway: ${error.message}`);

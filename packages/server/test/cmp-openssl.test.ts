@@ -80,7 +80,7 @@ for (const dialect of DIALECTS) {
       const identity = await curlIdentity(api.server.gatewayUrl, serverCa, { cert: join(dir, 'cmp-1.crt.pem'), key: join(dir, key) });
       assert.equal(identity.status, 200, JSON.stringify(identity.body));
       assert.equal(identity.body['certificateId'], 'cmp-1');
-      const transaction = await api.server.store.db.selectFrom('cmp_transactions').select(['state', 'request_type']).where('token_id', '=', token!.id).executeTakeFirstOrThrow();
+      const transaction = await api.server.store.db.selectFrom('cmp_transactions').select(['state', 'request_type']).where('requester', '=', `token:${token!.id}`).executeTakeFirstOrThrow();
       assert.deepEqual(transaction, { state: 'confirmed', request_type: 'ir' });
 
       // The same token again: ENROLLMENT_TOKEN_USED as a CMP error the client reports, nothing issued.
@@ -124,7 +124,7 @@ for (const dialect of DIALECTS) {
       const key = await newKey('cmp-confirm');
       const granted = await opensslCmp(dir, ['-cmd', 'ir', ...viaManagement(implicit!), '-newkey', key, '-subject', '/O=acme/CN=cmp-implicit', '-certout', 'cmp-implicit.crt.pem', '-implicit_confirm']);
       assert.equal(granted.exit, 0, granted.output);
-      const implicitRow = await api.server.store.db.selectFrom('cmp_transactions').select('state').where('token_id', '=', implicit!.id).executeTakeFirstOrThrow();
+      const implicitRow = await api.server.store.db.selectFrom('cmp_transactions').select('state').where('requester', '=', `token:${implicit!.id}`).executeTakeFirstOrThrow();
       assert.equal(implicitRow.state, 'confirmed');
 
       const left = await opensslCmp(dir, ['-cmd', 'ir', ...viaManagement(unconfirmed!), '-newkey', key, '-subject', '/O=acme/CN=cmp-unconfirmed', '-certout', 'cmp-unconfirmed.crt.pem', '-disable_confirm']);
@@ -134,7 +134,7 @@ for (const dialect of DIALECTS) {
       skewMs = (CMP_CONFIRM_WINDOW_SECONDS + 1) * 1000;
       try {
         await eventually(
-          () => api.server.store.db.selectFrom('cmp_transactions').select('state').where('token_id', '=', unconfirmed!.id).executeTakeFirstOrThrow(),
+          () => api.server.store.db.selectFrom('cmp_transactions').select('state').where('requester', '=', `token:${unconfirmed!.id}`).executeTakeFirstOrThrow(),
           (row) => row.state === 'revoked',
           5000,
         );
@@ -145,6 +145,41 @@ for (const dialect of DIALECTS) {
       } finally {
         skewMs = 0;
       }
+    });
+
+    it('-cmd kur signed with the current certificate gets a new one for a new key, the old one superseded once the new is used; -cmd rr revokes; both answers signed by the server', async () => {
+      assert.equal((await api.call('PATCH', '/v1/projects/acme', { json: { settings: { rotationGracePeriodSeconds: 0 } } })).status, 200);
+      const [token] = await tokens();
+      const first = await newKey('cmp-kur-1');
+      const enrolled = await opensslCmp(dir, ['-cmd', 'ir', ...viaManagement(token!), '-newkey', first, '-subject', '/O=acme/CN=cmp-kur', '-certout', 'cmp-kur-1.crt.pem', '-extracertsout', 'cmp-kur.chain.pem']);
+      assert.equal(enrolled.exit, 0, enrolled.output);
+      const second = await newKey('cmp-kur-2');
+      // Signed with the current key and certificate; the server's answer is checked against the platform root.
+      const updated = await opensslCmp(dir, ['-cmd', 'kur', '-server', management, '-path', '.well-known/cmp/p/acme', '-cert', 'cmp-kur-1.crt.pem', '-key', first, '-extracerts', 'cmp-kur.chain.pem', '-trusted', serverCa, '-newkey', second, '-certout', 'cmp-kur-2.crt.pem']);
+      assert.equal(updated.exit, 0, updated.output);
+      assert.equal(await subjectOf('cmp-kur-2.crt.pem'), 'subject=O = acme, CN = cmp-kur');
+      const oldFiles = { cert: join(dir, 'cmp-kur-1.crt.pem'), key: join(dir, first) };
+      const newFiles = { cert: join(dir, 'cmp-kur-2.crt.pem'), key: join(dir, second) };
+      assert.equal((await curlIdentity(api.server.gatewayUrl, serverCa, oldFiles)).status, 200, 'the old certificate works until the new one is used');
+      const fresh = await curlIdentity(api.server.gatewayUrl, serverCa, newFiles);
+      assert.equal(fresh.status, 200);
+      assert.equal(fresh.body['certificateId'], 'cmp-kur');
+      const superseded = await eventually(() => curlIdentity(api.server.gatewayUrl, serverCa, oldFiles), (r) => r.status === 403, 5000);
+      assert.equal(superseded.body['code'], 'CERT_SUPERSEDED');
+
+      // A key update with the superseded certificate is refused by the identity service.
+      const third = await newKey('cmp-kur-3');
+      const stale = await opensslCmp(dir, ['-cmd', 'kur', '-server', management, '-path', '.well-known/cmp/p/acme', '-cert', 'cmp-kur-1.crt.pem', '-key', first, '-extracerts', 'cmp-kur.chain.pem', '-trusted', serverCa, '-newkey', third, '-certout', 'cmp-kur-3.crt.pem', '-unprotected_errors']);
+      assert.notEqual(stale.exit, 0);
+      assert.match(stale.output, /CERT_SUPERSEDED/, stale.output);
+
+      const revoked = await opensslCmp(dir, ['-cmd', 'rr', '-server', management, '-path', '.well-known/cmp/p/acme', '-cert', 'cmp-kur-2.crt.pem', '-key', second, '-extracerts', 'cmp-kur.chain.pem', '-trusted', serverCa, '-oldcert', 'cmp-kur-2.crt.pem']);
+      assert.equal(revoked.exit, 0, revoked.output);
+      const refused = await curlIdentity(api.server.gatewayUrl, serverCa, newFiles);
+      assert.equal(refused.status, 403);
+      assert.equal(refused.body['code'], 'CERT_REVOKED');
+      const listed = await api.call('GET', '/v1/projects/acme/revocations');
+      assert.ok((listed.body['list'] as { actor: string }[]).some((r) => r.actor.startsWith('device:')), JSON.stringify(listed.body['list']));
     });
 
     it('-cmd p10cr with a CSR, over the device gateway (HTTPS)', async () => {

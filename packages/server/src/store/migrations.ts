@@ -435,7 +435,8 @@ export function migrations(dialect: StoreDialect): Record<string, Migration> {
           .createTable('cmp_transactions')
           .addColumn('project_id', 'text', (c) => c.notNull().references('projects.id').onDelete('cascade'))
           .addColumn('transaction_id', 'text', (c) => c.notNull())
-          .addColumn('token_id', 'text')
+          // Who asked: `token:{id}` (MAC) or `certificate:{sha256}` (signed by a device's certificate).
+          .addColumn('requester', 'text', (c) => c.notNull())
           .addColumn('request_type', 'text', (c) => c.notNull())
           .addColumn('state', 'text', (c) => c.notNull())
           .addColumn('certificate_fingerprint', 'text')

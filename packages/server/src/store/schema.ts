@@ -367,8 +367,9 @@ export interface CmpTransactionsTable {
   project_id: string;
   /** The transactionID, hex. */
   transaction_id: string;
-  token_id: string | null;
-  /** ir, cr, p10cr, kur. */
+  /** `token:{id}` for a MAC-protected request, `certificate:{sha256}` for one a device's certificate signed. */
+  requester: string;
+  /** ir, cr, p10cr, kur, rr. */
   request_type: string;
   /** `awaiting-confirmation` until certConf; then `confirmed` or `rejected`; `revoked` when the window passed. */
   state: string;

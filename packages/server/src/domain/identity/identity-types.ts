@@ -35,7 +35,7 @@ export type DeviceTransport = 'https' | 'mqtt' | 'coap';
  * proxy held the handshake and asks once per request (no connection of ours to register or end).
  * The audit log records it as the event's `transport`.
  */
-export type AuthenticationTransport = DeviceTransport | 'forward-auth';
+export type AuthenticationTransport = DeviceTransport | 'forward-auth' | 'cmp';
 
 /** What every admitted device is, whatever proved it (DESIGN §5 `GET /v1/device/identity`). */
 interface AdmittedDevice {

@@ -26,17 +26,25 @@ import {
   protectedPartOf,
   verifyCertRequestSignature,
   verifyPasswordBasedMac,
+  fingerprintSha256,
+  revRepContent,
+  verifySignature,
+  type AlgorithmIdentifier,
+  type CertRequestMessage,
   type CmpMessage,
   type PasswordBasedMacParameters,
+  type PublicKeyInfo,
   type PkiFailureInfoName,
 } from '@fleetpki/pki';
 import { isServiceError, ServiceError, type ServiceErrorCode } from '../../service-error.js';
-import type { EnrollmentTokensTable, ProjectRow } from '../../store/schema.js';
+import type { Transaction } from 'kysely';
+import type { Database, EnrollmentTokensTable, ProjectRow } from '../../store/schema.js';
+import type { CertificateAuthenticatedDevice, DeviceAuthFailureCode } from '../identity/index.js';
 import { isUniqueViolation } from '../../store/constraint-violations.js';
 import { recordAudit } from '../shared/audit-log.js';
 import { revokeCertificates } from '../revocation/index.js';
 import { issueWithToken, usableTokenProject } from './enrollment-tokens.js';
-import type { IssuedDeviceCertificate } from './issuance-pipeline.js';
+import { issueDeviceCertificateFor, type IssuedDeviceCertificate } from './issuance-pipeline.js';
 import type { PkiDeps } from './pki-deps.js';
 
 /**
@@ -47,8 +55,19 @@ import type { PkiDeps } from './pki-deps.js';
 export const CMP_CONFIRM_WINDOW_SECONDS = 300;
 
 /** The PKIFailureInfo bit a refusal carries (RFC 4210 §5.2.3): the client reports it by name. */
-function failureInfoOf(code: ServiceErrorCode): PkiFailureInfoName {
+function failureInfoOf(code: ServiceErrorCode | DeviceAuthFailureCode): PkiFailureInfoName {
   switch (code) {
+    // The identity service's refusals of a signer's certificate (kur, rr).
+    case 'CERT_REVOKED':
+      return 'certRevoked';
+    case 'CERT_SUPERSEDED':
+    case 'CRL_STALE':
+      return 'notAuthorized';
+    case 'UNKNOWN_ISSUER':
+    case 'CERT_EXPIRED':
+    case 'CERT_NOT_YET_VALID':
+    case 'CERT_SIGNATURE_INVALID':
+      return 'signerNotTrusted';
     case 'CMP_MESSAGE_MALFORMED':
     case 'CSR_UNPARSABLE':
       return 'badDataFormat';
@@ -96,13 +115,31 @@ export interface CmpAnswer {
   readonly code?: ServiceErrorCode;
 }
 
-/** The request as far as the server trusts it: MAC checked with this token's secret. */
-interface Authenticated {
-  readonly message: CmpMessage;
-  readonly token: EnrollmentTokensTable;
-  readonly secret: Buffer;
-  readonly pbm: PasswordBasedMacParameters;
-  readonly project: ProjectRow;
+/**
+ * The request as far as the server trusts it: MAC checked with a token's secret, or signature
+ * checked with the certificate in extraCerts[0] — a device's current certificate (kur, rr, and
+ * their certConf), which the identity service then admitted as it would a connection.
+ */
+type Authenticated =
+  | {
+      readonly kind: 'mac';
+      readonly message: CmpMessage;
+      readonly token: EnrollmentTokensTable;
+      readonly secret: Buffer;
+      readonly pbm: PasswordBasedMacParameters;
+      readonly project: ProjectRow;
+    }
+  | {
+      readonly kind: 'signature';
+      readonly message: CmpMessage;
+      readonly signerFingerprint: string;
+      readonly device: CertificateAuthenticatedDevice;
+      readonly project: ProjectRow;
+    };
+
+/** Who asked, as cmp_transactions keeps it: the token, or the certificate that signed. */
+function requesterOf(request: Authenticated): string {
+  return request.kind === 'mac' ? `token:${request.token.id}` : `certificate:${request.signerFingerprint}`;
 }
 
 function refusal(code: ServiceErrorCode, message: string, facts: Record<string, unknown> = {}): ServiceError {
@@ -110,7 +147,7 @@ function refusal(code: ServiceErrorCode, message: string, facts: Record<string, 
 }
 
 /** The header of an answer to `message` (or to bytes that did not parse). */
-function headerFor(message: CmpMessage | undefined, sender: Buffer, protection?: { readonly alg: Buffer; readonly kid: Buffer }, implicitConfirm = false): Buffer {
+function headerFor(message: CmpMessage | undefined, sender: Buffer, protection?: { readonly alg: Buffer; readonly kid?: Buffer }, implicitConfirm = false): Buffer {
   return answerHeader({
     pvno: message?.header.pvno === 3 ? 3 : 2,
     sender,
@@ -147,8 +184,12 @@ export async function answerCmp(deps: PkiDeps, der: Buffer, projectSlug: string 
     authenticated = await authenticate(deps, message);
     // Past the MAC, refusals are protected: the client can trust them.
     if (projectSlug !== undefined && authenticated.project.slug !== projectSlug) throw refusal('ENROLLMENT_TOKEN_INVALID', 'the enrollment token is not known in this project');
-    const ca = await deps.issuingCas.forProject(authenticated.project);
-    sender = directoryName(ca.signer.caCertificate.subject.der);
+    if (authenticated.kind === 'mac') {
+      const ca = await deps.issuingCas.forProject(authenticated.project);
+      sender = directoryName(ca.signer.caCertificate.subject.der);
+    } else {
+      sender = deps.cmp.responderName;
+    }
     return await answerAuthenticated(deps, authenticated, sender);
   } catch (error) {
     if (!isServiceError(error)) throw error;
@@ -156,15 +197,25 @@ export async function answerCmp(deps: PkiDeps, der: Buffer, projectSlug: string 
     const status = pkiStatusInfo(PkiStatus.rejection, failureInfoOf(error.code), `${error.code}: ${error.message}`);
     const body = cmpBody(CMP_BODY_TYPES.error, errorContent(status, error.code));
     // Protected with the token when its MAC verified; otherwise the server cannot (RFC 9483 §3.6.4).
-    return { der: protect(message, sender, body, authenticated), code: error.code };
+    return { der: protect(deps, message, sender, body, authenticated), code: error.code };
   }
 }
 
-function protect(message: CmpMessage | undefined, sender: Buffer, body: Buffer, authenticated: Authenticated | undefined, implicitConfirm = false): Buffer {
+/**
+ * The answer, protected as the request was (RFC 9483 §3.2): with the token's MAC, or signed with
+ * the server's key (its certificate chain in extraCerts, after `extraCerts` the caller adds).
+ */
+function protect(deps: PkiDeps, message: CmpMessage | undefined, sender: Buffer, body: Buffer, authenticated: Authenticated | undefined, implicitConfirm = false, extraCerts: readonly Buffer[] = []): Buffer {
   if (!authenticated) return cmpMessage(headerFor(message, sender), body);
-  const params = answerParameters(authenticated.pbm);
-  const header = headerFor(message, sender, { alg: passwordBasedMacAlgorithm(params), kid: Buffer.from(authenticated.token.id, 'utf8') }, implicitConfirm);
-  return cmpMessage(header, body, passwordBasedMac(authenticated.secret, params, protectedPartOf(header, body)));
+  if (authenticated.kind === 'mac') {
+    const params = answerParameters(authenticated.pbm);
+    const header = headerFor(message, sender, { alg: passwordBasedMacAlgorithm(params), kid: Buffer.from(authenticated.token.id, 'utf8') }, implicitConfirm);
+    return cmpMessage(header, body, passwordBasedMac(authenticated.secret, params, protectedPartOf(header, body)), extraCerts);
+  }
+  const algorithm = deps.cmp.signatureAlgorithm;
+  const header = headerFor(message, sender, { alg: algorithm }, implicitConfirm);
+  const { signature } = deps.cmp.sign(protectedPartOf(header, body));
+  return cmpMessage(header, body, signature, [...deps.cmp.responderChain, ...extraCerts.filter((der) => !deps.cmp.responderChain.some((own) => own.equals(der)))]);
 }
 
 async function auditRefusal(deps: PkiDeps, project: ProjectRow | null, message: CmpMessage | undefined, error: ServiceError): Promise<void> {
@@ -192,9 +243,7 @@ async function authenticate(deps: PkiDeps, message: CmpMessage): Promise<Authent
   }
   if (!header.senderNonce || header.senderNonce.length < 16) throw refusal('CMP_REQUEST_INVALID', 'a senderNonce of at least 128 bits is required (RFC 9483 §3.1)', { reason: 'senderNonce' });
   if (!header.protectionAlg || !message.protection) throw refusal('CMP_PROTECTION_INVALID', 'the message is not protected (RFC 9483 §3.2)');
-  if (header.protectionAlg.oid !== PASSWORD_BASED_MAC_OID) {
-    throw refusal('CMP_PROTECTION_UNSUPPORTED', `protection ${header.protectionAlg.oid} is not served yet: protect with an enrollment token (PasswordBasedMac)`, { reason: header.protectionAlg.oid });
-  }
+  if (header.protectionAlg.oid !== PASSWORD_BASED_MAC_OID) return authenticateSignature(deps, message, header.protectionAlg, message.protection);
   let pbm: PasswordBasedMacParameters;
   try {
     pbm = parsePasswordBasedMac(header.protectionAlg);
@@ -213,7 +262,31 @@ async function authenticate(deps: PkiDeps, message: CmpMessage): Promise<Authent
   if (!verifyPasswordBasedMac(secret, pbm, message.protectedPart, message.protection)) throw refusal('CMP_PROTECTION_INVALID', 'the MAC does not verify: wrong secret, or the message was changed');
   // The token's row is deleted with its project, so its project is there.
   const project = await deps.db.selectFrom('projects').selectAll().where('id', '=', token.project_id).executeTakeFirstOrThrow();
-  return { message, token, secret, pbm, project };
+  return { kind: 'mac', message, token, secret, pbm, project };
+}
+
+/**
+ * Signature protection (RFC 9483 §3.2): extraCerts[0] signed the ProtectedPart, and it is a
+ * device's current certificate that the identity service admits (valid chain to the project's CA,
+ * not revoked, superseded or disabled), as it would a TLS connection: kur, rr and their certConf.
+ */
+async function authenticateSignature(deps: PkiDeps, message: CmpMessage, algorithm: AlgorithmIdentifier, signature: Buffer): Promise<Authenticated> {
+  const [leafDer] = message.extraCerts;
+  if (!leafDer) throw refusal('CMP_PROTECTION_INVALID', 'a signed message carries its signer’s certificate first in extraCerts (RFC 9483 §3.3)');
+  let verified: boolean;
+  try {
+    verified = verifySignature(message.protectedPart, signature, algorithm, parseCertificate(leafDer).publicKey);
+  } catch (error) {
+    if (isPkiError(error) && error.code === 'UNSUPPORTED_ALGORITHM') throw refusal('CMP_PROTECTION_UNSUPPORTED', error.message, { reason: algorithm.oid });
+    if (isPkiError(error)) throw refusal('CMP_PROTECTION_INVALID', `the signer’s certificate does not parse: ${error.message}`);
+    throw error;
+  }
+  if (!verified) throw refusal('CMP_PROTECTION_INVALID', 'the signature does not verify with the certificate in extraCerts: the message was changed, or signed with another key');
+  const result = await deps.cmp.authenticateDevice(message.extraCerts);
+  if (!result.ok) throw new ServiceError(result.code as never, `the signer’s certificate is not admitted: ${result.message}`, (result.context ?? {}) as never);
+  if (result.device.credential !== 'certificate') throw refusal('CMP_PROTECTION_INVALID', 'the signer is not a device certificate');
+  const project = await deps.db.selectFrom('projects').selectAll().where('id', '=', result.device.projectKey).executeTakeFirstOrThrow();
+  return { kind: 'signature', message, signerFingerprint: fingerprintSha256(leafDer), device: result.device, project };
 }
 
 async function answerAuthenticated(deps: PkiDeps, request: Authenticated, sender: Buffer): Promise<CmpAnswer> {
@@ -223,75 +296,147 @@ async function answerAuthenticated(deps: PkiDeps, request: Authenticated, sender
     case 'ir':
     case 'cr':
     case 'p10cr':
+      if (request.kind !== 'mac') throw refusal('CMP_PROTECTION_UNSUPPORTED', `${body.type} is protected with an enrollment token (PasswordBasedMac); a device’s certificate signs kur and rr`, { reason: 'signature' });
       return enroll(deps, request, sender);
+    case 'kur':
+      if (request.kind !== 'signature') throw refusal('CMP_PROTECTION_INVALID', 'kur is signed with the device’s current certificate (RFC 9483 §4.1.3)');
+      return updateKey(deps, request, sender);
+    case 'rr':
+      if (request.kind !== 'signature') throw refusal('CMP_PROTECTION_INVALID', 'rr is signed with the certificate it revokes (RFC 9483 §4.2)');
+      return revokeOwn(deps, request, sender);
     case 'certConf':
       return confirm(deps, request, sender);
     case 'genm':
       return generalMessage(deps, request, sender);
     default:
-      throw refusal('CMP_BODY_UNSUPPORTED', `${body.type === 'other' ? `body [${body.tagNumber}]` : body.type} is not served with an enrollment token`, { bodyType: body.type });
+      throw refusal('CMP_BODY_UNSUPPORTED', `${body.type === 'other' ? `body [${body.tagNumber}]` : body.type} is not served`, { bodyType: body.type });
   }
 }
 
-async function enroll(deps: PkiDeps, request: Authenticated, sender: Buffer): Promise<CmpAnswer> {
-  const { message, token, project } = request;
-  const { body, header } = message;
-  const transactionId = (header.transactionID as Buffer).toString('hex');
+type MacAuthenticated = Extract<Authenticated, { kind: 'mac' }>;
+type SignatureAuthenticated = Extract<Authenticated, { kind: 'signature' }>;
+
+/** A transactionID a project saw before is refused (a replayed message, RFC 4210 §5.1.1). */
+async function refuseSeenTransaction(deps: PkiDeps, project: ProjectRow, transactionId: string): Promise<void> {
   const seen = await deps.db.selectFrom('cmp_transactions').select('state').where('project_id', '=', project.id).where('transaction_id', '=', transactionId).executeTakeFirst();
   if (seen) throw refusal('CMP_TRANSACTION_ID_IN_USE', 'this transactionID was used before (a replayed message?)', { transactionId });
-  await usableTokenProject(deps, token, project.slug);
+}
 
-  let certReqId: number;
-  let issued: IssuedDeviceCertificate;
-  const implicitConfirm = header.implicitConfirm;
-  const record = async (trx: Parameters<NonNullable<Parameters<typeof issueWithToken>[5]>>[0]): Promise<void> => {
+/** Records the transaction in the issuance's own transaction: its ID is then taken, whoever raced for it. */
+function transactionRecorder(deps: PkiDeps, request: Authenticated, requestType: string, state: string, confirmBy: string | null) {
+  const transactionId = (request.message.header.transactionID as Buffer).toString('hex');
+  return async (trx: Transaction<Database>): Promise<void> => {
     await trx
       .insertInto('cmp_transactions')
       .values({
-        project_id: project.id,
+        project_id: request.project.id,
         transaction_id: transactionId,
-        token_id: token.id,
-        request_type: body.type,
-        state: implicitConfirm ? 'confirmed' : 'awaiting-confirmation',
+        requester: requesterOf(request),
+        request_type: requestType,
+        state,
         certificate_fingerprint: null,
         certificate_der: null,
         created_at: deps.now().toISOString(),
-        confirm_by: implicitConfirm ? null : new Date(deps.now().getTime() + CMP_CONFIRM_WINDOW_SECONDS * 1000).toISOString(),
+        confirm_by: confirmBy,
       })
       .execute()
       .catch((error: unknown) => {
         throw isUniqueViolation(error) ? refusal('CMP_TRANSACTION_ID_IN_USE', 'this transactionID was used before', { transactionId }) : error;
       });
   };
-  if (body.type === 'p10cr') {
-    certReqId = -1;
-    issued = await issueWithToken(deps, token, project, { kind: 'csr', der: body.csrDer }, 'cmp', record);
-  } else if (body.type === 'ir' || body.type === 'cr') {
-    if (body.requests.length !== 1) throw refusal('CMP_REQUEST_INVALID', 'one certificate per request (RFC 9483 §4.1.1)', { reason: 'requests' });
-    const certRequest = body.requests[0]!;
-    certReqId = certRequest.certReqId;
-    if (certReqId !== 0) throw refusal('CMP_REQUEST_INVALID', 'certReqId must be 0 (RFC 9483 §4.1.1)', { reason: 'certReqId' });
-    if (!certRequest.subject || !certRequest.publicKey) throw refusal('CMP_REQUEST_INVALID', 'the certTemplate needs a subject and a publicKey', { reason: 'certTemplate' });
-    if (certRequest.popo.kind !== 'signature' || !verifyCertRequestSignature(certRequest)) throw refusal('CMP_POP_INVALID', 'the request does not prove possession of its key with a signature (RFC 4211 §4.1)');
-    issued = await issueWithToken(deps, token, project, { kind: 'crmf', subject: certRequest.subject, publicKey: certRequest.publicKey }, 'cmp', record);
-  } else {
-    throw refusal('CMP_BODY_UNSUPPORTED', `${body.type} is not an enrollment`, { bodyType: body.type });
-  }
+}
+
+/** Keeps the issued certificate with its transaction, for certConf's hash and the confirmation window. */
+async function rememberIssued(deps: PkiDeps, request: Authenticated, issued: IssuedDeviceCertificate): Promise<void> {
   await deps.db
     .updateTable('cmp_transactions')
     .set({ certificate_fingerprint: issued.fingerprintSha256, certificate_der: issued.der.toString('base64') })
-    .where('project_id', '=', project.id)
-    .where('transaction_id', '=', transactionId)
+    .where('project_id', '=', request.project.id)
+    .where('transaction_id', '=', (request.message.header.transactionID as Buffer).toString('hex'))
     .execute();
+}
 
+/** The one CRMF request of an ir/cr/kur, its template and proof of possession checked. */
+function singleRequest(body: CmpMessage['body']): CertRequestMessage & { readonly publicKey: PublicKeyInfo } {
+  if (body.type !== 'ir' && body.type !== 'cr' && body.type !== 'kur') throw refusal('CMP_BODY_UNSUPPORTED', `${body.type} carries no CRMF request`, { bodyType: body.type });
+  if (body.requests.length !== 1) throw refusal('CMP_REQUEST_INVALID', 'one certificate per request (RFC 9483 §4.1.1)', { reason: 'requests' });
+  const certRequest = body.requests[0] as CertRequestMessage;
+  if (certRequest.certReqId !== 0) throw refusal('CMP_REQUEST_INVALID', 'certReqId must be 0 (RFC 9483 §4.1.1)', { reason: 'certReqId' });
+  if (!certRequest.publicKey) throw refusal('CMP_REQUEST_INVALID', 'the certTemplate needs a publicKey', { reason: 'certTemplate' });
+  if (certRequest.popo.kind !== 'signature' || !verifyCertRequestSignature(certRequest)) throw refusal('CMP_POP_INVALID', 'the request does not prove possession of its key with a signature (RFC 4211 §4.1)');
+  return certRequest as CertRequestMessage & { readonly publicKey: PublicKeyInfo };
+}
+
+function confirmBy(deps: PkiDeps, implicitConfirm: boolean): string | null {
+  return implicitConfirm ? null : new Date(deps.now().getTime() + CMP_CONFIRM_WINDOW_SECONDS * 1000).toISOString();
+}
+
+async function enroll(deps: PkiDeps, request: MacAuthenticated, sender: Buffer): Promise<CmpAnswer> {
+  const { message, token, project } = request;
+  const { body, header } = message;
+  await refuseSeenTransaction(deps, project, (header.transactionID as Buffer).toString('hex'));
+  await usableTokenProject(deps, token, project.slug);
+  const implicitConfirm = header.implicitConfirm;
+  const record = transactionRecorder(deps, request, body.type, implicitConfirm ? 'confirmed' : 'awaiting-confirmation', confirmBy(deps, implicitConfirm));
+  let certReqId: number;
+  let issued: IssuedDeviceCertificate;
+  if (body.type === 'p10cr') {
+    certReqId = -1;
+    issued = await issueWithToken(deps, token, project, { kind: 'csr', der: body.csrDer }, 'cmp', record);
+  } else {
+    const certRequest = singleRequest(body);
+    certReqId = certRequest.certReqId;
+    if (!certRequest.subject) throw refusal('CMP_REQUEST_INVALID', 'the certTemplate needs a subject', { reason: 'certTemplate' });
+    issued = await issueWithToken(deps, token, project, { kind: 'crmf', subject: certRequest.subject, publicKey: certRequest.publicKey }, 'cmp', record);
+  }
+  await rememberIssued(deps, request, issued);
   const chain = await caChain(deps, project, issued.caCertificateDer);
   const root = chain[chain.length - 1];
-  const replyType = body.type === 'ir' ? CMP_BODY_TYPES.ip : CMP_BODY_TYPES.cp;
   // caPubs: the root, for a client that enrolled with a MAC and so has no trust anchor yet (RFC 9483 §4.1.1).
   const content = certRepContent([{ certReqId, status: pkiStatusInfo(PkiStatus.accepted), certificateDer: issued.der }], body.type === 'ir' && root ? [root] : []);
-  const answerBody = cmpBody(replyType, content);
-  const der = protectWithChain(message, sender, answerBody, request, chain, implicitConfirm);
-  return { der };
+  return { der: protect(deps, message, sender, cmpBody(body.type === 'ir' ? CMP_BODY_TYPES.ip : CMP_BODY_TYPES.cp, content), request, implicitConfirm, chain) };
+}
+
+/**
+ * kur (RFC 9483 §4.1.3): a device, signing with its current certificate, gets one for a new key
+ * under the same identity. The old certificate is superseded once the new one is used (as any
+ * rotation, certificate-lifecycle rules), not at issuance: a device that loses the answer keeps working.
+ */
+async function updateKey(deps: PkiDeps, request: SignatureAuthenticated, sender: Buffer): Promise<CmpAnswer> {
+  const { message, project, device } = request;
+  await refuseSeenTransaction(deps, project, (message.header.transactionID as Buffer).toString('hex'));
+  const certRequest = singleRequest(message.body);
+  const current = parseCertificate(message.extraCerts[0] as Buffer);
+  if (certRequest.publicKey.der.equals(current.publicKey.der)) throw refusal('CMP_REQUEST_INVALID', 'a key update certifies a new key, not the current one', { reason: 'publicKey' });
+  const implicitConfirm = message.header.implicitConfirm;
+  const issued = await issueDeviceCertificateFor(deps, {
+    project,
+    request: { kind: 'crmf', subject: current.subject, publicKey: certRequest.publicKey },
+    channel: 'cmp',
+    actor: `device:${device.deviceId}`,
+    entitlement: { kind: 'device', deviceId: device.deviceId, certificateId: device.certificateId },
+    inTransaction: transactionRecorder(deps, request, 'kur', implicitConfirm ? 'confirmed' : 'awaiting-confirmation', confirmBy(deps, implicitConfirm)),
+  });
+  await rememberIssued(deps, request, issued);
+  const chain = await caChain(deps, project, issued.caCertificateDer);
+  const content = certRepContent([{ certReqId: certRequest.certReqId, status: pkiStatusInfo(PkiStatus.accepted), certificateDer: issued.der }]);
+  return { der: protect(deps, message, sender, cmpBody(CMP_BODY_TYPES.kup, content), request, implicitConfirm, chain) };
+}
+
+/** rr (RFC 9483 §4.2): a device revokes the certificate it signs with, through the revocation path. */
+async function revokeOwn(deps: PkiDeps, request: SignatureAuthenticated, sender: Buffer): Promise<CmpAnswer> {
+  const { message, project, device } = request;
+  if (message.body.type !== 'rr') throw refusal('CMP_BODY_UNSUPPORTED', 'not an rr', { bodyType: message.body.type });
+  const transactionId = (message.header.transactionID as Buffer).toString('hex');
+  await refuseSeenTransaction(deps, project, transactionId);
+  const current = parseCertificate(message.extraCerts[0] as Buffer);
+  const { serialNumber, issuer } = message.body;
+  if (!serialNumber || !issuer || !serialNumber.equals(current.serialNumber) || !issuer.equals(current.issuer.der)) {
+    throw refusal('CMP_REQUEST_INVALID', 'rr revokes the certificate that signs it: its issuer and serialNumber are the signer’s', { reason: 'certDetails' });
+  }
+  await deps.db.transaction().execute(transactionRecorder(deps, request, 'rr', 'done', null));
+  await revokeCertificates(deps, { actor: `device:${device.deviceId}` }, project, { certificates: [{ fingerprintSha256: request.signerFingerprint }], reason: 'unspecified' });
+  return { der: protect(deps, message, sender, cmpBody(CMP_BODY_TYPES.rp, revRepContent(pkiStatusInfo(PkiStatus.accepted))), request) };
 }
 
 /** The issuing CA and the rest of its chain, leaf-most first (extraCerts, caPubs). */
@@ -302,19 +447,13 @@ async function caChain(deps: PkiDeps, project: ProjectRow, caCertificateDer: Buf
   return [caCertificateDer, ...rest.filter((der) => !der.equals(caCertificateDer))];
 }
 
-function protectWithChain(message: CmpMessage, sender: Buffer, body: Buffer, request: Authenticated, chain: readonly Buffer[], implicitConfirm: boolean): Buffer {
-  const params = answerParameters(request.pbm);
-  const header = headerFor(message, sender, { alg: passwordBasedMacAlgorithm(params), kid: Buffer.from(request.token.id, 'utf8') }, implicitConfirm);
-  return cmpMessage(header, body, passwordBasedMac(request.secret, params, protectedPartOf(header, body)), chain);
-}
-
 /** certConf (RFC 4210 §5.3.18): the client confirms (or rejects) the certificate of its transaction. */
 async function confirm(deps: PkiDeps, request: Authenticated, sender: Buffer): Promise<CmpAnswer> {
   const { message, project } = request;
   if (message.body.type !== 'certConf') throw refusal('CMP_BODY_UNSUPPORTED', 'not a certConf', { bodyType: message.body.type });
   const transactionId = (message.header.transactionID as Buffer).toString('hex');
   const row = await deps.db.selectFrom('cmp_transactions').selectAll().where('project_id', '=', project.id).where('transaction_id', '=', transactionId).executeTakeFirst();
-  if (!row || row.token_id !== request.token.id || row.state !== 'awaiting-confirmation' || row.certificate_der === null || row.certificate_fingerprint === null) {
+  if (!row || row.requester !== requesterOf(request) || row.state !== 'awaiting-confirmation' || row.certificate_der === null || row.certificate_fingerprint === null) {
     throw refusal('CMP_CONFIRMATION_INVALID', 'no certificate of this transaction waits for confirmation', { reason: row ? row.state : 'unknown transaction' });
   }
   const statuses = message.body.statuses;
@@ -332,8 +471,8 @@ async function confirm(deps: PkiDeps, request: Authenticated, sender: Buffer): P
     .executeTakeFirst();
   if (Number(changed.numUpdatedRows) !== 1) throw refusal('CMP_CONFIRMATION_INVALID', 'the transaction was confirmed meanwhile', { reason: 'race' });
   // A certificate the client rejected is not left valid (RFC 4210 §5.3.18: the CA may revoke it).
-  if (!accepted) await revokeCertificates(deps, { actor: `cmp:${request.token.id}` }, project, { certificates: [{ fingerprintSha256: row.certificate_fingerprint }], reason: 'cessationOfOperation' });
-  return { der: protect(message, sender, cmpBody(CMP_BODY_TYPES.pkiconf, pkiConfContent()), request) };
+  if (!accepted) await revokeCertificates(deps, { actor: `cmp:${requesterOf(request)}` }, project, { certificates: [{ fingerprintSha256: row.certificate_fingerprint }], reason: 'cessationOfOperation' });
+  return { der: protect(deps, message, sender, cmpBody(CMP_BODY_TYPES.pkiconf, pkiConfContent()), request) };
 }
 
 /**
@@ -352,5 +491,5 @@ async function generalMessage(deps: PkiDeps, request: Authenticated, sender: Buf
   const ca = await deps.issuingCas.forProject(project);
   const chain = await caChain(deps, project, ca.signer.caCertificate.der);
   const values = message.body.infoTypes.map((infoType) => ({ infoType, value: infoType === CMP_INFO_TYPES.caCerts ? certificateSequence(chain) : undefined }));
-  return { der: protect(message, sender, cmpBody(CMP_BODY_TYPES.genp, genRepContent(values)), request) };
+  return { der: protect(deps, message, sender, cmpBody(CMP_BODY_TYPES.genp, genRepContent(values)), request) };
 }

@@ -56,16 +56,16 @@ export class UnconfirmedCmpCertificates {
       .selectFrom('cmp_transactions as t')
       .innerJoin('projects as p', 'p.id', 't.project_id')
       .selectAll('p')
-      .select(['t.transaction_id', 't.certificate_fingerprint', 't.token_id'])
+      .select(['t.transaction_id', 't.certificate_fingerprint', 't.requester'])
       .where('t.state', '=', 'awaiting-confirmation')
       .where('t.confirm_by', '<=', now.toISOString())
       .limit(PASS_LIMIT)
       .execute();
     let revoked = 0;
     for (const row of due) {
-      const { transaction_id: transactionId, certificate_fingerprint: fingerprint, token_id: tokenId, ...project } = row;
+      const { transaction_id: transactionId, certificate_fingerprint: fingerprint, requester, ...project } = row;
       if (fingerprint !== null) {
-        await revokeCertificates(this.deps, { actor: `cmp:unconfirmed:${tokenId ?? ''}` }, project, { certificates: [{ fingerprintSha256: fingerprint }], reason: 'cessationOfOperation' });
+        await revokeCertificates(this.deps, { actor: `cmp:unconfirmed:${requester}` }, project, { certificates: [{ fingerprintSha256: fingerprint }], reason: 'cessationOfOperation' });
         revoked++;
       }
       await this.deps.db.updateTable('cmp_transactions').set({ state: 'revoked', confirm_by: null }).where('project_id', '=', project.id).where('transaction_id', '=', transactionId).where('state', '=', 'awaiting-confirmation').execute();

@@ -13,4 +13,5 @@ export { type PkiDeps } from './pki-deps.js';
 export { EnrollmentTokenSecrets, enrollmentTokenSealContext } from './enrollment-token-secrets.js';
 export { answerCmp, CMP_CONFIRM_WINDOW_SECONDS, type CmpAnswer } from './cmp-server.js';
 export { UnconfirmedCmpCertificates } from './cmp-unconfirmed.js';
+export { CmpServices } from './cmp-services.js';
 export { renewDeviceCertificate } from './device-renewal.js';

@@ -1,5 +1,6 @@
 import type { CaKeyVault } from '../authorities/ca-key-vault.js';
 import type { EnrollmentTokenSecrets } from './enrollment-token-secrets.js';
+import type { CmpServices } from './cmp-services.js';
 import type { IssuanceRecorder } from './issuance-recorder.js';
 import type { IssuingCaCache } from '../authorities/issuing-cas.js';
 import type { KeyToken } from '../authorities/key-token.js';
@@ -11,6 +12,8 @@ export interface PkiDeps extends ServiceDeps {
   readonly vault: CaKeyVault;
   /** Enrollment tokens sealed for CMP's MAC. */
   readonly enrollmentSecrets: EnrollmentTokenSecrets;
+  /** CMP's device authentication and the key that signs its answers to signed requests. */
+  readonly cmp: CmpServices;
   /** The PKCS#11 token, when the server was started with one. */
   readonly keyToken: KeyToken | undefined;
   readonly issuingCas: IssuingCaCache;
