@@ -182,6 +182,38 @@ for (const dialect of DIALECTS) {
       assert.ok((listed.body['list'] as { actor: string }[]).some((r) => r.actor.startsWith('device:')), JSON.stringify(listed.body['list']));
     });
 
+    it('-cmd ir signed with a manufacturer certificate (IDevID) enrolls under its CN; a rogue factory’s is refused (signerNotTrusted)', async () => {
+      await ssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'factory.key.pem']);
+      await ssl(['req', '-x509', '-new', '-nodes', '-key', 'factory.key.pem', '-sha256', '-subj', '/CN=Acme Factory CA', '-days', '365', '-out', 'factory.crt.pem']);
+      const uploaded = await api.call('POST', '/v1/projects/acme/certificates', { json: { certFile: readFileSync(join(dir, 'factory.crt.pem')).toString('base64'), purpose: 'manufacturer' } });
+      assert.equal(uploaded.status, 201, uploaded.text);
+      writeFileSync(join(dir, 'idevid.ext'), 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n');
+      const makeIdevid = async (name: string, caCert: string, caKey: string): Promise<void> => {
+        await newKey(name);
+        await ssl(['req', '-new', '-key', `${name}.key.pem`, '-subj', `/O=acme/CN=${name}`, '-out', `${name}.csr.pem`]);
+        await ssl(['x509', '-req', '-in', `${name}.csr.pem`, '-CA', caCert, '-CAkey', caKey, '-CAcreateserial', '-days', '30', '-extfile', 'idevid.ext', '-out', `${name}.crt.pem`]);
+      };
+      await makeIdevid('mfg-0042', 'factory.crt.pem', 'factory.key.pem');
+      const operational = await newKey('mfg-0042-op');
+      const signed = (name: string) => ['-cmd', 'ir', '-server', management, '-path', '.well-known/cmp/p/acme', '-cert', `${name}.crt.pem`, '-key', `${name}.key.pem`, '-trusted', serverCa, '-newkey', operational, '-subject', '/O=acme/CN=whatever', '-certout', `${name}-op.crt.pem`];
+      const enrolled = await opensslCmp(dir, signed('mfg-0042'));
+      assert.equal(enrolled.exit, 0, enrolled.output);
+      assert.equal(await subjectOf('mfg-0042-op.crt.pem'), 'subject=O = acme, CN = mfg-0042');
+      const identity = await curlIdentity(api.server.gatewayUrl, serverCa, { cert: join(dir, 'mfg-0042-op.crt.pem'), key: join(dir, operational) });
+      assert.equal(identity.status, 200);
+      assert.equal(identity.body['certificateId'], 'mfg-0042');
+
+      await ssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'rogue.key.pem']);
+      await ssl(['req', '-x509', '-new', '-nodes', '-key', 'rogue.key.pem', '-sha256', '-subj', '/CN=Rogue Factory', '-days', '365', '-out', 'rogue.crt.pem']);
+      await makeIdevid('mfg-rogue', 'rogue.crt.pem', 'rogue.key.pem');
+      const before = await issuedCount();
+      const refused = await opensslCmp(dir, [...signed('mfg-rogue'), '-unprotected_errors']);
+      assert.notEqual(refused.exit, 0);
+      assert.match(refused.output, /signerNotTrusted/, refused.output);
+      assert.match(refused.output, /MANUFACTURER_CERT_INVALID/);
+      assert.equal(await issuedCount(), before);
+    });
+
     it('-cmd p10cr with a CSR, over the device gateway (HTTPS)', async () => {
       const [token] = await tokens();
       const key = await newKey('cmp-p10');

@@ -44,7 +44,8 @@ import { isUniqueViolation } from '../../store/constraint-violations.js';
 import { recordAudit } from '../shared/audit-log.js';
 import { revokeCertificates } from '../revocation/index.js';
 import { issueWithToken, usableTokenProject } from './enrollment-tokens.js';
-import { issueDeviceCertificateFor, type IssuedDeviceCertificate } from './issuance-pipeline.js';
+import { issueDeviceCertificateFor, type CertificateRequestInput, type IssuedDeviceCertificate } from './issuance-pipeline.js';
+import { manufacturerIdentity, type ManufacturerIdentity } from './manufacturer-enrollment.js';
 import type { PkiDeps } from './pki-deps.js';
 
 /**
@@ -63,6 +64,7 @@ function failureInfoOf(code: ServiceErrorCode | DeviceAuthFailureCode): PkiFailu
     case 'CERT_SUPERSEDED':
     case 'CRL_STALE':
       return 'notAuthorized';
+    case 'MANUFACTURER_CERT_INVALID':
     case 'UNKNOWN_ISSUER':
     case 'CERT_EXPIRED':
     case 'CERT_NOT_YET_VALID':
@@ -133,9 +135,16 @@ type Authenticated =
       readonly kind: 'signature';
       readonly message: CmpMessage;
       readonly signerFingerprint: string;
-      readonly device: CertificateAuthenticatedDevice;
+      readonly signer: Signer;
       readonly project: ProjectRow;
     };
+
+/**
+ * Who signed: a device by its current certificate (kur, rr), a manufacturer certificate under one
+ * of the project's manufacturer CAs (ir, cr, p10cr: an IDevID, RFC 9483 §4.1.1), or the
+ * certificate that started the transaction a certConf confirms.
+ */
+type Signer = { readonly kind: 'device'; readonly device: CertificateAuthenticatedDevice } | ({ readonly kind: 'manufacturer' } & ManufacturerIdentity) | { readonly kind: 'transaction' };
 
 /** Who asked, as cmp_transactions keeps it: the token, or the certificate that signed. */
 function requesterOf(request: Authenticated): string {
@@ -181,7 +190,7 @@ export async function answerCmp(deps: PkiDeps, der: Buffer, projectSlug: string 
       if (isPkiError(error)) throw refusal('CMP_MESSAGE_MALFORMED', `not a PKIMessage: ${error.message}`, { reason: error.message });
       throw error;
     }
-    authenticated = await authenticate(deps, message);
+    authenticated = await authenticate(deps, message, projectSlug);
     // Past the MAC, refusals are protected: the client can trust them.
     if (projectSlug !== undefined && authenticated.project.slug !== projectSlug) throw refusal('ENROLLMENT_TOKEN_INVALID', 'the enrollment token is not known in this project');
     if (authenticated.kind === 'mac') {
@@ -235,7 +244,7 @@ async function auditRefusal(deps: PkiDeps, project: ProjectRow | null, message: 
 }
 
 /** The header's rules (RFC 9483 §3.1) and the MAC (§3.2): the token named by senderKID keys it. */
-async function authenticate(deps: PkiDeps, message: CmpMessage): Promise<Authenticated> {
+async function authenticate(deps: PkiDeps, message: CmpMessage, projectSlug: string | undefined): Promise<Authenticated> {
   const { header } = message;
   if (header.pvno !== 2 && header.pvno !== 3) throw refusal('CMP_REQUEST_INVALID', `pvno ${header.pvno} is not cmp2000 (2) or cmp2021 (3)`, { reason: 'pvno' });
   if (!header.transactionID || header.transactionID.length < 16 || header.transactionID.length > 64) {
@@ -243,7 +252,7 @@ async function authenticate(deps: PkiDeps, message: CmpMessage): Promise<Authent
   }
   if (!header.senderNonce || header.senderNonce.length < 16) throw refusal('CMP_REQUEST_INVALID', 'a senderNonce of at least 128 bits is required (RFC 9483 §3.1)', { reason: 'senderNonce' });
   if (!header.protectionAlg || !message.protection) throw refusal('CMP_PROTECTION_INVALID', 'the message is not protected (RFC 9483 §3.2)');
-  if (header.protectionAlg.oid !== PASSWORD_BASED_MAC_OID) return authenticateSignature(deps, message, header.protectionAlg, message.protection);
+  if (header.protectionAlg.oid !== PASSWORD_BASED_MAC_OID) return authenticateSignature(deps, message, header.protectionAlg, message.protection, projectSlug);
   let pbm: PasswordBasedMacParameters;
   try {
     pbm = parsePasswordBasedMac(header.protectionAlg);
@@ -266,11 +275,13 @@ async function authenticate(deps: PkiDeps, message: CmpMessage): Promise<Authent
 }
 
 /**
- * Signature protection (RFC 9483 §3.2): extraCerts[0] signed the ProtectedPart, and it is a
- * device's current certificate that the identity service admits (valid chain to the project's CA,
- * not revoked, superseded or disabled), as it would a TLS connection: kur, rr and their certConf.
+ * Signature protection (RFC 9483 §3.2): extraCerts[0] signed the ProtectedPart. For kur and rr
+ * it is a device's current certificate that the identity service admits (valid chain to the
+ * project's CA, not revoked, superseded or disabled), as it would a TLS connection; for ir, cr and
+ * p10cr a manufacturer certificate under one of the project's manufacturer CAs (the path names the
+ * project); a certConf is signed by the certificate that started its transaction.
  */
-async function authenticateSignature(deps: PkiDeps, message: CmpMessage, algorithm: AlgorithmIdentifier, signature: Buffer): Promise<Authenticated> {
+async function authenticateSignature(deps: PkiDeps, message: CmpMessage, algorithm: AlgorithmIdentifier, signature: Buffer, projectSlug: string | undefined): Promise<Authenticated> {
   const [leafDer] = message.extraCerts;
   if (!leafDer) throw refusal('CMP_PROTECTION_INVALID', 'a signed message carries its signer’s certificate first in extraCerts (RFC 9483 §3.3)');
   let verified: boolean;
@@ -282,11 +293,31 @@ async function authenticateSignature(deps: PkiDeps, message: CmpMessage, algorit
     throw error;
   }
   if (!verified) throw refusal('CMP_PROTECTION_INVALID', 'the signature does not verify with the certificate in extraCerts: the message was changed, or signed with another key');
+  const signerFingerprint = fingerprintSha256(leafDer);
+  const { type } = message.body;
+  if (type === 'certConf') {
+    const row = await deps.db
+      .selectFrom('cmp_transactions as t')
+      .innerJoin('projects as p', 'p.id', 't.project_id')
+      .selectAll('p')
+      .where('t.transaction_id', '=', (message.header.transactionID as Buffer).toString('hex'))
+      .where('t.requester', '=', `certificate:${signerFingerprint}`)
+      .executeTakeFirst();
+    if (!row || (projectSlug !== undefined && row.slug !== projectSlug)) throw refusal('CMP_CONFIRMATION_INVALID', 'no transaction of this signer waits for confirmation', { reason: 'unknown transaction' });
+    return { kind: 'signature', message, signerFingerprint, signer: { kind: 'transaction' }, project: row };
+  }
+  if (type === 'ir' || type === 'cr' || type === 'p10cr') {
+    if (projectSlug === undefined) throw refusal('CMP_REQUEST_INVALID', 'an enrollment signed with a manufacturer certificate names its project: /.well-known/cmp/p/{projectId}', { reason: 'path' });
+    const project = await deps.db.selectFrom('projects').selectAll().where('slug', '=', projectSlug).executeTakeFirst();
+    if (!project) throw new ServiceError('PROJECT_NOT_FOUND', `no project ${JSON.stringify(projectSlug)}`, { projectId: projectSlug });
+    const vouched = await manufacturerIdentity(deps, project, message.extraCerts);
+    return { kind: 'signature', message, signerFingerprint, signer: { kind: 'manufacturer', ...vouched }, project };
+  }
   const result = await deps.cmp.authenticateDevice(message.extraCerts);
   if (!result.ok) throw new ServiceError(result.code as never, `the signer’s certificate is not admitted: ${result.message}`, (result.context ?? {}) as never);
   if (result.device.credential !== 'certificate') throw refusal('CMP_PROTECTION_INVALID', 'the signer is not a device certificate');
   const project = await deps.db.selectFrom('projects').selectAll().where('id', '=', result.device.projectKey).executeTakeFirstOrThrow();
-  return { kind: 'signature', message, signerFingerprint: fingerprintSha256(leafDer), device: result.device, project };
+  return { kind: 'signature', message, signerFingerprint, signer: { kind: 'device', device: result.device }, project };
 }
 
 async function answerAuthenticated(deps: PkiDeps, request: Authenticated, sender: Buffer): Promise<CmpAnswer> {
@@ -296,14 +327,13 @@ async function answerAuthenticated(deps: PkiDeps, request: Authenticated, sender
     case 'ir':
     case 'cr':
     case 'p10cr':
-      if (request.kind !== 'mac') throw refusal('CMP_PROTECTION_UNSUPPORTED', `${body.type} is protected with an enrollment token (PasswordBasedMac); a device’s certificate signs kur and rr`, { reason: 'signature' });
       return enroll(deps, request, sender);
     case 'kur':
-      if (request.kind !== 'signature') throw refusal('CMP_PROTECTION_INVALID', 'kur is signed with the device’s current certificate (RFC 9483 §4.1.3)');
-      return updateKey(deps, request, sender);
+      if (request.kind !== 'signature' || request.signer.kind !== 'device') throw refusal('CMP_PROTECTION_INVALID', 'kur is signed with the device’s current certificate (RFC 9483 §4.1.3)');
+      return updateKey(deps, request, request.signer.device, sender);
     case 'rr':
-      if (request.kind !== 'signature') throw refusal('CMP_PROTECTION_INVALID', 'rr is signed with the certificate it revokes (RFC 9483 §4.2)');
-      return revokeOwn(deps, request, sender);
+      if (request.kind !== 'signature' || request.signer.kind !== 'device') throw refusal('CMP_PROTECTION_INVALID', 'rr is signed with the certificate it revokes (RFC 9483 §4.2)');
+      return revokeOwn(deps, request, request.signer.device, sender);
     case 'certConf':
       return confirm(deps, request, sender);
     case 'genm':
@@ -313,7 +343,6 @@ async function answerAuthenticated(deps: PkiDeps, request: Authenticated, sender
   }
 }
 
-type MacAuthenticated = Extract<Authenticated, { kind: 'mac' }>;
 type SignatureAuthenticated = Extract<Authenticated, { kind: 'signature' }>;
 
 /** A transactionID a project saw before is refused (a replayed message, RFC 4210 §5.1.1). */
@@ -371,23 +400,34 @@ function confirmBy(deps: PkiDeps, implicitConfirm: boolean): string | null {
   return implicitConfirm ? null : new Date(deps.now().getTime() + CMP_CONFIRM_WINDOW_SECONDS * 1000).toISOString();
 }
 
-async function enroll(deps: PkiDeps, request: MacAuthenticated, sender: Buffer): Promise<CmpAnswer> {
-  const { message, token, project } = request;
+/**
+ * ir, cr, p10cr: a new device's certificate, entitled by a one-time token (MAC) or by a
+ * manufacturer certificate (signature): the token's rules (one use, a batch token only for new
+ * identities), or the manufacturer certificate's CN as the certificate ID.
+ */
+async function enroll(deps: PkiDeps, request: Authenticated, sender: Buffer): Promise<CmpAnswer> {
+  const { message, project } = request;
   const { body, header } = message;
   await refuseSeenTransaction(deps, project, (header.transactionID as Buffer).toString('hex'));
-  await usableTokenProject(deps, token, project.slug);
+  if (request.kind === 'mac') await usableTokenProject(deps, request.token, project.slug);
+  else if (request.signer.kind !== 'manufacturer') throw refusal('CMP_PROTECTION_INVALID', 'an enrollment is protected with a token or signed with a manufacturer certificate');
   const implicitConfirm = header.implicitConfirm;
   const record = transactionRecorder(deps, request, body.type, implicitConfirm ? 'confirmed' : 'awaiting-confirmation', confirmBy(deps, implicitConfirm));
+  const issue = (input: CertificateRequestInput): Promise<IssuedDeviceCertificate> => {
+    if (request.kind === 'mac') return issueWithToken(deps, request.token, project, input, 'cmp', record);
+    const vouched = request.signer as Extract<Signer, { kind: 'manufacturer' }>;
+    return issueDeviceCertificateFor(deps, { project, request: input, channel: 'cmp', actor: vouched.actor, entitlement: { kind: 'identity', certificateId: vouched.certificateId }, inTransaction: record });
+  };
   let certReqId: number;
   let issued: IssuedDeviceCertificate;
   if (body.type === 'p10cr') {
     certReqId = -1;
-    issued = await issueWithToken(deps, token, project, { kind: 'csr', der: body.csrDer }, 'cmp', record);
+    issued = await issue({ kind: 'csr', der: body.csrDer });
   } else {
     const certRequest = singleRequest(body);
     certReqId = certRequest.certReqId;
     if (!certRequest.subject) throw refusal('CMP_REQUEST_INVALID', 'the certTemplate needs a subject', { reason: 'certTemplate' });
-    issued = await issueWithToken(deps, token, project, { kind: 'crmf', subject: certRequest.subject, publicKey: certRequest.publicKey }, 'cmp', record);
+    issued = await issue({ kind: 'crmf', subject: certRequest.subject, publicKey: certRequest.publicKey });
   }
   await rememberIssued(deps, request, issued);
   const chain = await caChain(deps, project, issued.caCertificateDer);
@@ -402,8 +442,8 @@ async function enroll(deps: PkiDeps, request: MacAuthenticated, sender: Buffer):
  * under the same identity. The old certificate is superseded once the new one is used (as any
  * rotation, certificate-lifecycle rules), not at issuance: a device that loses the answer keeps working.
  */
-async function updateKey(deps: PkiDeps, request: SignatureAuthenticated, sender: Buffer): Promise<CmpAnswer> {
-  const { message, project, device } = request;
+async function updateKey(deps: PkiDeps, request: SignatureAuthenticated, device: CertificateAuthenticatedDevice, sender: Buffer): Promise<CmpAnswer> {
+  const { message, project } = request;
   await refuseSeenTransaction(deps, project, (message.header.transactionID as Buffer).toString('hex'));
   const certRequest = singleRequest(message.body);
   const current = parseCertificate(message.extraCerts[0] as Buffer);
@@ -424,8 +464,8 @@ async function updateKey(deps: PkiDeps, request: SignatureAuthenticated, sender:
 }
 
 /** rr (RFC 9483 §4.2): a device revokes the certificate it signs with, through the revocation path. */
-async function revokeOwn(deps: PkiDeps, request: SignatureAuthenticated, sender: Buffer): Promise<CmpAnswer> {
-  const { message, project, device } = request;
+async function revokeOwn(deps: PkiDeps, request: SignatureAuthenticated, device: CertificateAuthenticatedDevice, sender: Buffer): Promise<CmpAnswer> {
+  const { message, project } = request;
   if (message.body.type !== 'rr') throw refusal('CMP_BODY_UNSUPPORTED', 'not an rr', { bodyType: message.body.type });
   const transactionId = (message.header.transactionID as Buffer).toString('hex');
   await refuseSeenTransaction(deps, project, transactionId);

@@ -3,6 +3,7 @@ import { ServiceError } from '../../service-error.js';
 import { MAX_PEER_CHAIN } from '../identity/device-authentication.js';
 import { issueDeviceCertificateFor, type IssuedDeviceCertificate } from './issuance-pipeline.js';
 import type { PkiDeps } from './pki-deps.js';
+import type { ProjectRow } from '../../store/schema.js';
 
 /**
  * EST simpleenroll vouched for by a manufacturer certificate (an IDevID, RFC 7030 §3.3.2: the
@@ -15,6 +16,21 @@ import type { PkiDeps } from './pki-deps.js';
 export async function enrollWithManufacturerCertificate(deps: PkiDeps, projectSlug: string, chainDer: readonly Buffer[], csrDer: Buffer): Promise<IssuedDeviceCertificate> {
   const project = await deps.db.selectFrom('projects').selectAll().where('slug', '=', projectSlug).executeTakeFirst();
   if (!project) throw new ServiceError('PROJECT_NOT_FOUND', `no project ${JSON.stringify(projectSlug)}`, { projectId: projectSlug });
+  const vouched = await manufacturerIdentity(deps, project, chainDer);
+  return issueDeviceCertificateFor(deps, { project, csrDer, channel: 'est-enroll', actor: vouched.actor, entitlement: { kind: 'identity', certificateId: vouched.certificateId } });
+}
+
+/** The identity a manufacturer certificate vouches for: its CN as the certificate ID, and how the audit log names it. */
+export interface ManufacturerIdentity {
+  readonly certificateId: string;
+  readonly actor: string;
+}
+
+/**
+ * Checks a chain (leaf first) against the project's enabled manufacturer CAs (EST's TLS client
+ * chain, CMP's extraCerts): the caller has already seen the leaf's key prove itself.
+ */
+export async function manufacturerIdentity(deps: PkiDeps, project: ProjectRow, chainDer: readonly Buffer[]): Promise<ManufacturerIdentity> {
   let chain: Certificate[];
   try {
     chain = chainDer.slice(0, MAX_PEER_CHAIN).map((der) => parseCertificate(der));
@@ -34,11 +50,5 @@ export async function enrollWithManufacturerCertificate(deps: PkiDeps, projectSl
   if (certificateId === undefined || !isValidCertificateId(certificateId)) {
     throw new ServiceError('MANUFACTURER_CERT_INVALID', 'the manufacturer certificate needs exactly one CN that is a valid certificate ID', { reason: 'INVALID_CERTIFICATE_ID' });
   }
-  return issueDeviceCertificateFor(deps, {
-    project,
-    csrDer,
-    channel: 'est-enroll',
-    actor: `manufacturer-certificate:${fingerprintSha256(leaf.der)}`,
-    entitlement: { kind: 'identity', certificateId },
-  });
+  return { certificateId, actor: `manufacturer-certificate:${fingerprintSha256(leaf.der)}` };
 }
