@@ -4027,6 +4027,8 @@ export interface components {
             readonly tokenLifetimeSeconds: number;
             /** @description the audiences a device may ask a token for (its aud claim); empty, the default, gives no tokens. A request without audience gets the only one when exactly one is listed */
             readonly tokenAudiences: readonly string[];
+            /** @description EST serverkeygen: the server makes the device’s key and returns it over TLS with the certificate (RFC 7030 §4.4); off by default */
+            readonly allowServerKeygen: boolean;
         };
         readonly ProjectCreate: {
             readonly name: string;
@@ -4079,6 +4081,8 @@ export interface components {
                 readonly tokenLifetimeSeconds?: number;
                 /** @description the audiences a device may ask a token for (its aud claim); empty, the default, gives no tokens. A request without audience gets the only one when exactly one is listed */
                 readonly tokenAudiences?: readonly string[];
+                /** @description EST serverkeygen: the server makes the device’s key and returns it over TLS with the certificate (RFC 7030 §4.4); off by default */
+                readonly allowServerKeygen?: boolean;
             };
         };
         readonly CaCertificateCreated: components["schemas"]["CaCertificate"] & {

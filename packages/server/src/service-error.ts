@@ -91,6 +91,8 @@ export const SERVICE_ERROR_CODES = [
   'CMP_BODY_UNSUPPORTED',
   /** CMP certConf: no certificate of this transaction waits for it, or the hash is not the certificate's. */
   'CMP_CONFIRMATION_INVALID',
+  /** EST serverkeygen asked of a project whose allowServerKeygen setting is off. */
+  'SERVER_KEYGEN_NOT_ALLOWED',
   /** A remote signer (cfssl) signs CSRs only: a CMP request without a CSR cannot reach it. */
   'SIGNER_NEEDS_CSR',
   'PSK_IDENTITY_INVALID',
@@ -230,6 +232,7 @@ export const SERVICE_ERROR_FACTS = {
   CMP_BODY_UNSUPPORTED: { bodyType: 'string' },
   CMP_CONFIRMATION_INVALID: { reason: 'string' },
   SIGNER_NEEDS_CSR: {},
+  SERVER_KEYGEN_NOT_ALLOWED: { projectId: 'string' },
   ENROLLMENT_TOKEN_EXPIRED: { tokenId: 'string' },
   MANUFACTURER_CERT_INVALID: { reason: 'string' },
   PSK_IDENTITY_INVALID: { identity: 'string' },

@@ -90,6 +90,7 @@ for (const dialect of DIALECTS) {
         expiryAlertDays: [30, 7, 1],
         tokenLifetimeSeconds: 600,
         tokenAudiences: [],
+        allowServerKeygen: false,
       });
     });
 

@@ -21,6 +21,7 @@ const DEFAULTS = {
   expiryAlertDays: [30, 7, 1],
   tokenLifetimeSeconds: 600,
   tokenAudiences: [],
+  allowServerKeygen: false,
 };
 
 const DAY_MS = 86_400_000;

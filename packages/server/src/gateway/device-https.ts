@@ -6,7 +6,7 @@ import { problemBody, problemDocument } from '../edge/problem.js';
 import { PROBLEM_STATUS } from '../edge/problem-status.js';
 import { isServiceError } from '../service-error.js';
 import { MAX_CSR_BYTES, renewDeviceCertificate } from '../domain/issuance/index.js';
-import { EST_PATH, handleEst, type EstOperation } from './est-handlers.js';
+import { estRoute, handleEst } from './est-handlers.js';
 import { CMP_PATH, handleCmp } from './cmp-transfer.js';
 import { readBoundedBody } from '../edge/request-body.js';
 import { listen } from '../listen.js';
@@ -105,14 +105,14 @@ export async function startDeviceHttps(options: DeviceHttpsOptions): Promise<Dev
       }
       return;
     }
-    const est = EST_PATH.exec(path);
+    const est = estRoute(path);
     if (est) {
       // EST bootstrap connections carry no device certificate, so their verdict is a refusal and
       // its grace timer runs: an enrollment in progress (a remote signer may take seconds) is
       // not cut off, or its one-time token would be spent on an answer that never arrives.
       enrolling.add(req.socket);
       try {
-        await handleEst(options.pki, req, res, est[2] as EstOperation, est[1], path, verdictOf, refusal, options.serverRootDer);
+        await handleEst(options.pki, req, res, est.operation, est.label, path, verdictOf, refusal, options.serverRootDer);
       } finally {
         enrolling.delete(req.socket);
       }

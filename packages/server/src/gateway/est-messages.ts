@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { encodeCertsOnlyPkcs7 } from '@fleetpki/pki';
 import { ServiceError } from '../service-error.js';
 
@@ -15,10 +16,29 @@ export function decodeEstCsr(body: Buffer): Buffer {
   return Buffer.from(compact, 'base64');
 }
 
-/** An EST certificate response (RFC 7030 §4.1.3, §4.2.3): a certs-only PKCS#7, base64 with line breaks every 64 characters. */
+/**
+ * DER in base64 as an EST body: RFC 8951 §3.2 says base64 per RFC 4648, which adds no line
+ * breaks, and strongSwan's client decodes nothing else (RFC 7030's examples broke lines at 64).
+ */
+export function estBase64(der: Buffer): string {
+  return der.toString('base64');
+}
+
+/** An EST certificate response (RFC 7030 §4.1.3, §4.2.3): a certs-only PKCS#7, in base64. */
 export function estCertsOnly(certificates: readonly Buffer[]): string {
-  const base64 = encodeCertsOnlyPkcs7(certificates).toString('base64');
-  return `${base64.replace(/(.{64})/g, '$1\r\n').replace(/\r\n$/, '')}\r\n`;
+  return estBase64(encodeCertsOnlyPkcs7(certificates));
+}
+
+/**
+ * The serverkeygen answer (RFC 7030 §4.4.2): multipart/mixed with the private key (PKCS#8,
+ * `application/pkcs8`) and the certificate (certs-only PKCS#7), each base64. The key is protected
+ * by the TLS connection only; §4.4.2's encrypted forms need a key the device does not have.
+ */
+export function serverKeygenResponse(privateKeyPkcs8: Buffer, certificateDer: Buffer): { readonly contentType: string; readonly text: string } {
+  const boundary = `fleetpki-${randomBytes(12).toString('hex')}`;
+  const part = (type: string, body: string) => `--${boundary}\r\nContent-Type: ${type}\r\nContent-Transfer-Encoding: base64\r\n\r\n${body}`;
+  const text = `${part('application/pkcs8', `${estBase64(privateKeyPkcs8)}\r\n`)}${part('application/pkcs7-mime; smime-type=certs-only', `${estCertsOnly([certificateDer])}\r\n`)}--${boundary}--\r\n`;
+  return { contentType: `multipart/mixed; boundary=${boundary}`, text };
 }
 
 /** The EST response headers for a certs-only message. */

@@ -96,6 +96,7 @@ export const ProjectSettingsSchema = z
       .refine((list) => new Set(list).size === list.length, 'each audience once')
       .readonly()
       .openapi({ description: 'the audiences a device may ask a token for (its aud claim); empty, the default, gives no tokens. A request without audience gets the only one when exactly one is listed' }),
+    allowServerKeygen: z.boolean().openapi({ description: 'EST serverkeygen: the server makes the device’s key and returns it over TLS with the certificate (RFC 7030 §4.4); off by default' }),
   })
   .openapi('ProjectSettings');
 export const Project = z

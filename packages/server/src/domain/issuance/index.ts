@@ -14,4 +14,6 @@ export { EnrollmentTokenSecrets, enrollmentTokenSealContext } from './enrollment
 export { answerCmp, CMP_CONFIRM_WINDOW_SECONDS, type CmpAnswer } from './cmp-server.js';
 export { UnconfirmedCmpCertificates } from './cmp-unconfirmed.js';
 export { CmpServices } from './cmp-services.js';
+export { issueWithServerKey, type ServerGeneratedKey, type ServerKeygenEntitlement } from './server-keygen.js';
+export { hashEnrollmentToken } from './enrollment-tokens.js';
 export { renewDeviceCertificate } from './device-renewal.js';

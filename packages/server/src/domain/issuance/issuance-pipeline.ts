@@ -31,7 +31,7 @@ import { NO_TELEMETRY } from '../shared/telemetry.js';
 import { serialNumberText } from '../revocation/index.js';
 import type { PkiDeps } from './pki-deps.js';
 
-export type IssuanceChannel = 'api' | 'rotation' | 'est-enroll' | 'est-reenroll' | 'cmp';
+export type IssuanceChannel = 'api' | 'rotation' | 'est-enroll' | 'est-reenroll' | 'est-serverkeygen' | 'cmp';
 
 /**
  * What is asked to be certified: a PKCS#10 CSR (its signature is the proof of possession, checked

@@ -24,6 +24,8 @@ export interface ProjectSettings {
   readonly tokenLifetimeSeconds: number;
   /** The audiences a device may ask a token for; none (the default) gives no tokens. */
   readonly tokenAudiences: readonly string[];
+  /** EST serverkeygen (RFC 7030 §4.4): the server makes a constrained device's key and sends it back over TLS. Off by default. */
+  readonly allowServerKeygen: boolean;
 }
 
 export const DEFAULT_PROJECT_SETTINGS: ProjectSettings = {
@@ -36,6 +38,7 @@ export const DEFAULT_PROJECT_SETTINGS: ProjectSettings = {
   expiryAlertDays: [30, 7, 1],
   tokenLifetimeSeconds: 600,
   tokenAudiences: [],
+  allowServerKeygen: false,
 };
 
 /** Bounds of the duration settings, in seconds. */
@@ -71,5 +74,6 @@ export function projectSettingsOf(row: Pick<ProjectRow, 'settings'>): ProjectSet
     expiryAlertDays: alertDays,
     tokenLifetimeSeconds: numberOr(stored.tokenLifetimeSeconds, defaults.tokenLifetimeSeconds),
     tokenAudiences: Array.isArray(stored.tokenAudiences) && stored.tokenAudiences.every((a) => typeof a === 'string') ? (stored.tokenAudiences as string[]) : defaults.tokenAudiences,
+    allowServerKeygen: stored.allowServerKeygen === true,
   };
 }

@@ -1,0 +1,10 @@
+const { startTestApi } = await import('./dist/test/helpers/api.js');
+const { writeFileSync } = await import('node:fs');
+const api = await startTestApi('sqlite');
+await api.call('POST','/v1/projects',{json:{name:'acme',slug:'acme'}});
+await api.call('POST','/v1/projects/acme/pki/cas',{json:{mode:'generate'}});
+const t = (await api.call('POST','/v1/projects/acme/pki/enrollment-tokens',{json:{count:1}})).body.tokens[0];
+writeFileSync('/tmp/est/server-ca.pem', (await api.call('GET', '/v1/server-ca', { key: null })).text);
+writeFileSync('/tmp/est/env', `PORT=${new URL(api.server.gatewayUrl).port}\nTOKEN=${t.token}\n`);
+await new Promise((r) => setTimeout(r, 25000));
+await api.close();
