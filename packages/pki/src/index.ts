@@ -43,7 +43,7 @@ export { parseIpAddress } from './ip-address.js';
 export { encodeCertsOnlyPkcs7 } from './certs-only-pkcs7.js';
 export { encodeCsrAttributes } from './est-csr-attributes.js';
 export { CMP_BODY_TYPES, CMP_INFO_TYPES, MAX_CMP_MESSAGE_BYTES, parseCmpMessage, type CertStatus, type CmpBody, type CmpBodyType, type CmpHeader, type CmpMessage } from './cmp-message.js';
-export { PASSWORD_BASED_MAC_OID, PBM_MAX_ITERATIONS, PBM_MIN_ITERATIONS, answerParameters, parsePasswordBasedMac, passwordBasedMac, passwordBasedMacAlgorithm, verifyPasswordBasedMac, type PasswordBasedMacParameters } from './cmp-password-mac.js';
+export { PASSWORD_BASED_MAC_OID, PBM_MAX_ITERATIONS, PBM_MIN_ITERATIONS, freshParameters, macWithKey, parsePasswordBasedMac, passwordBasedKey, passwordBasedMac, passwordBasedMacAlgorithm, verifyMacWithKey, verifyPasswordBasedMac, type PasswordBasedMacParameters } from './cmp-password-mac.js';
 export { answerHeader, certRepContent, certificateSequence, cmpBody, cmpMessage, directoryName, errorContent, genRepContent, NULL_DIRECTORY_NAME, PkiFailureInfo, PkiStatus, pkiConfContent, pkiStatusInfo, protectedPartOf, revRepContent, type AnswerHeaderFields, type CertResponseInput, type PkiFailureInfoName } from './cmp-response.js';
 export { parseCertReqMessages, verifyCertRequestSignature, type CertRequestMessage, type ProofOfPossession } from './crmf.js';
 export {

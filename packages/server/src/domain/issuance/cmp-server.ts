@@ -5,7 +5,6 @@ import {
   PASSWORD_BASED_MAC_OID,
   PkiStatus,
   answerHeader,
-  answerParameters,
   certRepContent,
   certificateSequence,
   cmpBody,
@@ -19,13 +18,14 @@ import {
   parseCertificate,
   parseCmpMessage,
   parsePasswordBasedMac,
-  passwordBasedMac,
+  macWithKey,
+  passwordBasedKey,
   passwordBasedMacAlgorithm,
   pkiConfContent,
   pkiStatusInfo,
   protectedPartOf,
   verifyCertRequestSignature,
-  verifyPasswordBasedMac,
+  verifyMacWithKey,
   fingerprintSha256,
   revRepContent,
   verifySignature,
@@ -127,7 +127,8 @@ type Authenticated =
       readonly kind: 'mac';
       readonly message: CmpMessage;
       readonly token: EnrollmentTokensTable;
-      readonly secret: Buffer;
+      /** The MAC key the token and the request's PBM parameters make, derived once for the request and its answer. */
+      readonly macKey: Buffer;
       readonly pbm: PasswordBasedMacParameters;
       readonly project: ProjectRow;
     }
@@ -217,9 +218,11 @@ export async function answerCmp(deps: PkiDeps, der: Buffer, projectSlug: string 
 function protect(deps: PkiDeps, message: CmpMessage | undefined, sender: Buffer, body: Buffer, authenticated: Authenticated | undefined, implicitConfirm = false, extraCerts: readonly Buffer[] = []): Buffer {
   if (!authenticated) return cmpMessage(headerFor(message, sender), body);
   if (authenticated.kind === 'mac') {
-    const params = answerParameters(authenticated.pbm);
-    const header = headerFor(message, sender, { alg: passwordBasedMacAlgorithm(params), kid: Buffer.from(authenticated.token.id, 'utf8') }, implicitConfirm);
-    return cmpMessage(header, body, passwordBasedMac(authenticated.secret, params, protectedPartOf(header, body)), extraCerts);
+    // The request's PBM parameters, salt included, and so the key already derived: RFC 4211 §4.4
+    // asks a salt per secret against precomputation, and iterating the OWF again would double
+    // the cost of every answer for nothing (the secret is the same).
+    const header = headerFor(message, sender, { alg: passwordBasedMacAlgorithm(authenticated.pbm), kid: Buffer.from(authenticated.token.id, 'utf8') }, implicitConfirm);
+    return cmpMessage(header, body, macWithKey(authenticated.macKey, authenticated.pbm, protectedPartOf(header, body)), extraCerts);
   }
   const algorithm = deps.cmp.signatureAlgorithm;
   const header = headerFor(message, sender, { alg: algorithm }, implicitConfirm);
@@ -268,10 +271,11 @@ async function authenticate(deps: PkiDeps, message: CmpMessage, projectSlug: str
   if (!token) throw refusal('ENROLLMENT_TOKEN_INVALID', 'the senderKID names no enrollment token (openssl cmp -ref takes the token’s id)');
   const secret = deps.enrollmentSecrets.open(token);
   if (!secret) throw refusal('ENROLLMENT_TOKEN_NOT_FOR_CMP', 'this token was made before CMP and serves EST only; make a new one', { tokenId: token.id });
-  if (!verifyPasswordBasedMac(secret, pbm, message.protectedPart, message.protection)) throw refusal('CMP_PROTECTION_INVALID', 'the MAC does not verify: wrong secret, or the message was changed');
+  const macKey = passwordBasedKey(secret, pbm);
+  if (!verifyMacWithKey(macKey, pbm, message.protectedPart, message.protection)) throw refusal('CMP_PROTECTION_INVALID', 'the MAC does not verify: wrong secret, or the message was changed');
   // The token's row is deleted with its project, so its project is there.
   const project = await deps.db.selectFrom('projects').selectAll().where('id', '=', token.project_id).executeTakeFirstOrThrow();
-  return { kind: 'mac', message, token, secret, pbm, project };
+  return { kind: 'mac', message, token, macKey, pbm, project };
 }
 
 /**
