@@ -82,10 +82,14 @@ function p10cr(token, csrDer) {
   return pki.cmpMessage(header, body, pki.passwordBasedMac(Buffer.from(token.token, 'utf8'), params, pki.protectedPartOf(header, body)));
 }
 
-/** One round's requests for one load process: CSRs made alike for both, as CMP messages and as issue bodies. */
-async function prepare(label) {
+async function tokensFor() {
   const tokens = [];
   for (let made = 0; made < PER_PROCESS; made += 1000) tokens.push(...(await api('POST', '/v1/projects/bench/pki/enrollment-tokens', { count: Math.min(1000, PER_PROCESS - made), validHours: 24 })).tokens);
+  return tokens;
+}
+
+/** One round's requests for one load process: CSRs made alike for both, as CMP messages and as issue bodies. */
+function prepare(label, tokens) {
   const cmp = [];
   const issue = [];
   const csrFor = (certificateId) => pki.createCsr(pki.deviceSubject('bench', certificateId), pki.generateKeyPair({ kind: 'ec', curve: 'P-256' }).privateKey);
@@ -122,8 +126,12 @@ async function round(name, files, ms = ROUND_MS) {
 }
 
 log(`preparing ${f((ROUNDS + 1) * LOAD_PROCESSES * PER_PROCESS)} CSRs, tokens and protected messages`);
+// Every token first: the API calls come together, before the long CPU-bound preparation (an idle
+// keep-alive connection would be closed by the server meanwhile).
+const tokenSets = [];
+for (let r = 0; r <= ROUNDS; r++) for (let p = 0; p < LOAD_PROCESSES; p++) tokenSets.push(await tokensFor());
 const prepared = [];
-for (let r = 0; r <= ROUNDS; r++) prepared.push(await Promise.all(Array.from({ length: LOAD_PROCESSES }, (_, p) => prepare(`r${r}p${p}`))));
+for (let r = 0; r <= ROUNDS; r++) prepared.push(Array.from({ length: LOAD_PROCESSES }, (_, p) => prepare(`r${r}p${p}`, tokenSets[r * LOAD_PROCESSES + p])));
 await round('issue', prepared[0], 700); // warm-up, on the first round's files (the CMP half next)
 await round('cmp', prepared[0], 700);
 const rounds = { issue: [], cmp: [] };

@@ -25,6 +25,19 @@ describe('the benchmarks still run', () => {
     assert.match(result.stdout, /issuance \/ raw signing\s+\d+\.\d%/);
   });
 
+  it('bench/cmp.mjs prints its figures, on a tiny configuration', () => {
+    const result = spawnSync(process.execPath, ['bench/cmp.mjs'], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 120_000,
+      env: { ...process.env, BENCH_ROUNDS: '1', BENCH_ROUND_MS: '200', BENCH_MESSAGES: '60' },
+    });
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stdout, /POST …\/pki\/issue .* certificates\/s/);
+    assert.match(result.stdout, /CMP p10cr .* enrollments\/s/);
+    assert.match(result.stdout, /CMP \/ issue: \d+\.\d\d/);
+  });
+
   it('bench/validate.mjs prints its figures, on a tiny configuration', () => {
     const result = spawnSync(process.execPath, ['bench/validate.mjs'], {
       cwd: root,

@@ -155,7 +155,8 @@ for (const dialect of DIALECTS) {
       assert.equal(enrolled.exit, 0, enrolled.output);
       const second = await newKey('cmp-kur-2');
       // Signed with the current key and certificate; the server's answer is checked against the platform root.
-      const updated = await opensslCmp(dir, ['-cmd', 'kur', '-server', management, '-path', '.well-known/cmp/p/acme', '-cert', 'cmp-kur-1.crt.pem', '-key', first, '-extracerts', 'cmp-kur.chain.pem', '-trusted', serverCa, '-newkey', second, '-certout', 'cmp-kur-2.crt.pem']);
+      // As the README shows it: the certificate alone, no -extracerts (the issuing CA is the project's anchor).
+      const updated = await opensslCmp(dir, ['-cmd', 'kur', '-server', management, '-path', '.well-known/cmp/p/acme', '-cert', 'cmp-kur-1.crt.pem', '-key', first, '-trusted', serverCa, '-newkey', second, '-certout', 'cmp-kur-2.crt.pem']);
       assert.equal(updated.exit, 0, updated.output);
       assert.equal(await subjectOf('cmp-kur-2.crt.pem'), 'subject=O = acme, CN = cmp-kur');
       const oldFiles = { cert: join(dir, 'cmp-kur-1.crt.pem'), key: join(dir, first) };
@@ -173,7 +174,7 @@ for (const dialect of DIALECTS) {
       assert.notEqual(stale.exit, 0);
       assert.match(stale.output, /CERT_SUPERSEDED/, stale.output);
 
-      const revoked = await opensslCmp(dir, ['-cmd', 'rr', '-server', management, '-path', '.well-known/cmp/p/acme', '-cert', 'cmp-kur-2.crt.pem', '-key', second, '-extracerts', 'cmp-kur.chain.pem', '-trusted', serverCa, '-oldcert', 'cmp-kur-2.crt.pem']);
+      const revoked = await opensslCmp(dir, ['-cmd', 'rr', '-server', management, '-path', '.well-known/cmp/p/acme', '-cert', 'cmp-kur-2.crt.pem', '-key', second, '-trusted', serverCa, '-oldcert', 'cmp-kur-2.crt.pem']);
       assert.equal(revoked.exit, 0, revoked.output);
       const refused = await curlIdentity(api.server.gatewayUrl, serverCa, newFiles);
       assert.equal(refused.status, 403);
