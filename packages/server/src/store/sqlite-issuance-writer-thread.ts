@@ -2,7 +2,8 @@
 // the store, one transaction per batch of records. Runs nothing else.
 import { parentPort, workerData } from 'node:worker_threads';
 import BetterSqlite3 from 'better-sqlite3';
-import type { IssuanceRecord } from '../domain/issuance/index.js';
+import type { ClaimRefusal, IssuanceClaims, IssuanceRecord } from '../domain/issuance/index.js';
+import { isUniqueViolation } from './constraint-violations.js';
 import { applySqlitePragmas } from './sqlite-pragmas.js';
 import { WRITER_READY, type WriterReply, type WriterRequest } from './sqlite-issuance-writer.js';
 
@@ -32,7 +33,37 @@ const insertAudit = database.prepare(
   `INSERT INTO audit_events (project_id, actor, action, target_type, target_id, details, created_at)
    VALUES (@project_id, @actor, @action, @target_type, @target_id, @details, @created_at)`,
 );
+// An issuance's claims (issuance-record-sink.ts), checked here as the Kysely sink checks them.
+const useToken = database.prepare('UPDATE enrollment_tokens SET used_at = ? WHERE id = ? AND used_at IS NULL');
+const insertClaim = database.prepare('INSERT INTO enrollment_claims (project_id, certificate_id, token_id, created_at) VALUES (?, ?, ?, ?)');
+const deviceByIdentity = database.prepare('SELECT 1 FROM devices WHERE project_id = ? AND (certificate_id = ? OR (name = ? AND certificate_id IS NULL)) LIMIT 1');
+const issuedByIdentity = database.prepare('SELECT 1 FROM issued_certificates WHERE project_id = ? AND certificate_id = ? LIMIT 1');
+const insertCmpTransaction = database.prepare(
+  `INSERT INTO cmp_transactions (project_id, transaction_id, requester, request_type, state, certificate_fingerprint, certificate_der, created_at, confirm_by)
+   VALUES (@project_id, @transaction_id, @requester, @request_type, @state, @certificate_fingerprint, @certificate_der, @created_at, @confirm_by)`,
+);
+const refused = (code: ClaimRefusal): Error => Object.assign(new Error(`issuance claim refused: ${code}`), { code });
+const applyClaims = (claims: IssuanceClaims): void => {
+  if (claims.tokenUse && useToken.run(claims.tokenUse.usedAt, claims.tokenUse.tokenId).changes !== 1) throw refused('ENROLLMENT_TOKEN_USED');
+  if (claims.newIdentity) {
+    const { projectId, certificateId, tokenId, createdAt } = claims.newIdentity;
+    try {
+      insertClaim.run(projectId, certificateId, tokenId, createdAt);
+    } catch (error) {
+      throw isUniqueViolation(error) ? refused('CERTIFICATE_ID_TAKEN') : error;
+    }
+    if (deviceByIdentity.get(projectId, certificateId, certificateId) !== undefined || issuedByIdentity.get(projectId, certificateId) !== undefined) throw refused('CERTIFICATE_ID_TAKEN');
+  }
+  if (claims.cmpTransaction) {
+    try {
+      insertCmpTransaction.run(claims.cmpTransaction);
+    } catch (error) {
+      throw isUniqueViolation(error) ? refused('CMP_TRANSACTION_ID_IN_USE') : error;
+    }
+  }
+};
 const insertRecord = (record: IssuanceRecord): void => {
+  if (record.claims) applyClaims(record.claims);
   insertCertificate.run(record.certificate);
   insertInventory.run(record.inventory);
   insertAudit.run(record.audit);

@@ -1,9 +1,9 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { isValidCertificateId } from '@fleetpki/pki';
 import { ServiceError } from '../../service-error.js';
-import type { Transaction } from 'kysely';
-import type { Database, EnrollmentTokensTable, ProjectRow } from '../../store/schema.js';
-import { isForeignKeyViolation, isUniqueViolation } from '../../store/constraint-violations.js';
+import type { EnrollmentTokensTable, ProjectRow } from '../../store/schema.js';
+import { isForeignKeyViolation } from '../../store/constraint-violations.js';
+import type { IssuanceClaims } from './issuance-record-sink.js';
 import { recordAudit } from '../shared/audit-log.js';
 import { issueDeviceCertificateFor, type CertificateRequestInput, type IssuanceChannel, type IssuedDeviceCertificate } from './issuance-pipeline.js';
 import type { PkiDeps } from './pki-deps.js';
@@ -113,21 +113,29 @@ export async function enrollWithToken(deps: PkiDeps, presented: string, csrDer: 
   return issueWithToken(deps, token, project, { kind: 'csr', der: csrDer }, 'est-enroll');
 }
 
+/** A token may enroll while unused and unexpired (its use is claimed again when the certificate is recorded). */
+export function assertTokenUsable(deps: PkiDeps, token: EnrollmentTokensTable): void {
+  if (token.used_at !== null) throw new ServiceError('ENROLLMENT_TOKEN_USED', 'the enrollment token was already used; each token enrolls once', { tokenId: token.id });
+  if (Date.parse(token.expires_at) <= deps.now().getTime()) throw new ServiceError('ENROLLMENT_TOKEN_EXPIRED', `the enrollment token expired at ${token.expires_at}`, { tokenId: token.id });
+}
+
 /**
  * The project a token enrolls in, if the token may enroll now: unused, unexpired, and (when the
  * request names a project) of that project — a token of another project is as good as unknown there.
  */
 export async function usableTokenProject(deps: PkiDeps, token: EnrollmentTokensTable, projectSlug: string | undefined): Promise<ProjectRow> {
-  if (token.used_at !== null) throw new ServiceError('ENROLLMENT_TOKEN_USED', 'the enrollment token was already used; each token enrolls once', { tokenId: token.id });
-  if (Date.parse(token.expires_at) <= deps.now().getTime()) throw new ServiceError('ENROLLMENT_TOKEN_EXPIRED', `the enrollment token expired at ${token.expires_at}`, { tokenId: token.id });
+  assertTokenUsable(deps, token);
   const project = await deps.db.selectFrom('projects').selectAll().where('id', '=', token.project_id).executeTakeFirst();
   if (!project || (projectSlug !== undefined && project.slug !== projectSlug)) throw new ServiceError('ENROLLMENT_TOKEN_INVALID', 'the enrollment token is not known');
   return project;
 }
 
 /**
- * Issues the certificate a token entitles its holder to, consuming the token in the transaction
- * that records it (with `alsoInTransaction`, a transport's own bookkeeping: CMP's transaction).
+ * Issues the certificate a token entitles its holder to. The token's use (and a batch token's
+ * claim on a new certificate ID) commit with the certificate's record, in the recorder's group
+ * commit: of two enrollments racing with one token, one gets a certificate and the other
+ * ENROLLMENT_TOKEN_USED; a refused CSR leaves the token usable. `alsoClaims` adds a transport's
+ * own (CMP's transaction).
  */
 export async function issueWithToken(
   deps: PkiDeps,
@@ -135,7 +143,7 @@ export async function issueWithToken(
   project: ProjectRow,
   request: CertificateRequestInput,
   channel: IssuanceChannel,
-  alsoInTransaction?: (trx: Transaction<Database>, certificateId: string) => Promise<void>,
+  alsoClaims?: (issued: IssuedDeviceCertificate) => IssuanceClaims,
 ): Promise<IssuedDeviceCertificate> {
   const entitlement =
     token.device_id !== null && token.certificate_id !== null
@@ -147,39 +155,15 @@ export async function issueWithToken(
     channel,
     actor: `enrollment-token:${token.id}`,
     entitlement,
-    async inTransaction(trx, certificateId) {
-      const used = await trx
-        .updateTable('enrollment_tokens')
-        .set({ used_at: deps.now().toISOString() })
-        .where('id', '=', token.id)
-        .where('used_at', 'is', null)
-        .executeTakeFirst();
-      if (Number(used.numUpdatedRows) !== 1) throw new ServiceError('ENROLLMENT_TOKEN_USED', 'the enrollment token was already used; each token enrolls once', { tokenId: token.id });
-      if (entitlement.kind === 'csr-subject') {
-        // A batch token enrolls new devices: it must never mint a certificate for an identity
-        // the project already has, which would let its holder connect as that device.
-        // A device pre-provisioned under that name counts too: provisioning would associate it.
-        // The claim first: of two enrollments racing for one new ID, the second waits on the
-        // key and then fails on it, whatever each saw when it looked (migration 0006).
-        const taken = (): ServiceError =>
-          new ServiceError('CERTIFICATE_ID_TAKEN', `certificate ID ${JSON.stringify(certificateId)} already belongs to a device of the project; a batch token enrolls only new devices`, { certificateId });
-        await trx
-          .insertInto('enrollment_claims')
-          .values({ project_id: project.id, certificate_id: certificateId, token_id: token.id, created_at: deps.now().toISOString() })
-          .execute()
-          .catch((error: unknown) => {
-            throw isUniqueViolation(error) ? taken() : error;
-          });
-        const device = await trx
-          .selectFrom('devices')
-          .select('id')
-          .where('project_id', '=', project.id)
-          .where((eb) => eb.or([eb('certificate_id', '=', certificateId), eb.and([eb('name', '=', certificateId), eb('certificate_id', 'is', null)])]))
-          .executeTakeFirst();
-        const issued = await trx.selectFrom('issued_certificates').select('id').where('project_id', '=', project.id).where('certificate_id', '=', certificateId).executeTakeFirst();
-        if (device || issued) throw taken();
-      }
-      if (alsoInTransaction) await alsoInTransaction(trx, certificateId);
+    claims(issued) {
+      const at = deps.now().toISOString();
+      return {
+        ...alsoClaims?.(issued),
+        tokenUse: { tokenId: token.id, usedAt: at },
+        // A batch token enrolls new devices: it must never mint a certificate for an identity the
+        // project already has, which would let its holder connect as that device.
+        ...(entitlement.kind === 'csr-subject' ? { newIdentity: { projectId: project.id, certificateId: issued.certificateId, tokenId: token.id, createdAt: at } } : {}),
+      };
     },
   });
 }

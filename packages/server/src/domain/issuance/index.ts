@@ -6,7 +6,7 @@ export { issueThroughApi } from './api-issuance.js';
 export { DEFAULT_TOKEN_VALID_HOURS, MAX_TOKENS_PER_BATCH, MAX_TOKEN_VALID_HOURS, createEnrollmentTokens, enrollWithToken } from './enrollment-tokens.js';
 export { type IssuanceChannel, type IssuedDeviceCertificate, MAX_CSR_BYTES, issueDeviceCertificateFor } from './issuance-pipeline.js';
 export { DEVICE_KEY_TYPES } from './issuance-profile.js';
-export { type IssuanceRecord, type IssuanceRecordSink, kyselyRecordSink } from './issuance-record-sink.js';
+export { type ClaimRefusal, type IssuanceClaims, type IssuanceRecord, type IssuanceRecordSink, kyselyRecordSink } from './issuance-record-sink.js';
 export { IssuanceRecorder } from './issuance-recorder.js';
 export { enrollWithManufacturerCertificate } from './manufacturer-enrollment.js';
 export { type PkiDeps } from './pki-deps.js';

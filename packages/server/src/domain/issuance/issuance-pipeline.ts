@@ -17,13 +17,12 @@ import {
   type PublicKeyInfo,
   type RevocationUrls,
 } from '@fleetpki/pki';
-import type { Transaction } from 'kysely';
 import { isServiceError, ServiceError } from '../../service-error.js';
-import type { Database, ProjectRow } from '../../store/schema.js';
+import type { ProjectRow } from '../../store/schema.js';
 import { auditRow, recordAudit } from '../shared/audit-log.js';
 import { checkDeviceKey, validityDays } from './issuance-profile.js';
 import type { SignedCertificate } from '../signers/certificate-signer.js';
-import { recordIssuanceIn, type IssuanceRecord } from './issuance-record-sink.js';
+import { isClaimRefusal, type ClaimRefusal, type IssuanceClaims, type IssuanceRecord } from './issuance-record-sink.js';
 import { fromCoreFailure } from './core-failures.js';
 import { disabledDevice } from '../management/devices.js';
 import { timeOrderedId } from '../shared/time-ordered-id.js';
@@ -62,10 +61,11 @@ export interface IssuanceRequest {
   readonly actor: string;
   readonly entitlement: Entitlement;
   /**
-   * A change that must commit with the record or not at all (consuming a one-time enrollment
-   * token); it throws to refuse, and then nothing is recorded or returned.
+   * What must commit with the record or not at all (a one-time token's use, a batch token's claim
+   * on a new identity, a CMP transaction), made from the certificate once signed. A refused claim
+   * keeps the record out, and the issuance fails with its code (issuance-record-sink.ts).
    */
-  readonly inTransaction?: ((trx: Transaction<Database>, certificateId: string) => Promise<void>) | undefined;
+  readonly claims?: ((issued: IssuedDeviceCertificate) => IssuanceClaims) | undefined;
   /** The caller already announced this issuance to the recorder (`enter`) when its request arrived. */
   readonly announced?: boolean | undefined;
 }
@@ -266,20 +266,31 @@ async function runPipeline(deps: PkiDeps, request: IssuanceRequest, recordingSta
       details: { channel: request.channel, certificateId, serialNumber: issued.serialNumber, notAfter: issued.notAfter, caId: ca.id },
     }),
   };
-  const alsoInTransaction = request.inTransaction;
-  if (alsoInTransaction) {
-    // Its own transaction: the recorder's batch need not wait for it.
-    recordingStarts();
-    deps.recorder.leave();
-    await deps.db.transaction().execute(async (trx) => {
-      await alsoInTransaction(trx, certificateId);
-      await recordIssuanceIn(trx, record);
-    });
-  } else {
-    recordingStarts();
-    await deps.recorder.record(record);
+  const claims = request.claims?.(issued);
+  recordingStarts();
+  try {
+    await deps.recorder.record(claims ? { ...record, claims } : record);
+  } catch (error) {
+    if (claims && isClaimRefusal(error)) {
+      const refusal = claimRefusal(error.code, claims, certificateId);
+      await auditRefusal(deps, request, refusal);
+      throw refusal;
+    }
+    throw error;
   }
   return issued;
+}
+
+/** A claim the store refused, as the service's error: nothing was recorded. */
+function claimRefusal(code: ClaimRefusal, claims: IssuanceClaims, certificateId: string): ServiceError {
+  switch (code) {
+    case 'ENROLLMENT_TOKEN_USED':
+      return new ServiceError('ENROLLMENT_TOKEN_USED', 'the enrollment token was already used; each token enrolls once', { tokenId: claims.tokenUse?.tokenId ?? '' });
+    case 'CERTIFICATE_ID_TAKEN':
+      return new ServiceError('CERTIFICATE_ID_TAKEN', `certificate ID ${JSON.stringify(certificateId)} already belongs to a device of the project; a batch token enrolls only new devices`, { certificateId });
+    case 'CMP_TRANSACTION_ID_IN_USE':
+      return new ServiceError('CMP_TRANSACTION_ID_IN_USE', 'this transactionID was used before', { transactionId: claims.cmpTransaction?.transaction_id ?? '' });
+  }
 }
 
 function readCsr(der: Buffer): CertificationRequest {
