@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { createServer } from 'node:http';
 import { getRequestListener } from '@hono/node-server';
 import { issueFastPath } from './http/issue-fast-path.js';
+import { cmpFastPath } from './http/cmp-fast-path.js';
 import { DEFAULT_MAX_PENDING_HANDSHAKES } from './gateway/handshake-admission.js';
 import { CmpServices, EnrollmentTokenSecrets, UnconfirmedCmpCertificates } from './domain/issuance/index.js';
 import { authenticateApplication, ensureAdminKey, liveApiKeys, revokeAdminKeys } from './domain/management/index.js';
@@ -284,7 +285,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     const readiness = new Readiness(readinessChecks({ db: store.db, dialect: store.dialect, writer, sealer, keyToken }));
     const app = createManagementApp({ deps, logger, platformRoot: platform.root, version: SERVER_VERSION, consoleDir: options.consoleDir ?? defaultConsoleDir(), sealer, publication, readiness, metrics, allowPrivateWebhooks: options.allowPrivateWebhooks === true, tokens: { keys: tokenKeys, issuer: () => published.url ?? '', gatewayUrl: () => gatewayUrl.current } });
     const countRoute = (route: string, status: number) => metrics.httpRequest(route, status);
-    const server = createServer(issueFastPath(deps, logger, ocspFastPath(publication, logger, getRequestListener(app.fetch), countRoute), countRoute));
+    const server = createServer(issueFastPath(deps, logger, cmpFastPath(deps, logger, ocspFastPath(publication, logger, getRequestListener(app.fetch), countRoute), countRoute), countRoute));
     const host = options.host ?? '127.0.0.1';
     const httpUrl = await listen(server, options.httpPort ?? DEFAULT_HTTP_PORT, host, 'http').catch((error: Error) => {
       throw new StartupError('INVALID_OPTION', `cannot listen on ${host}:${options.httpPort ?? DEFAULT_HTTP_PORT}: ${error.message}`);

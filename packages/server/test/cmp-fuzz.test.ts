@@ -43,6 +43,29 @@ describe('CMP fuzz: mutated PKIMessages', () => {
   });
   after(() => api.close());
 
+  it('bad input to the transfer itself: each refusal with its code, nothing issued', async () => {
+    const before = (await api.server.store.db.selectFrom('issued_certificates').select('id').execute()).length;
+    const post = (body: Uint8Array, contentType: string) => fetch(`${api.server.httpUrl}/.well-known/cmp/p/acme`, { method: 'POST', headers: { 'content-type': contentType }, body });
+    const cases: { name: string; send: () => Promise<Response>; status: number; code?: string; failInfo?: number }[] = [
+      { name: 'not application/pkixcmp', send: () => post(new Uint8Array(seedMessages[0] as Buffer), 'application/octet-stream'), status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
+      { name: 'over 64 KiB', send: () => post(new Uint8Array(65 * 1024 + 1), 'application/pkixcmp'), status: 413, code: 'BODY_TOO_LARGE' },
+      { name: 'an empty body', send: () => post(new Uint8Array(0), 'application/pkixcmp'), status: 200, failInfo: PkiFailureInfo.badDataFormat },
+      { name: 'not DER at all', send: () => post(new TextEncoder().encode('hello'), 'application/pkixcmp'), status: 200, failInfo: PkiFailureInfo.badDataFormat },
+      { name: 'a project that is not the token’s', send: () => fetch(`${api.server.httpUrl}/.well-known/cmp/p/other`, { method: 'POST', headers: { 'content-type': 'application/pkixcmp' }, body: new Uint8Array(seedMessages[4] as Buffer) }), status: 200, failInfo: PkiFailureInfo.notAuthorized },
+    ];
+    for (const c of cases) {
+      const answer = await c.send();
+      assert.equal(answer.status, c.status, c.name);
+      const bytes = Buffer.from(await answer.arrayBuffer());
+      if (c.code) assert.equal(JSON.parse(bytes.toString('utf8')).code, c.code, c.name);
+      if (c.failInfo !== undefined) {
+        const message = parseCmpMessage(bytes);
+        assert.deepEqual(message.body.type === 'error' && message.body.failInfo, [c.failInfo], c.name);
+      }
+    }
+    assert.equal((await api.server.store.db.selectFrom('issued_certificates').select('id').execute()).length, before);
+  });
+
   it(`answers every mutation with a CMP error or a 4xx, never a 500, and issues nothing (seed ${SEED})`, async (t) => {
     t.diagnostic(`seed ${SEED}`);
     const random = seededRandom(SEED);

@@ -7,7 +7,7 @@ import { PROBLEM_STATUS } from '../edge/problem-status.js';
 import { isServiceError } from '../service-error.js';
 import { MAX_CSR_BYTES, renewDeviceCertificate } from '../domain/issuance/index.js';
 import { estRoute, handleEst } from './est-handlers.js';
-import { CMP_PATH, handleCmp } from './cmp-transfer.js';
+import { CMP_PATH, handleCmp } from '../edge/cmp-transfer.js';
 import { readBoundedBody } from '../edge/request-body.js';
 import { listen } from '../listen.js';
 import { deviceProblem } from './device-problem.js';

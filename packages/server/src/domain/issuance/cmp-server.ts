@@ -37,13 +37,13 @@ import {
   type PkiFailureInfoName,
 } from '@fleetpki/pki';
 import { isServiceError, ServiceError, type ServiceErrorCode } from '../../service-error.js';
-import type { Transaction } from 'kysely';
-import type { Database, EnrollmentTokensTable, ProjectRow } from '../../store/schema.js';
+import type { CmpTransactionsTable, EnrollmentTokensTable, ProjectRow } from '../../store/schema.js';
+import type { IssuanceClaims } from './issuance-record-sink.js';
 import type { CertificateAuthenticatedDevice, DeviceAuthFailureCode } from '../identity/index.js';
 import { isUniqueViolation } from '../../store/constraint-violations.js';
 import { recordAudit } from '../shared/audit-log.js';
 import { revokeCertificates } from '../revocation/index.js';
-import { issueWithToken, usableTokenProject } from './enrollment-tokens.js';
+import { assertTokenUsable, issueWithToken } from './enrollment-tokens.js';
 import { issueDeviceCertificateFor, type CertificateRequestInput, type IssuedDeviceCertificate } from './issuance-pipeline.js';
 import { manufacturerIdentity, type ManufacturerIdentity } from './manufacturer-enrollment.js';
 import type { PkiDeps } from './pki-deps.js';
@@ -355,38 +355,19 @@ async function refuseSeenTransaction(deps: PkiDeps, project: ProjectRow, transac
   if (seen) throw refusal('CMP_TRANSACTION_ID_IN_USE', 'this transactionID was used before (a replayed message?)', { transactionId });
 }
 
-/** Records the transaction in the issuance's own transaction: its ID is then taken, whoever raced for it. */
-function transactionRecorder(deps: PkiDeps, request: Authenticated, requestType: string, state: string, confirmBy: string | null) {
-  const transactionId = (request.message.header.transactionID as Buffer).toString('hex');
-  return async (trx: Transaction<Database>): Promise<void> => {
-    await trx
-      .insertInto('cmp_transactions')
-      .values({
-        project_id: request.project.id,
-        transaction_id: transactionId,
-        requester: requesterOf(request),
-        request_type: requestType,
-        state,
-        certificate_fingerprint: null,
-        certificate_der: null,
-        created_at: deps.now().toISOString(),
-        confirm_by: confirmBy,
-      })
-      .execute()
-      .catch((error: unknown) => {
-        throw isUniqueViolation(error) ? refusal('CMP_TRANSACTION_ID_IN_USE', 'this transactionID was used before', { transactionId }) : error;
-      });
+/** The CMP transaction row an issuance commits with (its ID is then taken, whoever raced for it). */
+function transactionRow(deps: PkiDeps, request: Authenticated, requestType: string, implicitConfirm: boolean, issued?: IssuedDeviceCertificate): CmpTransactionsTable {
+  return {
+    project_id: request.project.id,
+    transaction_id: (request.message.header.transactionID as Buffer).toString('hex'),
+    requester: requesterOf(request),
+    request_type: requestType,
+    state: issued === undefined ? 'done' : implicitConfirm ? 'confirmed' : 'awaiting-confirmation',
+    certificate_fingerprint: issued?.fingerprintSha256 ?? null,
+    certificate_der: issued?.der.toString('base64') ?? null,
+    created_at: deps.now().toISOString(),
+    confirm_by: issued === undefined || implicitConfirm ? null : new Date(deps.now().getTime() + CMP_CONFIRM_WINDOW_SECONDS * 1000).toISOString(),
   };
-}
-
-/** Keeps the issued certificate with its transaction, for certConf's hash and the confirmation window. */
-async function rememberIssued(deps: PkiDeps, request: Authenticated, issued: IssuedDeviceCertificate): Promise<void> {
-  await deps.db
-    .updateTable('cmp_transactions')
-    .set({ certificate_fingerprint: issued.fingerprintSha256, certificate_der: issued.der.toString('base64') })
-    .where('project_id', '=', request.project.id)
-    .where('transaction_id', '=', (request.message.header.transactionID as Buffer).toString('hex'))
-    .execute();
 }
 
 /** The one CRMF request of an ir/cr/kur, its template and proof of possession checked. */
@@ -400,10 +381,6 @@ function singleRequest(body: CmpMessage['body']): CertRequestMessage & { readonl
   return certRequest as CertRequestMessage & { readonly publicKey: PublicKeyInfo };
 }
 
-function confirmBy(deps: PkiDeps, implicitConfirm: boolean): string | null {
-  return implicitConfirm ? null : new Date(deps.now().getTime() + CMP_CONFIRM_WINDOW_SECONDS * 1000).toISOString();
-}
-
 /**
  * ir, cr, p10cr: a new device's certificate, entitled by a one-time token (MAC) or by a
  * manufacturer certificate (signature): the token's rules (one use, a batch token only for new
@@ -413,14 +390,14 @@ async function enroll(deps: PkiDeps, request: Authenticated, sender: Buffer): Pr
   const { message, project } = request;
   const { body, header } = message;
   await refuseSeenTransaction(deps, project, (header.transactionID as Buffer).toString('hex'));
-  if (request.kind === 'mac') await usableTokenProject(deps, request.token, project.slug);
+  if (request.kind === 'mac') assertTokenUsable(deps, request.token);
   else if (request.signer.kind !== 'manufacturer') throw refusal('CMP_PROTECTION_INVALID', 'an enrollment is protected with a token or signed with a manufacturer certificate');
   const implicitConfirm = header.implicitConfirm;
-  const record = transactionRecorder(deps, request, body.type, implicitConfirm ? 'confirmed' : 'awaiting-confirmation', confirmBy(deps, implicitConfirm));
+  const claims = (issued: IssuedDeviceCertificate): IssuanceClaims => ({ cmpTransaction: transactionRow(deps, request, body.type, implicitConfirm, issued) });
   const issue = (input: CertificateRequestInput): Promise<IssuedDeviceCertificate> => {
-    if (request.kind === 'mac') return issueWithToken(deps, request.token, project, input, 'cmp', record);
+    if (request.kind === 'mac') return issueWithToken(deps, request.token, project, input, 'cmp', claims);
     const vouched = request.signer as Extract<Signer, { kind: 'manufacturer' }>;
-    return issueDeviceCertificateFor(deps, { project, request: input, channel: 'cmp', actor: vouched.actor, entitlement: { kind: 'identity', certificateId: vouched.certificateId }, inTransaction: record });
+    return issueDeviceCertificateFor(deps, { project, request: input, channel: 'cmp', actor: vouched.actor, entitlement: { kind: 'identity', certificateId: vouched.certificateId }, claims });
   };
   let certReqId: number;
   let issued: IssuedDeviceCertificate;
@@ -433,7 +410,6 @@ async function enroll(deps: PkiDeps, request: Authenticated, sender: Buffer): Pr
     if (!certRequest.subject) throw refusal('CMP_REQUEST_INVALID', 'the certTemplate needs a subject', { reason: 'certTemplate' });
     issued = await issue({ kind: 'crmf', subject: certRequest.subject, publicKey: certRequest.publicKey });
   }
-  await rememberIssued(deps, request, issued);
   const chain = await caChain(deps, project, issued.caCertificateDer);
   const root = chain[chain.length - 1];
   // caPubs: the root, for a client that enrolled with a MAC and so has no trust anchor yet (RFC 9483 §4.1.1).
@@ -459,9 +435,8 @@ async function updateKey(deps: PkiDeps, request: SignatureAuthenticated, device:
     channel: 'cmp',
     actor: `device:${device.deviceId}`,
     entitlement: { kind: 'device', deviceId: device.deviceId, certificateId: device.certificateId },
-    inTransaction: transactionRecorder(deps, request, 'kur', implicitConfirm ? 'confirmed' : 'awaiting-confirmation', confirmBy(deps, implicitConfirm)),
+    claims: (done) => ({ cmpTransaction: transactionRow(deps, request, 'kur', implicitConfirm, done) }),
   });
-  await rememberIssued(deps, request, issued);
   const chain = await caChain(deps, project, issued.caCertificateDer);
   const content = certRepContent([{ certReqId: certRequest.certReqId, status: pkiStatusInfo(PkiStatus.accepted), certificateDer: issued.der }]);
   return { der: protect(deps, message, sender, cmpBody(CMP_BODY_TYPES.kup, content), request, implicitConfirm, chain) };
@@ -478,7 +453,13 @@ async function revokeOwn(deps: PkiDeps, request: SignatureAuthenticated, device:
   if (!serialNumber || !issuer || !serialNumber.equals(current.serialNumber) || !issuer.equals(current.issuer.der)) {
     throw refusal('CMP_REQUEST_INVALID', 'rr revokes the certificate that signs it: its issuer and serialNumber are the signer’s', { reason: 'certDetails' });
   }
-  await deps.db.transaction().execute(transactionRecorder(deps, request, 'rr', 'done', null));
+  await deps.db
+    .insertInto('cmp_transactions')
+    .values(transactionRow(deps, request, 'rr', false))
+    .execute()
+    .catch((error: unknown) => {
+      throw isUniqueViolation(error) ? refusal('CMP_TRANSACTION_ID_IN_USE', 'this transactionID was used before', { transactionId }) : error;
+    });
   await revokeCertificates(deps, { actor: `device:${device.deviceId}` }, project, { certificates: [{ fingerprintSha256: request.signerFingerprint }], reason: 'unspecified' });
   return { der: protect(deps, message, sender, cmpBody(CMP_BODY_TYPES.rp, revRepContent(pkiStatusInfo(PkiStatus.accepted))), request) };
 }
