@@ -239,6 +239,19 @@ describe('management CLI against a live server', { concurrency: true }, () => {
     await ok(['devices', 'list', '--project', 'keys', '--api-key', admin], viaEnv(secret));
   });
 
+  it('api-keys create --scope: an MQTT-only key is listed with its scopes and refused by the management API; an unknown scope is the server’s VALIDATION_FAILED', async () => {
+    await ok(['projects', 'create', '--name', 'Scoped', '--slug', 'scoped']);
+    const made = json<ApiKey & { scopes: string[] }>((await ok(['api-keys', 'create', '--project', 'scoped', '--name', 'backend', '--scope', 'mqtt:subscribe', '--scope', 'mqtt:publish', '--json'])).stdout);
+    assert.deepEqual(made.scopes, ['mqtt:subscribe', 'mqtt:publish']);
+    const comma = json<ApiKey & { scopes: string[] }>((await ok(['api-keys', 'create', '--project', 'scoped', '--scope', 'api,mqtt:subscribe', '--json'])).stdout);
+    assert.deepEqual(comma.scopes, ['api', 'mqtt:subscribe']);
+    const table = (await ok(['api-keys', 'list', '--project', 'scoped'])).stdout;
+    assert.match(table, /SCOPES/);
+    assert.match(table, /mqtt:subscribe,mqtt:publish/);
+    await refused(['devices', 'list', '--project', 'scoped', ...viaFlags(made.key as string)], 'API_KEY_SCOPE_MISSING', {});
+    await refused(['api-keys', 'create', '--project', 'scoped', '--scope', 'mqtt:admin'], 'VALIDATION_FAILED');
+  });
+
   it('projects get, list and delete', async () => {
     const project = json<{ id: string; slug: string; name: string }>((await ok(['projects', 'create', '--name', 'Doomed Sensors', '--json'])).stdout);
     assert.deepEqual([project.id, project.slug, project.name], ['doomed-sensors', 'doomed-sensors', 'Doomed Sensors']);

@@ -61,4 +61,20 @@ describe('fleetpki pki against a live server', () => {
     for (const line of lines) assert.match(line, /^fpe_[A-Za-z0-9_-]{32}$/);
     assert.ok(!readFileSync(join(dir, 'managed-ca.crt.pem'), 'utf8').includes('PRIVATE KEY'));
   });
+
+  it('pki tokens --for cmp prints what openssl cmp takes, and openssl cmp enrolls with it', async () => {
+    const tokens = await ok(['pki', 'tokens', '--project', 'factory', '--count', '2', '--for', 'cmp']);
+    const lines = tokens.stdout.trim().split('\n');
+    assert.equal(lines.length, 2);
+    for (const line of lines) assert.match(line, /^-ref [0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12} -secret pass:fpe_[A-Za-z0-9_-]{32}$/);
+    await ok(['key', 'create', '--out', 'cmp.key.pem']);
+    await ok(['csr', 'create', '--key', 'cmp.key.pem', '--project', 'factory', '--id', 'line-cmp', '--out', 'cmp.csr.pem']);
+    // The printed line, word for word, as openssl cmp's arguments.
+    const args = ['cmp', '-cmd', 'p10cr', '-server', new URL(server.httpUrl).host, '-path', '.well-known/cmp/p/factory', ...(lines[0] as string).split(' '), '-csr', 'cmp.csr.pem', '-certout', 'cmp.crt.pem'];
+    await opensslText(args);
+    assert.match(await opensslText(['x509', '-in', 'cmp.crt.pem', '-noout', '-subject']), /subject=O = factory, CN = line-cmp/);
+    const wrong = await run(['pki', 'tokens', '--project', 'factory', '--for', 'scep']);
+    assert.equal(wrong.status, 2);
+    assert.equal(errorCode(wrong.stderr), 'USAGE');
+  });
 });
