@@ -174,10 +174,11 @@ function headerFor(message: CmpMessage | undefined, sender: Buffer, protection?:
 
 /**
  * The CMP server (RFC 9483, Lightweight CMP Profile) over the integrated PKI's one pipeline:
- * ir, cr and p10cr with MAC protection keyed by a one-time enrollment token (its ID the
- * senderKID), certConf/pkiConf, and genm for the CA certificates. Every refusal is an error
- * message with its PKIFailureInfo and an audit event with its code; nothing is issued or recorded
- * on a refusal. `projectSlug` is the path's `/p/{projectId}`, when the client named one.
+ * ir, cr and p10cr protected with a one-time enrollment token's MAC (its ID the senderKID) or
+ * signed with a manufacturer certificate; kur and rr signed with the device's current
+ * certificate; certConf/pkiConf; genm for the CA certificates. Every refusal is an error message
+ * with its PKIFailureInfo and an audit event with its code; nothing is issued or recorded on a
+ * refusal. `projectSlug` is the path's `/p/{projectId}`, when the client named one.
  */
 export async function answerCmp(deps: PkiDeps, der: Buffer, projectSlug: string | undefined): Promise<CmpAnswer> {
   let message: CmpMessage | undefined;
