@@ -3636,7 +3636,7 @@ export interface paths {
         };
         readonly get?: never;
         readonly put?: never;
-        /** CMP (RFC 9483): the project is the enrollment token’s */
+        /** CMP (RFC 9483): the project is the enrollment token’s or the signer’s */
         readonly post: {
             readonly parameters: {
                 readonly query?: never;
@@ -3644,7 +3644,11 @@ export interface paths {
                 readonly path?: never;
                 readonly cookie?: never;
             };
-            readonly requestBody?: never;
+            readonly requestBody: {
+                readonly content: {
+                    readonly "application/pkixcmp": string;
+                };
+            };
             readonly responses: {
                 /** @description a PKIMessage (RFC 4210): the answer, or an error message with its PKIFailureInfo */
                 readonly 200: {
@@ -3700,7 +3704,11 @@ export interface paths {
                 };
                 readonly cookie?: never;
             };
-            readonly requestBody?: never;
+            readonly requestBody: {
+                readonly content: {
+                    readonly "application/pkixcmp": string;
+                };
+            };
             readonly responses: {
                 /** @description a PKIMessage (RFC 4210): the answer, or an error message with its PKIFailureInfo */
                 readonly 200: {
@@ -3709,15 +3717,6 @@ export interface paths {
                     };
                     content: {
                         readonly "application/pkixcmp": string;
-                    };
-                };
-                /** @description failure, with a stable code */
-                readonly 400: {
-                    headers: {
-                        readonly [name: string]: unknown;
-                    };
-                    content: {
-                        readonly "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
                 /** @description failure, with a stable code */

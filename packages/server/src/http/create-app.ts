@@ -23,7 +23,6 @@ import type { Readiness } from '../platform/readiness.js';
 import { CaCrlSchema } from './schemas.js';
 import { pkiPublicationRoutes } from './routes/pki-publication.js';
 import { cmpRoutes } from './routes/cmp.js';
-import { MAX_CMP_MESSAGE_BYTES } from '@fleetpki/pki';
 import type { ManagedCaPublication } from '../domain/revocation/index.js';
 import { auditRoutes } from './routes/audit.js';
 import { certificateRoutes } from './routes/certificates.js';
@@ -114,10 +113,6 @@ export function createManagementApp(options: AppOptions): OpenAPIHono<AppEnv> {
     if (/^\/v1\/projects\/[^/]+\/certificates\/[^/]+\/crl$/.test(c.req.path)) return crlLimit(c, next);
     return defaultLimit(c, next);
   });
-  // CMP messages are bounded before the route reads them (RFC 9483 messages are a few KiB).
-  const cmpLimit = bodyLimitOf(MAX_CMP_MESSAGE_BYTES);
-  app.use('/.well-known/cmp', cmpLimit);
-  app.use('/.well-known/cmp/*', cmpLimit);
   // A JSON body is read here, once, as the fast path reads it: UTF-8 (hono's reader would replace
   // bad bytes with U+FFFD and store that), then JSON, each refused with one code and one wording.
   app.use('/v1/*', async (c, next) => {
@@ -149,7 +144,7 @@ export function createManagementApp(options: AppOptions): OpenAPIHono<AppEnv> {
   auditRoutes(deps, app);
   pkiRoutes(deps, app);
   pkiPublicationRoutes(options.publication, app);
-  cmpRoutes(deps, app);
+  cmpRoutes(app);
   serverCaRoutes(options.platformRoot, app);
   tokenKeyRoutes(deps, options.tokens, app);
   app.doc('/openapi.json', {
