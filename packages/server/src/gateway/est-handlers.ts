@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import { decodePem, encodeCsrAttributes } from '@fleetpki/pki';
+import { encodeCsrAttributes } from '@fleetpki/pki';
 import type { DeviceAuthResult } from '../domain/identity/index.js';
 import { enrollWithToken } from '../domain/issuance/index.js';
 import { enrollWithManufacturerCertificate } from '../domain/issuance/index.js';
@@ -66,8 +66,7 @@ export async function handleEst(
       res.end(text);
       return;
     }
-    const row = await deps.db.selectFrom('managed_cas').select('chain_pem').where('id', '=', ca.id).executeTakeFirstOrThrow();
-    const chain = row.chain_pem ? decodePem(row.chain_pem).map((b) => b.der) : [];
+    const chain = ca.chainAbove;
     // The root the gateway's own TLS certificate chains to as well: an EST client takes its
     // explicit trust anchors for the EST server from this answer (RFC 7030 §3.6.1, §4.1.3).
     const certificates = [ca.signer.caCertificate.der, ...chain];

@@ -1,4 +1,4 @@
-import { parseCertificate, prepareIssuer, prepareSignerIssuer, privateKeyFromDer } from '@fleetpki/pki';
+import { decodePem, parseCertificate, prepareIssuer, prepareSignerIssuer, privateKeyFromDer } from '@fleetpki/pki';
 import type { Kysely } from 'kysely';
 import { LruMap } from '../../lru-map.js';
 import { ServiceError } from '../../service-error.js';
@@ -19,6 +19,8 @@ export interface IssuingCa {
   readonly anchorEnabled: boolean;
   /** Its entry among the project's CA certificates (the inventory's caId for what it issues), when registered. */
   readonly anchorCaId: string | null;
+  /** The certificates above it that the server has (its chain, DER, nearest first): EST cacerts, CMP extraCerts and caPubs. */
+  readonly chainAbove: readonly Buffer[];
 }
 
 /** Bound on projects whose signer is kept ready (each holds one opened key). */
@@ -68,6 +70,7 @@ export class IssuingCaCache {
       signer: reused ?? this.open(row),
       anchorEnabled: anchor?.enabled === 1,
       anchorCaId: row.ca_certificate_id ?? null,
+      chainAbove: row.chain_pem ? decodePem(row.chain_pem).map((block) => block.der) : [],
     };
     this.entries.set(project.id, entry);
     return entry;

@@ -9,7 +9,6 @@ import {
   certificateSequence,
   cmpBody,
   cmpMessage,
-  decodePem,
   directoryName,
   errorContent,
   genRepContent,
@@ -411,7 +410,7 @@ async function enroll(deps: PkiDeps, request: Authenticated, sender: Buffer): Pr
     if (!certRequest.subject) throw refusal('CMP_REQUEST_INVALID', 'the certTemplate needs a subject', { reason: 'certTemplate' });
     issued = await issue({ kind: 'crmf', subject: certRequest.subject, publicKey: certRequest.publicKey });
   }
-  const chain = await caChain(deps, project, issued.caCertificateDer);
+  const chain = await caChain(deps, project);
   const root = chain[chain.length - 1];
   // caPubs: the root, for a client that enrolled with a MAC and so has no trust anchor yet (RFC 9483 §4.1.1).
   const content = certRepContent([{ certReqId, status: pkiStatusInfo(PkiStatus.accepted), certificateDer: issued.der }], body.type === 'ir' && root ? [root] : []);
@@ -438,7 +437,7 @@ async function updateKey(deps: PkiDeps, request: SignatureAuthenticated, device:
     entitlement: { kind: 'device', deviceId: device.deviceId, certificateId: device.certificateId },
     claims: (done) => ({ cmpTransaction: transactionRow(deps, request, 'kur', implicitConfirm, done) }),
   });
-  const chain = await caChain(deps, project, issued.caCertificateDer);
+  const chain = await caChain(deps, project);
   const content = certRepContent([{ certReqId: certRequest.certReqId, status: pkiStatusInfo(PkiStatus.accepted), certificateDer: issued.der }]);
   return { der: protect(deps, message, sender, cmpBody(CMP_BODY_TYPES.kup, content), request, implicitConfirm, chain) };
 }
@@ -466,11 +465,10 @@ async function revokeOwn(deps: PkiDeps, request: SignatureAuthenticated, device:
 }
 
 /** The issuing CA and the rest of its chain, leaf-most first (extraCerts, caPubs). */
-async function caChain(deps: PkiDeps, project: ProjectRow, caCertificateDer: Buffer): Promise<Buffer[]> {
+async function caChain(deps: PkiDeps, project: ProjectRow): Promise<Buffer[]> {
   const ca = await deps.issuingCas.forProject(project);
-  const row = await deps.db.selectFrom('managed_cas').select('chain_pem').where('id', '=', ca.id).executeTakeFirst();
-  const rest = row?.chain_pem ? decodePem(row.chain_pem).map((block) => block.der) : [];
-  return [caCertificateDer, ...rest.filter((der) => !der.equals(caCertificateDer))];
+  const own = ca.signer.caCertificate.der;
+  return [own, ...ca.chainAbove.filter((der) => !der.equals(own))];
 }
 
 /** certConf (RFC 4210 §5.3.18): the client confirms (or rejects) the certificate of its transaction. */
@@ -514,8 +512,7 @@ function certificateHashes(der: Buffer): Buffer[] {
 async function generalMessage(deps: PkiDeps, request: Authenticated, sender: Buffer): Promise<CmpAnswer> {
   const { message, project } = request;
   if (message.body.type !== 'genm') throw refusal('CMP_BODY_UNSUPPORTED', 'not a genm', { bodyType: message.body.type });
-  const ca = await deps.issuingCas.forProject(project);
-  const chain = await caChain(deps, project, ca.signer.caCertificate.der);
+  const chain = await caChain(deps, project);
   const values = message.body.infoTypes.map((infoType) => ({ infoType, value: infoType === CMP_INFO_TYPES.caCerts ? certificateSequence(chain) : undefined }));
   return { der: protect(deps, message, sender, cmpBody(CMP_BODY_TYPES.genp, genRepContent(values)), request) };
 }
