@@ -1,7 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../logger.js';
 import { revokeCertificates } from '../revocation/index.js';
-import { takeSchedulerLease } from '../shared/scheduler-lease.js';
+import { LeasedSchedule } from '../shared/leased-schedule.js';
 import type { ServiceDeps } from '../shared/service-deps.js';
 
 const LEASE_NAME = 'cmp-unconfirmed';
@@ -17,41 +16,37 @@ const PASS_LIMIT = 500;
  * said it received it, so nobody should be able to use it. One server at a time does it (a lease).
  */
 export class UnconfirmedCmpCertificates {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<number> | undefined;
-  private readonly holder = randomUUID();
+  private readonly schedule: LeasedSchedule<number>;
 
   constructor(
     private readonly deps: ServiceDeps,
     private readonly logger: Logger,
-    private readonly intervalMs = CMP_UNCONFIRMED_INTERVAL_MS,
-  ) {}
+    intervalMs = CMP_UNCONFIRMED_INTERVAL_MS,
+  ) {
+    this.schedule = new LeasedSchedule(deps, logger, {
+      lease: LEASE_NAME,
+      intervalMs,
+      leaseMs: LEASE_MS,
+      idle: 0,
+      failure: 'revoking unconfirmed CMP certificates failed; retrying',
+      run: (now) => this.pass(now),
+    });
+  }
 
   start(): void {
-    this.timer = setInterval(() => void this.tick(), this.intervalMs);
-    this.timer.unref();
+    this.schedule.start();
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
+    this.schedule.stop();
   }
 
   /** One pass (unless one is running): how many certificates it revoked. */
   tick(): Promise<number> {
-    this.running ??= this.pass()
-      .catch((error: unknown) => {
-        this.logger.log('error', 'revoking unconfirmed CMP certificates failed; retrying', { error: error instanceof Error ? error.message : String(error) });
-        return 0;
-      })
-      .finally(() => {
-        this.running = undefined;
-      });
-    return this.running;
+    return this.schedule.tick();
   }
 
-  private async pass(): Promise<number> {
-    const now = this.deps.now();
-    if (!(await takeSchedulerLease(this.deps.db, LEASE_NAME, this.holder, LEASE_MS, now))) return 0;
+  private async pass(now: Date): Promise<number> {
     const due = await this.deps.db
       .selectFrom('cmp_transactions as t')
       .innerJoin('projects as p', 'p.id', 't.project_id')

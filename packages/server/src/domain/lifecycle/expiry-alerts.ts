@@ -1,10 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import type { ExpressionBuilder } from 'kysely';
 import type { Logger } from '../../logger.js';
 import type { Database } from '../../store/schema.js';
 import { projectSettingsOf } from '../management/index.js';
 import { auditRow } from '../shared/audit-log.js';
-import { takeSchedulerLease } from '../shared/scheduler-lease.js';
+import { LeasedSchedule } from '../shared/leased-schedule.js';
 import type { ServiceDeps } from '../shared/service-deps.js';
 
 /** How often a server looks for certificates crossing a threshold, and how long its lease lasts. */
@@ -43,41 +42,37 @@ export interface ExpiryAlertPass {
  * deliver (DESIGN §8).
  */
 export class ExpiryAlerts {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<ExpiryAlertPass> | undefined;
-  private readonly holder = randomUUID();
+  private readonly schedule: LeasedSchedule<ExpiryAlertPass>;
 
   constructor(
     private readonly deps: ServiceDeps,
-    private readonly logger: Logger,
-    private readonly options: { readonly intervalMs?: number | undefined; readonly leaseMs?: number | undefined } = {},
-  ) {}
+    logger: Logger,
+    options: { readonly intervalMs?: number | undefined; readonly leaseMs?: number | undefined } = {},
+  ) {
+    this.schedule = new LeasedSchedule(deps, logger, {
+      lease: LEASE_NAME,
+      intervalMs: options.intervalMs ?? EXPIRY_ALERT_INTERVAL_MS,
+      leaseMs: options.leaseMs ?? EXPIRY_ALERT_LEASE_MS,
+      idle: { leased: false, expiring: 0, expired: 0 },
+      failure: 'expiry alerts failed; retrying',
+      run: (now) => this.pass(now),
+    });
+  }
 
   start(): void {
-    this.timer = setInterval(() => void this.tick(), this.options.intervalMs ?? EXPIRY_ALERT_INTERVAL_MS);
-    this.timer.unref();
+    this.schedule.start();
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
+    this.schedule.stop();
   }
 
   /** One pass, unless one is running (then its outcome). */
   tick(): Promise<ExpiryAlertPass> {
-    this.running ??= this.pass()
-      .catch((error: unknown) => {
-        this.logger.log('error', 'expiry alerts failed; retrying', { error: error instanceof Error ? error.message : String(error) });
-        return { leased: false, expiring: 0, expired: 0 };
-      })
-      .finally(() => {
-        this.running = undefined;
-      });
-    return this.running;
+    return this.schedule.tick();
   }
 
-  private async pass(): Promise<ExpiryAlertPass> {
-    const now = this.deps.now();
-    if (!(await takeSchedulerLease(this.deps.db, LEASE_NAME, this.holder, this.options.leaseMs ?? EXPIRY_ALERT_LEASE_MS, now))) return { leased: false, expiring: 0, expired: 0 };
+  private async pass(now: Date): Promise<ExpiryAlertPass> {
     let expiring = 0;
     let expired = 0;
     const projects = await this.deps.db.selectFrom('projects').select(['id', 'settings']).execute();

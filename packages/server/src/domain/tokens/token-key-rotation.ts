@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../logger.js';
-import { takeSchedulerLease } from '../shared/scheduler-lease.js';
+import { LeasedSchedule } from '../shared/leased-schedule.js';
 import type { ServiceDeps } from '../shared/service-deps.js';
 import type { TokenKeyRing } from './token-key-ring.js';
 import { DEFAULT_TOKEN_KEY_ROTATION_DAYS } from './token-key-schedule.js';
@@ -33,42 +32,38 @@ export interface TokenKeyRotationOptions {
  * The first key is not made here but on first need (TokenKeyRing).
  */
 export class TokenKeyRotation {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<TokenKeyRotationPass> | undefined;
-  private readonly holder = randomUUID();
+  private readonly schedule: LeasedSchedule<TokenKeyRotationPass>;
 
   constructor(
-    private readonly deps: ServiceDeps,
+    deps: ServiceDeps,
     private readonly ring: TokenKeyRing,
     private readonly logger: Logger,
     private readonly options: TokenKeyRotationOptions = {},
-  ) {}
+  ) {
+    this.schedule = new LeasedSchedule(deps, logger, {
+      lease: LEASE_NAME,
+      intervalMs: options.intervalMs ?? TOKEN_KEY_ROTATION_INTERVAL_MS,
+      leaseMs: options.leaseMs ?? TOKEN_KEY_ROTATION_LEASE_MS,
+      idle: { leased: false, rotated: undefined, swept: 0 },
+      failure: 'token signing key rotation failed; retrying',
+      run: (now) => this.pass(now),
+    });
+  }
 
   start(): void {
-    this.timer = setInterval(() => void this.tick(), this.options.intervalMs ?? TOKEN_KEY_ROTATION_INTERVAL_MS);
-    this.timer.unref();
+    this.schedule.start();
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
+    this.schedule.stop();
   }
 
   /** One pass, unless one is running (then its outcome). */
   tick(): Promise<TokenKeyRotationPass> {
-    this.running ??= this.pass()
-      .catch((error: unknown) => {
-        this.logger.log('error', 'token signing key rotation failed; retrying', { error: error instanceof Error ? error.message : String(error) });
-        return { leased: false, rotated: undefined, swept: 0 };
-      })
-      .finally(() => {
-        this.running = undefined;
-      });
-    return this.running;
+    return this.schedule.tick();
   }
 
-  private async pass(): Promise<TokenKeyRotationPass> {
-    const now = this.deps.now();
-    if (!(await takeSchedulerLease(this.deps.db, LEASE_NAME, this.holder, this.options.leaseMs ?? TOKEN_KEY_ROTATION_LEASE_MS, now))) return { leased: false, rotated: undefined, swept: 0 };
+  private async pass(now: Date): Promise<TokenKeyRotationPass> {
     const swept = await this.ring.sweep();
     const newest = await this.ring.newestCreatedAt();
     const due = newest !== undefined && now.getTime() - newest >= (this.options.rotationDays ?? DEFAULT_TOKEN_KEY_ROTATION_DAYS) * DAY_MS;
